@@ -1,0 +1,50 @@
+# koperator-rs: the two commands a user needs are `make run` and `make test`.
+# Builds are cached outside the repo (keyed by version) so warm runs are quick.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+KOPERATOR_CACHE ?= $(HOME)/.cache/koperator
+export KOPERATOR_CACHE
+export CARGO_TARGET_DIR ?= $(KOPERATOR_CACHE)/cargo-target
+export CARGO_TERM_COLOR ?= never
+CARGO ?= cargo
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+.PHONY: test
+test: fmt-check clippy unit ## the whole suite: format, lints, unit and API tests, CRD sync
+
+.PHONY: fmt-check
+fmt-check: ## fail on unformatted code
+	$(CARGO) fmt --all -- --check
+
+.PHONY: clippy
+clippy: ## lints, warnings denied
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+.PHONY: unit
+unit: ## unit tests, API round trips, admission rules, CRD sync check
+	$(CARGO) test --workspace --locked
+
+.PHONY: crds
+crds: ## regenerate deploy/crds from crates/crd-types
+	$(CARGO) run --quiet --locked -p crd-types --bin crdgen -- deploy/crds
+
+.PHONY: bootstrap
+bootstrap: ## build or fetch the test bed's real components into $(KOPERATOR_CACHE)
+	bash e2e/bootstrap/bootstrap.sh
+
+.PHONY: testbed
+testbed: bootstrap ## start the local Kubernetes test bed (kubeconfig: target/testbed/kubeconfig)
+	e2e/testbed up
+
+.PHONY: testbed-down
+testbed-down: ## stop the test bed and everything it started
+	e2e/testbed down
+
+.PHONY: fmt
+fmt: ## format the code
+	$(CARGO) fmt --all

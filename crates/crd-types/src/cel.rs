@@ -1,0 +1,296 @@
+//! Admission rules: CEL `x-kubernetes-validations` the apiserver evaluates before a spec is stored.
+//!
+//! They live in one table instead of beside each field because most of them relate several
+//! fields (a broker and the config group it names, listeners of both kinds), and because the
+//! test-bed suite checks each one on a real apiserver by its `id`. Every message names the
+//! field and says how to fix it.
+
+/// One CEL rule and where in a CRD's schema it is attached.
+#[derive(Clone, Copy, Debug)]
+pub struct AdmissionRule {
+    /// Stable name, used by tests and docs.
+    pub id: &'static str,
+    /// Kind whose CRD carries the rule.
+    pub kind: &'static str,
+    /// Path from `openAPIV3Schema` through `properties`; `[]` steps into array items.
+    pub schema_path: &'static [&'static str],
+    pub rule: &'static str,
+    pub message: &'static str,
+    /// A CEL expression producing a message that names the offending element.
+    pub message_expression: Option<&'static str>,
+    /// JSON path, relative to the rule's object, of the field the error is reported on.
+    pub field_path: Option<&'static str>,
+}
+
+/// `true` when the cluster runs in KRaft mode (the field defaults to false).
+macro_rules! kraft {
+    () => {
+        "(has(self.kRaft) && self.kRaft)"
+    };
+}
+
+/// `true` when broker `b` has process role `$role`, from its own brokerConfig or its group.
+macro_rules! has_role {
+    ($role:literal) => {
+        concat!(
+            "((has(b.brokerConfig) && has(b.brokerConfig.processRoles) && '", $role, "' in b.brokerConfig.processRoles)",
+            " || (has(b.brokerConfigGroup) && has(self.brokerConfigGroups) && b.brokerConfigGroup in self.brokerConfigGroups",
+            " && has(self.brokerConfigGroups[b.brokerConfigGroup].processRoles)",
+            " && '", $role, "' in self.brokerConfigGroups[b.brokerConfigGroup].processRoles))"
+        )
+    };
+}
+
+/// `true` when broker `b` names a config group that does not exist.
+macro_rules! unknown_group {
+    () => {
+        "(has(b.brokerConfigGroup) && b.brokerConfigGroup != '' && !(has(self.brokerConfigGroups) && b.brokerConfigGroup in self.brokerConfigGroups))"
+    };
+}
+
+macro_rules! listener_flag {
+    ($var:literal, $flag:literal) => {
+        concat!("(has(", $var, ".", $flag, ") && ", $var, ".", $flag, ")")
+    };
+}
+
+pub const ADMISSION_RULES: &[AdmissionRule] = &[
+    // KafkaCluster
+    AdmissionRule {
+        id: "zookeeper-addresses-required",
+        kind: "KafkaCluster",
+        schema_path: &["spec"],
+        rule: concat!(kraft!(), " || (has(self.zkAddresses) && size(self.zkAddresses) > 0)"),
+        message: "spec.zkAddresses is required in ZooKeeper mode (spec.kRaft is false): list the ZooKeeper servers as host:port, or set spec.kRaft: true",
+        message_expression: None,
+        field_path: Some(".zkAddresses"),
+    },
+    AdmissionRule {
+        id: "broker-config-group-exists",
+        kind: "KafkaCluster",
+        schema_path: &["spec"],
+        rule: concat!("self.brokers.all(b, !", unknown_group!(), ")"),
+        message: "every spec.brokers[].brokerConfigGroup must be a key of spec.brokerConfigGroups",
+        message_expression: Some(concat!(
+            "'spec.brokers: broker ' + string(self.brokers.filter(b, ",
+            unknown_group!(),
+            ")[0].id)",
+            " + ' references brokerConfigGroup \"' + self.brokers.filter(b, ",
+            unknown_group!(),
+            ")[0].brokerConfigGroup",
+            " + '\" which is not a key of spec.brokerConfigGroups'"
+        )),
+        field_path: Some(".brokers"),
+    },
+    AdmissionRule {
+        id: "kraft-controller-required",
+        kind: "KafkaCluster",
+        schema_path: &["spec"],
+        rule: concat!("!", kraft!(), " || self.brokers.exists(b, ", has_role!("controller"), ")"),
+        message: "in KRaft mode (spec.kRaft: true) at least one broker needs processRoles containing controller, in its brokerConfig or its brokerConfigGroup",
+        message_expression: None,
+        field_path: Some(".brokers"),
+    },
+    AdmissionRule {
+        id: "kraft-broker-required",
+        kind: "KafkaCluster",
+        schema_path: &["spec"],
+        rule: concat!("!", kraft!(), " || self.brokers.exists(b, ", has_role!("broker"), ")"),
+        message: "in KRaft mode (spec.kRaft: true) at least one broker needs processRoles containing broker, or the cluster cannot serve clients",
+        message_expression: None,
+        field_path: Some(".brokers"),
+    },
+    AdmissionRule {
+        id: "kraft-process-roles-required",
+        kind: "KafkaCluster",
+        schema_path: &["spec"],
+        rule: concat!(
+            "!",
+            kraft!(),
+            " || self.brokers.all(b, ",
+            has_role!("broker"),
+            " || ",
+            has_role!("controller"),
+            ")"
+        ),
+        message: "in KRaft mode every broker needs processRoles (broker, controller or both) in its brokerConfig or its brokerConfigGroup",
+        message_expression: Some(concat!(
+            "'in KRaft mode every broker needs processRoles (broker, controller or both) in its brokerConfig or its brokerConfigGroup; broker '",
+            " + string(self.brokers.filter(b, !(",
+            has_role!("broker"),
+            " || ",
+            has_role!("controller"),
+            "))[0].id) + ' has none'"
+        )),
+        field_path: Some(".brokers"),
+    },
+    AdmissionRule {
+        id: "kraft-controller-listener-required",
+        kind: "KafkaCluster",
+        schema_path: &["spec"],
+        rule: concat!(
+            "!",
+            kraft!(),
+            " || self.listenersConfig.internalListeners.exists(l, ",
+            listener_flag!("l", "usedForControllerCommunication"),
+            ")"
+        ),
+        message: "in KRaft mode one internal listener needs usedForControllerCommunication: true (the listener of the controller quorum)",
+        message_expression: None,
+        field_path: Some(".listenersConfig.internalListeners"),
+    },
+    AdmissionRule {
+        id: "kraft-controller-listener-separate",
+        kind: "KafkaCluster",
+        schema_path: &["spec"],
+        rule: concat!(
+            "!",
+            kraft!(),
+            " || !self.listenersConfig.internalListeners.exists(l, ",
+            listener_flag!("l", "usedForControllerCommunication"),
+            " && ",
+            listener_flag!("l", "usedForInnerBrokerCommunication"),
+            ")"
+        ),
+        message: "in KRaft mode the controller listener cannot also be the inter-broker listener: give usedForControllerCommunication and usedForInnerBrokerCommunication to different internal listeners",
+        message_expression: None,
+        field_path: Some(".listenersConfig.internalListeners"),
+    },
+    AdmissionRule {
+        id: "one-inter-broker-listener",
+        kind: "KafkaCluster",
+        schema_path: &["spec", "listenersConfig"],
+        rule: concat!(
+            "self.internalListeners.filter(l, ",
+            listener_flag!("l", "usedForInnerBrokerCommunication"),
+            ").size() == 1"
+        ),
+        message: "exactly one internal listener must have usedForInnerBrokerCommunication: true (the listener brokers replicate over)",
+        message_expression: None,
+        field_path: Some(".internalListeners"),
+    },
+    AdmissionRule {
+        id: "at-most-one-controller-listener",
+        kind: "KafkaCluster",
+        schema_path: &["spec", "listenersConfig"],
+        rule: concat!(
+            "self.internalListeners.filter(l, ",
+            listener_flag!("l", "usedForControllerCommunication"),
+            ").size() <= 1"
+        ),
+        message: "at most one internal listener may have usedForControllerCommunication: true",
+        message_expression: None,
+        field_path: Some(".internalListeners"),
+    },
+    AdmissionRule {
+        id: "unique-listener-names",
+        kind: "KafkaCluster",
+        schema_path: &["spec", "listenersConfig"],
+        rule: "!has(self.externalListeners) || self.externalListeners.all(e, !self.internalListeners.exists(i, i.name == e.name))",
+        message: "listener names must be unique across internalListeners and externalListeners",
+        message_expression: None,
+        field_path: Some(".externalListeners"),
+    },
+    AdmissionRule {
+        id: "unique-listener-ports",
+        kind: "KafkaCluster",
+        schema_path: &["spec", "listenersConfig"],
+        rule: concat!(
+            "self.internalListeners.all(i, self.internalListeners.exists_one(j, j.containerPort == i.containerPort))",
+            " && (!has(self.externalListeners) || self.externalListeners.all(e,",
+            " !self.internalListeners.exists(i, i.containerPort == e.containerPort)",
+            " && self.externalListeners.exists_one(f, f.containerPort == e.containerPort)))"
+        ),
+        message: "every listener needs a containerPort of its own: two listeners cannot bind the same port",
+        message_expression: None,
+        field_path: None,
+    },
+    AdmissionRule {
+        id: "storage-source-required",
+        kind: "KafkaCluster",
+        schema_path: &["spec", "brokers", "[]", "brokerConfig", "storageConfigs", "[]"],
+        rule: "has(self.pvcSpec) || has(self.emptyDir)",
+        message: "a storageConfigs entry needs pvcSpec (persistent) or emptyDir (data lost with the pod)",
+        message_expression: None,
+        field_path: None,
+    },
+    AdmissionRule {
+        id: "group-storage-source-required",
+        kind: "KafkaCluster",
+        schema_path: &["spec", "brokerConfigGroups", "*", "storageConfigs", "[]"],
+        rule: "has(self.pvcSpec) || has(self.emptyDir)",
+        message: "a storageConfigs entry needs pvcSpec (persistent) or emptyDir (data lost with the pod)",
+        message_expression: None,
+        field_path: None,
+    },
+    // KafkaTopic
+    AdmissionRule {
+        id: "topic-name-not-dots",
+        kind: "KafkaTopic",
+        schema_path: &["spec", "name"],
+        rule: "self != '.' && self != '..'",
+        message: "spec.name: '.' and '..' are not valid Kafka topic names",
+        message_expression: None,
+        field_path: None,
+    },
+    AdmissionRule {
+        id: "topic-name-immutable",
+        kind: "KafkaTopic",
+        schema_path: &["spec", "name"],
+        rule: "self == oldSelf",
+        message: "spec.name is immutable: Kafka cannot rename a topic; create a new KafkaTopic instead",
+        message_expression: None,
+        field_path: None,
+    },
+    AdmissionRule {
+        id: "topic-partitions-positive",
+        kind: "KafkaTopic",
+        schema_path: &["spec", "partitions"],
+        rule: "self != 0",
+        message: "spec.partitions must be positive, or -1 for the broker default",
+        message_expression: None,
+        field_path: None,
+    },
+    AdmissionRule {
+        id: "topic-partitions-grow-only",
+        kind: "KafkaTopic",
+        schema_path: &["spec", "partitions"],
+        rule: "oldSelf == -1 || (self != -1 && self >= oldSelf)",
+        message: "spec.partitions can only grow: Kafka cannot remove partitions from a topic",
+        message_expression: None,
+        field_path: None,
+    },
+    AdmissionRule {
+        id: "topic-replication-factor-positive",
+        kind: "KafkaTopic",
+        schema_path: &["spec", "replicationFactor"],
+        rule: "self != 0",
+        message: "spec.replicationFactor must be positive, or -1 for the broker default",
+        message_expression: None,
+        field_path: None,
+    },
+    AdmissionRule {
+        id: "topic-replication-factor-immutable",
+        kind: "KafkaTopic",
+        schema_path: &["spec", "replicationFactor"],
+        rule: "self == oldSelf",
+        message: "spec.replicationFactor is immutable: change a topic's replicas by reassigning its partitions (Cruise Control) instead",
+        message_expression: None,
+        field_path: None,
+    },
+    // KafkaUser
+    AdmissionRule {
+        id: "user-grant-topic-name",
+        kind: "KafkaUser",
+        schema_path: &["spec", "topicGrants", "[]"],
+        rule: "self.topicName == '*' || self.topicName.matches('^[a-zA-Z0-9._-]+$')",
+        message: "topicGrants[].topicName must be a Kafka topic name (letters, digits, '.', '_', '-'), a prefix of one, or * for all topics",
+        message_expression: None,
+        field_path: Some(".topicName"),
+    },
+];
+
+/// The rules attached to one kind's CRD.
+pub fn rules_for(kind: &str) -> impl Iterator<Item = &'static AdmissionRule> + '_ {
+    ADMISSION_RULES.iter().filter(move |rule| rule.kind == kind)
+}

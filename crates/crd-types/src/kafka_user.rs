@@ -1,0 +1,130 @@
+//! `KafkaUser` (`kafka.banzaicloud.io/v1alpha1`): a client identity with its certificate and ACLs.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use crate::cluster_reference::ClusterReference;
+use crate::kafka_cluster::IssuerReference;
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "kafka.banzaicloud.io",
+    version = "v1alpha1",
+    kind = "KafkaUser",
+    namespaced,
+    status = "KafkaUserStatus",
+    shortname = "ku",
+    category = "kafka",
+    printcolumn = r#"{"name":"Secret","type":"string","jsonPath":".spec.secretName"}"#,
+    printcolumn = r#"{"name":"State","type":"string","jsonPath":".status.state"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaUserSpec {
+    /// Secret that receives the user's certificate (unique within the namespace).
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))]
+    pub secret_name: String,
+    pub cluster_ref: ClusterReference,
+    /// Annotations placed on the certificate or certificate signing request.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(rename = "dnsNames", default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_names: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("maxItems" = 256))]
+    pub topic_grants: Vec<UserTopicGrant>,
+    /// Also put a JKS keystore and truststore in the secret.
+    #[serde(rename = "includeJKS", default, skip_serializing_if = "Option::is_none")]
+    pub include_jks: Option<bool>,
+    /// Issue a certificate (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_cert: Option<bool>,
+    #[serde(rename = "pkiBackendSpec", default, skip_serializing_if = "Option::is_none")]
+    pub pki_backend_spec: Option<PkiBackendSpec>,
+    /// Certificate validity; at least one hour (default 90 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 3600))]
+    pub expiration_seconds: Option<i32>,
+}
+
+impl KafkaUserSpec {
+    /// Koperator issues a certificate unless `createCert: false`.
+    pub fn creates_certificate(&self) -> bool {
+        self.create_cert.unwrap_or(true)
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PkiBackendSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_ref: Option<IssuerReference>,
+    pub pki_backend: UserPkiBackend,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_name: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum UserPkiBackend {
+    #[default]
+    #[serde(rename = "cert-manager")]
+    CertManager,
+    #[serde(rename = "k8s-csr")]
+    K8sCsr,
+}
+
+/// Access to topics granted through Kafka ACLs.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserTopicGrant {
+    /// A topic name, a prefix (`prefixed`) or `*` for all topics.
+    #[schemars(length(min = 1, max = 249))]
+    pub topic_name: String,
+    pub access_type: AccessType,
+    /// How `topicName` matches (default literal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern_type: Option<PatternType>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessType {
+    #[default]
+    Read,
+    Write,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PatternType {
+    Literal,
+    Match,
+    Prefixed,
+    Any,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaUserStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<UserState>,
+    /// The ACLs in force, in Kafka's notation.
+    #[serde(rename = "acls", default, skip_serializing_if = "Vec::is_empty")]
+    pub acls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UserState {
+    Created,
+    Failed,
+}

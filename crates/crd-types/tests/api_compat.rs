@@ -1,0 +1,101 @@
+//! Koperator manifests go through our types and our CRD schemas without losing a field.
+
+mod support;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crd_types::kafka_cluster::KafkaClusterStatus;
+use crd_types::{CruiseControlOperation, KafkaCluster, KafkaTopic, KafkaUser};
+use support::{SAMPLES, manifest, schema_of};
+
+fn round_trip<T: DeserializeOwned + Serialize>(original: &Value) -> Value {
+    let typed: T = serde_json::from_value(original.clone()).expect("manifest deserializes");
+    serde_json::to_value(&typed).expect("typed value serializes")
+}
+
+#[test]
+fn every_sample_round_trips_without_losing_a_field() {
+    for (kind, path) in SAMPLES {
+        let original = manifest(path);
+        let again = match *kind {
+            "KafkaCluster" => round_trip::<KafkaCluster>(&original),
+            "KafkaTopic" => round_trip::<KafkaTopic>(&original),
+            "KafkaUser" => round_trip::<KafkaUser>(&original),
+            "CruiseControlOperation" => round_trip::<CruiseControlOperation>(&original),
+            other => panic!("no type for {other}"),
+        };
+        assert_eq!(again, original, "{path} changed in a round trip through the {kind} type");
+    }
+}
+
+#[test]
+fn koperator_status_round_trips() {
+    let original = manifest("crates/crd-types/tests/fixtures/kafkacluster-status.yaml");
+    assert_eq!(round_trip::<KafkaClusterStatus>(&original), original);
+}
+
+/// Paths of fields in `value` that the structural `schema` does not declare: what the apiserver
+/// would prune.
+fn pruned_fields(value: &Value, schema: &Value, path: &str, found: &mut Vec<String>) {
+    if schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
+        return;
+    }
+    match value {
+        Value::Object(fields) => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            for (name, child) in fields {
+                match (properties.and_then(|p| p.get(name)), additional) {
+                    (Some(child_schema), _) | (None, Some(child_schema)) => {
+                        pruned_fields(child, child_schema, &format!("{path}.{name}"), found)
+                    }
+                    (None, None) => found.push(format!("{path}.{name}")),
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for (index, item) in items.iter().enumerate() {
+                    pruned_fields(item, item_schema, &format!("{path}[{index}]"), found);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn generated_schemas_know_every_field_of_every_sample() {
+    for (kind, path) in SAMPLES {
+        let object = manifest(path);
+        let schema = schema_of(kind);
+        let mut pruned = Vec::new();
+        for part in ["spec", "status"] {
+            if let Some(value) = object.get(part) {
+                pruned_fields(value, &schema["properties"][part], part, &mut pruned);
+            }
+        }
+        assert!(pruned.is_empty(), "{path}: the {kind} schema would prune {pruned:?}");
+    }
+}
+
+#[test]
+fn generated_schema_knows_every_status_field() {
+    let status = manifest("crates/crd-types/tests/fixtures/kafkacluster-status.yaml");
+    let mut pruned = Vec::new();
+    pruned_fields(&status, &schema_of("KafkaCluster")["properties"]["status"], "status", &mut pruned);
+    assert!(pruned.is_empty(), "the KafkaCluster schema would prune {pruned:?}");
+}
+
+#[test]
+fn the_every_field_fixture_sets_every_top_level_spec_field() {
+    // Guards the fixture itself: a field added to the API must be added to the fixture too,
+    // or the round-trip tests above would not cover it.
+    let fixture = manifest("crates/crd-types/tests/fixtures/kafkacluster-every-field-group.yaml");
+    let schema = schema_of("KafkaCluster");
+    let declared = schema["properties"]["spec"]["properties"].as_object().expect("spec properties");
+    let missing: Vec<_> = declared.keys().filter(|name| fixture["spec"].get(name.as_str()).is_none()).collect();
+    assert!(missing.is_empty(), "fixture lacks spec fields {missing:?}");
+}
