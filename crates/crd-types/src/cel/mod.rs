@@ -5,6 +5,8 @@
 //! test-bed suite checks each one on a real apiserver by its `id`. Every message names the
 //! field and says how to fix it.
 
+pub mod rule_examples;
+
 /// One CEL rule and where in a CRD's schema it is attached.
 #[derive(Clone, Copy, Debug)]
 pub struct AdmissionRule {
