@@ -63,7 +63,7 @@ fn attach_rule(root: &mut JSONSchemaProps, rule: &'static AdmissionRule) -> Resu
     node.x_kubernetes_validations.get_or_insert_with(Vec::new).push(ValidationRule {
         rule: rule.rule.to_owned(),
         message: Some(rule.message.to_owned()),
-        message_expression: rule.message_expression.map(str::to_owned),
+        message_expression: None,
         field_path: rule.field_path.map(str::to_owned),
         reason: Some("FieldValueInvalid".to_owned()),
         optional_old_self: None,

@@ -17,9 +17,9 @@ pub struct AdmissionRule {
     /// Path from `openAPIV3Schema` through `properties`; `[]` steps into array items.
     pub schema_path: &'static [&'static str],
     pub rule: &'static str,
+    /// A static message: the apiserver's cost budget for `messageExpression` cannot afford
+    /// iterating the brokers again to name the offending one.
     pub message: &'static str,
-    /// A CEL expression producing a message that names the offending element.
-    pub message_expression: Option<&'static str>,
     /// JSON path, relative to the rule's object, of the field the error is reported on.
     pub field_path: Option<&'static str>,
 }
@@ -64,7 +64,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec"],
         rule: concat!(kraft!(), " || (has(self.zkAddresses) && size(self.zkAddresses) > 0)"),
         message: "spec.zkAddresses is required in ZooKeeper mode (spec.kRaft is false): list the ZooKeeper servers as host:port, or set spec.kRaft: true",
-        message_expression: None,
         field_path: Some(".zkAddresses"),
     },
     AdmissionRule {
@@ -73,15 +72,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec"],
         rule: concat!("self.brokers.all(b, !", unknown_group!(), ")"),
         message: "every spec.brokers[].brokerConfigGroup must be a key of spec.brokerConfigGroups",
-        message_expression: Some(concat!(
-            "'spec.brokers: broker ' + string(self.brokers.filter(b, ",
-            unknown_group!(),
-            ")[0].id)",
-            " + ' references brokerConfigGroup \"' + self.brokers.filter(b, ",
-            unknown_group!(),
-            ")[0].brokerConfigGroup",
-            " + '\" which is not a key of spec.brokerConfigGroups'"
-        )),
         field_path: Some(".brokers"),
     },
     AdmissionRule {
@@ -90,7 +80,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec"],
         rule: concat!("!", kraft!(), " || self.brokers.exists(b, ", has_role!("controller"), ")"),
         message: "in KRaft mode (spec.kRaft: true) at least one broker needs processRoles containing controller, in its brokerConfig or its brokerConfigGroup",
-        message_expression: None,
         field_path: Some(".brokers"),
     },
     AdmissionRule {
@@ -99,7 +88,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec"],
         rule: concat!("!", kraft!(), " || self.brokers.exists(b, ", has_role!("broker"), ")"),
         message: "in KRaft mode (spec.kRaft: true) at least one broker needs processRoles containing broker, or the cluster cannot serve clients",
-        message_expression: None,
         field_path: Some(".brokers"),
     },
     AdmissionRule {
@@ -116,14 +104,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
             ")"
         ),
         message: "in KRaft mode every broker needs processRoles (broker, controller or both) in its brokerConfig or its brokerConfigGroup",
-        message_expression: Some(concat!(
-            "'in KRaft mode every broker needs processRoles (broker, controller or both) in its brokerConfig or its brokerConfigGroup; broker '",
-            " + string(self.brokers.filter(b, !(",
-            has_role!("broker"),
-            " || ",
-            has_role!("controller"),
-            "))[0].id) + ' has none'"
-        )),
         field_path: Some(".brokers"),
     },
     AdmissionRule {
@@ -138,7 +118,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
             ")"
         ),
         message: "in KRaft mode one internal listener needs usedForControllerCommunication: true (the listener of the controller quorum)",
-        message_expression: None,
         field_path: Some(".listenersConfig.internalListeners"),
     },
     AdmissionRule {
@@ -155,7 +134,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
             ")"
         ),
         message: "in KRaft mode the controller listener cannot also be the inter-broker listener: give usedForControllerCommunication and usedForInnerBrokerCommunication to different internal listeners",
-        message_expression: None,
         field_path: Some(".listenersConfig.internalListeners"),
     },
     AdmissionRule {
@@ -168,7 +146,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
             ").size() == 1"
         ),
         message: "exactly one internal listener must have usedForInnerBrokerCommunication: true (the listener brokers replicate over)",
-        message_expression: None,
         field_path: Some(".internalListeners"),
     },
     AdmissionRule {
@@ -181,7 +158,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
             ").size() <= 1"
         ),
         message: "at most one internal listener may have usedForControllerCommunication: true",
-        message_expression: None,
         field_path: Some(".internalListeners"),
     },
     AdmissionRule {
@@ -190,7 +166,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec", "listenersConfig"],
         rule: "!has(self.externalListeners) || self.externalListeners.all(e, !self.internalListeners.exists(i, i.name == e.name))",
         message: "listener names must be unique across internalListeners and externalListeners",
-        message_expression: None,
         field_path: Some(".externalListeners"),
     },
     AdmissionRule {
@@ -204,7 +179,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
             " && self.externalListeners.exists_one(f, f.containerPort == e.containerPort)))"
         ),
         message: "every listener needs a containerPort of its own: two listeners cannot bind the same port",
-        message_expression: None,
         field_path: None,
     },
     AdmissionRule {
@@ -213,7 +187,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec", "brokers", "[]", "brokerConfig", "storageConfigs", "[]"],
         rule: "has(self.pvcSpec) || has(self.emptyDir)",
         message: "a storageConfigs entry needs pvcSpec (persistent) or emptyDir (data lost with the pod)",
-        message_expression: None,
         field_path: None,
     },
     AdmissionRule {
@@ -222,7 +195,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec", "brokerConfigGroups", "*", "storageConfigs", "[]"],
         rule: "has(self.pvcSpec) || has(self.emptyDir)",
         message: "a storageConfigs entry needs pvcSpec (persistent) or emptyDir (data lost with the pod)",
-        message_expression: None,
         field_path: None,
     },
     // KafkaTopic
@@ -232,7 +204,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec", "name"],
         rule: "self != '.' && self != '..'",
         message: "spec.name: '.' and '..' are not valid Kafka topic names",
-        message_expression: None,
         field_path: None,
     },
     AdmissionRule {
@@ -241,7 +212,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec", "name"],
         rule: "self == oldSelf",
         message: "spec.name is immutable: Kafka cannot rename a topic; create a new KafkaTopic instead",
-        message_expression: None,
         field_path: None,
     },
     AdmissionRule {
@@ -250,7 +220,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec", "partitions"],
         rule: "self != 0",
         message: "spec.partitions must be positive, or -1 for the broker default",
-        message_expression: None,
         field_path: None,
     },
     AdmissionRule {
@@ -259,7 +228,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec", "partitions"],
         rule: "oldSelf == -1 || (self != -1 && self >= oldSelf)",
         message: "spec.partitions can only grow: Kafka cannot remove partitions from a topic",
-        message_expression: None,
         field_path: None,
     },
     AdmissionRule {
@@ -268,7 +236,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec", "replicationFactor"],
         rule: "self != 0",
         message: "spec.replicationFactor must be positive, or -1 for the broker default",
-        message_expression: None,
         field_path: None,
     },
     AdmissionRule {
@@ -277,7 +244,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec", "replicationFactor"],
         rule: "self == oldSelf",
         message: "spec.replicationFactor is immutable: change a topic's replicas by reassigning its partitions (Cruise Control) instead",
-        message_expression: None,
         field_path: None,
     },
     // KafkaUser
@@ -287,7 +253,6 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         schema_path: &["spec", "topicGrants", "[]"],
         rule: "self.topicName == '*' || self.topicName.matches('^[a-zA-Z0-9._-]+$')",
         message: "topicGrants[].topicName must be a Kafka topic name (letters, digits, '.', '_', '-'), a prefix of one, or * for all topics",
-        message_expression: None,
         field_path: Some(".topicName"),
     },
 ];

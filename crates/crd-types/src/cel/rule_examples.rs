@@ -42,7 +42,7 @@ pub const EXAMPLES: &[RejectedExample] = &[
         sample: KRAFT,
         edit: |v| v["spec"]["brokers"][1]["brokerConfigGroup"] = json!("missing"),
         update: false,
-        expect: "broker 1 references brokerConfigGroup \"missing\" which is not a key of spec.brokerConfigGroups",
+        expect: "every spec.brokers[].brokerConfigGroup must be a key of spec.brokerConfigGroups",
     },
     RejectedExample {
         rule_id: "kraft-controller-required",
@@ -65,7 +65,7 @@ pub const EXAMPLES: &[RejectedExample] = &[
             v["spec"]["brokers"][2] = json!({"id": 2});
         },
         update: false,
-        expect: "broker 2 has none",
+        expect: "in KRaft mode every broker needs processRoles",
     },
     RejectedExample {
         rule_id: "kraft-controller-listener-required",

@@ -18,6 +18,7 @@ pub struct Broker {
     pub id: i32,
     /// Key of `spec.brokerConfigGroups` whose settings this broker starts from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
     pub broker_config_group: Option<String>,
     /// server.properties lines for this broker only; they win over the cluster's.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -71,7 +71,9 @@ pub struct KafkaClusterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_wide_config: Option<String>,
     /// Named broker configurations that brokers reference through `brokerConfigGroup`.
+    // The bounds keep the admission rules that look groups up within the apiserver's CEL cost budget.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 128, "propertyNames" = {"maxLength": 128}))]
     pub broker_config_groups: BTreeMap<String, BrokerConfig>,
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["id"], "maxItems" = 1000))]
     pub brokers: Vec<Broker>,
