@@ -1,1 +1,42 @@
-//! placeholder
+//! What every koperator-rs deployable needs, in the order `main` uses it:
+//!
+//! 1. [`cli::RuntimeArgs`]: shared flags (flatten into the binary's parser).
+//! 2. [`telemetry::init_tracing`]: logs and optional OTLP traces.
+//! 3. [`shutdown::on_signals`]: one cancellation token for SIGTERM/SIGINT.
+//! 4. [`http_server::spawn`]: `/metrics`, `/healthz`, `/readyz` from a [`MetricsRegistry`]
+//!    and the [`Readiness`] gates.
+//! 5. [`kube_client::connect`]: the Kubernetes client.
+//! 6. [`crd_wait::wait_for_crds`]: block (not ready) until the CRDs are Established.
+//! 7. [`leader_election::start`]: campaign for a Lease; controllers run while
+//!    [`Leadership`] says so, and the lease is released after they drained.
+
+pub mod cli;
+pub mod crd_wait;
+pub mod http_server;
+pub mod kube_client;
+pub mod leader_election;
+pub mod readiness;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use http_server::MetricsRegistry;
+pub use leader_election::Leadership;
+pub use readiness::{Readiness, ReadinessGate};
+pub use tokio_util::sync::CancellationToken;
+
+/// An error and all its sources on one line ("failed to X: because Y: because Z"), for log
+/// fields and readiness reasons where a multi-line report does not fit.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // Some errors repeat their source's message in their own; don't print it twice.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
