@@ -14,8 +14,12 @@ CARGO ?= cargo
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
+.PHONY: run
+run: bootstrap ## the main job: test bed, controllers, a sample KafkaCluster and topic, a message through kcat, status
+	e2e/run-local.sh
+
 .PHONY: test
-test: fmt-check clippy unit ## the whole suite: format, lints, unit and API tests, CRD sync
+test: fmt-check clippy unit e2e ## the whole suite: format, lints, unit and API tests, CRD sync, end-to-end
 
 .PHONY: fmt-check
 fmt-check: ## fail on unformatted code
@@ -27,7 +31,11 @@ clippy: ## lints, warnings denied
 
 .PHONY: unit
 unit: ## unit tests, API round trips, admission rules, CRD sync check
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --locked --exclude e2e-tests
+
+.PHONY: e2e
+e2e: bootstrap ## end-to-end tests on the local test bed (started and stopped if not already up)
+	e2e/run-tests.sh
 
 .PHONY: crds
 crds: ## regenerate deploy/crds from crates/crd-types

