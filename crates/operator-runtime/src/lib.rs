@@ -1,4 +1,5 @@
-//! What every koperator-rs deployable needs, in the order `main` uses it:
+//! What every koperator-rs deployable needs. [`deployable::run`] puts it together; the
+//! parts, in the order it uses them:
 //!
 //! 1. [`cli::RuntimeArgs`]: shared flags (flatten into the binary's parser).
 //! 2. [`telemetry::init_tracing`]: logs and optional OTLP traces.
@@ -12,6 +13,7 @@
 
 pub mod cli;
 pub mod crd_wait;
+pub mod deployable;
 pub mod http_server;
 pub mod kube_client;
 pub mod leader_election;

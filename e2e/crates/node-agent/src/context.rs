@@ -11,14 +11,14 @@ use tokio::sync::watch;
 
 use crate::{
     cluster::ClusterCache,
-    images::ImageMap,
+    images::ImageCatalog,
     network::{IpAllocator, NodeInfo},
 };
 
 pub struct Context {
     pub client: Client,
     pub cache: ClusterCache,
-    pub images: ImageMap,
+    pub images: ImageCatalog,
     /// Absolute path of `--state-dir`.
     pub state_dir: PathBuf,
     pub nodes: Vec<NodeInfo>,

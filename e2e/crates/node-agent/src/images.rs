@@ -153,6 +153,43 @@ pub fn parse_env_file(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The image map as the file says now: images.yaml is re-read when it changes, the way a
+/// kubelet sees an image that was pushed after it started, so adding a mapping needs no
+/// restart of the test bed.
+pub struct ImageCatalog {
+    path: std::path::PathBuf,
+    environment: BTreeMap<String, String>,
+    loaded: std::sync::Mutex<(Option<std::time::SystemTime>, std::sync::Arc<ImageMap>)>,
+}
+
+impl ImageCatalog {
+    pub fn load(path: &Path, environment: BTreeMap<String, String>) -> Result<Self> {
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let map = ImageMap::load(path, environment.clone())?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            environment,
+            loaded: std::sync::Mutex::new((modified, std::sync::Arc::new(map))),
+        })
+    }
+
+    /// The current map; a file that no longer parses keeps the last good map (and says so).
+    pub fn current(&self) -> std::sync::Arc<ImageMap> {
+        let mut loaded = self.loaded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let modified = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        if modified != loaded.0 {
+            match ImageMap::load(&self.path, self.environment.clone()) {
+                Ok(map) => *loaded = (modified, std::sync::Arc::new(map)),
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "images.yaml changed but does not parse; keeping the previous map");
+                    loaded.0 = modified;
+                }
+            }
+        }
+        loaded.1.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

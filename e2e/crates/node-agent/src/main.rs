@@ -125,8 +125,8 @@ async fn run_agent(cli: Cli) -> Result<()> {
     for dir in ["logs", "pods", "volumes", "sandbox-root"] {
         std::fs::create_dir_all(state_dir.join(dir))?;
     }
-    let images = images::ImageMap::load(&cli.images, image_environment())?;
-    host_exec::prepare(&state_dir, default_kafka_home(&images).as_deref())?;
+    let images = images::ImageCatalog::load(&cli.images, image_environment())?;
+    host_exec::prepare(&state_dir, default_kafka_home(&images.current()).as_deref())?;
 
     let kubeconfig = Kubeconfig::read_from(&cli.kubeconfig)
         .with_context(|| format!("failed to read {}", cli.kubeconfig.display()))?;

@@ -38,7 +38,7 @@ pub struct PodRuntime<'a> {
 
 pub fn resolve_image(ctx: &Context, container: &Container) -> Result<ResolvedImage, CreateError> {
     let image = container.image.as_deref().unwrap_or_default();
-    ctx.images.resolve(image).map_err(|e| CreateError::Image(format!("{e:#}")))
+    ctx.images.current().resolve(image).map_err(|e| CreateError::Image(format!("{e:#}")))
 }
 
 pub fn build_spec(

@@ -1,0 +1,210 @@
+//! `server.properties` of one Kafka node.
+
+use crd_types::kafka_cluster::InternalListenerConfig;
+
+use super::labels::broker_host;
+use crate::model::{BrokerModel, MetadataMode, Properties, ValidatedCluster, parse_properties, render_properties};
+
+/// The rendered `server.properties`, keys sorted so equal input gives byte-equal output.
+///
+/// Precedence, later wins per key:
+/// 1. settings the operator generates ([`operator_properties`]);
+/// 2. `spec.readOnlyConfig`;
+/// 3. the broker's own `readOnlyConfig`.
+///
+/// The user has the last word (unlike Koperator, where generated settings win), so an expert
+/// can override anything; overriding `node.id`, listeners or the quorum is on them.
+pub fn server_properties(cluster: &ValidatedCluster, broker: &BrokerModel) -> String {
+    let mut properties = operator_properties(cluster, broker);
+    properties.extend(parse_properties(&broker.read_only_config));
+    render_properties(&properties)
+}
+
+/// What the operator sets: identity, metadata quorum or ZooKeeper, listeners and log dirs.
+pub fn operator_properties(cluster: &ValidatedCluster, broker: &BrokerModel) -> Properties {
+    let mut properties = Properties::new();
+    let mut set = |key: &str, value: String| {
+        properties.insert(key.to_string(), value);
+    };
+    let internal = &cluster.spec.listeners_config.internal_listeners;
+    let controller_listener = internal.iter().find(|l| l.used_for_controller_communication == Some(true));
+    let is_controller_listener =
+        |listener: &InternalListenerConfig| controller_listener.is_some_and(|c| c.common.name == listener.common.name);
+    let host = broker_host(cluster, broker.id);
+    let address = |listener: &InternalListenerConfig| {
+        format!("{}://{host}:{}", kafka_listener_name(listener), listener.common.container_port)
+    };
+    let bind = |listener: &InternalListenerConfig| {
+        format!("{}://:{}", kafka_listener_name(listener), listener.common.container_port)
+    };
+
+    // TODO(external access): external listeners join listeners, advertised.listeners and the
+    // protocol map once their Services and addresses exist.
+    let (listeners, advertised): (Vec<_>, Vec<_>) = match &cluster.mode {
+        MetadataMode::Kraft => {
+            set("node.id", broker.id.to_string());
+            let roles: Vec<&str> = broker.roles.iter().map(|role| super::labels::role_name(*role)).collect();
+            set("process.roles", roles.join(","));
+            if let Some(controller) = controller_listener {
+                set("controller.listener.names", kafka_listener_name(controller));
+                let voters: Vec<String> = cluster
+                    .brokers
+                    .iter()
+                    .filter(|node| node.is_controller())
+                    .map(|node| {
+                        format!("{}@{}:{}", node.id, broker_host(cluster, node.id), controller.common.container_port)
+                    })
+                    .collect();
+                set("controller.quorum.voters", voters.join(","));
+            }
+            // Kafka rejects a controller listener in a broker-only node's listeners, anything but
+            // controller listeners on a controller-only node, and a controller listener among the
+            // advertised listeners of a node with the broker role.
+            let listeners = internal
+                .iter()
+                .filter(|l| match (broker.is_broker(), broker.is_controller()) {
+                    (true, true) => true,
+                    (true, false) => !is_controller_listener(l),
+                    (false, _) => is_controller_listener(l),
+                })
+                .map(bind)
+                .collect();
+            let advertised = if broker.is_broker() {
+                internal.iter().filter(|l| !is_controller_listener(l)).map(address).collect()
+            } else {
+                Vec::new()
+            };
+            (listeners, advertised)
+        }
+        MetadataMode::ZooKeeper { connect } => {
+            set("broker.id", broker.id.to_string());
+            set("zookeeper.connect", connect.clone());
+            if let Some(controller) = controller_listener {
+                set("control.plane.listener.name", kafka_listener_name(controller));
+            }
+            (internal.iter().map(bind).collect(), internal.iter().map(address).collect())
+        }
+    };
+    if !listeners.is_empty() {
+        set("listeners", listeners.join(","));
+    }
+    if !advertised.is_empty() {
+        set("advertised.listeners", advertised.join(","));
+    }
+    let protocol_map: Vec<String> = internal
+        .iter()
+        .map(|l| format!("{}:{}", kafka_listener_name(l), l.common.security_protocol.kafka_name()))
+        .collect();
+    set("listener.security.protocol.map", protocol_map.join(","));
+    // Kafka refuses both settings at once; a user who sets the protocol keeps it (as in Koperator).
+    let user_sets_protocol = parse_properties(&broker.read_only_config).contains_key("security.inter.broker.protocol");
+    if let Some(inter_broker) = internal.iter().find(|l| l.common.used_for_inner_broker_communication == Some(true))
+        && !user_sets_protocol
+    {
+        set("inter.broker.listener.name", kafka_listener_name(inter_broker));
+    }
+
+    let log_dirs: Vec<String> = broker
+        .config
+        .storage_configs
+        .iter()
+        .filter(|storage| storage.pvc_spec.is_some() || storage.empty_dir.is_some())
+        .map(|storage| log_dir(&storage.mount_path))
+        .collect();
+    if !log_dirs.is_empty() {
+        set("log.dirs", log_dirs.join(","));
+    }
+    // TODO(rack awareness): broker.rack from the node's labels named in spec.rackAwareness.
+    // TODO(cruise control): metric.reporters and cruise.control.metrics.reporter.* once the
+    // reporter jar can be installed.
+    properties
+}
+
+/// Kafka listener names are the spec's names upper-cased (`internal` → `INTERNAL`).
+pub fn kafka_listener_name(listener: &InternalListenerConfig) -> String {
+    listener.common.name.to_uppercase()
+}
+
+/// Kafka keeps its data one level below the mount point (as Koperator), so a filesystem's
+/// `lost+found` is not mistaken for a partition directory.
+pub fn log_dir(mount_path: &str) -> String {
+    format!("{}/kafka", mount_path.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::tests::{kraft_combined, kraft_dedicated, zookeeper};
+
+    #[test]
+    fn user_config_wins_over_generated_and_broker_over_cluster() {
+        let mut cluster = kraft_combined();
+        cluster.spec.read_only_config = Some("num.partitions=3\nlog.dirs=/elsewhere\nnode.id=99".into());
+        cluster.spec.brokers[0].read_only_config = Some("num.partitions=6".into());
+        let validated = crate::model::validate(&cluster).expect("valid");
+        let rendered = server_properties(&validated, &validated.brokers[0]);
+        let properties = parse_properties(&rendered);
+        assert_eq!(properties["num.partitions"], "6");
+        assert_eq!(properties["log.dirs"], "/elsewhere");
+        assert_eq!(properties["node.id"], "99");
+        let other = parse_properties(&server_properties(&validated, &validated.brokers[1]));
+        assert_eq!(other["num.partitions"], "3");
+    }
+
+    #[test]
+    fn rendering_is_sorted_and_stable() {
+        let validated = crate::model::validate(&kraft_combined()).expect("valid");
+        let first = server_properties(&validated, &validated.brokers[0]);
+        let keys: Vec<&str> = first.lines().filter_map(|line| line.split_once('=').map(|(k, _)| k)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(first, server_properties(&validated, &validated.brokers[0]));
+    }
+
+    #[test]
+    fn dedicated_roles_get_only_their_listeners() {
+        let validated = crate::model::validate(&kraft_dedicated()).expect("valid");
+        let broker = operator_properties(&validated, &validated.brokers[0]);
+        assert_eq!(broker["process.roles"], "broker");
+        assert_eq!(broker["listeners"], "INTERNAL://:29092");
+        assert_eq!(broker["advertised.listeners"], "INTERNAL://kafka-0.kafka-headless.kafka.svc.cluster.local:29092");
+        let controller = operator_properties(&validated, &validated.brokers[3]);
+        assert_eq!(controller["process.roles"], "controller");
+        assert_eq!(controller["listeners"], "CONTROLLER://:29093");
+        assert!(!controller.contains_key("advertised.listeners"));
+        assert_eq!(controller["log.dirs"], "/kafka-metadata/kafka");
+        assert_eq!(
+            controller["controller.quorum.voters"],
+            "3@kafka-3.kafka-headless.kafka.svc.cluster.local:29093,\
+             4@kafka-4.kafka-headless.kafka.svc.cluster.local:29093,\
+             5@kafka-5.kafka-headless.kafka.svc.cluster.local:29093"
+        );
+    }
+
+    #[test]
+    fn zookeeper_mode_settings() {
+        let mut cluster = zookeeper();
+        cluster.spec.headless_service_enabled = false;
+        let validated = crate::model::validate(&cluster).expect("valid");
+        let properties = operator_properties(&validated, &validated.brokers[1]);
+        assert_eq!(properties["broker.id"], "1");
+        assert_eq!(properties["zookeeper.connect"], "zookeeper-client.zookeeper:2181/kafka");
+        assert_eq!(properties["control.plane.listener.name"], "CONTROLLER");
+        assert_eq!(properties["inter.broker.listener.name"], "INTERNAL");
+        assert_eq!(
+            properties["advertised.listeners"],
+            "INTERNAL://kafka-1.kafka.svc.cluster.local:29092,CONTROLLER://kafka-1.kafka.svc.cluster.local:29093"
+        );
+        assert!(!properties.contains_key("node.id") && !properties.contains_key("process.roles"));
+    }
+
+    #[test]
+    fn inter_broker_protocol_from_the_user_drops_the_listener_name() {
+        let mut cluster = zookeeper();
+        cluster.spec.read_only_config = Some("security.inter.broker.protocol=PLAINTEXT".into());
+        let validated = crate::model::validate(&cluster).expect("valid");
+        let properties = parse_properties(&server_properties(&validated, &validated.brokers[0]));
+        assert!(!properties.contains_key("inter.broker.listener.name"));
+    }
+}

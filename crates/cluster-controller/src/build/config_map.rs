@@ -1,0 +1,85 @@
+//! ConfigMaps: each broker's `server.properties` and the cluster's JMX exporter rules.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+
+use super::labels::{broker_config_map_name, broker_labels, cluster_labels, jmx_exporter_config_map_name, object_meta};
+use crate::model::{BrokerModel, ValidatedCluster};
+
+/// Key of `server.properties` in the broker ConfigMap (Koperator's).
+pub const BROKER_CONFIG_KEY: &str = "broker-config";
+/// Key of the optional log4j configuration in the broker ConfigMap.
+pub const LOG4J_KEY: &str = "log4j.properties";
+/// Key of the exporter rules in the JMX exporter ConfigMap.
+pub const JMX_EXPORTER_CONFIG_KEY: &str = "config.yaml";
+
+/// `<cluster>-config-<id>` with `broker-config` (and `log4j.properties` when configured).
+pub fn broker_config_map(cluster: &ValidatedCluster, broker: &BrokerModel, server_properties: String) -> ConfigMap {
+    let mut data = BTreeMap::from([(BROKER_CONFIG_KEY.to_string(), server_properties)]);
+    if let Some(log4j) = &broker.config.log4j_config {
+        data.insert(LOG4J_KEY.to_string(), log4j.clone());
+    }
+    ConfigMap {
+        metadata: object_meta(cluster, broker_config_map_name(cluster, broker.id), broker_labels(cluster, broker.id)),
+        data: Some(data),
+        ..Default::default()
+    }
+}
+
+/// `<cluster>-kafka-jmx-exporter`: `monitoringConfig.kafkaJMXExporterConfig` or our default rules.
+pub fn jmx_exporter_config_map(cluster: &ValidatedCluster) -> ConfigMap {
+    let rules = cluster
+        .spec
+        .monitoring_config
+        .as_ref()
+        .and_then(|monitoring| monitoring.kafka_jmx_exporter_config.clone())
+        .filter(|rules| !rules.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_KAFKA_JMX_EXPORTER_CONFIG.to_string());
+    ConfigMap {
+        metadata: object_meta(cluster, jmx_exporter_config_map_name(cluster), cluster_labels(cluster)),
+        data: Some(BTreeMap::from([(JMX_EXPORTER_CONFIG_KEY.to_string(), rules)])),
+        ..Default::default()
+    }
+}
+
+/// Exporter rules covering Kafka's `kafka.*` MBeans: rates as counters, the rest as gauges, with
+/// the MBean's extra key (topic, partition, listener...) as a label. The JVM's own metrics come
+/// from the agent's built-in collectors.
+pub const DEFAULT_KAFKA_JMX_EXPORTER_CONFIG: &str = r#"lowercaseOutputName: true
+lowercaseOutputLabelNames: true
+rules:
+  - pattern: 'kafka.(\w+)<type=(.+), name=(.+)PerSec\w*, (.+)=(.+), (.+)=(.+)><>Count'
+    name: kafka_$1_$2_$3_total
+    type: COUNTER
+    labels:
+      "$4": "$5"
+      "$6": "$7"
+  - pattern: 'kafka.(\w+)<type=(.+), name=(.+)PerSec\w*, (.+)=(.+)><>Count'
+    name: kafka_$1_$2_$3_total
+    type: COUNTER
+    labels:
+      "$4": "$5"
+  - pattern: 'kafka.(\w+)<type=(.+), name=(.+)PerSec\w*><>Count'
+    name: kafka_$1_$2_$3_total
+    type: COUNTER
+  - pattern: 'kafka.(\w+)<type=(.+), name=(.+), (.+)=(.+), (.+)=(.+)><>(Count|Value)'
+    name: kafka_$1_$2_$3
+    type: GAUGE
+    labels:
+      "$4": "$5"
+      "$6": "$7"
+  - pattern: 'kafka.(\w+)<type=(.+), name=(.+), (.+)=(.+)><>(Count|Value)'
+    name: kafka_$1_$2_$3
+    type: GAUGE
+    labels:
+      "$4": "$5"
+  - pattern: 'kafka.(\w+)<type=(.+), name=(.+)><>(Count|Value)'
+    name: kafka_$1_$2_$3
+    type: GAUGE
+  - pattern: 'kafka.(\w+)<type=(.+), name=(.+)><>(\d+)thPercentile'
+    name: kafka_$1_$2_$3
+    type: GAUGE
+    labels:
+      quantile: "0.$4"
+"#;

@@ -1,0 +1,110 @@
+//! Wires the reconciler to the API: a watch on KafkaClusters plus reflector caches of every
+//! owned kind, shared between triggering reconciles and answering `observe` reads.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::{Api, Client, Resource};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use serde::de::DeserializeOwned;
+
+use crd_types::{KafkaCluster, labels};
+use operator_runtime::{CancellationToken, MetricsRegistry};
+
+use crate::reconcile::observe::OwnedStores;
+use crate::reconcile::writes::{WriteLabels, Writer};
+use crate::reconcile::{self, Context};
+
+/// Options the binary's flags decide.
+pub struct ControllerOptions {
+    /// Namespace to watch; None for all.
+    pub namespace: Option<String>,
+    pub reporter: String,
+    pub instance: Option<String>,
+    /// Counts every write request (see `reconcile::writes`).
+    pub writes: Family<WriteLabels, Counter>,
+}
+
+/// The write counter, registered once per process (leadership may be won several times).
+pub fn register_write_counter(metrics: &MetricsRegistry) -> Family<WriteLabels, Counter> {
+    let writes = Family::<WriteLabels, Counter>::default();
+    metrics.register("cluster_controller_writes", "Write requests made by the cluster controller", writes.clone());
+    writes
+}
+
+fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// A cache of `K` filled by a watch; the stream must be polled (it is handed to the controller).
+fn cached<K>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> (Store<K>, impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, config).default_backoff().reflect(writer).applied_objects();
+    (reader, stream)
+}
+
+/// Runs until `stop` is cancelled.
+pub async fn run(client: Client, options: ControllerOptions, stop: CancellationToken) {
+    let ns = options.namespace.as_deref();
+    // Only objects this operator labelled: a cluster with thousands of unrelated pods costs nothing.
+    let owned = || watcher::Config::default().labels(labels::KAFKA_CR);
+    let (pods, pod_events) = cached(api::<Pod>(&client, ns), owned());
+    let (config_maps, config_map_events) = cached(api::<ConfigMap>(&client, ns), owned());
+    let (claims, claim_events) = cached(api::<PersistentVolumeClaim>(&client, ns), owned());
+    let (services, service_events) = cached(api::<Service>(&client, ns), owned());
+    let (pod_disruption_budgets, pdb_events) = cached(api::<PodDisruptionBudget>(&client, ns), owned());
+    let (storage_classes, storage_class_events) = cached(Api::<StorageClass>::all(client.clone()), Default::default());
+
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter { controller: options.reporter.clone(), instance: options.instance.clone() },
+    );
+    let context = Arc::new(Context {
+        writer: Writer { client: client.clone(), writes: options.writes },
+        stores: OwnedStores { pods, config_maps, claims, services, pod_disruption_budgets, storage_classes },
+        recorder,
+    });
+
+    // StorageClasses carry no owner: drive their cache without triggering reconciles.
+    let storage_classes_driver = storage_class_events.for_each(|_| async {});
+    let controller = Controller::new(api::<KafkaCluster>(&client, ns), watcher::Config::default())
+        .owns_stream(pod_events)
+        .owns_stream(config_map_events)
+        .owns_stream(claim_events)
+        .owns_stream(service_events)
+        .owns_stream(pdb_events)
+        .graceful_shutdown_on(async move { stop.cancelled().await })
+        .run(reconcile::reconcile, reconcile::error_policy, context)
+        .for_each(|result| async move {
+            match result {
+                Ok((object, _)) => tracing::debug!(cluster = %object.name, "reconciled"),
+                Err(error) => tracing::debug!(error = %operator_runtime::error_chain(&error), "reconcile error"),
+            }
+        });
+    tokio::select! {
+        () = controller => {}
+        () = storage_classes_driver => {}
+    }
+}

@@ -1,0 +1,42 @@
+//! The gRPC services the cluster controller offers other deployables.
+
+mod cluster_access;
+
+pub use cluster_access::ClusterAccessService;
+
+use std::net::SocketAddr;
+
+use futures::StreamExt;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Api, Client};
+
+use crd_types::KafkaCluster;
+use grpc_contracts::cluster_v1::cluster_access_server::ClusterAccessServer;
+use operator_runtime::CancellationToken;
+
+/// Serves the gRPC services on `address` until `stop`, on every replica: they only read.
+pub async fn serve(
+    address: SocketAddr,
+    client: Client,
+    namespace: Option<String>,
+    stop: CancellationToken,
+) -> Result<(), tonic::transport::Error> {
+    let api: Api<KafkaCluster> = match namespace.as_deref() {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    };
+    let (clusters, writer) = reflector::store();
+    let cache = watcher(api, watcher::Config::default()).default_backoff().reflect(writer).for_each(|_| async {});
+    let cache_stop = stop.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = cache => {}
+            () = cache_stop.cancelled() => {}
+        }
+    });
+    tracing::info!(%address, "serving gRPC ClusterAccess");
+    tonic::transport::Server::builder()
+        .add_service(ClusterAccessServer::new(ClusterAccessService::new(clusters)))
+        .serve_with_shutdown(address, async move { stop.cancelled().await })
+        .await
+}

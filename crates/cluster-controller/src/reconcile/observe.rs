@@ -1,0 +1,127 @@
+//! Reads only: what exists in the cluster for one KafkaCluster, taken from the reflector
+//! caches the controller keeps (no API request per reconcile).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::ResourceExt;
+use kube::runtime::reflector::Store;
+
+use crd_types::labels;
+
+/// The caches of every kind the cluster controller owns, all filtered to objects carrying
+/// the `kafka_cr` label (and StorageClasses, to tell a missing class from a slow provisioner).
+#[derive(Clone)]
+pub struct OwnedStores {
+    pub pods: Store<Pod>,
+    pub config_maps: Store<ConfigMap>,
+    pub claims: Store<PersistentVolumeClaim>,
+    pub services: Store<Service>,
+    pub pod_disruption_budgets: Store<PodDisruptionBudget>,
+    pub storage_classes: Store<StorageClass>,
+}
+
+/// Objects of one KafkaCluster, by what they are for.
+#[derive(Default)]
+pub struct ObservedCluster {
+    /// Broker pods by broker id; more than one while a replaced pod terminates.
+    pub pods: BTreeMap<i32, Vec<Arc<Pod>>>,
+    pub config_maps: BTreeMap<String, Arc<ConfigMap>>,
+    /// Claims by broker id.
+    pub claims: BTreeMap<i32, Vec<Arc<PersistentVolumeClaim>>>,
+    pub services: BTreeMap<String, Arc<Service>>,
+    pub pod_disruption_budgets: BTreeMap<String, Arc<PodDisruptionBudget>>,
+    pub storage_classes: BTreeSet<String>,
+    pub default_storage_class: Option<String>,
+}
+
+fn belongs_to<K: ResourceExt>(object: &K, namespace: &str, cluster: &str) -> bool {
+    object.namespace().as_deref() == Some(namespace)
+        && object.labels().get(labels::KAFKA_CR).map(String::as_str) == Some(cluster)
+}
+
+fn broker_id<K: ResourceExt>(object: &K) -> Option<i32> {
+    object.labels().get(labels::BROKER_ID)?.parse().ok()
+}
+
+fn by_name<K>(store: &Store<K>, namespace: &str, cluster: &str) -> BTreeMap<String, Arc<K>>
+where
+    K: kube::Resource<DynamicType = ()> + Clone,
+{
+    store
+        .state()
+        .into_iter()
+        .filter(|o| belongs_to(o.as_ref(), namespace, cluster))
+        .map(|o| (o.name_any(), o))
+        .collect()
+}
+
+fn by_broker<K>(store: &Store<K>, namespace: &str, cluster: &str) -> BTreeMap<i32, Vec<Arc<K>>>
+where
+    K: kube::Resource<DynamicType = ()> + Clone,
+{
+    let mut grouped: BTreeMap<i32, Vec<Arc<K>>> = BTreeMap::new();
+    for object in store.state() {
+        if belongs_to(object.as_ref(), namespace, cluster)
+            && let Some(id) = broker_id(object.as_ref())
+        {
+            grouped.entry(id).or_default().push(object);
+        }
+    }
+    grouped
+}
+
+const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
+
+pub fn read(stores: &OwnedStores, namespace: &str, cluster: &str) -> ObservedCluster {
+    let classes = stores.storage_classes.state();
+    ObservedCluster {
+        pods: by_broker(&stores.pods, namespace, cluster),
+        config_maps: by_name(&stores.config_maps, namespace, cluster),
+        claims: by_broker(&stores.claims, namespace, cluster),
+        services: by_name(&stores.services, namespace, cluster),
+        pod_disruption_budgets: by_name(&stores.pod_disruption_budgets, namespace, cluster),
+        storage_classes: classes.iter().map(|c| c.name_any()).collect(),
+        default_storage_class: classes
+            .iter()
+            .find(|c| c.annotations().get(DEFAULT_CLASS_ANNOTATION).map(String::as_str) == Some("true"))
+            .map(|c| c.name_any()),
+    }
+}
+
+impl ObservedCluster {
+    /// The broker's pod that is not being deleted, if any.
+    pub fn live_pod(&self, id: i32) -> Option<&Arc<Pod>> {
+        self.pods.get(&id)?.iter().find(|pod| pod.metadata.deletion_timestamp.is_none())
+    }
+
+    /// Existing claim names of a broker by mount path.
+    pub fn claim_names(&self, id: i32) -> BTreeMap<String, String> {
+        self.claims
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter_map(|claim| {
+                let mount_path = claim.annotations().get(labels::MOUNT_PATH_ANNOTATION)?;
+                Some((mount_path.clone(), claim.name_any()))
+            })
+            .collect()
+    }
+}
+
+impl ObservedCluster {
+    /// Ids of brokers not in `desired` that still have a per-broker ConfigMap or Service.
+    pub fn departed_config_map_or_service_ids(&self, desired: &BTreeSet<i32>) -> Vec<i32> {
+        let ids_of = |objects: Vec<Option<i32>>| objects.into_iter().flatten();
+        let from_config_maps = self.config_maps.values().map(|c| broker_id(c.as_ref())).collect();
+        let from_services = self.services.values().map(|s| broker_id(s.as_ref())).collect();
+        let mut ids: Vec<i32> =
+            ids_of(from_config_maps).chain(ids_of(from_services)).filter(|id| !desired.contains(id)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}

@@ -1,0 +1,226 @@
+//! The KafkaCluster status: a pure function of what the reconcile saw and did, so an unchanged
+//! cluster yields an identical status (and no write), and every wait is spelled out.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crd_types::conditions::{self, DEGRADED, READY, RECONCILING};
+use crd_types::kafka_cluster::{
+    BrokerState, ClusterState, ConfigurationState, KafkaClusterStatus, ListenerStatus, ListenerStatuses,
+};
+
+use crate::model::ValidatedCluster;
+
+/// Condition: PVCs of brokers removed from the spec are kept (their data is not deleted).
+pub const STORAGE_RETAINED: &str = "StorageRetained";
+
+/// Where a broker stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BrokerPhase {
+    /// Its claims were just created; the pod follows once they exist.
+    WaitingForStorage,
+    /// A pod of the broker is still terminating; the new one waits for its name.
+    WaitingForOldPod {
+        pod: String,
+    },
+    Starting {
+        pod: String,
+        reason: String,
+    },
+    Ready {
+        pod: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerProgress {
+    pub id: i32,
+    pub image: String,
+    pub kafka_version: String,
+    pub desired_config_hash: String,
+    /// The configuration hash the running pod was created with.
+    pub running_config_hash: Option<String>,
+    pub phase: BrokerPhase,
+}
+
+impl BrokerProgress {
+    fn in_sync(&self) -> bool {
+        self.running_config_hash.as_deref() == Some(self.desired_config_hash.as_str())
+    }
+
+    fn is_ready(&self) -> bool {
+        matches!(self.phase, BrokerPhase::Ready { .. })
+    }
+
+    /// Why the operator waits for this broker, or None when it does not.
+    fn waiting_for(&self) -> Option<String> {
+        let id = self.id;
+        match &self.phase {
+            BrokerPhase::WaitingForStorage => Some(format!("broker {id}: waiting for its PersistentVolumeClaims")),
+            BrokerPhase::WaitingForOldPod { pod } => {
+                Some(format!("broker {id}: waiting for pod {pod} to terminate before starting a new one"))
+            }
+            BrokerPhase::Starting { pod, reason } => Some(format!("broker {id}: pod {pod} not ready ({reason})")),
+            BrokerPhase::Ready { .. } if !self.in_sync() => Some(format!(
+                "broker {id}: runs an older configuration; it needs a rolling restart to pick up the new one"
+            )),
+            BrokerPhase::Ready { .. } => None,
+        }
+    }
+}
+
+/// Everything the status is computed from.
+pub struct StatusInputs<'a> {
+    pub previous: Option<&'a KafkaClusterStatus>,
+    pub cluster: &'a ValidatedCluster,
+    pub brokers: &'a [BrokerProgress],
+    /// Claim names of brokers that left the spec, by broker id.
+    pub retained_claims: &'a BTreeMap<i32, Vec<String>>,
+    pub cluster_id: Option<String>,
+    /// Internal listener name → (advertised address per broker id, address of the all-broker service).
+    pub listener_addresses: BTreeMap<String, (BTreeMap<i32, String>, String)>,
+    pub now: Time,
+}
+
+pub fn running_status(inputs: StatusInputs<'_>) -> KafkaClusterStatus {
+    let StatusInputs { previous, cluster, brokers, retained_claims, cluster_id, listener_addresses, now } = inputs;
+    let mut status = previous.cloned().unwrap_or_default();
+    let generation = cluster.generation;
+    let ready = brokers.iter().filter(|b| b.is_ready()).count();
+    let waits: Vec<String> = brokers.iter().filter_map(BrokerProgress::waiting_for).collect();
+    let all_ready = ready == brokers.len();
+
+    status.brokers_state = brokers.iter().map(|b| (b.id.to_string(), broker_state(previous, b))).collect();
+    status.state = Some(if all_ready { ClusterState::ClusterRunning } else { ClusterState::ClusterReconciling });
+    status.brokers_ready = Some(format!("{ready}/{}", brokers.len()));
+    status.observed_generation = generation;
+    status.cluster_id = cluster_id.or(status.cluster_id);
+    status.listener_statuses = Some(listener_statuses(listener_addresses));
+
+    let ready_message = format!("{ready} of {} brokers ready", brokers.len());
+    conditions::upsert(
+        &mut status.conditions,
+        conditions::new(
+            READY,
+            all_ready,
+            if all_ready { "AllBrokersReady" } else { "BrokersNotReady" },
+            ready_message,
+            generation,
+            now.clone(),
+        ),
+    );
+    let reconciling = !waits.is_empty();
+    conditions::upsert(
+        &mut status.conditions,
+        conditions::new(
+            RECONCILING,
+            reconciling,
+            if reconciling { "Waiting" } else { "Reconciled" },
+            if reconciling { waits.join("; ") } else { "every broker runs its desired configuration".to_owned() },
+            generation,
+            now.clone(),
+        ),
+    );
+    let unsupported = &cluster.unsupported_fields;
+    conditions::upsert(
+        &mut status.conditions,
+        conditions::new(
+            DEGRADED,
+            false,
+            if unsupported.is_empty() { "AsSpecified" } else { "UnsupportedFieldsIgnored" },
+            if unsupported.is_empty() {
+                String::new()
+            } else {
+                format!("accepted but not acted on yet: {}", unsupported.join(", "))
+            },
+            generation,
+            now.clone(),
+        ),
+    );
+    set_storage_retained(&mut status, retained_claims, generation, now);
+    status
+}
+
+/// The status of a cluster whose spec cannot work: Degraded names each problem and its fix;
+/// everything else the previous status said stays as it was.
+pub fn degraded_status(
+    previous: Option<&KafkaClusterStatus>,
+    generation: Option<i64>,
+    problems: &[String],
+    now: Time,
+) -> KafkaClusterStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    status.observed_generation = generation;
+    status.state.get_or_insert(ClusterState::ClusterReconciling);
+    conditions::upsert(
+        &mut status.conditions,
+        conditions::new(DEGRADED, true, "InvalidSpec", problems.join("; "), generation, now.clone()),
+    );
+    conditions::upsert(
+        &mut status.conditions,
+        conditions::new(
+            RECONCILING,
+            false,
+            "BlockedByInvalidSpec",
+            "nothing is changed until the spec is fixed (see the Degraded condition)",
+            generation,
+            now,
+        ),
+    );
+    status
+}
+
+fn broker_state(previous: Option<&KafkaClusterStatus>, broker: &BrokerProgress) -> BrokerState {
+    // Keep what other controllers (Cruise Control runner, rolling upgrades) recorded.
+    let mut state = previous.and_then(|p| p.brokers_state.get(&broker.id.to_string())).cloned().unwrap_or_default();
+    state.image = Some(broker.image.clone());
+    state.version = Some(broker.kafka_version.clone());
+    state.configuration_state = broker
+        .running_config_hash
+        .as_ref()
+        .map(|_| if broker.in_sync() { ConfigurationState::ConfigInSync } else { ConfigurationState::ConfigOutOfSync });
+    state
+}
+
+fn listener_statuses(addresses: BTreeMap<String, (BTreeMap<i32, String>, String)>) -> ListenerStatuses {
+    let internal_listeners = addresses
+        .into_iter()
+        .map(|(listener, (per_broker, any_broker))| {
+            let mut entries = vec![ListenerStatus { name: "any-broker".to_owned(), address: any_broker }];
+            entries.extend(
+                per_broker.into_iter().map(|(id, address)| ListenerStatus { name: format!("broker-{id}"), address }),
+            );
+            (listener, entries)
+        })
+        .collect();
+    ListenerStatuses { internal_listeners, external_listeners: BTreeMap::new() }
+}
+
+fn set_storage_retained(
+    status: &mut KafkaClusterStatus,
+    retained: &BTreeMap<i32, Vec<String>>,
+    generation: Option<i64>,
+    now: Time,
+) {
+    if retained.is_empty() {
+        status.conditions.retain(|c| c.type_ != STORAGE_RETAINED);
+        return;
+    }
+    let listed: Vec<String> =
+        retained.iter().map(|(id, claims)| format!("broker {id}: {}", claims.join(", "))).collect();
+    conditions::upsert(
+        &mut status.conditions,
+        conditions::new(
+            STORAGE_RETAINED,
+            true,
+            "RemovedBrokersKeepTheirClaims",
+            format!(
+                "PVCs of brokers removed from spec.brokers are kept with their data ({}); delete them once the data is no longer needed",
+                listed.join("; ")
+            ),
+            generation,
+            now,
+        ),
+    );
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `make run`: the local test bed, the controllers on the host, a sample KafkaCluster, a topic,
+# one message produced and consumed with kcat, the status; then the controllers' logs until
+# Ctrl-C. Safe to run again: every step is idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/koperator/cargo-target}
+export KUBECONFIG=$root/target/testbed/kubeconfig
+source "${KOPERATOR_CACHE:-$HOME/.cache/koperator}/toolchain.env"
+kubectl() { "$KUBECTL" "$@"; }
+step() { printf '\n==> %s\n' "$*"; }
+
+namespace=kafka
+cluster=kafka
+bootstrap=$cluster-all-broker.$namespace.svc.cluster.local:29092
+controllers=(cluster-controller)
+logs=$root/target/run/logs
+mkdir -p "$logs"
+
+step "starting the test bed (real etcd, kube-apiserver, controller-manager, scheduler, node agent)"
+e2e/testbed up
+
+step "building the controllers"
+cargo build --quiet --locked $(printf -- '-p %s ' "${controllers[@]}")
+
+step "installing the CRDs"
+kubectl apply --server-side -f deploy/crds/ >/dev/null
+kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+
+pids=()
+stop_controllers() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap 'stop_controllers; echo; echo "controllers stopped; the test bed keeps running (make testbed-down stops it)"' EXIT
+
+step "starting the controllers on the host (logs in target/run/logs)"
+port=18080
+for controller in "${controllers[@]}"; do
+    # Through the test bed's exec so they resolve cluster DNS names, as they would in a pod.
+    e2e/testbed exec -- "$CARGO_TARGET_DIR/debug/$controller" --leader-election=false \
+        --metrics-addr "127.0.0.1:$port" >"$logs/$controller.log" 2>&1 &
+    pids+=($!)
+    echo "  $controller: pid $!, metrics and probes on http://127.0.0.1:$port"
+    port=$((port + 1))
+done
+
+step "applying deploy/samples/kafkacluster-kraft-combined.yaml to namespace $namespace"
+kubectl create namespace "$namespace" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl apply -n "$namespace" -f deploy/samples/kafkacluster-kraft-combined.yaml
+
+step "waiting for the cluster to run (status.state = ClusterRunning)"
+if ! kubectl wait -n "$namespace" kafkacluster/$cluster --for=jsonpath='{.status.state}'=ClusterRunning --timeout=300s; then
+    kubectl get -n "$namespace" kafkacluster/$cluster -o jsonpath='{range .status.conditions[*]}{.type}={.status}: {.message}{"\n"}{end}'
+    exit 1
+fi
+
+step "creating topic demo and sending a message through $bootstrap"
+e2e/testbed exec -- kafka-topics --bootstrap-server "$bootstrap" --create --if-not-exists \
+    --topic demo --partitions 3 --replication-factor 3
+message="hello from make run at $(date -u +%FT%TZ)"
+echo "$message" | e2e/testbed exec -- kcat -P -b "$bootstrap" -t demo -p 0 -X acks=all
+received=$(e2e/testbed exec -- kcat -C -b "$bootstrap" -t demo -p 0 -o -1 -e -q)
+echo "  produced: $message"
+echo "  consumed: $received"
+
+step "status"
+kubectl get -n "$namespace" kafkaclusters,pods,pvc,services
+kubectl get -n "$namespace" kafkacluster/$cluster -o jsonpath='{range .status.conditions[*]}  {.type}={.status}: {.message}{"\n"}{end}'
+
+cat <<MSG
+
+The cluster runs. Point kubectl at the test bed with:
+  export KUBECONFIG=$KUBECONFIG
+and run commands that need cluster DNS (kcat, kafka-topics, ...) through:
+  e2e/testbed exec -- kcat -L -b $bootstrap
+
+Following the controllers' logs; Ctrl-C stops the controllers (make testbed-down stops the test bed).
+MSG
+log_files=()
+for controller in "${controllers[@]}"; do log_files+=("$logs/$controller.log"); done
+tail -n +1 -F --pid "${pids[0]}" "${log_files[@]}" 2>/dev/null || true
