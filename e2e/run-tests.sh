@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/koperator/cargo-target}
 
 started_here=false
-if ! e2e/testbed status >/dev/null 2>&1; then
+# A test bed whose apiserver was started by someone else is theirs, even if a health check
+# hiccups right now: `up` is idempotent, but only a test bed this script started is stopped.
+if [[ ! -f target/testbed/run/kube-apiserver.pid ]] || ! e2e/testbed status >/dev/null 2>&1; then
+    [[ -f target/testbed/run/kube-apiserver.pid ]] || started_here=true
     e2e/testbed up
-    started_here=true
 fi
 stop_if_started() {
     if $started_here; then
@@ -17,4 +19,7 @@ stop_if_started() {
 }
 trap stop_if_started EXIT
 
-cargo test --locked -p e2e-tests -- --test-threads="${E2E_TEST_THREADS:-4}"
+# The suite runs our controllers as processes: build them first.
+cargo build --locked -p cluster-controller
+# --no-fail-fast: one failing scenario must not hide the results of the others.
+cargo test --locked --no-fail-fast -p e2e-tests -- --test-threads="${E2E_TEST_THREADS:-4}"

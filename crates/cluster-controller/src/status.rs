@@ -224,3 +224,83 @@ fn set_storage_retained(
         ),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+    use super::*;
+    use crate::build::tests::kraft_combined;
+    use crate::model::validate;
+
+    fn at(seconds: i64) -> Time {
+        Time(k8s_openapi::jiff::Timestamp::from_second(seconds).expect("valid time"))
+    }
+
+    fn broker(id: i32, phase: BrokerPhase, running: Option<&str>) -> BrokerProgress {
+        BrokerProgress {
+            id,
+            image: "ghcr.io/adobe/koperator/kafka:2.13-3.9.1".into(),
+            kafka_version: "3.9.1".into(),
+            desired_config_hash: "new".into(),
+            running_config_hash: running.map(str::to_owned),
+            phase,
+        }
+    }
+
+    fn status_of(brokers: &[BrokerProgress], previous: Option<&KafkaClusterStatus>, now: i64) -> KafkaClusterStatus {
+        let cluster = validate(&kraft_combined()).expect("sample is valid");
+        running_status(StatusInputs {
+            previous,
+            cluster: &cluster,
+            brokers,
+            retained_claims: &BTreeMap::new(),
+            cluster_id: Some("id".into()),
+            listener_addresses: BTreeMap::new(),
+            now: at(now),
+        })
+    }
+
+    fn condition<'a>(status: &'a KafkaClusterStatus, type_: &str) -> &'a Condition {
+        status.conditions.iter().find(|c| c.type_ == type_).expect("condition set")
+    }
+
+    #[test]
+    fn a_starting_broker_is_named_with_its_reason() {
+        let brokers = [
+            broker(0, BrokerPhase::Ready { pod: "kafka-0-a".into() }, Some("new")),
+            broker(
+                1,
+                BrokerPhase::Starting { pod: "kafka-1-b".into(), reason: "ContainersNotReady".into() },
+                Some("new"),
+            ),
+        ];
+        let status = status_of(&brokers, None, 10);
+        assert_eq!(status.state, Some(ClusterState::ClusterReconciling));
+        assert_eq!(status.brokers_ready.as_deref(), Some("1/2"));
+        let reconciling = condition(&status, RECONCILING);
+        assert_eq!(reconciling.status, "True");
+        assert!(reconciling.message.contains("broker 1: pod kafka-1-b not ready (ContainersNotReady)"));
+    }
+
+    #[test]
+    fn an_out_of_sync_broker_is_reported_and_the_same_inputs_give_the_same_status() {
+        let brokers = [broker(0, BrokerPhase::Ready { pod: "kafka-0-a".into() }, Some("old"))];
+        let first = status_of(&brokers, None, 10);
+        assert_eq!(first.state, Some(ClusterState::ClusterRunning));
+        assert_eq!(first.brokers_state["0"].configuration_state, Some(ConfigurationState::ConfigOutOfSync));
+        assert!(condition(&first, RECONCILING).message.contains("needs a rolling restart"));
+        // A later resync with nothing changed must not produce a different status (no write).
+        assert_eq!(status_of(&brokers, Some(&first), 99), first);
+    }
+
+    #[test]
+    fn invalid_spec_degrades_and_keeps_what_was_known() {
+        let previous = status_of(&[broker(0, BrokerPhase::Ready { pod: "p".into() }, Some("new"))], None, 10);
+        let degraded = degraded_status(Some(&previous), Some(2), &["spec.x: bad; fix it".into()], at(20));
+        assert_eq!(condition(&degraded, DEGRADED).status, "True");
+        assert_eq!(condition(&degraded, DEGRADED).message, "spec.x: bad; fix it");
+        assert_eq!(degraded.brokers_state, previous.brokers_state);
+        assert_eq!(degraded.observed_generation, Some(2));
+    }
+}

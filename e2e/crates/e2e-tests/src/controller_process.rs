@@ -1,0 +1,67 @@
+//! Our controllers, run on the host the way `make run` runs them (through `e2e/testbed exec`,
+//! so they resolve cluster DNS), each scoped to one test's namespace so tests run in parallel.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use anyhow::{Context, Result};
+use tokio::process::{Child, Command};
+
+use crate::testbed::{kubeconfig_path, repo_root};
+
+/// A running controller; killed when dropped.
+pub struct ControllerProcess {
+    child: Child,
+    pub log: PathBuf,
+}
+
+fn binary(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
+    target.join("debug").join(name)
+}
+
+impl ControllerProcess {
+    /// Starts `name`, a workspace binary (e2e/run-tests.sh builds them before the suite),
+    /// watching only `namespace`, with `extra_args` after the common flags.
+    pub async fn start(name: &str, namespace: &str, extra_args: &[&str]) -> Result<Self> {
+        let log_dir = repo_root().join("target/e2e-logs");
+        std::fs::create_dir_all(&log_dir)?;
+        let log = log_dir.join(format!("{namespace}-{name}.log"));
+        let log_file = std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
+        let child = Command::new(repo_root().join("e2e/testbed"))
+            .arg("exec")
+            .arg("--")
+            .arg(binary(name))
+            .args(["--namespace", namespace, "--leader-election=false", "--metrics-addr", "127.0.0.1:0"])
+            .args(extra_args)
+            .env("KUBECONFIG", kubeconfig_path())
+            .env("RUST_LOG", "info")
+            .current_dir(repo_root())
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("failed to start {name}"))?;
+        Ok(Self { child, log })
+    }
+
+    /// Kills the process, as a crash would (no graceful shutdown).
+    pub async fn kill(&mut self) -> Result<()> {
+        self.child.kill().await.context("failed to kill the controller")
+    }
+
+    /// The last lines of the controller's log, for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+impl ControllerProcess {
+    /// Whether the process is still running (it did not crash or exit).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}

@@ -1,0 +1,59 @@
+//! KafkaCluster scenarios: a sample from deploy/samples adapted to the test bed, applied in a
+//! test's namespace with the cluster controller watching it.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use kube::Api;
+use serde_json::{Value, json};
+
+use crd_types::KafkaCluster;
+use crd_types::kafka_cluster::ClusterState;
+
+use crate::manifests;
+use crate::namespace::TestNamespace;
+use crate::wait;
+
+/// From apply to every broker ready, on two shared cores with several JVMs starting at once.
+pub const RUNNING_TIMEOUT: Duration = Duration::from_secs(360);
+
+/// A sample KafkaCluster as JSON, with heaps small enough for the test bed.
+pub fn sample(path: &str) -> Result<Value> {
+    let mut documents = manifests::read_documents(path)?;
+    let mut cluster = documents.pop().with_context(|| format!("{path} is empty"))?;
+    for group in cluster["spec"]["brokerConfigGroups"].as_object_mut().into_iter().flat_map(|g| g.values_mut()) {
+        group["kafkaHeapOpts"] = json!("-Xmx256M -Xms256M");
+        // Requests sized for the test bed's nodes; limits are not enforced there anyway.
+        group["resourceRequirements"] = json!({"requests": {"cpu": "100m", "memory": "512Mi"}});
+    }
+    Ok(cluster)
+}
+
+pub async fn apply(ns: &TestNamespace, cluster: &Value) -> Result<()> {
+    manifests::apply_object(&ns.client, &ns.name, cluster).await.map(|_| ())
+}
+
+pub fn api(ns: &TestNamespace) -> Api<KafkaCluster> {
+    Api::namespaced(ns.client.clone(), &ns.name)
+}
+
+/// Waits for `status.state: ClusterRunning` with every broker ready.
+pub async fn wait_running(ns: &TestNamespace, name: &str) -> Result<KafkaCluster> {
+    wait::until(&api(ns), name, "is ClusterRunning", RUNNING_TIMEOUT, |cluster: &KafkaCluster| {
+        cluster.status.as_ref().and_then(|s| s.state) == Some(ClusterState::ClusterRunning)
+    })
+    .await
+}
+
+/// The condition `type_` of a cluster, if set.
+pub fn condition<'a>(
+    cluster: &'a KafkaCluster,
+    type_: &str,
+) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    cluster.status.as_ref()?.conditions.iter().find(|c| c.type_ == type_)
+}
+
+/// The all-broker service of `cluster` on the internal listener port 29092 (the samples' port).
+pub fn bootstrap(ns: &TestNamespace, cluster: &str) -> String {
+    format!("{cluster}-all-broker.{}.svc.cluster.local:29092", ns.name)
+}

@@ -1,0 +1,116 @@
+//! Talking to Kafka with kcat through `e2e/testbed exec`: cluster metadata, producing numbered
+//! messages with acks=all, consuming a topic from the beginning.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::host_command;
+use crate::message_accounting::{self, Accounting};
+
+const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
+const PRODUCE_TIMEOUT: Duration = Duration::from_secs(90);
+const CONSUME_TIMEOUT: Duration = Duration::from_secs(90);
+
+#[derive(Debug, Deserialize)]
+pub struct Metadata {
+    pub brokers: Vec<Broker>,
+    #[serde(default)]
+    pub topics: Vec<Topic>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Broker {
+    pub id: i32,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Topic {
+    pub topic: String,
+    #[serde(default)]
+    pub partitions: Vec<Partition>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Partition {
+    pub partition: i32,
+    pub leader: i32,
+    #[serde(default)]
+    pub replicas: Vec<ReplicaId>,
+    #[serde(default)]
+    pub isrs: Vec<ReplicaId>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReplicaId {
+    pub id: i32,
+}
+
+impl Metadata {
+    pub fn broker_ids(&self) -> Vec<i32> {
+        let mut ids: Vec<i32> = self.brokers.iter().map(|b| b.id).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    pub fn topic(&self, name: &str) -> Option<&Topic> {
+        self.topics.iter().find(|t| t.topic == name)
+    }
+}
+
+/// `kcat -L`: the brokers and topics the cluster reports (optionally only `topic`).
+pub async fn metadata(bootstrap: &str, topic: Option<&str>) -> Result<Metadata> {
+    let mut args = vec!["kcat", "-L", "-J", "-b", bootstrap, "-m", "10"];
+    if let Some(topic) = topic {
+        args.extend(["-t", topic]);
+    }
+    let stdout = host_command::run_ok(&args, None, METADATA_TIMEOUT).await?;
+    serde_json::from_str(&stdout).with_context(|| format!("unexpected kcat -L output: {stdout}"))
+}
+
+/// Produces messages `numbers` to `topic` with acks=all and idempotence; fails if kcat
+/// reports any message undelivered.
+pub async fn produce_numbered(bootstrap: &str, topic: &str, numbers: Range<u32>) -> Result<()> {
+    let input = message_accounting::lines(numbers.clone());
+    let args = [
+        "kcat",
+        "-P",
+        "-b",
+        bootstrap,
+        "-t",
+        topic,
+        "-X",
+        "acks=all",
+        "-X",
+        "enable.idempotence=true",
+        "-X",
+        "message.timeout.ms=60000",
+    ];
+    let output = host_command::run(&args, Some(input.as_bytes()), PRODUCE_TIMEOUT).await?;
+    // kcat logs each failed delivery ("Delivery failed for message: ...") and exits non-zero.
+    if !output.success || output.stderr.contains("Delivery failed") {
+        bail!("producing messages {numbers:?} to {topic} failed ({:?}):\n{}", output.code, output.stderr);
+    }
+    Ok(())
+}
+
+/// Every payload of `topic`, from the beginning of each partition to its end.
+pub async fn consume_all(bootstrap: &str, topic: &str) -> Result<Vec<String>> {
+    let args = ["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\\n"];
+    let stdout = host_command::run_ok(&args, None, CONSUME_TIMEOUT).await?;
+    Ok(stdout.lines().map(str::to_string).collect())
+}
+
+/// Consumes `topic` and fails unless it holds exactly the messages `numbers`, once each.
+pub async fn expect_exactly(bootstrap: &str, topic: &str, numbers: Range<u32>) -> Result<Accounting> {
+    let received = consume_all(bootstrap, topic).await?;
+    let accounting = Accounting::of(numbers, &received);
+    if !accounting.is_exact() {
+        bail!("topic {topic}: {accounting}");
+    }
+    Ok(accounting)
+}

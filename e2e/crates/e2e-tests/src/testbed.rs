@@ -1,0 +1,89 @@
+//! Attaching to the test bed: its kubeconfig, a client, and starting it once when it is down.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use k8s_openapi::api::core::v1::Node;
+use kube::api::ListParams;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client, Config};
+use tokio::sync::Mutex;
+
+/// Nodes the node agent registers; tests that schedule pods need all of them Ready.
+const EXPECTED_NODES: usize = 3;
+
+/// Serializes `e2e/testbed up` between the tests of one binary (each has its own runtime).
+static START_LOCK: Mutex<()> = Mutex::const_new(());
+
+pub fn repo_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.join("../../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+pub fn kubeconfig_path() -> PathBuf {
+    repo_root().join("target/testbed/kubeconfig")
+}
+
+/// A client for the test bed's apiserver, starting the test bed (once) if it does not answer.
+///
+/// Each `#[tokio::test]` has its own runtime and a client's connection pool belongs to the
+/// runtime that made it, so every test attaches for itself.
+pub async fn client() -> Result<Client> {
+    if let Ok(client) = answering_client().await {
+        return Ok(client);
+    }
+    let _guard = START_LOCK.lock().await;
+    if let Ok(client) = answering_client().await {
+        return Ok(client);
+    }
+    start().await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        match answering_client().await {
+            Ok(client) => return Ok(client),
+            Err(error) if tokio::time::Instant::now() > deadline => {
+                return Err(error.context("the test bed did not answer 120 s after `e2e/testbed up`"));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+        }
+    }
+}
+
+async fn answering_client() -> Result<Client> {
+    let path = kubeconfig_path();
+    let kubeconfig = Kubeconfig::read_from(&path).with_context(|| format!("failed to read {}", path.display()))?;
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+    let client = Client::try_from(config)?;
+    tokio::time::timeout(Duration::from_secs(5), client.apiserver_version())
+        .await
+        .context("the apiserver did not answer within 5 s")??;
+    let nodes = Api::<Node>::all(client.clone()).list(&ListParams::default()).await?;
+    let ready = nodes.items.iter().filter(|node| node_is_ready(node)).count();
+    if ready < EXPECTED_NODES {
+        bail!("{ready} of {EXPECTED_NODES} nodes are Ready: is the node agent running?");
+    }
+    Ok(client)
+}
+
+fn node_is_ready(node: &Node) -> bool {
+    let conditions = node.status.as_ref().and_then(|status| status.conditions.as_ref());
+    conditions.is_some_and(|conditions| conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+async fn start() -> Result<()> {
+    eprintln!("e2e: the test bed does not answer; running `e2e/testbed up`");
+    let status = tokio::process::Command::new(repo_root().join("e2e/testbed"))
+        .arg("up")
+        .current_dir(repo_root())
+        .stdout(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::inherit())
+        .status()
+        .await
+        .context("failed to run e2e/testbed up")?;
+    if !status.success() {
+        bail!("`e2e/testbed up` failed ({status})");
+    }
+    Ok(())
+}

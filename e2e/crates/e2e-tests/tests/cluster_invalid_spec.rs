@@ -1,0 +1,51 @@
+//! Specs that pass admission but cannot work: the cluster controller reports a Degraded
+//! condition naming the cause and the fix, creates nothing for them, and keeps running.
+
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::ListParams;
+use serde_json::json;
+
+use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::kafka_cluster::{self, condition};
+use e2e_tests::{namespace, wait};
+
+const DEGRADED_TIMEOUT: Duration = Duration::from_secs(60);
+
+async fn expect_degraded(ns: &namespace::TestNamespace, name: &str, needle: &str) -> Result<()> {
+    wait::until(&kafka_cluster::api(ns), name, &format!("is Degraded mentioning {needle:?}"), DEGRADED_TIMEOUT, |c| {
+        condition(c, "Degraded").is_some_and(|d| d.status == "True" && d.message.contains(needle))
+    })
+    .await
+    .map(|_| ())
+}
+
+#[tokio::test]
+async fn unknown_kafka_version_and_missing_storage_class_degrade_without_crashing() -> Result<()> {
+    namespace::run_isolated("invalid-spec", async |ns| {
+        let mut controller =
+            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
+
+        let mut unknown_version = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
+        unknown_version["metadata"]["name"] = json!("unknown-version");
+        unknown_version["spec"]["clusterImage"] = json!("registry.example.com/custom/kafka:latest");
+        kafka_cluster::apply(ns, &unknown_version).await?;
+        expect_degraded(ns, "unknown-version", "registry.example.com/custom/kafka:latest").await?;
+
+        let mut missing_class = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
+        missing_class["metadata"]["name"] = json!("missing-class");
+        missing_class["spec"]["brokerConfigGroups"]["default"]["storageConfigs"][0]["pvcSpec"]["storageClassName"] =
+            json!("no-such-class");
+        kafka_cluster::apply(ns, &missing_class).await?;
+        expect_degraded(ns, "missing-class", "no-such-class").await?;
+
+        let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+        ensure!(pods.list(&ListParams::default()).await?.items.is_empty(), "invalid clusters got pods");
+        ensure!(controller.is_running(), "the controller exited:\n{}", controller.log_tail(40));
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,50 @@
+//! Kafka 4 (KRaft only) on the `apache/kafka` image: the combined sample with the image
+//! swapped reaches ClusterRunning and passes the same round trip.
+
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use serde_json::json;
+
+use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::kafka_cluster::{self, bootstrap};
+use e2e_tests::{host_command, kcat, namespace};
+
+#[tokio::test]
+async fn kafka_4_cluster_runs_on_the_apache_image() -> Result<()> {
+    namespace::run_isolated("kafka4", async |ns| {
+        let _controller =
+            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
+        let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
+        cluster["spec"]["clusterImage"] = json!("apache/kafka:4.3.1");
+        kafka_cluster::apply(ns, &cluster).await?;
+        let running = kafka_cluster::wait_running(ns, "kafka").await?;
+        let versions: Vec<String> =
+            running.status.unwrap_or_default().brokers_state.values().filter_map(|b| b.version.clone()).collect();
+        ensure!(versions.iter().all(|v| v == "4.3.1") && versions.len() == 3, "broker versions {versions:?}");
+
+        let bootstrap = bootstrap(ns, "kafka");
+        ensure!(kcat::metadata(&bootstrap, None).await?.broker_ids() == vec![0, 1, 2]);
+        host_command::run_ok(
+            &[
+                "kafka-topics",
+                "--bootstrap-server",
+                &bootstrap,
+                "--create",
+                "--topic",
+                "accounting",
+                "--partitions",
+                "3",
+                "--replication-factor",
+                "3",
+            ],
+            None,
+            Duration::from_secs(60),
+        )
+        .await?;
+        kcat::produce_numbered(&bootstrap, "accounting", 0..1000).await?;
+        kcat::expect_exactly(&bootstrap, "accounting", 0..1000).await?;
+        Ok(())
+    })
+    .await
+}

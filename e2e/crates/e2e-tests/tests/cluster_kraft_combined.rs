@@ -1,0 +1,148 @@
+//! The cluster controller turns Koperator's KRaft sample (three combined broker+controller
+//! nodes, Kafka 3.9.1 on Koperator's image name) into a running cluster: real brokers serve
+//! 1,000 messages through the all-broker Service, the quorum has the expected voters. Then a
+//! broker added to the spec comes up alone, a broker removed goes alone (its PVCs kept), and
+//! a readOnlyConfig change marks the brokers ConfigOutOfSync.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use kube::api::ListParams;
+use kube::{Api, ResourceExt};
+use serde_json::json;
+
+use crd_types::kafka_cluster::ConfigurationState;
+use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::kafka_cluster::{self, bootstrap, condition};
+use e2e_tests::wait::{self, Check};
+use e2e_tests::{host_command, kcat, namespace};
+
+const SAMPLE: &str = "deploy/samples/kafkacluster-kraft-combined.yaml";
+
+async fn broker_pods(pods: &Api<Pod>) -> Result<BTreeMap<String, Pod>> {
+    let list = pods.list(&ListParams::default().labels("app=kafka,kafka_cr=kafka")).await?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .map(|p| (p.labels().get("brokerId").cloned().unwrap_or_default(), p))
+        .collect())
+}
+
+#[tokio::test]
+async fn kraft_combined_cluster_runs_scales_and_tracks_config() -> Result<()> {
+    namespace::run_isolated("kraft-combined", async |ns| {
+        let _controller =
+            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
+        let mut cluster = kafka_cluster::sample(SAMPLE)?;
+        // Per-broker Services, so removing a broker has a Service to remove too.
+        cluster["spec"]["headlessServiceEnabled"] = json!(false);
+        kafka_cluster::apply(ns, &cluster).await?;
+        let running = kafka_cluster::wait_running(ns, "kafka").await?;
+        let status = running.status.clone().unwrap_or_default();
+        ensure!(status.brokers_ready.as_deref() == Some("3/3"), "brokersReady: {:?}", status.brokers_ready);
+        ensure!(status.cluster_id.is_some(), "a KRaft cluster records its cluster id");
+
+        // Real brokers, through the all-broker Service.
+        let bootstrap = bootstrap(ns, "kafka");
+        let metadata = kcat::metadata(&bootstrap, None).await?;
+        ensure!(metadata.broker_ids() == vec![0, 1, 2], "kcat sees brokers {:?}", metadata.broker_ids());
+        host_command::run_ok(
+            &[
+                "kafka-topics",
+                "--bootstrap-server",
+                &bootstrap,
+                "--create",
+                "--topic",
+                "accounting",
+                "--partitions",
+                "3",
+                "--replication-factor",
+                "3",
+            ],
+            None,
+            Duration::from_secs(60),
+        )
+        .await?;
+        kcat::produce_numbered(&bootstrap, "accounting", 0..1000).await?;
+        kcat::expect_exactly(&bootstrap, "accounting", 0..1000).await?;
+
+        let quorum = host_command::run_ok(
+            &["kafka-metadata-quorum", "--bootstrap-server", &bootstrap, "describe", "--status"],
+            None,
+            Duration::from_secs(60),
+        )
+        .await?;
+        let voters = quorum.lines().find(|l| l.starts_with("CurrentVoters")).unwrap_or_default().to_owned();
+        for id in ["0", "1", "2"] {
+            ensure!(
+                voters.contains(&format!("\"id\": {id}"))
+                    || voters.contains(&format!("{id},"))
+                    || voters.contains(&format!("[{id}")),
+                "voter {id} missing from {voters:?}\n{quorum}"
+            );
+        }
+
+        // Add broker 3: only its objects appear, the others' pods stay as they were.
+        let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+        let before = broker_pods(&pods).await?;
+        let brokers = cluster["spec"]["brokers"].as_array_mut().expect("brokers");
+        brokers.push(json!({"id": 3, "brokerConfigGroup": "default",
+            "brokerConfig": {"processRoles": ["broker"]}}));
+        kafka_cluster::apply(ns, &cluster).await?;
+        wait::eventually("broker 3 joins the cluster", kafka_cluster::RUNNING_TIMEOUT, || async {
+            let ids = kcat::metadata(&bootstrap, None).await?.broker_ids();
+            Ok(if ids.contains(&3) { Check::Done(()) } else { Check::Pending(format!("brokers {ids:?}")) })
+        })
+        .await?;
+        let after = broker_pods(&pods).await?;
+        for id in ["0", "1", "2"] {
+            ensure!(before[id].uid() == after[id].uid(), "adding broker 3 replaced the pod of broker {id}");
+        }
+
+        // Remove broker 1: its pod, ConfigMap and Service go, nothing else; its PVCs stay.
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(ns.client.clone(), &ns.name);
+        let claims_of_1 = claims.list(&ListParams::default().labels("kafka_cr=kafka,brokerId=1")).await?.items;
+        ensure!(!claims_of_1.is_empty(), "broker 1 has claims");
+        cluster["spec"]["brokers"].as_array_mut().expect("brokers").retain(|b| b["id"] != json!(1));
+        kafka_cluster::apply(ns, &cluster).await?;
+        let config_maps: Api<ConfigMap> = Api::namespaced(ns.client.clone(), &ns.name);
+        let services: Api<Service> = Api::namespaced(ns.client.clone(), &ns.name);
+        wait::until_deleted(&pods, &after["1"].name_any(), Duration::from_secs(180)).await?;
+        wait::until_deleted(&config_maps, "kafka-config-1", Duration::from_secs(30)).await?;
+        wait::until_deleted(&services, "kafka-1", Duration::from_secs(30)).await?;
+        let remaining = broker_pods(&pods).await?;
+        for id in ["0", "2", "3"] {
+            ensure!(remaining.get(id).map(|p| p.uid()) == after.get(id).map(|p| p.uid()), "broker {id}'s pod changed");
+        }
+        for name in ["kafka-config-0", "kafka-config-2", "kafka-config-3"] {
+            ensure!(config_maps.get_opt(name).await?.is_some(), "{name} was deleted");
+        }
+        for claim in &claims_of_1 {
+            ensure!(claims.get_opt(&claim.name_any()).await?.is_some(), "claim {} was deleted", claim.name_any());
+        }
+        let cluster_now = kafka_cluster::api(ns).get("kafka").await?;
+        let retained = condition(&cluster_now, "StorageRetained").map(|c| c.message.clone()).unwrap_or_default();
+        ensure!(retained.contains("broker 1"), "status does not say broker 1's PVCs are kept: {retained:?}");
+
+        // A read-only config change: the brokers run an older configuration now.
+        cluster["spec"]["readOnlyConfig"] = json!("auto.create.topics.enable=false\nlog.retention.hours=12\n");
+        kafka_cluster::apply(ns, &cluster).await?;
+        wait::until(
+            &kafka_cluster::api(ns),
+            "kafka",
+            "marks its brokers ConfigOutOfSync",
+            Duration::from_secs(60),
+            |c| {
+                let states = c.status.as_ref().map(|s| s.brokers_state.clone()).unwrap_or_default();
+                !states.is_empty()
+                    && states.values().all(|b| b.configuration_state == Some(ConfigurationState::ConfigOutOfSync))
+            },
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+}
