@@ -72,7 +72,11 @@ pub fn init_tracing(config: &TracingConfig) -> Result<TelemetryGuard, TelemetryE
         .from_env()
         .map_err(TelemetryError::ParseFilter)?;
     let log_lines = match config.log_format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed(),
+        // Colours only on a terminal: a log file or collector gets plain text.
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
