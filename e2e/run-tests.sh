@@ -20,6 +20,6 @@ stop_if_started() {
 trap stop_if_started EXIT
 
 # The suite runs our controllers as processes: build them first.
-cargo build --locked -p cluster-controller
+cargo build --locked -p cluster-controller -p topic-controller -p cruise-control-runner -p alert-receiver
 # --no-fail-fast: one failing scenario must not hide the results of the others.
 cargo test --locked --no-fail-fast -p e2e-tests -- --test-threads="${E2E_TEST_THREADS:-4}"

@@ -137,21 +137,26 @@ component_jmx_exporter() {
 # ---------------------------------------------------------------------------------
 # Standalone ZooKeeper (for Kafka 3.9 in ZooKeeper mode)
 # ---------------------------------------------------------------------------------
+# Bump when the recipe below changes, so a cached distribution is rebuilt.
+ZOOKEEPER_RECIPE=2
+
 component_zookeeper() {
     local dir=$CACHE/zookeeper/$ZOOKEEPER_VERSION
-    if [[ ! -f $dir/.complete ]]; then
+    if [[ $(cat "$dir/.complete" 2>/dev/null) != "$ZOOKEEPER_RECIPE" ]]; then
         log "zookeeper: resolving org.apache.zookeeper:zookeeper:$ZOOKEEPER_VERSION"
         rm -rf "$dir"
-        # ZooKeeper's pom leaves its logging backend and metrics library to the
-        # distribution (the server dies on a missing com.codahale.metrics class otherwise).
+        # ZooKeeper's pom leaves its logging backend, metrics library and snappy to the
+        # distribution (the server dies on a missing com.codahale.metrics class, and its
+        # serving thread on a missing org.xerial.snappy class, otherwise).
         maven_copy_runtime "$dir/.build" "$dir/libs" \
             "org.apache.zookeeper:zookeeper:$ZOOKEEPER_VERSION" \
             "ch.qos.logback:logback-classic:1.2.13" \
-            "io.dropwizard.metrics:metrics-core:4.1.12.1"
+            "io.dropwizard.metrics:metrics-core:4.1.12.1" \
+            "org.xerial.snappy:snappy-java:1.1.10.5"
         mkdir -p "$dir/bin" "$dir/config"
         write_zookeeper_files "$dir"
         "$BOOTSTRAP_DIR/verify-zookeeper.sh" "$dir/bin/zookeeper-server-start.sh"
-        touch "$dir/.complete"
+        echo "$ZOOKEEPER_RECIPE" > "$dir/.complete"
     fi
     log "zookeeper: $dir"
     record ZOOKEEPER_HOME "$dir"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proves a ZooKeeper start script works: starts a standalone server on a free loopback
-# port in a temporary directory, asks it `ruok` (expects `imok`), stops it.
+# port in a temporary directory, asks it `srvr` (expects it to be serving: `ruok` alone
+# answers `imok` even when the serving thread died), stops it.
 #
 #   verify-zookeeper.sh path/to/zookeeper-server-start.sh
 set -euo pipefail
@@ -30,10 +31,10 @@ KAFKA_HEAP_OPTS="-Xmx128M" ZK_HEAP_OPTS="-Xmx128M" LOG_DIR=$work/logs EXTRA_ARGS
     "$start_script" "$work/zookeeper.properties" > "$work/server.log" 2>&1 &
 server_pid=$!
 
-ruok() { exec 3<>"/dev/tcp/127.0.0.1/$port" && printf ruok >&3 && timeout 2 cat <&3; exec 3>&-; }
+srvr() { exec 3<>"/dev/tcp/127.0.0.1/$port" && printf srvr >&3 && timeout 2 cat <&3; exec 3>&-; }
 for _ in $(seq 1 60); do
-    if [[ $(ruok 2>/dev/null) == imok ]]; then
-        echo "[verify-zookeeper] OK: $start_script answered imok on 127.0.0.1:$port" >&2
+    if [[ $(srvr 2>/dev/null) == *"Mode: standalone"* ]]; then
+        echo "[verify-zookeeper] OK: $start_script serves on 127.0.0.1:$port" >&2
         exit 0
     fi
     kill -0 "$server_pid" 2>/dev/null || break

@@ -15,6 +15,12 @@ pub struct ControllerProcess {
     pub log: PathBuf,
 }
 
+/// Tests run several controllers at once, each owning its namespace: none may wait for a
+/// shared Lease. The alert receiver elects no leader and has no such flag.
+fn leader_election_off(name: &str) -> &'static [&'static str] {
+    if name == "alert-receiver" { &[] } else { &["--leader-election=false"] }
+}
+
 fn binary(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
     target.join("debug").join(name)
@@ -24,6 +30,13 @@ impl ControllerProcess {
     /// Starts `name`, a workspace binary (e2e/run-tests.sh builds them before the suite),
     /// watching only `namespace`, with `extra_args` after the common flags.
     pub async fn start(name: &str, namespace: &str, extra_args: &[&str]) -> Result<Self> {
+        let mut args = vec!["--metrics-addr", "127.0.0.1:0"];
+        args.extend_from_slice(extra_args);
+        Self::start_with(name, namespace, &args).await
+    }
+
+    /// Like [`start`](Self::start), but `args` replace the default `--metrics-addr`.
+    pub async fn start_with(name: &str, namespace: &str, args: &[&str]) -> Result<Self> {
         let log_dir = repo_root().join("target/e2e-logs");
         std::fs::create_dir_all(&log_dir)?;
         let log = log_dir.join(format!("{namespace}-{name}.log"));
@@ -32,8 +45,9 @@ impl ControllerProcess {
             .arg("exec")
             .arg("--")
             .arg(binary(name))
-            .args(["--namespace", namespace, "--leader-election=false", "--metrics-addr", "127.0.0.1:0"])
-            .args(extra_args)
+            .args(["--namespace", namespace])
+            .args(leader_election_off(name))
+            .args(args)
             .env("KUBECONFIG", kubeconfig_path())
             .env("RUST_LOG", "info")
             .current_dir(repo_root())
@@ -44,6 +58,22 @@ impl ControllerProcess {
             .spawn()
             .with_context(|| format!("failed to start {name}"))?;
         Ok(Self { child, log })
+    }
+
+    /// Sends SIGTERM, as Kubernetes does when it stops a pod.
+    pub fn terminate(&self) -> Result<()> {
+        let pid = self.child.id().context("the controller already exited")?;
+        let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+        anyhow::ensure!(status.success(), "kill -TERM {pid} failed");
+        Ok(())
+    }
+
+    /// The exit code once the process ended, waiting at most `timeout`.
+    pub async fn wait_for_exit(&mut self, timeout: std::time::Duration) -> Result<Option<i32>> {
+        let status = tokio::time::timeout(timeout, self.child.wait())
+            .await
+            .with_context(|| format!("the controller did not exit within {timeout:?}"))??;
+        Ok(status.code())
     }
 
     /// Kills the process, as a crash would (no graceful shutdown).

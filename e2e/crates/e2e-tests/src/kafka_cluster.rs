@@ -29,7 +29,9 @@ pub fn sample(path: &str) -> Result<Value> {
     Ok(cluster)
 }
 
+/// Applies `cluster` in the test's namespace, installing the CRDs first if needed.
 pub async fn apply(ns: &TestNamespace, cluster: &Value) -> Result<()> {
+    crate::crds::install(&ns.client).await?;
     manifests::apply_object(&ns.client, &ns.name, cluster).await.map(|_| ())
 }
 

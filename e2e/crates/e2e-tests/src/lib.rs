@@ -14,6 +14,7 @@
 //! ```
 
 pub mod controller_process;
+pub mod crds;
 pub mod diagnostics;
 pub mod host_command;
 pub mod kafka_cluster;

@@ -7,45 +7,16 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::{Api, Client};
+use kube::Api;
 use serde_json::{Value, json};
 
 use crd_types::cel::rule_examples::{EXAMPLES, KRAFT, TOPIC};
+use e2e_tests::crds::{self, CRD_DIR, yaml_files};
 use e2e_tests::testbed::repo_root;
-use e2e_tests::{host_command, manifests, namespace, wait};
+use e2e_tests::{host_command, manifests, namespace};
 
-const CRD_DIR: &str = "deploy/crds";
 const SAMPLE_DIR: &str = "deploy/samples";
 const EVERY_FIELD_FIXTURE: &str = "crates/crd-types/tests/fixtures/kafkacluster-every-field-group.yaml";
-
-/// Server-side applies every CRD of deploy/crds and waits until each is Established.
-async fn install_crds(client: &Client) -> Result<()> {
-    let api = Api::<CustomResourceDefinition>::all(client.clone());
-    for path in yaml_files(CRD_DIR)? {
-        for crd in manifests::read_documents(&path)? {
-            let applied = manifests::apply_object(client, "", &crd).await?;
-            let name = applied.metadata.name.context("applied CRD has no name")?;
-            wait::until(&api, &name, "is Established", Duration::from_secs(30), |crd| {
-                let conditions = crd.status.as_ref().and_then(|s| s.conditions.as_ref());
-                conditions.is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"))
-            })
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Repository paths of the `*.yaml` files in `dir`, sorted.
-fn yaml_files(dir: &str) -> Result<Vec<String>> {
-    let mut paths: Vec<String> = std::fs::read_dir(repo_root().join(dir))?
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
-        .filter(|name| name.ends_with(".yaml"))
-        .map(|name| format!("{dir}/{name}"))
-        .collect();
-    paths.sort();
-    Ok(paths)
-}
 
 fn single_document(path: &str) -> Result<Value> {
     let mut documents = manifests::read_documents(path)?;
@@ -65,7 +36,7 @@ fn rejection(outcome: Result<(), kube::Error>, case: &str) -> Result<String> {
 #[tokio::test]
 async fn crds_are_established_and_every_sample_is_accepted() -> Result<()> {
     namespace::run_isolated("admission-samples", async |ns| {
-        install_crds(&ns.client).await?;
+        crds::install(&ns.client).await?;
         let mut paths = yaml_files(SAMPLE_DIR)?;
         paths.push(EVERY_FIELD_FIXTURE.to_string());
         let mut rejected = Vec::new();
@@ -86,7 +57,7 @@ async fn crds_are_established_and_every_sample_is_accepted() -> Result<()> {
 #[tokio::test]
 async fn every_cel_rule_rejects_its_example_with_its_message() -> Result<()> {
     namespace::run_isolated("admission-cel", async |ns| {
-        install_crds(&ns.client).await?;
+        crds::install(&ns.client).await?;
         let mut failures = Vec::new();
         for (index, example) in EXAMPLES.iter().enumerate() {
             let mut object = single_document(example.sample)?;
@@ -125,7 +96,7 @@ async fn every_cel_rule_rejects_its_example_with_its_message() -> Result<()> {
 #[tokio::test]
 async fn schema_rules_reject_duplicate_keys_unknown_roles_and_small_partitions() -> Result<()> {
     namespace::run_isolated("admission-schema", async |ns| {
-        install_crds(&ns.client).await?;
+        crds::install(&ns.client).await?;
         type Edit = fn(&mut Value);
         let cases: [(&str, &str, Edit, &str); 4] = [
             ("duplicate broker ids", KRAFT, |v| v["spec"]["brokers"][1]["id"] = json!(0), "Duplicate value"),
@@ -166,7 +137,7 @@ async fn schema_rules_reject_duplicate_keys_unknown_roles_and_small_partitions()
 #[tokio::test]
 async fn kafka_cluster_crd_applies_client_side() -> Result<()> {
     let client = e2e_tests::testbed::client().await?;
-    install_crds(&client).await?;
+    crds::install(&client).await?;
     let kubectl = kubectl_path()?;
     let kubeconfig = e2e_tests::testbed::kubeconfig_path();
     let crd = repo_root().join(CRD_DIR).join("kafkaclusters.kafka.banzaicloud.io.yaml");

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Benchmark of the cluster controller, on the test bed, with brokers that only listen on their
+# ports (koperator-rs.test/idle-kafka, see images.yaml) so that dozens of clusters fit on two
+# cores and the figures are the controller's, not Kafka's. Prints:
+#   - time from applying one KafkaCluster to all its objects created, and to ClusterRunning
+#   - controller RSS (release build) idle with 1 and with N clusters
+#   - write requests per idle resync (every cluster reconciled again with nothing changed)
+# Usage: e2e/bench/cluster-controller.sh [N clusters, default 20]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/koperator/cargo-target}
+export KUBECONFIG=$PWD/target/testbed/kubeconfig
+source "${KOPERATOR_CACHE:-$HOME/.cache/koperator}/toolchain.env"
+kubectl() { "$KUBECTL" "$@"; }
+clusters=${1:-20}
+namespace=bench-cluster-controller
+metrics=127.0.0.1:18181
+
+e2e/testbed up >/dev/null
+cargo build --quiet --release --locked -p cluster-controller
+kubectl apply --server-side -f deploy/crds/ >/dev/null
+kubectl delete namespace "$namespace" --ignore-not-found --wait=true >/dev/null
+kubectl create namespace "$namespace" >/dev/null
+
+e2e/testbed exec -- "$CARGO_TARGET_DIR/release/cluster-controller" --namespace "$namespace" \
+    --leader-election=false --metrics-addr "$metrics" --grpc-addr 127.0.0.1:19191 \
+    >target/bench-cluster-controller.log 2>&1 &
+controller=$!
+cleanup() {
+    kill -TERM "$controller" 2>/dev/null || true
+    kubectl delete namespace "$namespace" --wait=false >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+cluster_manifest() {
+    sed -e "s/^  name: kafka$/  name: $1/" \
+        -e 's|clusterImage: .*|clusterImage: "koperator-rs.test/idle-kafka:2.13-3.9.1"|' \
+        deploy/samples/kafkacluster-kraft-combined.yaml
+}
+now() { date +%s.%N; }
+seconds() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%6.2f", a - b}'; }
+rss_mib() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$controller/status"; }
+writes() { curl -s "http://$metrics/metrics" | awk '/^koperator_cluster_controller_writes_total/ {sum += $2} END {print sum + 0}'; }
+running() { kubectl get kafkaclusters -n "$namespace" -o jsonpath='{range .items[*]}{.status.state}{"\n"}{end}' | grep -c '^ClusterRunning$' || true; }
+wait_running() {
+    until [[ $(running) -ge $1 ]]; do sleep 0.2; done
+}
+
+sleep 2
+start=$(now)
+cluster_manifest c1 | kubectl apply -n "$namespace" -f - >/dev/null
+until [[ $(kubectl get pods,pvc,configmaps -n "$namespace" -l kafka_cr=c1 -o name | wc -l) -ge 9 ]]; do sleep 0.1; done
+created=$(now)
+wait_running 1
+one_running=$(now)
+sleep 10
+rss_one=$(rss_mib)
+
+start_many=$(now)
+for i in $(seq 2 "$clusters"); do cluster_manifest "c$i"; echo ---; done | kubectl apply -n "$namespace" -f - >/dev/null
+wait_running "$clusters"
+all_running=$(now)
+sleep 20
+rss_many=$(rss_mib)
+
+rounds=3
+before=$(writes)
+for round in $(seq "$rounds"); do
+    kubectl annotate kafkaclusters -n "$namespace" --all "bench/resync=$round" --overwrite >/dev/null
+    sleep 5
+done
+after=$(writes)
+
+printf '\ncluster-controller benchmark (%s clusters of 3 brokers, release build)\n' "$clusters"
+printf '  apply -> all objects of one cluster created: %s s\n' "$(seconds "$created" "$start")"
+printf '  apply -> one cluster ClusterRunning:         %s s\n' "$(seconds "$one_running" "$start")"
+printf '  apply -> %s more clusters ClusterRunning:    %s s\n' "$((clusters - 1))" "$(seconds "$all_running" "$start_many")"
+printf '  controller RSS idle, 1 cluster:              %6s MiB\n' "$rss_one"
+printf '  controller RSS idle, %s clusters:             %6s MiB\n' "$clusters" "$rss_many"
+printf '  write requests per idle resync:              %6s (over %s resyncs of %s clusters)\n' \
+    "$(awk -v w="$((after - before))" -v n="$((rounds * clusters))" 'BEGIN {printf "%.2f", w / n}')" "$rounds" "$clusters"
