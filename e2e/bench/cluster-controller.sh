@@ -35,6 +35,7 @@ trap cleanup EXIT
 cluster_manifest() {
     sed -e "s/^  name: kafka$/  name: $1/" \
         -e 's|clusterImage: .*|clusterImage: "koperator-rs.test/idle-kafka:2.13-3.9.1"|' \
+        -e 's|^      kafkaHeapOpts: .*|&\n      resourceRequirements: {requests: {cpu: 50m, memory: 64Mi}}|' \
         deploy/samples/kafkacluster-kraft-combined.yaml
 }
 now() { date +%s.%N; }

@@ -18,8 +18,10 @@ pub const STORAGE_RETAINED: &str = "StorageRetained";
 /// Where a broker stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BrokerPhase {
-    /// Its claims were just created; the pod follows once they exist.
-    WaitingForStorage,
+    /// The pod follows once these claims are bound (or exist, for the pod to mount them).
+    WaitingForStorage {
+        claims: Vec<String>,
+    },
     /// A pod of the broker is still terminating; the new one waits for its name.
     WaitingForOldPod {
         pod: String,
@@ -57,7 +59,12 @@ impl BrokerProgress {
     fn waiting_for(&self) -> Option<String> {
         let id = self.id;
         match &self.phase {
-            BrokerPhase::WaitingForStorage => Some(format!("broker {id}: waiting for its PersistentVolumeClaims")),
+            BrokerPhase::WaitingForStorage { claims } if claims.is_empty() => {
+                Some(format!("broker {id}: waiting for its PersistentVolumeClaims"))
+            }
+            BrokerPhase::WaitingForStorage { claims } => {
+                Some(format!("broker {id}: waiting for PersistentVolumeClaims {} to be bound", claims.join(", ")))
+            }
             BrokerPhase::WaitingForOldPod { pod } => {
                 Some(format!("broker {id}: waiting for pod {pod} to terminate before starting a new one"))
             }

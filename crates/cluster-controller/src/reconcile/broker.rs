@@ -28,9 +28,9 @@ pub async fn reconcile_broker(
     cluster_id: Option<&str>,
 ) -> Result<(BrokerProgress, Vec<BrokerAction>), writes::Error> {
     let id = broker.id;
-    let mut claims = observed.claim_names(id);
-    let mut facts = ObservedFacts { cluster_id: cluster_id.map(str::to_owned), claims: BTreeMap::new() };
-    facts.claims.insert(id, claims.clone());
+    let claims = observed.claim_names(id);
+    let facts =
+        ObservedFacts { cluster_id: cluster_id.map(str::to_owned), claims: BTreeMap::from([(id, claims.clone())]) };
     let objects = build::broker_objects(cluster, broker, &facts);
     let mut actions = Vec::new();
 
@@ -46,22 +46,18 @@ pub async fn reconcile_broker(
         let name = deterministic_name(&prefix, &format!("{}/{id}/{mount_path}", cluster.uid));
         claim.metadata.name = Some(name.clone());
         create_tolerating_conflict(writer, &claim, &format!("broker {id} storage {mount_path}")).await?;
-        claims.insert(mount_path, name.clone());
         created_claims.push(name);
     }
     if !created_claims.is_empty() {
-        actions.push(BrokerAction::CreatedClaims(created_claims));
-        // Rebuild with the claim names so the pod can be created in this same pass.
-        facts.claims.insert(id, claims);
+        actions.push(BrokerAction::CreatedClaims(created_claims.clone()));
     }
-    let objects = build::broker_objects(cluster, broker, &facts);
     let mut progress = BrokerProgress {
         id,
         image: broker.image.clone(),
         kafka_version: broker.kafka_version.to_string(),
         desired_config_hash: objects.config_hash.clone(),
         running_config_hash: None,
-        phase: BrokerPhase::WaitingForStorage,
+        phase: BrokerPhase::WaitingForStorage { claims: Vec::new() },
     };
 
     if let Some(pod) = observed.live_pod(id) {
@@ -71,6 +67,15 @@ pub async fn reconcile_broker(
     }
     if let Some(terminating) = observed.pods.get(&id).and_then(|pods| pods.first()) {
         progress.phase = BrokerPhase::WaitingForOldPod { pod: terminating.name_any() };
+        return Ok((progress, actions));
+    }
+    // A pod created before its claims bind is unschedulable, and the scheduler may take
+    // minutes to try again; with claims bound first it schedules at once. (Claims of classes
+    // that bind for a consuming pod are not waited for: that would never end.)
+    let mut pending = observed.pending_claims(id);
+    pending.extend(created_claims);
+    if !pending.is_empty() {
+        progress.phase = BrokerPhase::WaitingForStorage { claims: pending };
         return Ok((progress, actions));
     }
     let Some(mut pod) = objects.pod else { return Ok((progress, actions)) };

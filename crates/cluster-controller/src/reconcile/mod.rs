@@ -179,7 +179,7 @@ fn missing_storage_classes(cluster: &ValidatedCluster, observed: &ObservedCluste
             let class = pvc.storage_class_name.as_deref();
             match class {
                 Some("") => {}
-                Some(class) if !observed.storage_classes.contains(class) => problems.push(format!(
+                Some(class) if !observed.storage_classes.contains_key(class) => problems.push(format!(
                     "broker {} storage {}: StorageClass {class:?} does not exist; create it or change pvcSpec.storageClassName",
                     broker.id, storage.mount_path
                 )),

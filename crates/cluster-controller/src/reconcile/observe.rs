@@ -34,7 +34,8 @@ pub struct ObservedCluster {
     pub claims: BTreeMap<i32, Vec<Arc<PersistentVolumeClaim>>>,
     pub services: BTreeMap<String, Arc<Service>>,
     pub pod_disruption_budgets: BTreeMap<String, Arc<PodDisruptionBudget>>,
-    pub storage_classes: BTreeSet<String>,
+    /// StorageClass name → whether it binds claims only once a pod uses them.
+    pub storage_classes: BTreeMap<String, bool>,
     pub default_storage_class: Option<String>,
 }
 
@@ -84,7 +85,10 @@ pub fn read(stores: &OwnedStores, namespace: &str, cluster: &str) -> ObservedClu
         claims: by_broker(&stores.claims, namespace, cluster),
         services: by_name(&stores.services, namespace, cluster),
         pod_disruption_budgets: by_name(&stores.pod_disruption_budgets, namespace, cluster),
-        storage_classes: classes.iter().map(|c| c.name_any()).collect(),
+        storage_classes: classes
+            .iter()
+            .map(|c| (c.name_any(), c.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer")))
+            .collect(),
         default_storage_class: classes
             .iter()
             .find(|c| c.annotations().get(DEFAULT_CLASS_ANNOTATION).map(String::as_str) == Some("true"))
@@ -96,6 +100,27 @@ impl ObservedCluster {
     /// The broker's pod that is not being deleted, if any.
     pub fn live_pod(&self, id: i32) -> Option<&Arc<Pod>> {
         self.pods.get(&id)?.iter().find(|pod| pod.metadata.deletion_timestamp.is_none())
+    }
+
+    /// Claims of a broker the pod must not wait for no longer: bound ones, and ones whose class
+    /// binds only for a consuming pod. Returns the names of the claims still pending.
+    pub fn pending_claims(&self, id: i32) -> Vec<String> {
+        self.claims
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter(|claim| {
+                let bound = claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
+                let class = claim
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.storage_class_name.clone())
+                    .or_else(|| self.default_storage_class.clone());
+                let binds_for_pod = class.and_then(|c| self.storage_classes.get(&c).copied()).unwrap_or(false);
+                !bound && !binds_for_pod
+            })
+            .map(|claim| claim.name_any())
+            .collect()
     }
 
     /// Existing claim names of a broker by mount path.

@@ -1,5 +1,6 @@
 //! Kafka 4 (KRaft only) on the `apache/kafka` image: the combined sample with the image
-//! swapped reaches ClusterRunning and passes the same round trip.
+//! swapped reaches ClusterRunning and passes the same round trip; the cluster controller's
+//! ClusterAccess gRPC service hands out bootstrap addresses that a client (kcat) can use.
 
 use std::time::Duration;
 
@@ -9,12 +10,17 @@ use serde_json::json;
 use e2e_tests::controller_process::ControllerProcess;
 use e2e_tests::kafka_cluster::{self, bootstrap};
 use e2e_tests::{host_command, kcat, namespace};
+use grpc_contracts::cluster_v1::cluster_access_client::ClusterAccessClient;
+use grpc_contracts::cluster_v1::{ClusterRef, GetClusterAccessRequest};
+
+/// A fixed port: this is the only test binary that talks to the gRPC service.
+const GRPC_ADDRESS: &str = "127.0.0.1:19590";
 
 #[tokio::test]
 async fn kafka_4_cluster_runs_on_the_apache_image() -> Result<()> {
     namespace::run_isolated("kafka4", async |ns| {
         let _controller =
-            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
+            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", GRPC_ADDRESS]).await?;
         let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
         cluster["spec"]["clusterImage"] = json!("apache/kafka:4.3.1");
         kafka_cluster::apply(ns, &cluster).await?;
@@ -44,6 +50,25 @@ async fn kafka_4_cluster_runs_on_the_apache_image() -> Result<()> {
         .await?;
         kcat::produce_numbered(&bootstrap, "accounting", 0..1000).await?;
         kcat::expect_exactly(&bootstrap, "accounting", 0..1000).await?;
+
+        // Other deployables learn how to reach the cluster over gRPC; the answer must work.
+        let mut client = ClusterAccessClient::connect(format!("http://{GRPC_ADDRESS}")).await?;
+        let request =
+            GetClusterAccessRequest { cluster: Some(ClusterRef { namespace: ns.name.clone(), name: "kafka".into() }) };
+        let access = client.get_cluster_access(request).await?.into_inner().access.expect("access details");
+        ensure!(access.kafka_version == "4.3.1" && access.broker_ids == vec![0, 1, 2], "{access:?}");
+        let listener = access
+            .listeners
+            .iter()
+            .find(|l| l.name == access.preferred_listener)
+            .ok_or_else(|| anyhow::anyhow!("preferred listener missing: {access:?}"))?;
+        let servers = listener.bootstrap_servers.join(",");
+        ensure!(kcat::metadata(&servers, None).await?.broker_ids() == vec![0, 1, 2], "through {servers}");
+
+        let missing =
+            GetClusterAccessRequest { cluster: Some(ClusterRef { namespace: ns.name.clone(), name: "absent".into() }) };
+        let status = client.get_cluster_access(missing).await.expect_err("no such cluster");
+        ensure!(status.code() == tonic::Code::NotFound, "{status:?}");
         Ok(())
     })
     .await
