@@ -7,16 +7,16 @@ use crate::model::{BrokerModel, MetadataMode, Properties, ValidatedCluster, pars
 
 /// The rendered `server.properties`, keys sorted so equal input gives byte-equal output.
 ///
-/// Precedence, later wins per key:
-/// 1. settings the operator generates ([`operator_properties`]);
-/// 2. `spec.readOnlyConfig`;
-/// 3. the broker's own `readOnlyConfig`.
-///
-/// The user has the last word (unlike Koperator, where generated settings win), so an expert
-/// can override anything; overriding `node.id`, listeners or the quorum is on them.
+/// Precedence, later wins per key, as in Koperator (a manifest written for it must mean the
+/// same here):
+/// 1. `spec.readOnlyConfig`;
+/// 2. the broker's own `readOnlyConfig`;
+/// 3. settings the operator generates ([`operator_properties`]): a user's `node.id`,
+///    listeners or quorum must not override the operator's, which the rest of the cluster's
+///    objects (services, probes, voters) agree with.
 pub fn server_properties(cluster: &ValidatedCluster, broker: &BrokerModel) -> String {
-    let mut properties = operator_properties(cluster, broker);
-    properties.extend(parse_properties(&broker.read_only_config));
+    let mut properties = parse_properties(&broker.read_only_config);
+    properties.extend(operator_properties(cluster, broker));
     render_properties(&properties)
 }
 
@@ -137,7 +137,7 @@ mod tests {
     use crate::build::tests::{kraft_combined, kraft_dedicated, zookeeper};
 
     #[test]
-    fn user_config_wins_over_generated_and_broker_over_cluster() {
+    fn generated_settings_win_over_user_config_and_broker_over_cluster() {
         let mut cluster = kraft_combined();
         cluster.spec.read_only_config = Some("num.partitions=3\nlog.dirs=/elsewhere\nnode.id=99".into());
         cluster.spec.brokers[0].read_only_config = Some("num.partitions=6".into());
@@ -145,8 +145,8 @@ mod tests {
         let rendered = server_properties(&validated, &validated.brokers[0]);
         let properties = parse_properties(&rendered);
         assert_eq!(properties["num.partitions"], "6");
-        assert_eq!(properties["log.dirs"], "/elsewhere");
-        assert_eq!(properties["node.id"], "99");
+        assert_eq!(properties["log.dirs"], "/kafka-logs/kafka");
+        assert_eq!(properties["node.id"], "0");
         let other = parse_properties(&server_properties(&validated, &validated.brokers[1]));
         assert_eq!(other["num.partitions"], "3");
     }
