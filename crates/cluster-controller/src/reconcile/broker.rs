@@ -92,12 +92,7 @@ pub async fn reconcile_broker(
 /// A 409 means an earlier pass already created the object and the cache has not caught up.
 async fn create_tolerating_conflict<K>(writer: &Writer, object: &K, purpose: &str) -> Result<(), writes::Error>
 where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + k8s_openapi::Resource
-        + Clone
-        + std::fmt::Debug
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    K: writes::NamespacedObject,
 {
     match writer.create(object, purpose).await {
         Ok(_) => Ok(()),

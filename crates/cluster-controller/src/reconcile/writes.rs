@@ -54,6 +54,27 @@ pub struct WriteLabels {
     pub verb: String,
 }
 
+/// What the controller writes: namespaced Kubernetes objects it can serialize and read back.
+pub trait NamespacedObject:
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + k8s_openapi::Resource
+    + Clone
+    + Debug
+    + Serialize
+    + DeserializeOwned
+{
+}
+
+impl<K> NamespacedObject for K where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + k8s_openapi::Resource
+        + Clone
+        + Debug
+        + Serialize
+        + DeserializeOwned
+{
+}
+
 /// The client plus the write counter.
 #[derive(Clone)]
 pub struct Writer {
@@ -77,12 +98,7 @@ impl Writer {
     /// Returns whether a write was made.
     pub async fn apply_if_changed<K>(&self, mut desired: K, observed: Option<&K>) -> Result<bool, Error>
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + k8s_openapi::Resource
-            + Clone
-            + Debug
-            + Serialize
-            + DeserializeOwned,
+        K: NamespacedObject,
     {
         let hash = content_hash(&desired);
         let unchanged = observed.and_then(|o| o.annotations().get(DESIRED_HASH_ANNOTATION)) == Some(&hash);
@@ -102,12 +118,7 @@ impl Writer {
     /// Creates an object named by `generateName` (pods and claims: Koperator's naming).
     pub async fn create<K>(&self, object: &K, purpose: &str) -> Result<K, Error>
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + k8s_openapi::Resource
-            + Clone
-            + Debug
-            + Serialize
-            + DeserializeOwned,
+        K: NamespacedObject,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), object.namespace().as_deref().unwrap_or_default());
         self.count(<K as k8s_openapi::Resource>::KIND, "create");
@@ -123,11 +134,7 @@ impl Writer {
     /// Deletes an object; one that is already gone is not an error.
     pub async fn delete<K>(&self, namespace: &str, name: &str) -> Result<(), Error>
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + k8s_openapi::Resource
-            + Clone
-            + Debug
-            + DeserializeOwned,
+        K: NamespacedObject,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
         self.count(<K as k8s_openapi::Resource>::KIND, "delete");

@@ -59,3 +59,25 @@ pub fn condition<'a>(
 pub fn bootstrap(ns: &TestNamespace, cluster: &str) -> String {
     format!("{cluster}-all-broker.{}.svc.cluster.local:29092", ns.name)
 }
+
+/// Creates `topic` (3 partitions, 3 replicas) with Kafka's own tool, produces messages
+/// `0..count` with acks=all and fails unless exactly those come back: the round trip every
+/// cluster scenario proves.
+pub async fn round_trip(bootstrap: &str, topic: &str, count: u32) -> Result<()> {
+    let create = [
+        "kafka-topics",
+        "--bootstrap-server",
+        bootstrap,
+        "--create",
+        "--topic",
+        topic,
+        "--partitions",
+        "3",
+        "--replication-factor",
+        "3",
+    ];
+    crate::host_command::run_ok(&create, None, Duration::from_secs(60)).await?;
+    crate::kcat::produce_numbered(bootstrap, topic, 0..count).await?;
+    crate::kcat::expect_exactly(bootstrap, topic, 0..count).await?;
+    Ok(())
+}

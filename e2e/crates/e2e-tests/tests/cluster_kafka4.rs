@@ -2,14 +2,12 @@
 //! swapped reaches ClusterRunning and passes the same round trip; the cluster controller's
 //! ClusterAccess gRPC service hands out bootstrap addresses that a client (kcat) can use.
 
-use std::time::Duration;
-
 use anyhow::{Result, ensure};
 use serde_json::json;
 
 use e2e_tests::controller_process::ControllerProcess;
 use e2e_tests::kafka_cluster::{self, bootstrap};
-use e2e_tests::{host_command, kcat, namespace};
+use e2e_tests::{kcat, namespace};
 use grpc_contracts::cluster_v1::cluster_access_client::ClusterAccessClient;
 use grpc_contracts::cluster_v1::{ClusterRef, GetClusterAccessRequest};
 
@@ -31,25 +29,7 @@ async fn kafka_4_cluster_runs_on_the_apache_image() -> Result<()> {
 
         let bootstrap = bootstrap(ns, "kafka");
         ensure!(kcat::metadata(&bootstrap, None).await?.broker_ids() == vec![0, 1, 2]);
-        host_command::run_ok(
-            &[
-                "kafka-topics",
-                "--bootstrap-server",
-                &bootstrap,
-                "--create",
-                "--topic",
-                "accounting",
-                "--partitions",
-                "3",
-                "--replication-factor",
-                "3",
-            ],
-            None,
-            Duration::from_secs(60),
-        )
-        .await?;
-        kcat::produce_numbered(&bootstrap, "accounting", 0..1000).await?;
-        kcat::expect_exactly(&bootstrap, "accounting", 0..1000).await?;
+        kafka_cluster::round_trip(&bootstrap, "accounting", 1000).await?;
 
         // Other deployables learn how to reach the cluster over gRPC; the answer must work.
         let mut client = ClusterAccessClient::connect(format!("http://{GRPC_ADDRESS}")).await?;

@@ -49,25 +49,7 @@ async fn kraft_combined_cluster_runs_scales_and_tracks_config() -> Result<()> {
         let bootstrap = bootstrap(ns, "kafka");
         let metadata = kcat::metadata(&bootstrap, None).await?;
         ensure!(metadata.broker_ids() == vec![0, 1, 2], "kcat sees brokers {:?}", metadata.broker_ids());
-        host_command::run_ok(
-            &[
-                "kafka-topics",
-                "--bootstrap-server",
-                &bootstrap,
-                "--create",
-                "--topic",
-                "accounting",
-                "--partitions",
-                "3",
-                "--replication-factor",
-                "3",
-            ],
-            None,
-            Duration::from_secs(60),
-        )
-        .await?;
-        kcat::produce_numbered(&bootstrap, "accounting", 0..1000).await?;
-        kcat::expect_exactly(&bootstrap, "accounting", 0..1000).await?;
+        kafka_cluster::round_trip(&bootstrap, "accounting", 1000).await?;
 
         let quorum = host_command::run_ok(
             &["kafka-metadata-quorum", "--bootstrap-server", &bootstrap, "describe", "--status"],

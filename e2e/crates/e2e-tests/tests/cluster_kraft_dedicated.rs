@@ -22,25 +22,7 @@ async fn dedicated_controllers_serve_no_clients_and_form_the_quorum() -> Result<
         let brokers = kcat::metadata(&bootstrap, None).await?.broker_ids();
         ensure!(brokers == vec![0, 1, 2], "clients must see brokers 0-2 only, saw {brokers:?}");
 
-        host_command::run_ok(
-            &[
-                "kafka-topics",
-                "--bootstrap-server",
-                &bootstrap,
-                "--create",
-                "--topic",
-                "accounting",
-                "--partitions",
-                "3",
-                "--replication-factor",
-                "3",
-            ],
-            None,
-            Duration::from_secs(60),
-        )
-        .await?;
-        kcat::produce_numbered(&bootstrap, "accounting", 0..1000).await?;
-        kcat::expect_exactly(&bootstrap, "accounting", 0..1000).await?;
+        kafka_cluster::round_trip(&bootstrap, "accounting", 1000).await?;
 
         let replication = host_command::run_ok(
             &["kafka-metadata-quorum", "--bootstrap-server", &bootstrap, "describe", "--replication"],

@@ -60,15 +60,7 @@ async fn zookeeper_mode_cluster_runs() -> Result<()> {
 
         let bootstrap = bootstrap(ns, "kafka");
         ensure!(kcat::metadata(&bootstrap, None).await?.broker_ids() == vec![0, 1, 2]);
-        host_command::run_ok(
-            &["kafka-topics", "--bootstrap-server", &bootstrap, "--create", "--topic", "accounting",
-              "--partitions", "3", "--replication-factor", "3"],
-            None,
-            Duration::from_secs(60),
-        )
-        .await?;
-        kcat::produce_numbered(&bootstrap, "accounting", 0..1000).await?;
-        kcat::expect_exactly(&bootstrap, "accounting", 0..1000).await?;
+        kafka_cluster::round_trip(&bootstrap, "accounting", 1000).await?;
         // The brokers registered under the chroot of the sample (zkPath /kafka), as ZooKeeper's
         // own client (from Kafka 3.9's libs) sees it.
         let ids = host_command::run_ok(

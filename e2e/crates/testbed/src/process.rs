@@ -103,8 +103,9 @@ fn runs_program(pid: i32, program: &str) -> bool {
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };
+    // An empty cmdline is a process caught between fork and exec: it is ours, not a reused pid.
     let first = cmdline.split(|byte| *byte == 0).next().unwrap_or_default();
-    program.is_empty() || first == program.as_bytes()
+    program.is_empty() || cmdline.is_empty() || first == program.as_bytes()
 }
 
 fn group_has_live_members(pgid: i32) -> bool {
