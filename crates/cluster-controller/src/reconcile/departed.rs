@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
 use kube::ResourceExt;
 
-use super::observe::ObservedCluster;
+use super::observe::{ObservedCluster, departed_broker_objects};
 use super::writes::{self, Writer};
 
 pub struct Departures {
@@ -19,7 +19,6 @@ pub struct Departures {
 pub async fn remove_departed_brokers(
     writer: &Writer,
     namespace: &str,
-    cluster: &str,
     desired: &BTreeSet<i32>,
     observed: &ObservedCluster,
 ) -> Result<Departures, writes::Error> {
@@ -30,18 +29,15 @@ pub async fn remove_departed_brokers(
         }
         removed.push(*id);
     }
-    for id in observed.departed_config_map_or_service_ids(desired) {
-        let config_map = format!("{cluster}-config-{id}");
-        if observed.config_maps.contains_key(&config_map) {
-            writer.delete::<ConfigMap>(namespace, &config_map).await?;
-        }
-        let service = format!("{cluster}-{id}");
-        if observed.services.contains_key(&service) {
-            writer.delete::<Service>(namespace, &service).await?;
-        }
-        if !removed.contains(&id) {
-            removed.push(id);
-        }
+    // Found by their brokerId label, deleted by their own names: no second copy of the
+    // builders' naming here.
+    for (name, id) in departed_broker_objects(&observed.config_maps, desired) {
+        writer.delete::<ConfigMap>(namespace, &name).await?;
+        removed.push(id);
+    }
+    for (name, id) in departed_broker_objects(&observed.services, desired) {
+        writer.delete::<Service>(namespace, &name).await?;
+        removed.push(id);
     }
     let retained_claims = observed
         .claims
@@ -50,5 +46,6 @@ pub async fn remove_departed_brokers(
         .map(|(id, claims)| (*id, claims.iter().map(|c| c.name_any()).collect()))
         .collect();
     removed.sort_unstable();
+    removed.dedup();
     Ok(Departures { removed, retained_claims })
 }

@@ -81,7 +81,7 @@ pub async fn reconcile(cluster: Arc<KafkaCluster>, ctx: Arc<Context>) -> Result<
     }
 
     let desired_ids: BTreeSet<i32> = validated.brokers.iter().map(|b| b.id).collect();
-    let departures = departed::remove_departed_brokers(&ctx.writer, &namespace, &name, &desired_ids, &observed).await?;
+    let departures = departed::remove_departed_brokers(&ctx.writer, &namespace, &desired_ids, &observed).await?;
     for id in &departures.removed {
         let note = format!("deleted the pod, ConfigMap and Service of broker {id}; its PVCs are kept");
         publish(&ctx, &cluster, event(EventType::Normal, "BrokerRemoved", "RemoveBroker", note)).await;

@@ -137,16 +137,14 @@ impl ObservedCluster {
     }
 }
 
-impl ObservedCluster {
-    /// Ids of brokers not in `desired` that still have a per-broker ConfigMap or Service.
-    pub fn departed_config_map_or_service_ids(&self, desired: &BTreeSet<i32>) -> Vec<i32> {
-        let ids_of = |objects: Vec<Option<i32>>| objects.into_iter().flatten();
-        let from_config_maps = self.config_maps.values().map(|c| broker_id(c.as_ref())).collect();
-        let from_services = self.services.values().map(|s| broker_id(s.as_ref())).collect();
-        let mut ids: Vec<i32> =
-            ids_of(from_config_maps).chain(ids_of(from_services)).filter(|id| !desired.contains(id)).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
-    }
+/// (name, broker id) of the per-broker objects among `objects` whose broker left `desired`.
+pub fn departed_broker_objects<K: ResourceExt>(
+    objects: &BTreeMap<String, Arc<K>>,
+    desired: &BTreeSet<i32>,
+) -> Vec<(String, i32)> {
+    objects
+        .iter()
+        .filter_map(|(name, object)| Some((name.clone(), broker_id(object.as_ref())?)))
+        .filter(|(_, id)| !desired.contains(id))
+        .collect()
 }
