@@ -122,7 +122,7 @@ fn kafka_command(cluster: &ValidatedCluster, kraft_cluster_id: Option<&str>) -> 
     let start = format!("exec {KAFKA_BIN}/kafka-server-start.sh {config}");
     let script = match (cluster.is_kraft(), kraft_cluster_id) {
         (true, Some(id)) => format!(
-            "{KAFKA_BIN}/kafka-storage.sh format --cluster-id {} -c {config} --ignore-formatted && {start}",
+            "{KAFKA_BIN}/kafka-storage.sh format --cluster-id={} -c {config} --ignore-formatted && {start}",
             shell_quote(id)
         ),
         _ => start,
