@@ -1,0 +1,209 @@
+//! [`ClusterAdmin`]: the admin operations the controllers need against one Kafka cluster.
+
+mod configs;
+mod topics;
+
+pub use configs::TopicOverrides;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rdkafka::bindings as rd;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::Producer;
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::client::{self, ConnectError, ConnectionSettings, KafkaClient};
+use crate::metadata::ClusterMetadata;
+use crate::metrics::{Operation, RequestCounter, RequestLabels};
+use crate::native::{self, AdminCall, RequestFailure};
+use crate::request_error::RequestError;
+
+/// One librdkafka client for one cluster, shared by every caller (it is `Send + Sync`; share it
+/// in an `Arc`). Every method splits its input into requests of at most
+/// [`MAX_TOPICS_PER_REQUEST`](crate::MAX_TOPICS_PER_REQUEST) topics, sends them one after
+/// the other, counts each request sent, and answers in input order. Empty input sends nothing.
+pub struct ClusterAdmin {
+    client: Arc<KafkaClient>,
+    bootstrap_servers: Vec<String>,
+    /// `bootstrap_servers` joined, as librdkafka and error messages want it.
+    bootstrap: String,
+    request_timeout: Duration,
+    requests: RequestCounter,
+    /// Tells the event thread to let go of the client.
+    stop_events: Arc<AtomicBool>,
+}
+
+impl ClusterAdmin {
+    /// Creates the client (no network I/O yet; librdkafka connects lazily).
+    pub fn connect(settings: &ConnectionSettings, requests: RequestCounter) -> Result<Self, ConnectError> {
+        let bootstrap = settings.bootstrap_servers.join(",");
+        let client = client::create(settings, &bootstrap)?;
+        let stop_events = Arc::new(AtomicBool::new(false));
+        client::serve_events(Arc::clone(&client), Arc::clone(&stop_events), &bootstrap)?;
+        Ok(Self {
+            client,
+            bootstrap_servers: settings.bootstrap_servers.clone(),
+            bootstrap,
+            request_timeout: settings.request_timeout,
+            requests,
+            stop_events,
+        })
+    }
+
+    pub fn bootstrap_servers(&self) -> &[String] {
+        &self.bootstrap_servers
+    }
+
+    /// One Metadata request for every topic; Kafka's internal topics
+    /// ([`INTERNAL_TOPICS`](crate::INTERNAL_TOPICS)) are left out.
+    pub async fn cluster_metadata(&self) -> Result<ClusterMetadata, RequestError> {
+        let client = Arc::clone(&self.client);
+        let timeout = self.request_timeout;
+        self.count(Operation::Metadata, false);
+        // rd_kafka_metadata blocks until the answer or the timeout.
+        let fetched = tokio::task::spawn_blocking(move || {
+            client.client().fetch_metadata(None, timeout).map(|metadata| ClusterMetadata::from_rdkafka(&metadata))
+        })
+        .await;
+        match fetched {
+            Ok(Ok(metadata)) => Ok(metadata),
+            Ok(Err(error)) => Err(self.metadata_error(&error)),
+            Err(error) => Err(self.failed(
+                Operation::Metadata,
+                RequestFailure { code: RDKafkaErrorCode::Fail, message: format!("the metadata task failed: {error}") },
+            )),
+        }
+    }
+
+    fn metadata_error(&self, error: &KafkaError) -> RequestError {
+        let code = error.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
+        let message = match error {
+            KafkaError::MetadataFetch(_) => native::error_description(code),
+            other => other.to_string(),
+        };
+        RequestError::new(Operation::Metadata, code, &message, &self.bootstrap)
+    }
+
+    /// Options for one request of `operation`. Creates and deletes also give the controller the
+    /// request timeout to apply the change before answering, so that a success means the
+    /// change is in place; librdkafka then waits that long more for the answer itself, so that
+    /// a slow controller shows as a per-topic `REQUEST_TIMED_OUT` rather than a lost request.
+    fn call(&self, operation: Operation, validate_only: bool) -> AdminCall {
+        use rd::rd_kafka_admin_op_t as Api;
+        let (api, waits_for_controller) = match operation {
+            // Never used: metadata is fetched with rd_kafka_metadata, not an admin request.
+            Operation::Metadata => (Api::RD_KAFKA_ADMIN_OP_ANY, false),
+            Operation::DescribeConfigs => (Api::RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, false),
+            Operation::IncrementalAlterConfigs => (Api::RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS, false),
+            Operation::CreateTopics => (Api::RD_KAFKA_ADMIN_OP_CREATETOPICS, true),
+            Operation::CreatePartitions => (Api::RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, true),
+            Operation::DeleteTopics => (Api::RD_KAFKA_ADMIN_OP_DELETETOPICS, true),
+        };
+        let operation_timeout = waits_for_controller.then_some(self.request_timeout);
+        let request_timeout = self.request_timeout + operation_timeout.unwrap_or_default();
+        AdminCall { api, request_timeout, operation_timeout, validate_only }
+    }
+
+    fn count(&self, operation: Operation, validate_only: bool) {
+        self.requests.get_or_create(&RequestLabels { operation, validate_only }).inc();
+    }
+
+    fn failed(&self, operation: Operation, failure: RequestFailure) -> RequestError {
+        RequestError::new(operation, failure.code, &failure.message, &self.bootstrap)
+    }
+}
+
+impl Drop for ClusterAdmin {
+    /// The event thread (and any request still waiting) holds the client; the last of them
+    /// destroys it, off the async runtime's worker threads.
+    fn drop(&mut self) {
+        self.stop_events.store(true, Ordering::Relaxed);
+    }
+}
+
+impl fmt::Debug for ClusterAdmin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterAdmin")
+            .field("bootstrap", &self.bootstrap)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::{NewTopicSpec, TopicConfigChange};
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    fn settings() -> ConnectionSettings {
+        // Nothing listens here: requests fail after the (short) request timeout.
+        ConnectionSettings {
+            bootstrap_servers: vec!["127.0.0.1:1".into()],
+            client_id: "kafka-admin-test".into(),
+            request_timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// Controllers share a ClusterAdmin between tasks and spawn its futures.
+    #[tokio::test]
+    async fn is_shareable_and_its_futures_can_be_spawned() -> Result<(), ConnectError> {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ClusterAdmin>();
+        let admin = ClusterAdmin::connect(&settings(), RequestCounter::default())?;
+        let names = vec!["orders".to_owned()];
+        let topics: Vec<NewTopicSpec> = Vec::new();
+        let changes: Vec<TopicConfigChange> = Vec::new();
+        assert_send(&admin.cluster_metadata());
+        assert_send(&admin.topic_overrides(&names));
+        assert_send(&admin.create_topics(&topics, false));
+        assert_send(&admin.create_partitions(&[], false));
+        assert_send(&admin.alter_topic_configs(&changes, false));
+        assert_send(&admin.delete_topics(&names));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn empty_input_sends_nothing() -> Result<(), Box<dyn std::error::Error>> {
+        let requests = RequestCounter::default();
+        let admin = ClusterAdmin::connect(&settings(), requests.clone())?;
+        assert!(admin.create_topics(&[], false).await?.is_empty());
+        assert!(admin.create_partitions(&[], true).await?.is_empty());
+        assert!(admin.alter_topic_configs(&[], false).await?.is_empty());
+        assert!(admin.delete_topics(&[]).await?.is_empty());
+        assert!(admin.topic_overrides(&[]).await?.is_empty());
+        // Malformed items are answered without a request.
+        let nameless =
+            NewTopicSpec { name: String::new(), partitions: 1, replication_factor: 1, config: BTreeMap::new() };
+        let outcomes = admin.create_topics(&[nameless], false).await?;
+        assert_eq!(outcomes[0].result.as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidTopic));
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register("requests", "", requests);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry)?;
+        assert!(!text.contains("requests_total{"), "{text}");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_cluster_fails_the_request_and_names_it() -> Result<(), ConnectError> {
+        let requests = RequestCounter::default();
+        let admin = ClusterAdmin::connect(&settings(), requests.clone())?;
+        let names = vec!["orders".to_owned()];
+        let error = admin.delete_topics(&names).await.expect_err("nothing listens on port 1");
+        assert_eq!(error.operation, Operation::DeleteTopics);
+        assert!(error.is_retriable(), "{error:?}");
+        let message = error.to_string();
+        assert!(message.starts_with("failed to delete topics: "), "{message}");
+        assert!(message.ends_with("(bootstrap 127.0.0.1:1)"), "{message}");
+        let labels = RequestLabels { operation: Operation::DeleteTopics, validate_only: false };
+        assert_eq!(requests.get_or_create(&labels).get(), 1);
+        Ok(())
+    }
+}

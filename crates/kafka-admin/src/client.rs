@@ -1,0 +1,181 @@
+//! The one librdkafka client per cluster, and the thread that serves its logs and errors.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseProducer, DeliveryResult, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
+
+/// How to reach one Kafka cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    pub bootstrap_servers: Vec<String>,
+    /// Kafka's `client.id`: shows in broker logs, quotas and request metrics.
+    pub client_id: String,
+    /// How long Kafka may take to answer one request before it fails as a whole. Creates,
+    /// deletes and partition growth also give the controller this long to apply the change
+    /// before it answers, so one of their requests may take up to twice this.
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("failed to create a kafka client: no bootstrap servers given")]
+    NoBootstrapServers,
+    #[error("failed to create the kafka client for {bootstrap}")]
+    Client {
+        bootstrap: String,
+        #[source]
+        source: KafkaError,
+    },
+    #[error("failed to start the thread serving librdkafka events for {bootstrap}")]
+    EventThread {
+        bootstrap: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// librdkafka has only producer and consumer clients; a producer that never produces is the
+/// lighter one (no group coordinator), and admin requests work on either. rust-rdkafka's
+/// `BaseProducer` is used rather than a bare `Client` because its `poll` serves the main queue,
+/// where rust-rdkafka routes librdkafka's logs and errors.
+pub(crate) type KafkaClient = BaseProducer<ClientEvents>;
+
+/// How long one poll of the main queue blocks: the delay before a dropped client's thread
+/// notices and lets go of the client. Events wake the poll at once.
+const EVENT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+pub(crate) fn create(settings: &ConnectionSettings, bootstrap: &str) -> Result<Arc<KafkaClient>, ConnectError> {
+    if settings.bootstrap_servers.is_empty() {
+        return Err(ConnectError::NoBootstrapServers);
+    }
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("client.id", &settings.client_id)
+        // Brokers close idle connections (connections.max.idle.ms, 10 min); an admin client is
+        // idle most of the time, so logging each close would be noise. Real failures still
+        // show as request errors and as error events.
+        .set("log.connection.close", "false")
+        // Info is librdkafka's most verbose level without `debug` contexts; `ClientEvents::log`
+        // decides what reaches which tracing level.
+        .set_log_level(RDKafkaLogLevel::Info);
+    let events = ClientEvents { bootstrap: bootstrap.to_owned(), warned: Mutex::default() };
+    let client: KafkaClient = config
+        .create_with_context(events)
+        .map_err(|source| ConnectError::Client { bootstrap: bootstrap.to_owned(), source })?;
+    Ok(Arc::new(client))
+}
+
+/// Serves the client's main queue (logs, errors) until `stop` is set, on a thread of its own:
+/// librdkafka queues log lines there and nothing else would ever poll it, so they would pile up.
+/// The thread holds a reference to the client, so when the `ClusterAdmin` is dropped the client
+/// is destroyed here (that blocks while librdkafka joins its threads) and not on an async task.
+pub(crate) fn serve_events(
+    client: Arc<KafkaClient>,
+    stop: Arc<AtomicBool>,
+    bootstrap: &str,
+) -> Result<(), ConnectError> {
+    std::thread::Builder::new()
+        .name("kafka-admin-events".to_owned())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                client.poll(EVENT_POLL_INTERVAL);
+            }
+        })
+        .map(drop)
+        .map_err(|source| ConnectError::EventThread { bootstrap: bootstrap.to_owned(), source })
+}
+
+/// Receives librdkafka's logs and client-wide errors and passes them to `tracing`, tagged with
+/// the cluster so that an operator managing several clusters can tell them apart.
+pub(crate) struct ClientEvents {
+    bootstrap: String,
+    /// When each client-wide error was last logged as a warning.
+    warned: Mutex<HashMap<Option<i32>, Instant>>,
+}
+
+/// librdkafka repeats a client-wide error on every reconnect attempt (all brokers down: up to
+/// 20 times a second while a cluster is unreachable), and rust-rdkafka's producer passes each
+/// one on twice. One warning per error code and interval is enough to notice; the repeats go to
+/// debug.
+const ERROR_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
+impl ClientEvents {
+    fn first_warning_in_interval(&self, code: Option<RDKafkaErrorCode>, now: Instant) -> bool {
+        let mut warned = self.warned.lock().unwrap_or_else(PoisonError::into_inner);
+        // RDKafkaErrorCode is not Hash; its numeric value is.
+        let code = code.map(|code| code as i32);
+        match warned.get(&code) {
+            Some(&last) if now.duration_since(last) < ERROR_WARNING_INTERVAL => false,
+            _ => {
+                warned.insert(code, now);
+                true
+            }
+        }
+    }
+}
+
+impl ClientContext for ClientEvents {
+    /// librdkafka logs broker connection failures at error level and retries by itself; to an
+    /// operator they are warnings until a request fails, which callers see and report. Its
+    /// info-level lines are routine (e.g. metadata refreshes) and go to debug.
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        let bootstrap = self.bootstrap.as_str();
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error
+            | RDKafkaLogLevel::Warning => {
+                tracing::warn!(target: "librdkafka", bootstrap, facility, "{message}")
+            }
+            RDKafkaLogLevel::Notice => tracing::info!(target: "librdkafka", bootstrap, facility, "{message}"),
+            RDKafkaLogLevel::Info | RDKafkaLogLevel::Debug => {
+                tracing::debug!(target: "librdkafka", bootstrap, facility, "{message}")
+            }
+        }
+    }
+
+    /// Client-wide errors (all brokers down, authentication failures). librdkafka keeps
+    /// retrying; requests made meanwhile fail with their own error.
+    fn error(&self, error: KafkaError, reason: &str) {
+        let bootstrap = self.bootstrap.as_str();
+        if self.first_warning_in_interval(error.rdkafka_error_code(), Instant::now()) {
+            tracing::warn!(target: "librdkafka", bootstrap, %error, "{reason} (repeats within a minute are logged at debug)");
+        } else {
+            tracing::debug!(target: "librdkafka", bootstrap, %error, "{reason}");
+        }
+    }
+}
+
+impl ProducerContext for ClientEvents {
+    type DeliveryOpaque = ();
+
+    /// Never called: the client produces nothing.
+    fn delivery(&self, _: &DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_client_errors_warn_once_per_interval() {
+        let events = ClientEvents { bootstrap: "kafka:9092".into(), warned: Mutex::default() };
+        let start = Instant::now();
+        let down = Some(RDKafkaErrorCode::AllBrokersDown);
+        assert!(events.first_warning_in_interval(down, start));
+        assert!(!events.first_warning_in_interval(down, start));
+        assert!(!events.first_warning_in_interval(down, start + Duration::from_secs(59)));
+        assert!(events.first_warning_in_interval(Some(RDKafkaErrorCode::Authentication), start));
+        assert!(events.first_warning_in_interval(down, start + ERROR_WARNING_INTERVAL));
+    }
+}

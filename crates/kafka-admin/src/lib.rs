@@ -1,0 +1,34 @@
+//! Kafka admin operations the controllers need, batched, over one shared rdkafka client per
+//! cluster.
+//!
+//! [`ClusterAdmin`] holds one librdkafka client for one cluster. Its methods take whole lists
+//! (the topic controller reconciles up to 10,000 topics), send them in requests of at most
+//! [`MAX_TOPICS_PER_REQUEST`] topics one after the other, and answer per topic in input order:
+//! a [`RequestError`] means a request failed as a whole, an [`OperationError`] in a
+//! [`TopicOutcome`] is Kafka's answer for one topic. Every request sent is counted in a
+//! [`RequestCounter`], so that "an idle resync writes nothing to Kafka" can be checked.
+
+mod admin;
+mod batch;
+mod changes;
+mod checks;
+mod client;
+mod metadata;
+mod metrics;
+// The one FFI module: admin requests rust-rdkafka does not wrap, or wraps losing Kafka's answer.
+#[allow(unsafe_code)]
+mod native;
+mod operation_error;
+mod overrides;
+mod request_error;
+
+pub use admin::{ClusterAdmin, TopicOverrides};
+pub use batch::MAX_TOPICS_PER_REQUEST;
+pub use changes::{BROKER_DEFAULT, NewTopicSpec, PartitionGrowth, TopicConfigChange, TopicOutcome};
+pub use client::{ConnectError, ConnectionSettings};
+pub use metadata::{ClusterMetadata, INTERNAL_TOPICS, TopicMetadata, is_internal_topic};
+pub use metrics::{Operation, RequestCounter, RequestLabels};
+pub use operation_error::{OperationError, kafka_error_name};
+/// rust-rdkafka's error codes, as found in [`OperationError::code`] and [`RequestError::code`].
+pub use rdkafka::types::RDKafkaErrorCode;
+pub use request_error::RequestError;

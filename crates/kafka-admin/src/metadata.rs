@@ -1,0 +1,94 @@
+//! The cluster's brokers and topics as one Metadata request sees them.
+
+use std::collections::BTreeMap;
+
+use rdkafka::metadata::Metadata;
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::operation_error::OperationError;
+
+/// Topics Kafka itself owns (its `isInternal` topics, plus the KRaft log): never the operator's
+/// to manage, so they are left out of [`ClusterMetadata::topics`]. Metadata responses from
+/// librdkafka do not carry Kafka's `isInternal` flag, hence the names.
+pub const INTERNAL_TOPICS: [&str; 4] =
+    ["__consumer_offsets", "__transaction_state", "__share_group_state", "__cluster_metadata"];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterMetadata {
+    /// Ascending.
+    pub broker_ids: Vec<i32>,
+    pub topics: BTreeMap<String, TopicMetadata>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicMetadata {
+    pub partitions: i32,
+    /// Replica count of partition 0; 0 if the topic has no partitions.
+    pub replication_factor: i32,
+    /// Set when Kafka answered for this topic with an error (e.g. `LEADER_NOT_AVAILABLE` while
+    /// a new topic's leaders are being elected); the counts may then be incomplete.
+    pub error: Option<OperationError>,
+}
+
+pub fn is_internal_topic(name: &str) -> bool {
+    INTERNAL_TOPICS.contains(&name)
+}
+
+impl ClusterMetadata {
+    pub(crate) fn from_rdkafka(metadata: &Metadata) -> Self {
+        let mut broker_ids: Vec<i32> = metadata.brokers().iter().map(|broker| broker.id()).collect();
+        broker_ids.sort_unstable();
+        let topics = metadata
+            .topics()
+            .iter()
+            .filter(|topic| !is_internal_topic(topic.name()))
+            .map(|topic| {
+                let partitions = topic.partitions().iter().map(|p| (p.id(), p.replicas().len()));
+                let error = topic.error().map(|code| {
+                    let code = RDKafkaErrorCode::from(code);
+                    OperationError::new(code, crate::native::error_description(code))
+                });
+                (topic.name().to_owned(), TopicMetadata::from_partitions(partitions, error))
+            })
+            .collect();
+        Self { broker_ids, topics }
+    }
+}
+
+impl TopicMetadata {
+    /// `partitions` yields (partition id, replica count).
+    fn from_partitions(partitions: impl Iterator<Item = (i32, usize)>, error: Option<OperationError>) -> Self {
+        let mut count = 0;
+        let mut first: Option<(i32, usize)> = None;
+        for (id, replicas) in partitions {
+            count += 1;
+            // Partition 0 if present; librdkafka lists partitions in the broker's order.
+            if first.is_none_or(|(first_id, _)| id == 0 && first_id != 0) {
+                first = Some((id, replicas));
+            }
+        }
+        let replication_factor = first.map_or(0, |(_, replicas)| i32::try_from(replicas).unwrap_or(i32::MAX));
+        Self { partitions: count, replication_factor, error }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replication_factor_is_partition_zeros_replica_count() {
+        let topic = TopicMetadata::from_partitions([(1, 2), (0, 3), (2, 3)].into_iter(), None);
+        assert_eq!((topic.partitions, topic.replication_factor), (3, 3));
+        let empty = TopicMetadata::from_partitions(std::iter::empty(), None);
+        assert_eq!((empty.partitions, empty.replication_factor), (0, 0));
+    }
+
+    #[test]
+    fn kafkas_own_topics_are_internal() {
+        assert!(is_internal_topic("__consumer_offsets"));
+        assert!(is_internal_topic("__transaction_state"));
+        assert!(!is_internal_topic("__my_topic"));
+        assert!(!is_internal_topic("orders"));
+    }
+}
