@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 KOPERATOR_CACHE ?= $(HOME)/.cache/koperator
 export KOPERATOR_CACHE
-export CARGO_TARGET_DIR ?= $(KOPERATOR_CACHE)/cargo-target
+export CARGO_TARGET_DIR ?= $(shell e2e/cargo-target-dir)
 export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 

@@ -3,7 +3,7 @@
 # in that case, stops it again afterwards; a test bed you started yourself is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/koperator/cargo-target}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(e2e/cargo-target-dir)}
 
 started_here=false
 # A test bed whose apiserver was started by someone else is theirs, even if a health check

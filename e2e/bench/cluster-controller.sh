@@ -8,7 +8,7 @@
 # Usage: e2e/bench/cluster-controller.sh [N clusters, default 20]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/koperator/cargo-target}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(e2e/cargo-target-dir)}
 export KUBECONFIG=$PWD/target/testbed/kubeconfig
 source "${KOPERATOR_CACHE:-$HOME/.cache/koperator}/toolchain.env"
 kubectl() { "$KUBECTL" "$@"; }

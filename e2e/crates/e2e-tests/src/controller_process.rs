@@ -21,8 +21,16 @@ fn leader_election_off(name: &str) -> &'static [&'static str] {
     if name == "alert-receiver" { &[] } else { &["--leader-election=false"] }
 }
 
+/// The binary `e2e/run-tests.sh` built: in `CARGO_TARGET_DIR`, else where `e2e/cargo-target-dir` says.
 fn binary(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        std::process::Command::new(repo_root().join("e2e/cargo-target-dir"))
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()))
+            .unwrap_or_else(|| repo_root().join("target"))
+    });
     target.join("debug").join(name)
 }
 
