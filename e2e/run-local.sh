@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/koperator/cargo-target}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(e2e/cargo-target-dir)}
 export KUBECONFIG=$root/target/testbed/kubeconfig
 source "${KOPERATOR_CACHE:-$HOME/.cache/koperator}/toolchain.env"
 kubectl() { "$KUBECTL" "$@"; }
@@ -14,7 +14,8 @@ step() { printf '\n==> %s\n' "$*"; }
 namespace=kafka
 cluster=kafka
 bootstrap=$cluster-all-broker.$namespace.svc.cluster.local:29092
-controllers=(cluster-controller)
+controllers=(cluster-controller topic-controller)
+grpc=127.0.0.1:19090
 logs=$root/target/run/logs
 mkdir -p "$logs"
 
@@ -38,9 +39,14 @@ trap 'stop_controllers; echo; echo "controllers stopped; the test bed keeps runn
 step "starting the controllers on the host (logs in target/run/logs)"
 port=18080
 for controller in "${controllers[@]}"; do
+    case $controller in
+        # The cluster controller serves ClusterAccess; the topic controller asks it where brokers are.
+        cluster-controller) extra=(--grpc-addr "$grpc") ;;
+        topic-controller) extra=(--cluster-access-endpoint "http://$grpc") ;;
+    esac
     # Through the test bed's exec so they resolve cluster DNS names, as they would in a pod.
     e2e/testbed exec -- "$CARGO_TARGET_DIR/debug/$controller" --leader-election=false \
-        --metrics-addr "127.0.0.1:$port" >"$logs/$controller.log" 2>&1 &
+        --metrics-addr "127.0.0.1:$port" "${extra[@]}" >"$logs/$controller.log" 2>&1 &
     pids+=($!)
     echo "  $controller: pid $!, metrics and probes on http://127.0.0.1:$port"
     port=$((port + 1))
@@ -56,17 +62,23 @@ if ! kubectl wait -n "$namespace" kafkacluster/$cluster --for=jsonpath='{.status
     exit 1
 fi
 
-step "creating topic demo and sending a message through $bootstrap"
-e2e/testbed exec -- kafka-topics --bootstrap-server "$bootstrap" --create --if-not-exists \
-    --topic demo --partitions 3 --replication-factor 3
+step "applying deploy/samples/kafkatopic.yaml (Koperator's quick-start topic my-topic)"
+kubectl apply -n "$namespace" -f deploy/samples/kafkatopic.yaml
+if ! kubectl wait -n "$namespace" kafkatopic/my-topic --for=condition=Ready --timeout=120s; then
+    kubectl get -n "$namespace" kafkatopic/my-topic -o jsonpath='{range .status.conditions[*]}{.type}={.status}: {.message}{"\n"}{end}'
+    exit 1
+fi
+e2e/testbed exec -- kafka-topics --bootstrap-server "$bootstrap" --describe --topic my-topic
+
+step "sending a message to my-topic through $bootstrap"
 message="hello from make run at $(date -u +%FT%TZ)"
-echo "$message" | e2e/testbed exec -- kcat -P -b "$bootstrap" -t demo -p 0 -X acks=all
-received=$(e2e/testbed exec -- kcat -C -b "$bootstrap" -t demo -p 0 -o -1 -e -q)
+echo "$message" | e2e/testbed exec -- kcat -P -b "$bootstrap" -t my-topic -p 0 -X acks=all
+received=$(e2e/testbed exec -- kcat -C -b "$bootstrap" -t my-topic -p 0 -o -1 -e -q)
 echo "  produced: $message"
 echo "  consumed: $received"
 
 step "status"
-kubectl get -n "$namespace" kafkaclusters,pods,pvc,services
+kubectl get -n "$namespace" kafkaclusters,kafkatopics,pods,pvc,services
 kubectl get -n "$namespace" kafkacluster/$cluster -o jsonpath='{range .status.conditions[*]}  {.type}={.status}: {.message}{"\n"}{end}'
 
 cat <<MSG

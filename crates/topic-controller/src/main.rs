@@ -1,20 +1,38 @@
-//! `topic-controller`: reconciles KafkaTopic and KafkaUser resources against the Kafka
-//! clusters they reference, which it reaches through the cluster controller's ClusterAccess.
+//! `topic-controller`: reconciles KafkaTopic resources against the Kafka clusters they name,
+//! which it reaches through the cluster controller's ClusterAccess gRPC service.
+//!
 //! The process around it (probes, CRD wait, leader election, shutdown) is
-//! `operator_runtime::deployable`.
+//! `operator_runtime::deployable`; `controller` wires the watch to one `worker` per cluster,
+//! whose `sync` pass reads → plans (`plan`, pure) → applies (`apply`) → writes status.
+
+mod access;
+mod apply;
+mod controller;
+mod kube_writes;
+mod outcome;
+mod plan;
+mod request;
+mod status;
+mod status_writer;
+mod sync;
+mod worker;
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use crd_types::{KafkaTopic, KafkaUser};
 use kube::CustomResourceExt as _;
-use operator_runtime::CancellationToken;
-use operator_runtime::cli::{LeaderElectionArgs, RuntimeArgs};
-use operator_runtime::deployable;
+use kube::runtime::events::{Recorder, Reporter};
+use operator_runtime::cli::{LeaderElectionArgs, RuntimeArgs, parse_duration};
+use operator_runtime::{MetricsRegistry, deployable};
+
+use crate::kube_writes::{TopicWriter, WriteCounter};
 
 const NAME: &str = env!("CARGO_PKG_NAME");
 
-/// Reconciles KafkaTopic and KafkaUser resources against the Kafka clusters they name.
+/// Reconciles KafkaTopic resources against the Kafka clusters they name.
 #[derive(Debug, Parser)]
 #[command(name = NAME, version, about)]
 struct Args {
@@ -22,24 +40,63 @@ struct Args {
     runtime: RuntimeArgs,
     #[command(flatten)]
     leader_election: LeaderElectionArgs,
+    /// The cluster controller's gRPC address (ClusterAccess), e.g. http://cluster-controller:9090.
+    #[arg(long, env = "CLUSTER_ACCESS_ENDPOINT", default_value = "http://127.0.0.1:9090")]
+    cluster_access_endpoint: String,
+    /// How often every topic is compared with Kafka even when nothing changed (drift correction).
+    #[arg(long, env = "RESYNC_INTERVAL", default_value = "5m", value_parser = parse_duration)]
+    resync_interval: Duration,
+    /// Timeout of each Kafka admin request.
+    #[arg(long, env = "KAFKA_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    kafka_request_timeout: Duration,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
     deployable::run(NAME, &args.runtime, async |deployable| {
+        let access = access::ClusterAccess::new(&args.cluster_access_endpoint)?;
+        let (writes, kafka_requests) = register_counters(&deployable.metrics);
         if deployable.wait_for_crds(&[KafkaTopic::crd_name(), KafkaUser::crd_name()]).await {
-            deployable.run_while_leading(&args.leader_election, run_controllers).await?;
+            let client = deployable.client.clone();
+            let namespace = args.runtime.watch_namespace().map(str::to_owned);
+            let pacing = worker::Pacing { resync_interval: args.resync_interval, ..Default::default() };
+            deployable
+                .run_while_leading(&args.leader_election, |leading| {
+                    let recorder = Recorder::new(
+                        client.clone(),
+                        Reporter { controller: NAME.to_owned(), instance: args.leader_election.identity.clone() },
+                    );
+                    let shared = Arc::new(sync::Shared {
+                        writer: TopicWriter { client: client.clone(), writes: writes.clone(), recorder },
+                        access: access.clone(),
+                        kafka_requests: kafka_requests.clone(),
+                        client_id: NAME.to_owned(),
+                        request_timeout: args.kafka_request_timeout,
+                    });
+                    let (client, namespace) = (client.clone(), namespace.clone());
+                    async move { controller::run(client, namespace.as_deref(), shared, pacing, leading).await }
+                })
+                .await?;
         }
         Ok(())
     })
     .await
 }
 
-/// Runs for as long as this replica leads; must return soon after `leading` is cancelled.
-async fn run_controllers(leading: CancellationToken) {
-    // TODO(topic issue): the KafkaTopic reconciler; KafkaUser comes with the security issue.
-    tracing::info!("leading; the KafkaTopic and KafkaUser controllers will start here once implemented");
-    leading.cancelled().await;
-    tracing::info!("no longer leading; KafkaTopic and KafkaUser controllers stopped");
+/// Registered once per process (leadership may be won several times).
+fn register_counters(metrics: &MetricsRegistry) -> (WriteCounter, kafka_admin::RequestCounter) {
+    let writes = WriteCounter::default();
+    metrics.register(
+        "topic_controller_writes",
+        "Write requests the topic controller made to the API server",
+        writes.clone(),
+    );
+    let kafka_requests = kafka_admin::RequestCounter::default();
+    metrics.register(
+        "topic_controller_kafka_requests",
+        "Requests the topic controller sent to Kafka",
+        kafka_requests.clone(),
+    );
+    (writes, kafka_requests)
 }

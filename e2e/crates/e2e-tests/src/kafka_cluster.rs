@@ -64,19 +64,7 @@ pub fn bootstrap(ns: &TestNamespace, cluster: &str) -> String {
 /// `0..count` with acks=all and fails unless exactly those come back: the round trip every
 /// cluster scenario proves.
 pub async fn round_trip(bootstrap: &str, topic: &str, count: u32) -> Result<()> {
-    let create = [
-        "kafka-topics",
-        "--bootstrap-server",
-        bootstrap,
-        "--create",
-        "--topic",
-        topic,
-        "--partitions",
-        "3",
-        "--replication-factor",
-        "3",
-    ];
-    crate::host_command::run_ok(&create, None, Duration::from_secs(60)).await?;
+    crate::kafka_topic::create_with_kafka_tool(bootstrap, topic, 3, 3, &[]).await?;
     crate::kcat::produce_numbered(bootstrap, topic, 0..count).await?;
     crate::kcat::expect_exactly(bootstrap, topic, 0..count).await?;
     Ok(())

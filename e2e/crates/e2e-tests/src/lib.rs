@@ -18,6 +18,7 @@ pub mod crds;
 pub mod diagnostics;
 pub mod host_command;
 pub mod kafka_cluster;
+pub mod kafka_topic;
 pub mod kcat;
 pub mod manifests;
 pub mod message_accounting;

@@ -1,0 +1,313 @@
+//! One pass over every KafkaTopic of one cluster: read → ask the cluster controller where the
+//! brokers are → observe Kafka (one metadata request, batched config reads) → plan (pure) →
+//! finalizers → apply to Kafka in batches → release finalizers → status and events, each
+//! written only when it changed.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use futures::{StreamExt, stream};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+
+use crd_types::KafkaTopic;
+use kafka_admin::{ClusterAdmin, ClusterMetadata, ConnectionSettings, RequestCounter};
+
+use crate::access::{self, ClusterAccess, ClusterTarget};
+use crate::apply;
+use crate::kube_writes::{Notice, TopicWriter};
+use crate::outcome::{Outcome, ProblemKind};
+use crate::plan::{self, CreatedHere, KafkaView, Plan, Release};
+use crate::request::{ClusterKey, ResourceKey, TopicRequest};
+use crate::status;
+use crate::status_writer::StatusQueue;
+
+/// API writes in flight at once: enough to keep a 10,000-topic flood moving without
+/// starving the API server.
+const WRITE_CONCURRENCY: usize = 32;
+
+/// What every cluster worker shares.
+pub struct Shared {
+    pub writer: TopicWriter,
+    pub access: ClusterAccess,
+    pub kafka_requests: RequestCounter,
+    pub client_id: String,
+    pub request_timeout: std::time::Duration,
+}
+
+/// What one cluster's worker keeps between passes.
+pub struct ClusterState {
+    /// One admin client per cluster, replaced only when the bootstrap servers change.
+    admin: Option<Arc<ClusterAdmin>>,
+    created_here: CreatedHere,
+    pub statuses: StatusQueue,
+}
+
+impl ClusterState {
+    pub fn new(statuses: StatusQueue) -> Self {
+        Self { admin: None, created_here: CreatedHere::new(), statuses }
+    }
+}
+
+/// What the worker needs to schedule the next pass.
+#[derive(Debug)]
+pub struct PassReport {
+    /// Something waits on a condition that may pass soon (cluster starting, deletion).
+    pub retry_soon: bool,
+    pub topics: usize,
+}
+
+pub async fn run_pass(
+    shared: &Shared,
+    state: &mut ClusterState,
+    cluster: &ClusterKey,
+    resources: Vec<Arc<KafkaTopic>>,
+) -> PassReport {
+    let requests: Vec<TopicRequest> = resources.iter().map(|r| TopicRequest::from_resource(r)).collect();
+    let by_key: HashMap<ResourceKey, Arc<KafkaTopic>> =
+        requests.iter().map(|r| r.resource.clone()).zip(resources.iter().cloned()).collect();
+    let unmanaged: HashSet<&str> = requests.iter().filter(|r| !r.managed).map(|r| r.uid.as_str()).collect();
+    state.created_here.retain(|(_, uid), _| unmanaged.contains(uid.as_str()));
+
+    let mut plan = match observe_and_plan(shared, state, cluster, &requests).await {
+        Ok(plan) => plan,
+        Err(unavailable) => {
+            tracing::info!(%cluster, reason = %unavailable.message, "waiting for the cluster");
+            unavailable_plan(&requests, &unavailable)
+        }
+    };
+    let mut deleted = Vec::new();
+    if let Some(admin) = state.admin.clone().filter(|_| has_kafka_work(&plan)) {
+        add_finalizers(shared, &by_key, &mut plan).await;
+        let uid_of = |key: &ResourceKey| by_key.get(key).and_then(|r| r.uid()).unwrap_or_default();
+        tracing::info!(
+            %cluster,
+            create = plan.creates.len(),
+            grow = plan.growths.len(),
+            configure = plan.config_changes.len(),
+            delete = plan.deletes.len(),
+            finalize = plan.finalizers_to_add.len(),
+            "applying changes to Kafka"
+        );
+        match apply::apply(&admin, &mut plan, &mut state.created_here, uid_of).await {
+            Ok(applied) => {
+                deleted = applied.deleted;
+                publish(shared, &by_key, &applied.notices).await;
+            }
+            Err(error) => {
+                let message = operator_runtime::error_chain(&error);
+                tracing::warn!(%cluster, error = %message, "a Kafka request failed; retrying");
+                for outcome in plan.outcomes.values_mut() {
+                    outcome.push(ProblemKind::KafkaError, message.clone());
+                }
+            }
+        }
+    }
+    release_finalizers(shared, &by_key, &plan, &deleted).await;
+    publish(shared, &by_key, &adoption_notices(&plan, &requests)).await;
+    queue_statuses(&state.statuses, &requests, &plan, &deleted);
+    PassReport { retry_soon: plan.outcomes.values().any(Outcome::retry_soon), topics: requests.len() }
+}
+
+/// Why Kafka could not be observed in this pass.
+struct Unavailable {
+    message: String,
+    cluster_gone: bool,
+}
+
+async fn observe_and_plan(
+    shared: &Shared,
+    state: &mut ClusterState,
+    cluster: &ClusterKey,
+    requests: &[TopicRequest],
+) -> Result<Plan, Unavailable> {
+    let target = shared.access.target(cluster).await.map_err(|error| Unavailable {
+        cluster_gone: matches!(error, access::Error::ClusterNotFound(_)),
+        message: error.to_string(),
+    })?;
+    let admin = admin_for(shared, state, &target)?;
+    let unreachable = |error: kafka_admin::RequestError| Unavailable {
+        message: format!(
+            "cannot reach Kafka at {}: {}",
+            target.bootstrap_servers.join(","),
+            operator_runtime::error_chain(&error)
+        ),
+        cluster_gone: false,
+    };
+    let metadata = admin.cluster_metadata().await.map_err(unreachable)?;
+    let to_describe = topics_to_describe(requests, &metadata, &state.created_here);
+    let overrides = admin.topic_overrides(&to_describe).await.map_err(unreachable)?;
+    let view = KafkaView {
+        metadata: &metadata,
+        overrides: &overrides,
+        spec_broker_count: target.spec_broker_count,
+        created_here: &state.created_here,
+    };
+    Ok(plan::plan(requests, &view))
+}
+
+fn admin_for(
+    shared: &Shared,
+    state: &mut ClusterState,
+    target: &ClusterTarget,
+) -> Result<Arc<ClusterAdmin>, Unavailable> {
+    if let Some(admin) = state.admin.as_ref().filter(|a| a.bootstrap_servers() == target.bootstrap_servers) {
+        return Ok(admin.clone());
+    }
+    let settings = ConnectionSettings {
+        bootstrap_servers: target.bootstrap_servers.clone(),
+        client_id: shared.client_id.clone(),
+        request_timeout: shared.request_timeout,
+    };
+    let admin = ClusterAdmin::connect(&settings, shared.kafka_requests.clone()).map_err(|error| Unavailable {
+        message: format!("failed to create a Kafka admin client: {}", operator_runtime::error_chain(&error)),
+        cluster_gone: false,
+    })?;
+    let admin = Arc::new(admin);
+    state.admin = Some(admin.clone());
+    Ok(admin)
+}
+
+/// Topics whose configuration the plan compares: those that exist and that this operator
+/// manages or may adopt. Everything else in the cluster is never described.
+fn topics_to_describe(
+    requests: &[TopicRequest],
+    metadata: &ClusterMetadata,
+    created_here: &CreatedHere,
+) -> Vec<String> {
+    let mut names: Vec<String> = requests
+        .iter()
+        .filter(|r| !r.deleting && metadata.topics.contains_key(&r.topic))
+        .filter(|r| r.managed || r.adopt || created_here.contains_key(&(r.topic.clone(), r.uid.clone())))
+        .map(|r| r.topic.clone())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Without Kafka: every topic waits, and a deleted KafkaTopic of a cluster that no longer
+/// exists lets go (there is nothing left to delete it from).
+fn unavailable_plan(requests: &[TopicRequest], unavailable: &Unavailable) -> Plan {
+    let mut plan = Plan::default();
+    for request in requests {
+        if request.deleting && unavailable.cluster_gone {
+            if request.has_finalizer {
+                plan.releases.push((request.resource.clone(), Release::ClusterGone));
+            }
+            continue;
+        }
+        let kind = if request.deleting { ProblemKind::Deleting } else { ProblemKind::WaitingForCluster };
+        let outcome = Outcome { managed: request.managed, exists: request.managed, ..Outcome::default() }
+            .with_problem(kind, unavailable.message.clone());
+        plan.outcomes.insert(request.resource.clone(), outcome);
+    }
+    plan
+}
+
+fn has_kafka_work(plan: &Plan) -> bool {
+    let idle = plan.creates.is_empty()
+        && plan.growths.is_empty()
+        && plan.config_changes.is_empty()
+        && plan.deletes.is_empty()
+        && plan.finalizers_to_add.is_empty();
+    !idle
+}
+
+/// The finalizer goes on before anything is created in Kafka; where that fails, the topic's
+/// Kafka actions wait for the next pass.
+async fn add_finalizers(shared: &Shared, by_key: &HashMap<ResourceKey, Arc<KafkaTopic>>, plan: &mut Plan) {
+    let failures: Vec<(ResourceKey, String)> = stream::iter(plan.finalizers_to_add.clone())
+        .map(|key| async move {
+            let existing = by_key.get(&key).map(|r| r.finalizers().to_vec()).unwrap_or_default();
+            shared.writer.add_finalizer(&key, &existing).await.err().map(|e| (key, operator_runtime::error_chain(&e)))
+        })
+        .buffer_unordered(WRITE_CONCURRENCY)
+        .filter_map(|failure| async move { failure })
+        .collect()
+        .await;
+    if failures.is_empty() {
+        return;
+    }
+    let failed: HashSet<&ResourceKey> = failures.iter().map(|(key, _)| key).collect();
+    plan.creates.retain(|(key, _)| !failed.contains(key));
+    plan.growths.retain(|(key, _)| !failed.contains(key));
+    plan.config_changes.retain(|(key, _, _)| !failed.contains(key));
+    for (key, message) in &failures {
+        let outcome = plan.outcomes.entry(key.clone()).or_default();
+        *outcome = Outcome::default().with_problem(ProblemKind::ApiError, message.clone());
+    }
+}
+
+async fn release_finalizers(
+    shared: &Shared,
+    by_key: &HashMap<ResourceKey, Arc<KafkaTopic>>,
+    plan: &Plan,
+    deleted: &[ResourceKey],
+) {
+    let mut releases = plan.releases.clone();
+    releases.extend(deleted.iter().cloned().zip(std::iter::repeat(Release::NothingToDelete)));
+    let notices: Vec<Notice> = stream::iter(releases)
+        .map(|(key, release)| async move {
+            let existing = by_key.get(&key).map(|r| r.finalizers().to_vec()).unwrap_or_default();
+            if let Err(error) = shared.writer.remove_finalizer(&key, &existing).await {
+                tracing::warn!(error = %operator_runtime::error_chain(&error), "will retry on the next pass");
+                return None;
+            }
+            let topic = by_key.get(&key).map(|r| r.spec.name.clone()).unwrap_or_default();
+            match release {
+                Release::KeptInKafka => Some(Notice {
+                    resource: key,
+                    warning: false,
+                    reason: "TopicKept",
+                    note: format!("topic {topic} stays in Kafka as the keep-topic-on-delete annotation asks"),
+                }),
+                Release::ClusterGone | Release::NothingToDelete => None,
+            }
+        })
+        .buffer_unordered(WRITE_CONCURRENCY)
+        .filter_map(|notice| async move { notice })
+        .collect()
+        .await;
+    publish(shared, by_key, &notices).await;
+}
+
+fn adoption_notices(plan: &Plan, requests: &[TopicRequest]) -> Vec<Notice> {
+    let topics: BTreeMap<&ResourceKey, &str> = requests.iter().map(|r| (&r.resource, r.topic.as_str())).collect();
+    plan.adoptions
+        .iter()
+        .filter(|key| plan.outcomes.get(*key).is_some_and(|o| o.managed))
+        .map(|key| Notice {
+            resource: key.clone(),
+            warning: false,
+            reason: "TopicAdopted",
+            note: format!("existing topic {} is now managed by this KafkaTopic", topics.get(key).unwrap_or(&"")),
+        })
+        .collect()
+}
+
+async fn publish(shared: &Shared, by_key: &HashMap<ResourceKey, Arc<KafkaTopic>>, notices: &[Notice]) {
+    stream::iter(notices)
+        .filter_map(|notice| async move { by_key.get(&notice.resource).map(|resource| (resource, notice)) })
+        .for_each_concurrent(WRITE_CONCURRENCY, |(resource, notice)| shared.writer.publish(resource, notice))
+        .await;
+}
+
+/// Hands changed statuses to the cluster's status queue (written behind the pass).
+fn queue_statuses(statuses: &StatusQueue, requests: &[TopicRequest], plan: &Plan, deleted: &[ResourceKey]) {
+    let now = Time(Timestamp::now());
+    let gone: HashSet<&ResourceKey> = deleted.iter().collect();
+    let mut changed = Vec::new();
+    let mut settled = Vec::new();
+    for request in requests.iter().filter(|request| !gone.contains(&request.resource)) {
+        let Some(outcome) = plan.outcomes.get(&request.resource).filter(|outcome| !outcome.recheck) else { continue };
+        let desired = status::desired_status(request, outcome, &now);
+        if desired == request.status {
+            settled.push(request.resource.clone());
+        } else {
+            changed.push((request.resource.clone(), desired));
+        }
+    }
+    statuses.submit(changed, settled.into_iter());
+}
