@@ -35,6 +35,11 @@ pub async fn apply(
             Ok(()) => {
                 created_here.insert((spec.name.clone(), uid_of(resource)), true);
             }
+            Err(error)
+                if error.code == RDKafkaErrorCode::TopicAlreadyExists && plan.creates_of_managed.contains(resource) =>
+            {
+                outcome.recheck = true;
+            }
             Err(error) => {
                 // A timed-out or interrupted creation may still have happened: remember the
                 // attempt, so that finding the topic later is not mistaken for someone else's.

@@ -4,7 +4,7 @@
 //! Order of concerns per topic: who owns the Kafka topic name (one KafkaTopic per topic),
 //! deletion, what the spec asks that Kafka can never do, then create or converge.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use kafka_admin::{
     ClusterMetadata, NewTopicSpec, OperationError, PartitionGrowth, RDKafkaErrorCode, TopicConfigChange,
@@ -49,6 +49,9 @@ pub struct Plan {
     /// Deleted KafkaTopics whose finalizer can go, and whether the Kafka topic was kept on purpose.
     pub releases: Vec<(ResourceKey, Release)>,
     pub adoptions: Vec<ResourceKey>,
+    /// Creations of topics this operator already manages but Kafka's metadata did not list:
+    /// deleted behind its back, or listed late by a broker. "Already exists" means the latter.
+    pub creates_of_managed: HashSet<ResourceKey>,
     /// Keyed by KafkaTopic; absent for those released this pass.
     pub outcomes: BTreeMap<ResourceKey, Outcome>,
 }
@@ -150,6 +153,9 @@ fn plan_topic(request: &TopicRequest, managed: bool, kafka: &KafkaView<'_>, plan
                 );
             } else {
                 require_finalizer(request, plan);
+                if managed {
+                    plan.creates_of_managed.insert(key.clone());
+                }
                 plan.creates.push((key.clone(), new_topic(request)));
                 // Optimistic: the apply step replaces this with Kafka's answer.
                 outcome.managed = true;

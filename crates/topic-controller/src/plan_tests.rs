@@ -304,3 +304,12 @@ fn a_creation_without_a_definite_answer_is_tried_again_and_a_found_topic_counts_
     let plan = kafka.plan(&[fresh]);
     assert!(plan.outcomes.values().all(Outcome::in_sync), "{:?}", plan.outcomes);
 }
+
+#[test]
+fn a_managed_topic_missing_from_metadata_is_created_again_and_marked_as_ours() {
+    let plan = Kafka::with_brokers(3).plan(&[managed(request("orders", "orders"))]);
+    assert_eq!(plan.creates.len(), 1);
+    assert!(plan.creates_of_managed.contains(&plan.creates[0].0));
+    let plan = Kafka::with_brokers(3).plan(&[request("fresh", "fresh")]);
+    assert!(plan.creates_of_managed.is_empty());
+}

@@ -9,7 +9,6 @@ use std::fmt;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
-use crd_types::kafka_topic::TopicState;
 use crd_types::{KafkaTopic, KafkaTopicStatus};
 
 /// The finalizer Koperator puts on KafkaTopics; the same name, so resources Koperator managed
@@ -86,8 +85,8 @@ impl TopicRequest {
     pub fn from_resource(topic: &KafkaTopic) -> Self {
         let annotations = topic.annotations();
         let status = topic.status.clone().unwrap_or_default();
-        let managed =
-            status.managed_by.as_deref() == Some(MANAGED_BY_KOPERATOR) && status.state == Some(TopicState::Created);
+        // Set only once the topic was created or adopted here, and never cleared.
+        let managed = status.managed_by.as_deref() == Some(MANAGED_BY_KOPERATOR);
         Self {
             resource: ResourceKey { namespace: topic.namespace().unwrap_or_default(), name: topic.name_any() },
             uid: topic.uid().unwrap_or_default(),
