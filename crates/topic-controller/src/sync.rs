@@ -98,6 +98,11 @@ pub async fn run_pass(
             Err(error) => {
                 let message = operator_runtime::error_chain(&error);
                 tracing::warn!(%cluster, error = %message, "a Kafka request failed; retrying");
+                // Earlier chunks of the failed request may have created topics: remember the
+                // attempts, so those topics are not taken for someone else's next pass.
+                for (key, spec) in &plan.creates {
+                    state.created_here.entry((spec.name.clone(), uid_of(key))).or_insert(false);
+                }
                 for outcome in plan.outcomes.values_mut() {
                     outcome.push(ProblemKind::KafkaError, message.clone());
                 }
