@@ -18,7 +18,14 @@
 # Logs: target/bench-topic-controller.log, target/bench-topic-cluster-controller.log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/koperator/cargo-target}
+# One run at a time: the namespace and the ports are fixed.
+mkdir -p target
+exec 9>target/bench-topic-controller.lock
+if ! flock -n 9; then
+    echo "another e2e/bench/topic-controller.sh is running (same namespace and ports); try again later" >&2
+    exit 1
+fi
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(e2e/cargo-target-dir)}
 export KUBECONFIG=$PWD/target/testbed/kubeconfig
 source "${KOPERATOR_CACHE:-$HOME/.cache/koperator}/toolchain.env"
 kubectl() { "$KUBECTL" "$@"; }
@@ -56,14 +63,17 @@ kubectl create namespace "$namespace" >/dev/null
 RUST_LOG=${CLUSTER_RUST_LOG:-info,cluster_controller=debug} e2e/testbed exec -- \
     "$CARGO_TARGET_DIR/release/cluster-controller" --namespace "$namespace" \
     --leader-election=false --metrics-addr "$cluster_metrics" --grpc-addr "$grpc" \
-    >target/bench-topic-cluster-controller.log 2>&1 &
+    >target/bench-topic-cluster-controller.log 2>&1 9>&- &
 cluster_controller=$!
 RUST_LOG=${RUST_LOG:-info},topic_controller=debug e2e/testbed exec -- "$CARGO_TARGET_DIR/release/topic-controller" \
     --namespace "$namespace" --leader-election=false --metrics-addr "$topic_metrics" \
-    --cluster-access-endpoint "http://$grpc" --resync-interval "$resync" >"$log" 2>&1 &
+    --cluster-access-endpoint "http://$grpc" --resync-interval "$resync" >"$log" 2>&1 9>&- &
 topic_controller=$!
+for _ in $(seq 300); do
+    curl -sf "http://$cluster_metrics/readyz" >/dev/null && curl -sf "http://$topic_metrics/readyz" >/dev/null && break
+    sleep 0.2
+done
 cleanup() {
-    [[ ! -s $work/watch.pid ]] || kill -TERM "$(cat "$work/watch.pid")" 2>/dev/null || true
     # The cluster goes first: the topic controller then releases every deleted KafkaTopic
     # (nothing left to delete the topic from) instead of deleting 10,000 topics one by one.
     kubectl delete kafkacluster kafka -n "$namespace" --wait=false >/dev/null 2>&1 || true
@@ -98,27 +108,13 @@ metadata_requests() { counter koperator_topic_controller_kafka_requests_total 'o
 in_kafka() {
     e2e/testbed exec -- kcat -L -b "$bootstrap" -m 30 2>/dev/null | grep -c 'topic "bench-' || true
 }
-# Ready is followed with a watch: listing 10,000 KafkaTopics takes seconds, a poll would
-# measure the listing. Once every KafkaTopic is settled (Ready True, or Degraded True: waiting
-# for the user), the watcher writes "<ready> <degraded>" to $work/settled.
-watch_settled() {
-    mkfifo "$work/settled.fifo"
-    {
-        "$KUBECTL" get kafkatopics -n "$namespace" --watch -o jsonpath='{.metadata.name} {.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Degraded")].status}{"\n"}' &
-        echo $! >"$work/watch.pid"
-        wait $!
-        echo "kubectl --watch exited with $?" >&2
-    } 2>target/bench-topic-settled-watch.log | tee target/bench-topic-settled-watch.out >"$work/settled.fifo" &
-    awk -v n="$topics" '
-        {
-            now = $2 == "True" ? "ready" : $3 == "True" ? "degraded" : ""
-            if (state[$1] != "") count[state[$1]]--
-            if (now != "") count[now]++
-            state[$1] = now
-        }
-        count["ready"] + count["degraded"] >= n {print count["ready"] + 0, count["degraded"] + 0; fflush(); exit}
-    ' <"$work/settled.fifo" >"$work/settled" &
-    settled_counter=$!
+# Settled = Ready True, or Degraded True (waiting for the user). Polled: a `kubectl --watch`
+# of 10,000 objects was closed by the apiserver mid-run. Listing 10,000 KafkaTopics takes a
+# few seconds, which is the resolution of the "settled" figure.
+settled_counts() {
+    kubectl get kafkatopics -n "$namespace" --chunk-size=2000 \
+        -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status},{.status.conditions[?(@.type=="Degraded")].status}{"\n"}{end}' |
+        awk -F, '$1 == "True" {r++} $1 != "True" && $2 == "True" {d++} END {print r + 0, d + 0}'
 }
 passes() { sed 's/\x1b\[[0-9;]*m//g' "$log" | grep 'pass done' || true; }
 
@@ -144,7 +140,6 @@ for ((i = 1; i <= topics; i++)); do
     printf -- '---\napiVersion: kafka.banzaicloud.io/v1alpha1\nkind: KafkaTopic\nmetadata:\n  name: bench-%05d\nspec:\n  clusterRef:\n    name: kafka\n  name: bench-%05d\n  partitions: 1\n  replicationFactor: 1\n  config:\n    retention.ms: "86400000"\n' "$i" "$i"
 done | split -l $((250 * 13)) - "$work/topics-"
 requests_before=$(metrics)
-watch_settled
 start=$(now)
 printf '%s\n' "$work"/topics-* | xargs -P 8 -n 1 "$KUBECTL" create -n "$namespace" -f >/dev/null
 created=$(now)
@@ -163,16 +158,11 @@ until [[ $(in_kafka) -ge $topics ]]; do
     sleep 1
 done
 all_in_kafka=$(now)
-until [[ -s $work/settled ]]; do
-    if ! kill -0 "$settled_counter" 2>/dev/null && [[ ! -s $work/settled ]]; then
-        echo "the watch of the KafkaTopics ended early: $(cat target/bench-topic-settled-watch.log)" >&2
-        exit 1
-    fi
+while read -r settled_ready settled_degraded < <(settled_counts); ((settled_ready + settled_degraded < topics)); do
     [[ $(seconds "$(now)" "$created" | cut -d. -f1) -lt $limit ]] || give_up "not all $topics KafkaTopics are settled"
-    sleep 0.2
+    sleep 1
 done
 all_settled=$(now)
-read -r settled_ready settled_degraded <"$work/settled"
 arrival_passes=$(passes)
 requests_after=$(metrics)
 sleep 10
