@@ -87,8 +87,15 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
         recorder,
     });
 
-    // StorageClasses carry no owner: drive their cache without triggering reconciles.
-    let storage_classes_driver = storage_class_events.for_each(|_| async {});
+    // StorageClasses carry no owner: drive their cache without triggering reconciles. The
+    // first reconcile waits for it: with an empty cache a cluster would be reported as having
+    // no StorageClass and, that being a spec problem, not looked at again until the resync.
+    let storage_classes_ready = context.stores.storage_classes.clone();
+    let storage_classes_driver = tokio::spawn(storage_class_events.for_each(|_| async {}));
+    tokio::select! {
+        ready = storage_classes_ready.wait_until_ready() => if ready.is_err() { return },
+        () = stop.cancelled() => { storage_classes_driver.abort(); return }
+    }
     let controller = Controller::new(api::<KafkaCluster>(&client, ns), watcher::Config::default())
         .owns_stream(pod_events)
         .owns_stream(config_map_events)
@@ -103,8 +110,6 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
                 Err(error) => tracing::debug!(error = %operator_runtime::error_chain(&error), "reconcile error"),
             }
         });
-    tokio::select! {
-        () = controller => {}
-        () = storage_classes_driver => {}
-    }
+    controller.await;
+    storage_classes_driver.abort();
 }
