@@ -5,7 +5,7 @@
 #   e2e/bootstrap/bootstrap.sh                 # everything
 #   e2e/bootstrap/bootstrap.sh kubernetes kafka  # only some components
 #
-# Components: apt kcat jmx-exporter zookeeper kafka helm etcd kubernetes
+# Components: apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
 # The cache lives in ${KOPERATOR_CACHE:-$HOME/.cache/koperator}; $CACHE/toolchain.env
 # lists the resulting paths as KEY=path lines. Re-running is cheap: finished parts are
 # recognised by their `.complete` markers (or binaries) and skipped.
@@ -17,7 +17,7 @@ source "$BOOTSTRAP_DIR/versions.env"
 
 CACHE=${KOPERATOR_CACHE:-$HOME/.cache/koperator}
 TOOLCHAIN_ENV=$CACHE/toolchain.env
-ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka helm etcd kubernetes)
+ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes)
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
 log() { printf '[bootstrap %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -43,7 +43,8 @@ record() {
 # Commands the bootstrap itself needs, with the Debian package that provides each; a
 # package is only installed when its command is missing (the machine image may ship its
 # own Java or Maven outside apt).
-PREREQUISITES="java:openjdk-17-jre-headless mvn:maven unzip:unzip python3:python3 flock:util-linux sha256sum:coreutils"
+PREREQUISITES="java:openjdk-17-jre-headless javac:openjdk-17-jdk-headless mvn:maven unzip:unzip python3:python3
+flock:util-linux sha256sum:coreutils"
 
 component_apt() {
     local missing=() pkg entry
@@ -254,6 +255,43 @@ kafka_distribution() {
 }
 
 # ---------------------------------------------------------------------------------
+# Cruise Control stand-in (e2e/cruise-control-standin)
+# ---------------------------------------------------------------------------------
+# Cruise Control and its metrics reporter are not on Maven Central, so the test bed runs a
+# stand-in, compiled with javac against a cached Kafka distribution's libs/. Keyed by a hash of
+# its sources (and that Kafka version): $CACHE/cruise-control-standin/<hash>/opt/cruise-control
+# is laid out like the image; `current` points at the newest build, for images.yaml.
+component_cruise_control_standin() {
+    local version=$CRUISE_CONTROL_STANDIN_KAFKA_VERSION
+    local kafka_home=$CACHE/kafka/$version
+    [[ -f $kafka_home/.complete ]] || kafka_distribution "$version"
+    local src=$BOOTSTRAP_DIR/../cruise-control-standin
+    local hash
+    hash=$(
+        cd "$src"
+        { find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+          sha256sum < "$BOOTSTRAP_DIR/verify-cruise-control-standin.sh"
+          echo "kafka $version"; } | sha256sum | cut -c1-16
+    )
+    local root=$CACHE/cruise-control-standin
+    local dir=$root/$hash
+    if [[ ! -f $dir/.complete ]]; then
+        log "cruise-control-standin: building $hash against Kafka $version"
+        "$src/build.sh" "$dir" "$kafka_home/libs" >&2
+        "$BOOTSTRAP_DIR/verify-cruise-control-standin.sh" "$dir" "$kafka_home"
+        touch "$dir/.complete"
+    fi
+    # Replaced atomically, so a pod starting meanwhile sees the old build or the new one.
+    ln -sfn "$hash" "$root/current.tmp" && mv -T "$root/current.tmp" "$root/current"
+    touch "$dir"
+    # Older builds may still be mounted by running pods: keep the three newest.
+    find "$root" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' | sort -rn | tail -n +4 | cut -d' ' -f2- \
+        | xargs -r rm -rf
+    log "cruise-control-standin: $dir"
+    record CRUISE_CONTROL_STANDIN_HOME "$root/current/opt/cruise-control"
+}
+
+# ---------------------------------------------------------------------------------
 # Go-built tools: helm, etcd, Kubernetes
 # ---------------------------------------------------------------------------------
 # Kubernetes 1.34 and helm need Go >= 1.24, newer than Debian's golang package.
@@ -422,6 +460,7 @@ main() {
             zookeeper) component_zookeeper ;;
             kafka) component_kafka ;;
             kafka-*) kafka_distribution "${c#kafka-}" ;;
+            cruise-control-standin) component_cruise_control_standin ;;
             helm) component_helm ;;
             etcd) component_etcd ;;
             kubernetes) component_kubernetes ;;
