@@ -13,7 +13,8 @@
 # Environment: KAFKA_HEAP (default the sample's "-Xmx512M -Xms512M"), RESYNC (default 30s),
 # RUST_LOG of the topic controller (default info; topic_controller=debug is always added: the
 # idle measurement counts its "pass done" lines, which also give each pass's time),
-# CLUSTER_RUST_LOG of the cluster controller (default info,cluster_controller=debug), LIMIT
+# CLUSTER_RUST_LOG of the cluster controller (default info,cluster_controller=debug), KEEP (set:
+# leave the namespace, the cluster and the KafkaTopics in place after the run), LIMIT
 # (default 900: seconds after the last KafkaTopic created before giving up on Kafka or Ready).
 # Logs: target/bench-topic-controller.log, target/bench-topic-cluster-controller.log.
 set -euo pipefail
@@ -53,7 +54,8 @@ remove_namespace() {
     kubectl delete namespace "$namespace" --wait=false >/dev/null 2>&1 || true
 }
 
-e2e/testbed up >/dev/null
+# The test bed outlives this run: its daemons must not inherit (and hold) the lock.
+e2e/testbed up >/dev/null 9>&-
 cargo build --quiet --release --locked -p cluster-controller -p topic-controller
 kubectl apply --server-side -f deploy/crds/ >/dev/null
 remove_namespace
@@ -74,6 +76,12 @@ for _ in $(seq 300); do
     sleep 0.2
 done
 cleanup() {
+    if [[ -n ${KEEP:-} ]]; then
+        # For profiling the controller against N in-sync topics: restart it by hand.
+        kill -TERM "$topic_controller" "$cluster_controller" 2>/dev/null || true
+        echo "KEEP set: namespace $namespace kept with its cluster and KafkaTopics; the next run removes them" >&2
+        return
+    fi
     # The cluster goes first: the topic controller then releases every deleted KafkaTopic
     # (nothing left to delete the topic from) instead of deleting 10,000 topics one by one.
     kubectl delete kafkacluster kafka -n "$namespace" --wait=false >/dev/null 2>&1 || true
@@ -210,8 +218,8 @@ printf '  idle resync (every %s), one whole pass:     API writes %s, Kafka write
     "$resync" "$((writes_after - writes_before))" "$((kafka_after - kafka_before))"
 printf '  idle pass over %s KafkaTopics took:         %s\n' "$topics" "$idle_pass"
 printf '  passes while the KafkaTopics arrived (KafkaTopics seen: seconds):\n'
-echo "$arrival_passes" | grep -o 'topics=[0-9]* elapsed=[0-9.]*[a-z]*' |
-    awk -F'[= ]' '{t = $4; if (t ~ /ms$/) t = t / 1000; else t = t + 0; printf "%s: %.1f  ", $2, t}
+echo "$arrival_passes" | grep -o 'topics=[0-9]* elapsed=[0-9.]*[a-zµ]*' |
+    awk -F'[= ]' '{t = $4; if (t ~ /ms$/) t = t / 1000; else if (t ~ /(µs|ns)$/) t = 0; else t = t + 0; printf "%s: %.1f  ", $2, t}
         NR % 6 == 0 {printf "\n"}' | sed -e 's/^/    /'
 echo
 

@@ -5,15 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use std::hash::{DefaultHasher, Hash, Hasher};
-
-use kube::runtime::{WatchStreamExt, reflector, watcher};
-use kube::{Api, Client, ResourceExt};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client};
 use tokio::sync::Notify;
 
 use crd_types::KafkaTopic;
 use operator_runtime::CancellationToken;
 
+use crate::cache::{self, TopicCache};
 use crate::request::ClusterKey;
 use crate::sync::Shared;
 use crate::worker::{self, Pacing};
@@ -30,37 +29,29 @@ pub async fn run(
         Some(ns) => Api::namespaced(client, ns),
         None => Api::all(client),
     };
-    let (store, writer) = reflector::store();
-    let events = watcher(api, watcher::Config::default())
-        .default_backoff()
-        // The cache holds every KafkaTopic; managed fields are most of each object's size.
-        .modify(|topic| topic.managed_fields_mut().clear())
-        .reflect(writer)
-        .touched_objects()
-        // Our own status writes and finalizers must not wake the worker again.
-        .predicate_filter(relevant_to_kafka, Default::default());
-
-    let mut workers: HashMap<ClusterKey, Arc<Notify>> = HashMap::new();
-    let ready = store.clone();
+    let (cache, mut writer) = cache::new();
+    let mut workers = Workers { running: HashMap::new(), cache, shared, pacing, stop: stop.clone() };
+    let events = watcher(api, watcher::Config::default()).default_backoff();
     let dispatch = events.for_each(|event| {
-        match event {
-            Ok(topic) => {
-                let cluster = ClusterKey::of(&topic);
-                let changed = workers.entry(cluster.clone()).or_insert_with(|| {
-                    let changed = Arc::new(Notify::new());
-                    let (store, shared, changed_for_worker, stop) =
-                        (ready.clone(), shared.clone(), changed.clone(), stop.clone());
-                    tokio::spawn(async move {
-                        // Conflicts between KafkaTopics are decided on the whole set: wait for it.
-                        if store.wait_until_ready().await.is_ok() {
-                            worker::run(cluster, store, shared, changed_for_worker, pacing, stop).await;
-                        }
-                    });
-                    changed
-                });
-                changed.notify_one();
+        let changed = match event {
+            Ok(watcher::Event::Init) => {
+                writer.begin_relist();
+                vec![]
             }
-            Err(error) => tracing::warn!(error = %operator_runtime::error_chain(&error), "KafkaTopic watch error"),
+            Ok(watcher::Event::InitApply(topic)) => {
+                writer.relisted(&topic);
+                vec![]
+            }
+            Ok(watcher::Event::InitDone) => writer.finish_relist().into_iter().collect(),
+            Ok(watcher::Event::Apply(topic)) => writer.applied(&topic),
+            Ok(watcher::Event::Delete(topic)) => writer.deleted(&topic),
+            Err(error) => {
+                tracing::warn!(error = %operator_runtime::error_chain(&error), "KafkaTopic watch error");
+                vec![]
+            }
+        };
+        for cluster in changed {
+            workers.wake(cluster);
         }
         async {}
     });
@@ -70,16 +61,28 @@ pub async fn run(
     }
 }
 
-/// Changes that can alter what the controller does in Kafka: the spec (generation), deletion,
-/// and the adoption and keep annotations.
-fn relevant_to_kafka(topic: &KafkaTopic) -> Option<u64> {
-    let mut hasher = DefaultHasher::new();
-    topic.uid().hash(&mut hasher);
-    topic.metadata.generation.hash(&mut hasher);
-    topic.metadata.deletion_timestamp.is_some().hash(&mut hasher);
-    let annotations = topic.annotations();
-    for key in [crate::request::MANAGED_BY_ANNOTATION, crate::request::KEEP_ON_DELETE_ANNOTATION] {
-        annotations.get(key).hash(&mut hasher);
+/// One worker per cluster, started the first time the cluster has a KafkaTopic.
+struct Workers {
+    running: HashMap<ClusterKey, Arc<Notify>>,
+    cache: TopicCache,
+    shared: Arc<Shared>,
+    pacing: Pacing,
+    stop: CancellationToken,
+}
+
+impl Workers {
+    fn wake(&mut self, cluster: ClusterKey) {
+        let changed = self.running.entry(cluster.clone()).or_insert_with(|| {
+            let changed = Arc::new(Notify::new());
+            let (cache, shared, changed_for_worker, stop, pacing) =
+                (self.cache.clone(), self.shared.clone(), changed.clone(), self.stop.clone(), self.pacing);
+            tokio::spawn(async move {
+                if cache.wait_until_ready().await {
+                    worker::run(cluster, cache, shared, changed_for_worker, pacing, stop).await;
+                }
+            });
+            changed
+        });
+        changed.notify_one();
     }
-    Some(hasher.finish())
 }

@@ -3,7 +3,7 @@
 
 use kube::api::{Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder};
-use kube::{Api, Client, Resource};
+use kube::{Api, Client};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crd_types::{KafkaTopic, KafkaTopicStatus};
 
+use crate::cache::CachedTopic;
 use crate::request::{FINALIZER, ResourceKey};
 
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +130,7 @@ impl TopicWriter {
     }
 
     /// Events are best effort: failing to record one must not fail the pass.
-    pub async fn publish(&self, topic: &KafkaTopic, notice: &Notice) {
+    pub async fn publish(&self, topic: &CachedTopic, notice: &Notice) {
         let event = Event {
             type_: if notice.warning { EventType::Warning } else { EventType::Normal },
             reason: notice.reason.to_owned(),
@@ -138,7 +139,7 @@ impl TopicWriter {
             secondary: None,
         };
         self.count("event");
-        if let Err(error) = self.recorder.publish(&event, &topic.object_ref(&())).await {
+        if let Err(error) = self.recorder.publish(&event, &topic.object_ref()).await {
             tracing::debug!(%error, resource = %notice.resource, "failed to publish an event");
         }
     }

@@ -7,6 +7,7 @@
 
 mod access;
 mod apply;
+mod cache;
 mod controller;
 mod kube_writes;
 mod outcome;
@@ -31,6 +32,13 @@ use operator_runtime::{MetricsRegistry, deployable};
 use crate::kube_writes::{TopicWriter, WriteCounter};
 
 const NAME: &str = env!("CARGO_PKG_NAME");
+
+/// Every pass allocates for all of a cluster's topics and frees it again. With glibc's
+/// allocator (and with mimalloc) that memory stayed with the process: 70-100 MiB idle at
+/// 10,000 topics. jemalloc gives it back within seconds (44 MiB idle), and serves
+/// librdkafka's C allocations too.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Reconciles KafkaTopic resources against the Kafka clusters they name.
 #[derive(Debug, Parser)]

@@ -68,7 +68,7 @@ pub enum Release {
 
 /// The owner of each Kafka topic name: the KafkaTopic that already manages it, else the
 /// oldest, then the first by namespace/name, so the answer is the same on every replica.
-pub fn owners(requests: &[TopicRequest]) -> BTreeMap<&str, &ResourceKey> {
+pub fn owners<'a>(requests: &[&'a TopicRequest]) -> BTreeMap<&'a str, &'a ResourceKey> {
     let mut owners: BTreeMap<&str, &TopicRequest> = BTreeMap::new();
     for request in requests {
         let rank = |r: &TopicRequest| (!r.managed, r.created, r.resource.clone());
@@ -84,7 +84,7 @@ pub fn owners(requests: &[TopicRequest]) -> BTreeMap<&str, &ResourceKey> {
     owners.into_iter().map(|(topic, request)| (topic, &request.resource)).collect()
 }
 
-pub fn plan(requests: &[TopicRequest], kafka: &KafkaView<'_>) -> Plan {
+pub fn plan(requests: &[&TopicRequest], kafka: &KafkaView<'_>) -> Plan {
     let owners = owners(requests);
     let mut plan = Plan::default();
     for request in requests {

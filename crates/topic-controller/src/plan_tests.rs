@@ -61,7 +61,7 @@ impl Kafka {
             spec_broker_count: self.metadata.broker_ids.len(),
             created_here: &self.created_here,
         };
-        plan(requests, &view)
+        plan(&requests.iter().collect::<Vec<_>>(), &view)
     }
 }
 
@@ -227,7 +227,7 @@ fn replication_above_the_cluster_size_is_invalid_but_above_live_brokers_waits() 
         spec_broker_count: 3,
         created_here: &kafka.created_here,
     };
-    let plan = super::plan(&[request("orders", "orders")], &view);
+    let plan = super::plan(&[&request("orders", "orders")], &view);
     assert!(plan.creates.is_empty());
     assert_eq!(only_problem(&plan, "orders").0, ProblemKind::WaitingForCluster);
 }

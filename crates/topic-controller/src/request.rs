@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
@@ -78,13 +80,78 @@ pub struct TopicRequest {
     pub has_finalizer: bool,
     /// This operator recorded in status that it manages the topic (created or adopted it).
     pub managed: bool,
-    pub status: KafkaTopicStatus,
+    pub status: ObservedStatus,
+}
+
+/// What is kept of a KafkaTopic's status: enough to build the next one and to tell whether
+/// it differs. The whole status is held for every KafkaTopic, so its messages are not.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObservedStatus {
+    pub managed_by: Option<String>,
+    pub observed_generation: Option<i64>,
+    /// Each condition's type, status and lastTransitionTime: what a new condition of the same
+    /// type and status keeps.
+    pub transitions: Vec<(String, String, Time)>,
+    /// [`status_fingerprint`] of the whole status.
+    fingerprint: u64,
+}
+
+impl ObservedStatus {
+    pub fn of(status: &KafkaTopicStatus) -> Self {
+        Self {
+            managed_by: status.managed_by.clone(),
+            observed_generation: status.observed_generation,
+            transitions: status
+                .conditions
+                .iter()
+                .map(|c| (c.type_.clone(), c.status.clone(), c.last_transition_time.clone()))
+                .collect(),
+            fingerprint: status_fingerprint(status),
+        }
+    }
+
+    /// The conditions as far as they are known: type, status and time, without messages.
+    pub fn condition_skeletons(&self) -> Vec<Condition> {
+        self.transitions
+            .iter()
+            .map(|(type_, status, time)| Condition {
+                type_: type_.clone(),
+                status: status.clone(),
+                last_transition_time: time.clone(),
+                message: String::new(),
+                reason: String::new(),
+                observed_generation: None,
+            })
+            .collect()
+    }
+
+    /// Whether `status` is the one observed. Comparing without transition times is enough:
+    /// a status built from this one keeps the time of every condition whose status is the same.
+    pub fn is(&self, status: &KafkaTopicStatus) -> bool {
+        self.fingerprint == status_fingerprint(status)
+    }
+}
+
+/// A hash of `status` without its conditions' transition times.
+pub fn status_fingerprint(status: &KafkaTopicStatus) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    status.managed_by.hash(&mut hasher);
+    status.state.map(|state| state as u8).hash(&mut hasher);
+    status.observed_generation.hash(&mut hasher);
+    for condition in &status.conditions {
+        condition.type_.hash(&mut hasher);
+        condition.status.hash(&mut hasher);
+        condition.reason.hash(&mut hasher);
+        condition.message.hash(&mut hasher);
+        condition.observed_generation.hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 impl TopicRequest {
     pub fn from_resource(topic: &KafkaTopic) -> Self {
         let annotations = topic.annotations();
-        let status = topic.status.clone().unwrap_or_default();
+        let status = topic.status.as_ref().map(ObservedStatus::of).unwrap_or_default();
         // Set only once the topic was created or adopted here, and never cleared.
         let managed = status.managed_by.as_deref() == Some(MANAGED_BY_KOPERATOR);
         Self {

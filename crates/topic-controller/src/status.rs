@@ -12,9 +12,13 @@ use crate::request::{MANAGED_BY_KOPERATOR, TopicRequest};
 
 /// The status `request` should have after `outcome`; `now` stamps changed conditions only.
 pub fn desired_status(request: &TopicRequest, outcome: &Outcome, now: &Time) -> KafkaTopicStatus {
-    let mut status = request.status.clone();
     let generation = request.generation;
-    status.observed_generation = generation;
+    let mut status = KafkaTopicStatus {
+        managed_by: request.status.managed_by.clone(),
+        observed_generation: generation,
+        conditions: request.status.condition_skeletons(),
+        ..KafkaTopicStatus::default()
+    };
     if outcome.managed {
         status.managed_by = Some(MANAGED_BY_KOPERATOR.to_owned());
     }
@@ -59,7 +63,7 @@ mod tests {
 
     use super::*;
     use crate::outcome::ProblemKind;
-    use crate::request::ResourceKey;
+    use crate::request::{ObservedStatus, ResourceKey};
 
     fn at(seconds: i64) -> Time {
         Time(Timestamp::from_second(seconds).expect("valid timestamp"))
@@ -80,7 +84,7 @@ mod tests {
             deleting: false,
             has_finalizer: true,
             managed: false,
-            status,
+            status: ObservedStatus::of(&status),
         }
     }
 
@@ -109,6 +113,9 @@ mod tests {
         let first = desired_status(&request(KafkaTopicStatus::default()), &outcome, &at(10));
         let second = desired_status(&request(first.clone()), &outcome, &at(99));
         assert_eq!(first, second, "a later pass must not rewrite an unchanged status");
+        assert!(ObservedStatus::of(&first).is(&second));
+        let changed = Outcome::default().with_problem(ProblemKind::WaitingForCluster, "cluster ns/kafka is not ready");
+        assert!(!ObservedStatus::of(&first).is(&desired_status(&request(first.clone()), &changed, &at(99))));
     }
 
     #[test]

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kube::runtime::reflector::Store;
 use tokio::sync::Notify;
 
-use crd_types::KafkaTopic;
 use operator_runtime::CancellationToken;
+
+use crate::cache::TopicCache;
 
 use crate::request::ClusterKey;
 use crate::status_writer::StatusQueue;
@@ -40,7 +40,7 @@ impl Default for Pacing {
 
 pub async fn run(
     cluster: ClusterKey,
-    store: Store<KafkaTopic>,
+    cache: TopicCache,
     shared: Arc<Shared>,
     changed: Arc<Notify>,
     pacing: Pacing,
@@ -63,8 +63,7 @@ pub async fn run(
             }
             () = tokio::time::sleep_until(next_pass.into()) => {}
         }
-        let resources: Vec<Arc<KafkaTopic>> =
-            store.state().into_iter().filter(|topic| ClusterKey::of(topic) == cluster).collect();
+        let resources = cache.topics_of(&cluster);
         if resources.is_empty() {
             // No topics left: drop the Kafka client and sleep until one appears.
             state = ClusterState::new(statuses.clone());
