@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -15,7 +16,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use serde::de::DeserializeOwned;
 
-use crd_types::{KafkaCluster, labels};
+use crd_types::{CruiseControlOperation, KafkaCluster, KafkaTopic, labels};
 use operator_runtime::{CancellationToken, MetricsRegistry};
 
 use crate::reconcile::observe::OwnedStores;
@@ -76,6 +77,11 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
     let (services, service_events) = cached(api::<Service>(&client, ns), owned());
     let (pod_disruption_budgets, pdb_events) = cached(api::<PodDisruptionBudget>(&client, ns), owned());
     let (storage_classes, storage_class_events) = cached(Api::<StorageClass>::all(client.clone()), Default::default());
+    // The operations graceful scaling creates: their status changes wake the cluster's reconcile.
+    let (operations, operation_events) = cached(api::<CruiseControlOperation>(&client, ns), owned());
+    // Cruise Control's Deployment and metrics topic: availability and topic state feed the status.
+    let (deployments, deployment_events) = cached(api::<Deployment>(&client, ns), owned());
+    let (kafka_topics, kafka_topic_events) = cached(api::<KafkaTopic>(&client, ns), owned());
 
     let recorder = Recorder::new(
         client.clone(),
@@ -83,7 +89,17 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
     );
     let context = Arc::new(Context {
         writer: Writer { client: client.clone(), writes: options.writes },
-        stores: OwnedStores { pods, config_maps, claims, services, pod_disruption_budgets, storage_classes },
+        stores: OwnedStores {
+            pods,
+            config_maps,
+            claims,
+            services,
+            pod_disruption_budgets,
+            storage_classes,
+            operations,
+            deployments,
+            kafka_topics,
+        },
         recorder,
     });
 
@@ -102,6 +118,9 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
         .owns_stream(claim_events)
         .owns_stream(service_events)
         .owns_stream(pdb_events)
+        .owns_stream(operation_events)
+        .owns_stream(deployment_events)
+        .owns_stream(kafka_topic_events)
         .graceful_shutdown_on(async move { stop.cancelled().await })
         .run(reconcile::reconcile, reconcile::error_policy, context)
         .for_each(|result| async move {

@@ -15,7 +15,7 @@ mod status;
 use std::process::ExitCode;
 
 use clap::Parser;
-use crd_types::{CruiseControlOperation, KafkaCluster};
+use crd_types::{CruiseControlOperation, KafkaCluster, KafkaTopic};
 use kube::CustomResourceExt as _;
 use operator_runtime::cli::{LeaderElectionArgs, RuntimeArgs};
 use operator_runtime::deployable;
@@ -48,7 +48,8 @@ async fn main() -> ExitCode {
             namespace.clone(),
             deployable.shutdown.clone(),
         ));
-        if deployable.wait_for_crds(&[KafkaCluster::crd_name(), CruiseControlOperation::crd_name()]).await {
+        let crds = [KafkaCluster::crd_name(), CruiseControlOperation::crd_name(), KafkaTopic::crd_name()];
+        if deployable.wait_for_crds(&crds).await {
             let writes = controller::register_write_counter(&deployable.metrics);
             let client = deployable.client.clone();
             deployable

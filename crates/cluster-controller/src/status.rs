@@ -1,19 +1,36 @@
 //! The KafkaCluster status: a pure function of what the reconcile saw and did, so an unchanged
 //! cluster yields an identical status (and no write), and every wait is spelled out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crd_types::conditions::{self, DEGRADED, READY, RECONCILING};
 use crd_types::kafka_cluster::{
-    BrokerState, ClusterState, ConfigurationState, KafkaClusterStatus, ListenerStatus, ListenerStatuses,
+    BrokerState, ClusterState, ConfigurationState, GracefulActionState, KafkaClusterStatus, ListenerStatus,
+    ListenerStatuses,
 };
 
 use crate::model::ValidatedCluster;
 
 /// Condition: PVCs of brokers removed from the spec are kept (their data is not deleted).
 pub const STORAGE_RETAINED: &str = "StorageRetained";
+/// Condition, present while Cruise Control adds or drains brokers: which broker, which
+/// CruiseControlOperation, which Cruise Control task, and what the user may have to do.
+pub const GRACEFUL_ACTIONS: &str = "GracefulActions";
+
+/// The graceful step's part of the status.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GracefulStatus {
+    /// `gracefulActionState` by broker id.
+    pub states: BTreeMap<i32, GracefulActionState>,
+    /// Brokers that left the spec but keep their entry: their objects are not all gone yet.
+    pub departing: BTreeSet<i32>,
+    /// `configurationBackup` of each broker in the spec.
+    pub backups: BTreeMap<i32, String>,
+    /// One sentence per broker the operator waits for.
+    pub waits: Vec<String>,
+}
 
 /// Where a broker stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +101,7 @@ pub struct StatusInputs<'a> {
     pub brokers: &'a [BrokerProgress],
     /// Claim names of brokers that left the spec, by broker id.
     pub retained_claims: &'a BTreeMap<i32, Vec<String>>,
+    pub graceful: &'a GracefulStatus,
     pub cluster_id: Option<String>,
     /// Internal listener name → (advertised address per broker id, address of the all-broker service).
     pub listener_addresses: BTreeMap<String, (BTreeMap<i32, String>, String)>,
@@ -91,15 +109,23 @@ pub struct StatusInputs<'a> {
 }
 
 pub fn running_status(inputs: StatusInputs<'_>) -> KafkaClusterStatus {
-    let StatusInputs { previous, cluster, brokers, retained_claims, cluster_id, listener_addresses, now } = inputs;
+    let StatusInputs { previous, cluster, brokers, retained_claims, graceful, cluster_id, listener_addresses, now } =
+        inputs;
     let mut status = previous.cloned().unwrap_or_default();
     let generation = cluster.generation;
     let ready = brokers.iter().filter(|b| b.is_ready()).count();
-    let waits: Vec<String> = brokers.iter().filter_map(BrokerProgress::waiting_for).collect();
+    let mut waits: Vec<String> = brokers.iter().filter_map(BrokerProgress::waiting_for).collect();
+    waits.extend(graceful.waits.iter().cloned());
     let all_ready = ready == brokers.len();
+    let settled = all_ready && graceful.waits.is_empty();
 
-    status.brokers_state = brokers.iter().map(|b| (b.id.to_string(), broker_state(previous, b))).collect();
-    status.state = Some(if all_ready { ClusterState::ClusterRunning } else { ClusterState::ClusterReconciling });
+    status.brokers_state = brokers.iter().map(|b| (b.id.to_string(), broker_state(previous, b, graceful))).collect();
+    for id in &graceful.departing {
+        let mut state = previous.and_then(|p| p.brokers_state.get(&id.to_string())).cloned().unwrap_or_default();
+        set_graceful(&mut state, graceful.states.get(id));
+        status.brokers_state.insert(id.to_string(), state);
+    }
+    status.state = Some(if settled { ClusterState::ClusterRunning } else { ClusterState::ClusterReconciling });
     status.brokers_ready = Some(format!("{ready}/{}", brokers.len()));
     status.observed_generation = generation;
     status.cluster_id = cluster_id.or(status.cluster_id);
@@ -145,6 +171,7 @@ pub fn running_status(inputs: StatusInputs<'_>) -> KafkaClusterStatus {
             now.clone(),
         ),
     );
+    set_graceful_actions(&mut status, &graceful.waits, generation, now.clone());
     set_storage_retained(&mut status, retained_claims, generation, now);
     status
 }
@@ -178,9 +205,17 @@ pub fn degraded_status(
     status
 }
 
-fn broker_state(previous: Option<&KafkaClusterStatus>, broker: &BrokerProgress) -> BrokerState {
+fn broker_state(
+    previous: Option<&KafkaClusterStatus>,
+    broker: &BrokerProgress,
+    graceful: &GracefulStatus,
+) -> BrokerState {
     // Keep what other controllers (Cruise Control runner, rolling upgrades) recorded.
     let mut state = previous.and_then(|p| p.brokers_state.get(&broker.id.to_string())).cloned().unwrap_or_default();
+    set_graceful(&mut state, graceful.states.get(&broker.id));
+    if let Some(backup) = graceful.backups.get(&broker.id) {
+        state.configuration_backup = Some(backup.clone());
+    }
     state.image = Some(broker.image.clone());
     state.version = Some(broker.kafka_version.clone());
     state.configuration_state = broker
@@ -188,6 +223,22 @@ fn broker_state(previous: Option<&KafkaClusterStatus>, broker: &BrokerProgress) 
         .as_ref()
         .map(|_| if broker.in_sync() { ConfigurationState::ConfigInSync } else { ConfigurationState::ConfigOutOfSync });
     state
+}
+
+/// The graceful step decides the whole `gracefulActionState`, volume states included.
+fn set_graceful(state: &mut BrokerState, graceful: Option<&GracefulActionState>) {
+    state.graceful_action_state = graceful.cloned().unwrap_or_default();
+}
+
+fn set_graceful_actions(status: &mut KafkaClusterStatus, waits: &[String], generation: Option<i64>, now: Time) {
+    if waits.is_empty() {
+        status.conditions.retain(|c| c.type_ != GRACEFUL_ACTIONS);
+        return;
+    }
+    conditions::upsert(
+        &mut status.conditions,
+        conditions::new(GRACEFUL_ACTIONS, true, "InProgress", waits.join("; "), generation, now),
+    );
 }
 
 fn listener_statuses(addresses: BTreeMap<String, (BTreeMap<i32, String>, String)>) -> ListenerStatuses {
@@ -223,7 +274,7 @@ fn set_storage_retained(
             true,
             "RemovedBrokersKeepTheirClaims",
             format!(
-                "PVCs of brokers removed from spec.brokers are kept with their data ({}); delete them once the data is no longer needed",
+                "PVCs of brokers removed from spec.brokers are kept until Cruise Control has drained the brokers and their pods are gone ({})",
                 listed.join("; ")
             ),
             generation,
@@ -233,81 +284,5 @@ fn set_storage_retained(
 }
 
 #[cfg(test)]
-mod tests {
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-
-    use super::*;
-    use crate::build::tests::kraft_combined;
-    use crate::model::validate;
-
-    fn at(seconds: i64) -> Time {
-        Time(k8s_openapi::jiff::Timestamp::from_second(seconds).expect("valid time"))
-    }
-
-    fn broker(id: i32, phase: BrokerPhase, running: Option<&str>) -> BrokerProgress {
-        BrokerProgress {
-            id,
-            image: "ghcr.io/adobe/koperator/kafka:2.13-3.9.1".into(),
-            kafka_version: "3.9.1".into(),
-            desired_config_hash: "new".into(),
-            running_config_hash: running.map(str::to_owned),
-            phase,
-        }
-    }
-
-    fn status_of(brokers: &[BrokerProgress], previous: Option<&KafkaClusterStatus>, now: i64) -> KafkaClusterStatus {
-        let cluster = validate(&kraft_combined()).expect("sample is valid");
-        running_status(StatusInputs {
-            previous,
-            cluster: &cluster,
-            brokers,
-            retained_claims: &BTreeMap::new(),
-            cluster_id: Some("id".into()),
-            listener_addresses: BTreeMap::new(),
-            now: at(now),
-        })
-    }
-
-    fn condition<'a>(status: &'a KafkaClusterStatus, type_: &str) -> &'a Condition {
-        status.conditions.iter().find(|c| c.type_ == type_).expect("condition set")
-    }
-
-    #[test]
-    fn a_starting_broker_is_named_with_its_reason() {
-        let brokers = [
-            broker(0, BrokerPhase::Ready { pod: "kafka-0-a".into() }, Some("new")),
-            broker(
-                1,
-                BrokerPhase::Starting { pod: "kafka-1-b".into(), reason: "ContainersNotReady".into() },
-                Some("new"),
-            ),
-        ];
-        let status = status_of(&brokers, None, 10);
-        assert_eq!(status.state, Some(ClusterState::ClusterReconciling));
-        assert_eq!(status.brokers_ready.as_deref(), Some("1/2"));
-        let reconciling = condition(&status, RECONCILING);
-        assert_eq!(reconciling.status, "True");
-        assert!(reconciling.message.contains("broker 1: pod kafka-1-b not ready (ContainersNotReady)"));
-    }
-
-    #[test]
-    fn an_out_of_sync_broker_is_reported_and_the_same_inputs_give_the_same_status() {
-        let brokers = [broker(0, BrokerPhase::Ready { pod: "kafka-0-a".into() }, Some("old"))];
-        let first = status_of(&brokers, None, 10);
-        assert_eq!(first.state, Some(ClusterState::ClusterRunning));
-        assert_eq!(first.brokers_state["0"].configuration_state, Some(ConfigurationState::ConfigOutOfSync));
-        assert!(condition(&first, RECONCILING).message.contains("needs a rolling restart"));
-        // A later resync with nothing changed must not produce a different status (no write).
-        assert_eq!(status_of(&brokers, Some(&first), 99), first);
-    }
-
-    #[test]
-    fn invalid_spec_degrades_and_keeps_what_was_known() {
-        let previous = status_of(&[broker(0, BrokerPhase::Ready { pod: "p".into() }, Some("new"))], None, 10);
-        let degraded = degraded_status(Some(&previous), Some(2), &["spec.x: bad; fix it".into()], at(20));
-        assert_eq!(condition(&degraded, DEGRADED).status, "True");
-        assert_eq!(condition(&degraded, DEGRADED).message, "spec.x: bad; fix it");
-        assert_eq!(degraded.brokers_state, previous.brokers_state);
-        assert_eq!(degraded.observed_generation, Some(2));
-    }
-}
+#[path = "status_tests.rs"]
+mod tests;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,12 @@ pub struct CruiseControlOperationStatus {
     /// Earlier failed attempts, newest last, bounded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_tasks: Vec<CruiseControlTask>,
+    /// `Ready` says whether the task is done and, while it is not, what it waits for (Cruise
+    /// Control busy or unreachable, the pause label, a back-off, an operation of higher
+    /// priority); `Degraded` says why the last attempt failed. Not in Koperator's API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
 }
 
 /// A Cruise Control user task as the operator tracks it.

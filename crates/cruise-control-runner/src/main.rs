@@ -1,15 +1,39 @@
 //! `cruise-control-runner`: runs CruiseControlOperations against each cluster's Cruise
-//! Control, one at a time per cluster. The process around it (probes, CRD wait, leader
-//! election, shutdown) is `operator_runtime::deployable`.
+//! Control, one execution at a time per cluster.
+//!
+//! The process around it (probes, CRD wait, leader election, shutdown) is
+//! `operator_runtime::deployable`; `controller` wires the watch to one `worker` per cluster,
+//! whose `pass` reads (`observe`) → plans (`plan`, pure) → applies (`apply`) → writes status
+//! (`status`, pure; `kube_writes`).
+
+mod apply;
+mod controller;
+mod kube_writes;
+mod merge_patch;
+mod metrics;
+mod model;
+mod observe;
+mod pass;
+mod plan;
+mod queue;
+mod status;
+mod task_state;
+mod worker;
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use crd_types::{CruiseControlOperation, KafkaCluster};
 use kube::CustomResourceExt as _;
-use operator_runtime::CancellationToken;
-use operator_runtime::cli::{LeaderElectionArgs, RuntimeArgs};
+use kube::runtime::events::{Recorder, Reporter};
+use operator_runtime::cli::{LeaderElectionArgs, RuntimeArgs, parse_duration};
 use operator_runtime::deployable;
+
+use crate::kube_writes::OperationWriter;
+use crate::metrics::Metrics;
+use crate::model::Pacing;
 
 const NAME: &str = env!("CARGO_PKG_NAME");
 
@@ -21,24 +45,60 @@ struct Args {
     runtime: RuntimeArgs,
     #[command(flatten)]
     leader_election: LeaderElectionArgs,
+    /// How often running tasks, and a busy or unreachable Cruise Control, are looked at.
+    #[arg(long, env = "POLL_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    poll_interval: Duration,
+    /// Wait before retrying a failed task (errorPolicy retry); doubles with every retry.
+    #[arg(long, env = "RETRY_BACKOFF", default_value = "20s", value_parser = parse_duration)]
+    retry_backoff: Duration,
+    /// Longest wait between retries.
+    #[arg(long, env = "MAX_RETRY_BACKOFF", default_value = "5m", value_parser = parse_duration)]
+    max_retry_backoff: Duration,
+    /// Timeout of each request to Cruise Control; longer than its webserver.request.maxBlockTimeMs.
+    #[arg(long, env = "CRUISE_CONTROL_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    cruise_control_timeout: Duration,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
     deployable::run(NAME, &args.runtime, async |deployable| {
+        let metrics = Metrics::register(&deployable.metrics);
+        let pacing = Pacing {
+            poll_interval: args.poll_interval,
+            backoff: args.retry_backoff,
+            max_backoff: args.max_retry_backoff,
+        };
+        let cruise_control = cruise_control_client::ClientSettings {
+            request_timeout: args.cruise_control_timeout,
+            user_agent: format!("{NAME}/{}", env!("CARGO_PKG_VERSION")),
+            ..Default::default()
+        };
         if deployable.wait_for_crds(&[CruiseControlOperation::crd_name(), KafkaCluster::crd_name()]).await {
-            deployable.run_while_leading(&args.leader_election, run_controllers).await?;
+            let client = deployable.client.clone();
+            let namespace = args.runtime.watch_namespace().map(str::to_owned);
+            deployable
+                .run_while_leading(&args.leader_election, |leading| {
+                    let reporter =
+                        Reporter { controller: NAME.to_owned(), instance: args.leader_election.identity.clone() };
+                    let writer = OperationWriter {
+                        client: client.clone(),
+                        metrics: metrics.clone(),
+                        recorder: Recorder::new(client.clone(), reporter),
+                    };
+                    let shared = Arc::new(pass::Shared {
+                        client: client.clone(),
+                        writer,
+                        metrics: metrics.clone(),
+                        pacing,
+                        cruise_control: cruise_control.clone(),
+                    });
+                    let (client, namespace) = (client.clone(), namespace.clone());
+                    async move { controller::run(client, namespace.as_deref(), shared, leading).await }
+                })
+                .await?;
         }
         Ok(())
     })
     .await
-}
-
-/// Runs for as long as this replica leads; must return soon after `leading` is cancelled.
-async fn run_controllers(leading: CancellationToken) {
-    // TODO(Cruise Control issue): the CruiseControlOperation task runner.
-    tracing::info!("leading; the CruiseControlOperation runner will start here once implemented");
-    leading.cancelled().await;
-    tracing::info!("no longer leading; CruiseControlOperation runner stopped");
 }

@@ -13,10 +13,15 @@ use crate::model::{BrokerModel, MetadataMode, Properties, ValidatedCluster, pars
 /// 2. the broker's own `readOnlyConfig`;
 /// 3. settings the operator generates ([`operator_properties`]): a user's `node.id`,
 ///    listeners or quorum must not override the operator's, which the rest of the cluster's
-///    objects (services, probes, voters) agree with.
+///    objects (services, probes, voters) agree with;
+/// 4. the Cruise Control metrics reporter's, which keep the user's reporters and tuning
+///    ([`super::cruise_control_reporter::reporter_properties`]).
 pub fn server_properties(cluster: &ValidatedCluster, broker: &BrokerModel) -> String {
-    let mut properties = parse_properties(&broker.read_only_config);
+    let user = parse_properties(&broker.read_only_config);
+    let reporter = super::cruise_control_reporter::reporter_properties(cluster, broker, &user);
+    let mut properties = user;
     properties.extend(operator_properties(cluster, broker));
+    properties.extend(reporter);
     render_properties(&properties)
 }
 
@@ -115,8 +120,6 @@ pub fn operator_properties(cluster: &ValidatedCluster, broker: &BrokerModel) -> 
         set("log.dirs", log_dirs.join(","));
     }
     // TODO(rack awareness): broker.rack from the node's labels named in spec.rackAwareness.
-    // TODO(cruise control): metric.reporters and cruise.control.metrics.reporter.* once the
-    // reporter jar can be installed.
     properties
 }
 

@@ -5,7 +5,14 @@
 
 mod addresses;
 mod broker_config;
+mod capacity;
 mod config_map;
+mod cruise_control;
+mod cruise_control_deployment;
+pub mod cruise_control_operation;
+mod cruise_control_reporter;
+#[cfg(test)]
+mod cruise_control_tests;
 mod labels;
 mod pdb;
 mod pod;
@@ -14,14 +21,20 @@ mod services;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use sha2::{Digest, Sha256};
 
 pub use addresses::listener_addresses;
 pub use broker_config::server_properties;
+pub use cruise_control::{
+    CAPACITY_KEY as CRUISE_CONTROL_CAPACITY_KEY, config_map_name as cruise_control_config_map_name,
+    cruise_control_objects, deployment_name as cruise_control_deployment_name,
+    jmx_exporter_config_map_name as cruise_control_jmx_config_map_name, metrics_topic, metrics_topic_name,
+};
 
 use crate::model::{BrokerModel, ValidatedCluster};
 
@@ -37,10 +50,31 @@ pub struct ObservedFacts {
     pub claims: BTreeMap<i32, BTreeMap<String, String>>,
 }
 
+/// What the reconciler has observed and the Cruise Control builders need.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CruiseControlFacts {
+    /// `capacity.json` of the existing Cruise Control ConfigMap, if any.
+    pub previous_capacity: Option<String>,
+    /// Brokers the status still tracks but the spec no longer lists (being drained).
+    pub departing_brokers: BTreeSet<i32>,
+}
+
+/// Cruise Control as the operator runs it (the Service is among [`ClusterObjects::services`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CruiseControlObjects {
+    /// `<cluster>-cruisecontrol-config`.
+    pub config_map: ConfigMap,
+    /// `<cluster>-cc-jmx-exporter`: the rules of Cruise Control's metrics port.
+    pub jmx_exporter_config_map: ConfigMap,
+    /// `<cluster>-cruisecontrol`, its pod annotated with the hash of the files it reads at start.
+    pub deployment: Deployment,
+}
+
 /// Objects shared by all brokers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClusterObjects {
-    /// Headless service or none; `<cluster>-all-broker`; per-broker services when not headless.
+    /// Headless service or none; `<cluster>-all-broker`; per-broker services when not headless;
+    /// `<cluster>-cruisecontrol-svc` unless Cruise Control is external.
     pub services: Vec<Service>,
     pub pod_disruption_budget: Option<PodDisruptionBudget>,
     /// Shared ConfigMaps (e.g. the JMX exporter configuration).
@@ -65,8 +99,10 @@ pub struct BrokerObjects {
 }
 
 pub fn cluster_objects(cluster: &ValidatedCluster) -> ClusterObjects {
+    let mut services = services::services(cluster);
+    services.extend(cruise_control::service(cluster));
     ClusterObjects {
-        services: services::services(cluster),
+        services,
         pod_disruption_budget: pdb::pod_disruption_budget(cluster),
         config_maps: vec![config_map::jmx_exporter_config_map(cluster)],
     }

@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::config_map::BROKER_CONFIG_KEY;
+use super::cruise_control_reporter::{extensions_mount, extensions_volume, reporter_init_container};
 use super::labels::{
     broker_config_map_name, cluster_labels, headless_service_name, jmx_exporter_config_map_name, owner_reference,
     pod_labels,
@@ -27,9 +28,9 @@ pub const DEFAULT_JMX_JAR_PATH: &str = "/jmx_prometheus_javaagent.jar";
 
 const CONFIG_DIR: &str = "/config";
 const CONFIG_VOLUME: &str = "broker-config";
-const JMX_JAR_VOLUME: &str = "jmx-jar-data";
-const JMX_JAR_DIR: &str = "/opt/jmx-exporter/";
-const JMX_CONFIG_DIR: &str = "/etc/jmx-exporter/";
+pub(super) const JMX_JAR_VOLUME: &str = "jmx-jar-data";
+pub(super) const JMX_JAR_DIR: &str = "/opt/jmx-exporter/";
+pub(super) const JMX_CONFIG_DIR: &str = "/etc/jmx-exporter/";
 const KAFKA_BIN: &str = "/opt/kafka/bin";
 
 /// The pod of one broker, without the config hash annotation (the caller hashes this pod and
@@ -44,6 +45,7 @@ pub fn broker_pod(
     let config = &broker.config;
     let (data_volumes, data_mounts) = data_volumes(broker, claim_names);
 
+    let reporter = reporter_init_container(broker);
     let mut volume_mounts = config.volume_mounts.clone();
     volume_mounts.extend(data_mounts);
     volume_mounts.extend([
@@ -51,6 +53,7 @@ pub fn broker_pod(
         mount(JMX_JAR_VOLUME, JMX_JAR_DIR),
         mount(&jmx_exporter_config_map_name(cluster), JMX_CONFIG_DIR),
     ]);
+    volume_mounts.extend(reporter.is_some().then(extensions_mount));
 
     let mut volumes = config.volumes.clone();
     volumes.extend(data_volumes);
@@ -63,6 +66,7 @@ pub fn broker_pod(
         },
         config_map_volume(&jmx_exporter_config_map_name(cluster), jmx_exporter_config_map_name(cluster)),
     ]);
+    volumes.extend(reporter.is_some().then(extensions_volume));
 
     let kafka = Container {
         name: KAFKA_CONTAINER.to_string(),
@@ -79,6 +83,7 @@ pub fn broker_pod(
     let mut containers = vec![kafka];
     containers.extend(config.containers.iter().cloned());
     let mut init_containers = config.init_containers.clone();
+    init_containers.extend(reporter);
     init_containers.push(jmx_exporter_init_container(cluster));
 
     let mut annotations = config.broker_annotations.clone();
@@ -208,8 +213,9 @@ fn data_volumes(broker: &BrokerModel, claim_names: &BTreeMap<String, String>) ->
         .unzip()
 }
 
-/// Copies the Prometheus JMX agent from `monitoringConfig.jmxImage` into the pod (Koperator's way).
-fn jmx_exporter_init_container(cluster: &ValidatedCluster) -> Container {
+/// Copies the Prometheus JMX agent from `monitoringConfig.jmxImage` into the pod (Koperator's
+/// way); Cruise Control's pod gets the same.
+pub(super) fn jmx_exporter_init_container(cluster: &ValidatedCluster) -> Container {
     let monitoring = cluster.spec.monitoring_config.as_ref();
     let image = monitoring.and_then(|m| m.jmx_image.clone()).filter(|i| !i.is_empty());
     let jar = monitoring.and_then(|m| m.path_to_jar.clone()).filter(|p| !p.is_empty());
@@ -256,11 +262,11 @@ fn default_affinity(cluster: &ValidatedCluster) -> Affinity {
     Affinity { pod_anti_affinity: Some(anti_affinity), ..Default::default() }
 }
 
-fn mount(name: &str, path: &str) -> VolumeMount {
+pub(super) fn mount(name: &str, path: &str) -> VolumeMount {
     VolumeMount { name: name.to_string(), mount_path: path.to_string(), ..Default::default() }
 }
 
-fn config_map_volume(volume: &str, config_map: String) -> Volume {
+pub(super) fn config_map_volume(volume: &str, config_map: String) -> Volume {
     Volume {
         name: volume.to_string(),
         config_map: Some(ConfigMapVolumeSource { name: config_map, default_mode: Some(0o644), ..Default::default() }),

@@ -13,8 +13,11 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::{CONFIG_HASH_ANNOTATION, ObservedFacts, broker_objects, cluster_objects};
-use crate::model::{ValidatedCluster, validate};
+use super::{
+    CONFIG_HASH_ANNOTATION, CruiseControlFacts, ObservedFacts, broker_objects, cluster_objects, cruise_control_objects,
+    metrics_topic,
+};
+use crate::model::{CruiseControlPlan, ValidatedCluster, validate};
 
 const DEDICATED_CONTROLLERS: &str = "deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml";
 const CLUSTER_ID: &str = "TGVfhv8sQ0eUKAX5Dm0ZcA";
@@ -82,6 +85,18 @@ fn all_objects(cluster: &ValidatedCluster) -> Value {
             })
         })
         .collect();
+    let cruise_control = match &cluster.cruise_control.plan {
+        CruiseControlPlan::Deploy(settings) => {
+            let objects = cruise_control_objects(cluster, settings, &CruiseControlFacts::default());
+            json!({
+                "configMap": objects.config_map,
+                "jmxExporterConfigMap": objects.jmx_exporter_config_map,
+                "deployment": objects.deployment,
+                "metricsTopic": metrics_topic(cluster, None),
+            })
+        }
+        plan => json!(format!("{plan:?}")),
+    };
     json!({
         "unsupportedFields": cluster.unsupported_fields,
         "warnings": cluster.warnings,
@@ -89,6 +104,7 @@ fn all_objects(cluster: &ValidatedCluster) -> Value {
         "podDisruptionBudget": shared.pod_disruption_budget,
         "configMaps": shared.config_maps,
         "brokers": brokers,
+        "cruiseControl": cruise_control,
     })
 }
 
@@ -127,7 +143,7 @@ fn per_broker_services_without_headless() {
     let cluster = validate(&spec).expect("valid");
     let names: Vec<String> =
         cluster_objects(&cluster).services.iter().filter_map(|s| s.metadata.name.clone()).collect();
-    assert_eq!(names, ["kafka-0", "kafka-1", "kafka-2", "kafka-all-broker"]);
+    assert_eq!(names, ["kafka-0", "kafka-1", "kafka-2", "kafka-all-broker", "kafka-cruisecontrol-svc"]);
 }
 
 #[test]
@@ -355,6 +371,12 @@ proptest! {
                     let pod_expected = with_facts || (objects.claims.is_empty() && !validated.is_kraft());
                     prop_assert_eq!(objects.pod.is_some(), pod_expected);
                     prop_assert!(!broker.config.storage_configs.is_empty());
+                }
+                if let CruiseControlPlan::Deploy(settings) = &validated.cruise_control.plan {
+                    let objects = cruise_control_objects(&validated, settings, &CruiseControlFacts::default());
+                    let capacity = objects.config_map.data.as_ref().and_then(|d| d.get("capacity.json")).cloned();
+                    prop_assert!(serde_json::from_str::<Value>(&capacity.unwrap_or_default()).is_ok());
+                    prop_assert!(metrics_topic(&validated, None).is_some());
                 }
             }
             Err(errors) => {

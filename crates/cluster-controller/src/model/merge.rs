@@ -35,8 +35,17 @@ pub fn merge_broker_config(
         merged
     }
 
-    let mut storage_configs: Vec<StorageConfig> = Vec::new();
-    for storage in broker.storage_configs.iter().chain(&group.storage_configs) {
+    // The group's disks first, so that a disk added to one broker later goes last: the first log dir holds KRaft's metadata log, and a broker whose
+    // first log dir changed refuses to start. A broker's entry for a group mount path
+    // replaces the group's in place.
+    let mut storage_configs: Vec<StorageConfig> = group
+        .storage_configs
+        .iter()
+        .map(|storage| {
+            broker.storage_configs.iter().find(|own| own.mount_path == storage.mount_path).unwrap_or(storage).clone()
+        })
+        .collect();
+    for storage in &broker.storage_configs {
         if !storage_configs.iter().any(|kept| kept.mount_path == storage.mount_path) {
             storage_configs.push(storage.clone());
         }
@@ -189,8 +198,8 @@ mod tests {
         let names: Vec<_> = merged.containers.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["broker-sidecar", "group-sidecar"]);
         let paths: Vec<_> = merged.storage_configs.iter().map(|s| s.mount_path.as_str()).collect();
-        assert_eq!(paths, ["/b", "/c", "/a"]);
-        let b = &merged.storage_configs[0];
+        assert_eq!(paths, ["/a", "/b", "/c"]);
+        let b = &merged.storage_configs[1];
         assert_eq!(b.empty_dir.as_ref().and_then(|e| e.size_limit.as_ref()).map(|q| q.0.as_str()), Some("5Gi"));
         assert_eq!(merged.process_roles, [ProcessRole::Controller]);
     }

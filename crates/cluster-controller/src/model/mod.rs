@@ -4,6 +4,7 @@
 //! INTERFACE (owned by the lead; the builders' author fills in the bodies): the reconciler
 //! calls [`validate`] and hands the result to `crate::build`.
 
+mod cruise_control;
 mod kafka_version;
 mod merge;
 mod properties;
@@ -14,6 +15,9 @@ use std::collections::BTreeSet;
 use crd_types::kafka_cluster::{BrokerConfig, KafkaClusterSpec, ProcessRole};
 use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements};
 
+pub use cruise_control::{
+    CruiseControlModel, CruiseControlPlan, DeploySettings, METRICS_TOPIC_AUTO_CREATE, UserCapacity,
+};
 pub use kafka_version::KAFKA_VERSION_ANNOTATION;
 pub use properties::{Properties, parse_properties, render_properties};
 
@@ -31,6 +35,9 @@ pub const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS: i64 = 120;
 pub const JMX_AGENT_JAR_IN_POD: &str = "/opt/jmx-exporter/jmx_prometheus.jar";
 /// Port the JMX exporter serves Prometheus metrics on.
 pub const METRICS_PORT: i32 = 9020;
+/// Where the broker pod gets extra jars (the Cruise Control metrics reporter), Koperator's path;
+/// `CLASSPATH` names it so Kafka loads them.
+pub const KAFKA_EXTENSIONS_DIR: &str = "/opt/kafka/libs/extensions";
 
 /// A KafkaCluster that passed the checks admission cannot do (image versions, storage...).
 #[derive(Clone, Debug, PartialEq)]
@@ -47,6 +54,8 @@ pub struct ValidatedCluster {
     pub brokers: Vec<BrokerModel>,
     /// The raw spec, for the fields the model does not restate.
     pub spec: KafkaClusterSpec,
+    /// Whether and how the operator runs Cruise Control, and what brokers need for it.
+    pub cruise_control: CruiseControlModel,
     /// Fields accepted for Koperator compatibility that this operator does not act on yet,
     /// as JSON paths (e.g. `spec.istioIngressConfig`); reported in status, never dropped.
     pub unsupported_fields: Vec<String>,
@@ -89,6 +98,9 @@ pub struct BrokerModel {
     pub env: Vec<EnvVar>,
     /// Requests and limits of the Kafka container (Koperator's defaults when unset).
     pub resources: ResourceRequirements,
+    /// Image the Cruise Control metrics reporter jar is copied from; None for nodes that do not
+    /// load it (KRaft controller-only nodes, or a listener the reporter cannot use yet).
+    pub metrics_reporter_image: Option<String>,
     pub termination_grace_period_seconds: i64,
 }
 

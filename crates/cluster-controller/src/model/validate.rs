@@ -8,12 +8,13 @@ use crd_types::kafka_cluster::{BrokerConfig, KafkaClusterSpec, ProcessRole, Secu
 use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
+use super::cruise_control::{cruise_control_model, metrics_reporter_image};
 use super::kafka_version::{parse_image_version, parse_version};
 use super::merge::{merge_broker_config, resolve_envs};
 use super::{
     BrokerModel, DEFAULT_HEAP_OPTS, DEFAULT_JVM_PERFORMANCE_OPTS, DEFAULT_KAFKA_IMAGE,
-    DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, JMX_AGENT_JAR_IN_POD, KAFKA_VERSION_ANNOTATION, KafkaVersion,
-    METRICS_PORT, MetadataMode, ValidatedCluster, ValidationError,
+    DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, JMX_AGENT_JAR_IN_POD, KAFKA_EXTENSIONS_DIR, KAFKA_VERSION_ANNOTATION,
+    KafkaVersion, METRICS_PORT, MetadataMode, ValidatedCluster, ValidationError,
 };
 
 /// Where the broker pod mounts the JMX exporter configuration.
@@ -46,6 +47,7 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
         MetadataMode::ZooKeeper { connect: zookeeper_connect(&spec.zk_addresses, spec.zk_path.as_deref()) }
     };
     check_listeners(spec, &mut errors);
+    let cruise_control = cruise_control_model(spec);
 
     let mut brokers = Vec::new();
     for broker in &spec.brokers {
@@ -90,10 +92,14 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
             .flatten()
             .map(|text| if text.ends_with('\n') { text.to_string() } else { format!("{text}\n") })
             .collect();
+        // Cruise Control models brokers only: a controller-only node hosts no partitions.
+        let metrics_reporter_image = (cruise_control.metrics_reporter && roles.contains(&ProcessRole::Broker))
+            .then(|| metrics_reporter_image(spec, config.metrics_reporter_image.as_ref()));
         brokers.push(BrokerModel {
             id: broker.id,
             roles,
-            env: container_env(&config, kafka_version),
+            env: container_env(&config, kafka_version, metrics_reporter_image.is_some()),
+            metrics_reporter_image,
             resources: config.resources.clone().unwrap_or_else(default_resources),
             termination_grace_period_seconds: config
                 .termination_grace_period
@@ -149,6 +155,7 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
         unsupported_fields: unsupported_fields(spec),
         brokers,
         spec: spec.clone(),
+        cruise_control,
         warnings,
     })
 }
@@ -190,11 +197,18 @@ fn check_storage(broker_id: i32, config: &BrokerConfig, errors: &mut Vec<Validat
     }
 }
 
-/// Operator defaults first so that `KAFKA_OPTS+` can extend the JMX agent option.
-fn container_env(config: &BrokerConfig, version: KafkaVersion) -> Vec<EnvVar> {
+/// Operator defaults first so that `KAFKA_OPTS+` can extend the JMX agent option (and
+/// `CLASSPATH+` the extensions directory).
+fn container_env(config: &BrokerConfig, version: KafkaVersion, metrics_reporter: bool) -> Vec<EnvVar> {
     let value = |name: &str, value: String| EnvVar { name: name.to_string(), value: Some(value), value_from: None };
-    let base =
-        [value("KAFKA_OPTS", format!("-javaagent:{JMX_AGENT_JAR_IN_POD}={METRICS_PORT}:{JMX_EXPORTER_CONFIG_FILE}"))];
+    let mut base = Vec::new();
+    if metrics_reporter {
+        base.push(value("CLASSPATH", format!("{KAFKA_EXTENSIONS_DIR}/*")));
+    }
+    base.push(value(
+        "KAFKA_OPTS",
+        format!("-javaagent:{JMX_AGENT_JAR_IN_POD}={METRICS_PORT}:{JMX_EXPORTER_CONFIG_FILE}"),
+    ));
     let mut env = resolve_envs(&base, &config.envs);
     let mut set = |name: &str, wanted: Option<&String>, default: &str| {
         // An explicit option wins over envs; envs win over the default (as in Koperator).
@@ -260,8 +274,6 @@ fn unsupported_fields(spec: &KafkaClusterSpec) -> Vec<String> {
     // TODO(rack awareness): broker.rack needs the node's labels.
     flag(spec.rack_awareness.is_some(), "spec.rackAwareness".into());
     flag(spec.tainted_brokers_selector.is_some(), "spec.taintedBrokersSelector".into());
-    // TODO(cruise control): the metrics reporter jar is not wired into brokers yet.
-    flag(spec.cluster_metrics_reporter_image.is_some(), "spec.clusterMetricsReporterImage".into());
     let configs = spec
         .broker_config_groups
         .iter()
@@ -270,7 +282,6 @@ fn unsupported_fields(spec: &KafkaClusterSpec) -> Vec<String> {
             broker.broker_config.as_ref().map(|config| (format!("spec.brokers[id={}].brokerConfig", broker.id), config))
         }));
     for (path, config) in configs {
-        flag(config.metrics_reporter_image.is_some(), format!("{path}.metricsReporterImage"));
         flag(!config.broker_ingress_mapping.is_empty(), format!("{path}.brokerIngressMapping"));
         flag(!config.node_port_external_ip.is_empty(), format!("{path}.nodePortExternalIP"));
         flag(config.node_port_node_address_type.is_some(), format!("{path}.nodePortNodeAddressType"));
@@ -413,6 +424,7 @@ mod tests {
             Some("-javaagent:/opt/jmx-exporter/jmx_prometheus.jar=9020:/etc/jmx-exporter/config.yaml -Dx=1")
         );
         assert_eq!(get("KAFKA_JVM_PERFORMANCE_OPTS").as_deref(), Some("-server"));
+        assert_eq!(get("CLASSPATH").as_deref(), Some("/opt/kafka/libs/extensions/*"), "for the metrics reporter");
         assert_eq!(get("KAFKA_HEAP_OPTS").as_deref(), Some("-Xmx512M -Xms512M"));
     }
 }

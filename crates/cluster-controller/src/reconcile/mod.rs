@@ -1,11 +1,14 @@
 //! The KafkaCluster reconciler, a pipeline:
-//! observe (caches only) → validate (pure) → cluster id → cluster-wide objects → each broker
+//! observe (caches only) → validate (pure) → cluster id → cluster-wide objects → Cruise Control
+//! (its Deployment and metrics topic) → each broker
 //! (ConfigMap, claims, pod) → departed brokers → status. Every write goes through `writes`,
 //! which skips objects that already match, so an unchanged cluster costs no write.
 
 mod broker;
 mod cluster_id;
+mod cruise_control;
 mod departed;
+mod graceful;
 mod naming;
 pub mod observe;
 pub mod writes;
@@ -42,6 +45,8 @@ pub enum Error {
     MissingNamespace,
     #[error(transparent)]
     Write(#[from] writes::Error),
+    #[error("failed to scale gracefully")]
+    Graceful(#[from] graceful::Error),
 }
 
 pub struct Context {
@@ -53,6 +58,7 @@ pub struct Context {
 pub async fn reconcile(cluster: Arc<KafkaCluster>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = cluster.namespace().ok_or(Error::MissingNamespace)?;
     let name = cluster.name_any();
+    observe::wait_until_ready(&ctx.stores).await;
     let observed = observe::read(&ctx.stores, &namespace, &name);
 
     let validated = match model::validate(&cluster) {
@@ -69,35 +75,40 @@ pub async fn reconcile(cluster: Arc<KafkaCluster>, ctx: Arc<Context>) -> Result<
 
     let cluster_id = ensure_cluster_id(&ctx, &cluster, &validated).await?;
     apply_cluster_objects(&ctx.writer, &validated, &observed).await?;
+    let cruise_control = cruise_control::reconcile(&ctx.writer, &validated, cluster.status.as_ref(), &observed).await?;
 
-    let mut brokers = Vec::with_capacity(validated.brokers.len());
-    for broker_model in &validated.brokers {
+    // Volumes leaving a broker stay in its pod until Cruise Control moved their data off.
+    let built = graceful::with_volumes_being_removed(&validated, &observed, cluster.status.as_ref());
+    let mut brokers = Vec::with_capacity(built.brokers.len());
+    for broker_model in &built.brokers {
         let (progress, actions) =
-            broker::reconcile_broker(&ctx.writer, &validated, broker_model, &observed, cluster_id.as_deref()).await?;
+            broker::reconcile_broker(&ctx.writer, &built, broker_model, &observed, cluster_id.as_deref()).await?;
         for action in actions {
             publish(&ctx, &cluster, broker_event(broker_model.id, action)).await;
         }
         brokers.push(progress);
     }
 
-    let desired_ids: BTreeSet<i32> = validated.brokers.iter().map(|b| b.id).collect();
-    let departures = departed::remove_departed_brokers(&ctx.writer, &namespace, &desired_ids, &observed).await?;
-    for id in &departures.removed {
-        let note = format!("deleted the pod, ConfigMap and Service of broker {id}; its PVCs are kept");
-        publish(&ctx, &cluster, event(EventType::Normal, "BrokerRemoved", "RemoveBroker", note)).await;
+    let mut graceful =
+        graceful::reconcile(&ctx.writer, &cluster, &validated, &observed, &brokers, cluster_id.as_deref()).await?;
+    for event in std::mem::take(&mut graceful.events) {
+        publish(&ctx, &cluster, event).await;
     }
 
-    let status = status::running_status(StatusInputs {
+    let mut status = status::running_status(StatusInputs {
         previous: cluster.status.as_ref(),
         cluster: &validated,
         brokers: &brokers,
-        retained_claims: &departures.retained_claims,
+        retained_claims: &graceful.retained_claims,
+        graceful: &graceful.status,
         cluster_id,
         listener_addresses: build::listener_addresses(&validated),
         now: now(),
     });
+    cruise_control::record(&mut status, &cruise_control, validated.generation, now());
     write_status_if_changed(&ctx, &cluster, status).await?;
-    Ok(Action::requeue(if brokers.iter().all(is_settled) { RESYNC } else { RETRY }))
+    let settled = brokers.iter().all(is_settled) && !graceful.in_progress;
+    Ok(Action::requeue(if settled { RESYNC } else { RETRY }))
 }
 
 pub fn error_policy(cluster: Arc<KafkaCluster>, error: &Error, _ctx: Arc<Context>) -> Action {

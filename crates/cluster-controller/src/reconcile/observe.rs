@@ -4,13 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::ResourceExt;
 use kube::runtime::reflector::Store;
 
-use crd_types::labels;
+use crd_types::{CruiseControlOperation, KafkaTopic, labels};
 
 /// The caches of every kind the cluster controller owns, all filtered to objects carrying
 /// the `kafka_cr` label (and StorageClasses, to tell a missing class from a slow provisioner).
@@ -22,6 +23,11 @@ pub struct OwnedStores {
     pub services: Store<Service>,
     pub pod_disruption_budgets: Store<PodDisruptionBudget>,
     pub storage_classes: Store<StorageClass>,
+    /// Cruise Control's Deployment.
+    pub deployments: Store<Deployment>,
+    /// The Cruise Control metrics topic's KafkaTopic.
+    pub kafka_topics: Store<KafkaTopic>,
+    pub operations: Store<CruiseControlOperation>,
 }
 
 /// Objects of one KafkaCluster, by what they are for.
@@ -37,6 +43,11 @@ pub struct ObservedCluster {
     /// StorageClass name → whether it binds claims only once a pod uses them.
     pub storage_classes: BTreeMap<String, bool>,
     pub default_storage_class: Option<String>,
+    pub deployments: BTreeMap<String, Arc<Deployment>>,
+    /// KafkaTopics the operator made for the cluster (the Cruise Control metrics topic).
+    pub kafka_topics: BTreeMap<String, Arc<KafkaTopic>>,
+    /// CruiseControlOperations of the cluster by name.
+    pub operations: BTreeMap<String, Arc<CruiseControlOperation>>,
 }
 
 fn belongs_to<K: ResourceExt>(object: &K, namespace: &str, cluster: &str) -> bool {
@@ -93,7 +104,25 @@ pub fn read(stores: &OwnedStores, namespace: &str, cluster: &str) -> ObservedClu
             .iter()
             .find(|c| c.annotations().get(DEFAULT_CLASS_ANNOTATION).map(String::as_str) == Some("true"))
             .map(|c| c.name_any()),
+        operations: by_name(&stores.operations, namespace, cluster),
+        deployments: by_name(&stores.deployments, namespace, cluster),
+        kafka_topics: by_name(&stores.kafka_topics, namespace, cluster),
     }
+}
+
+/// Waits until the caches the graceful step decides from have been filled once: an empty pod
+/// or operation cache right after a (re)start would make a draining broker look gone.
+pub async fn wait_until_ready(stores: &OwnedStores) {
+    let _ = futures::join!(
+        stores.pods.wait_until_ready(),
+        stores.claims.wait_until_ready(),
+        stores.config_maps.wait_until_ready(),
+        stores.services.wait_until_ready(),
+        stores.operations.wait_until_ready(),
+        // An empty cache would hide the metrics topic's immutable replication factor.
+        stores.deployments.wait_until_ready(),
+        stores.kafka_topics.wait_until_ready(),
+    );
 }
 
 impl ObservedCluster {

@@ -15,6 +15,8 @@
 
 pub mod controller_process;
 pub mod crds;
+pub mod cruise_control;
+pub mod cruise_control_operation;
 pub mod diagnostics;
 pub mod host_command;
 pub mod kafka_cluster;

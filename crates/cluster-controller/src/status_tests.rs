@@ -1,0 +1,139 @@
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+use super::*;
+use crate::build::tests::kraft_combined;
+use crate::model::validate;
+
+fn at(seconds: i64) -> Time {
+    Time(k8s_openapi::jiff::Timestamp::from_second(seconds).expect("valid time"))
+}
+
+fn broker(id: i32, phase: BrokerPhase, running: Option<&str>) -> BrokerProgress {
+    BrokerProgress {
+        id,
+        image: "ghcr.io/adobe/koperator/kafka:2.13-3.9.1".into(),
+        kafka_version: "3.9.1".into(),
+        desired_config_hash: "new".into(),
+        running_config_hash: running.map(str::to_owned),
+        phase,
+    }
+}
+
+fn status_of(brokers: &[BrokerProgress], previous: Option<&KafkaClusterStatus>, now: i64) -> KafkaClusterStatus {
+    let cluster = validate(&kraft_combined()).expect("sample is valid");
+    running_status(StatusInputs {
+        previous,
+        cluster: &cluster,
+        brokers,
+        retained_claims: &BTreeMap::new(),
+        graceful: &GracefulStatus::default(),
+        cluster_id: Some("id".into()),
+        listener_addresses: BTreeMap::new(),
+        now: at(now),
+    })
+}
+
+fn condition<'a>(status: &'a KafkaClusterStatus, type_: &str) -> &'a Condition {
+    status.conditions.iter().find(|c| c.type_ == type_).expect("condition set")
+}
+
+#[test]
+fn a_starting_broker_is_named_with_its_reason() {
+    let brokers = [
+        broker(0, BrokerPhase::Ready { pod: "kafka-0-a".into() }, Some("new")),
+        broker(1, BrokerPhase::Starting { pod: "kafka-1-b".into(), reason: "ContainersNotReady".into() }, Some("new")),
+    ];
+    let status = status_of(&brokers, None, 10);
+    assert_eq!(status.state, Some(ClusterState::ClusterReconciling));
+    assert_eq!(status.brokers_ready.as_deref(), Some("1/2"));
+    let reconciling = condition(&status, RECONCILING);
+    assert_eq!(reconciling.status, "True");
+    assert!(reconciling.message.contains("broker 1: pod kafka-1-b not ready (ContainersNotReady)"));
+}
+
+#[test]
+fn an_out_of_sync_broker_is_reported_and_the_same_inputs_give_the_same_status() {
+    let brokers = [broker(0, BrokerPhase::Ready { pod: "kafka-0-a".into() }, Some("old"))];
+    let first = status_of(&brokers, None, 10);
+    assert_eq!(first.state, Some(ClusterState::ClusterRunning));
+    assert_eq!(first.brokers_state["0"].configuration_state, Some(ConfigurationState::ConfigOutOfSync));
+    assert!(condition(&first, RECONCILING).message.contains("needs a rolling restart"));
+    // A later resync with nothing changed must not produce a different status (no write).
+    assert_eq!(status_of(&brokers, Some(&first), 99), first);
+}
+
+#[test]
+fn invalid_spec_degrades_and_keeps_what_was_known() {
+    let previous = status_of(&[broker(0, BrokerPhase::Ready { pod: "p".into() }, Some("new"))], None, 10);
+    let degraded = degraded_status(Some(&previous), Some(2), &["spec.x: bad; fix it".into()], at(20));
+    assert_eq!(condition(&degraded, DEGRADED).status, "True");
+    assert_eq!(condition(&degraded, DEGRADED).message, "spec.x: bad; fix it");
+    assert_eq!(degraded.brokers_state, previous.brokers_state);
+    assert_eq!(degraded.observed_generation, Some(2));
+}
+
+#[test]
+fn graceful_states_backups_and_departing_brokers() {
+    use crd_types::kafka_cluster::{CruiseControlState, GracefulActionState, VolumeState};
+    use k8s_openapi::api::core::v1::LocalObjectReference;
+
+    let cluster = validate(&kraft_combined()).expect("sample is valid");
+    let mut previous = KafkaClusterStatus::default();
+    let leaving = BrokerState { configuration_backup: Some("backup-of-5".into()), ..Default::default() };
+    previous.brokers_state.insert("5".into(), leaving);
+    let draining = GracefulActionState {
+        cruise_control_state: Some(CruiseControlState::GracefulDownscaleRunning),
+        cruise_control_operation_reference: Some(LocalObjectReference { name: "kafka-removebroker-x7k2p".into() }),
+        volume_states: [("/kafka-logs".to_owned(), VolumeState::default())].into(),
+    };
+    let graceful = GracefulStatus {
+        states: [
+            (
+                0,
+                GracefulActionState {
+                    cruise_control_state: Some(CruiseControlState::GracefulUpscaleSucceeded),
+                    ..Default::default()
+                },
+            ),
+            (5, draining.clone()),
+        ]
+        .into(),
+        departing: [5].into(),
+        backups: [(0, "backup-of-0".to_owned())].into(),
+        waits: vec!["broker 5: Cruise Control moves its replicas away".into()],
+    };
+    let brokers = [broker(0, BrokerPhase::Ready { pod: "kafka-0-a".into() }, Some("new"))];
+    let status = running_status(StatusInputs {
+        previous: Some(&previous),
+        cluster: &cluster,
+        brokers: &brokers,
+        retained_claims: &BTreeMap::new(),
+        graceful: &graceful,
+        cluster_id: Some("id".into()),
+        listener_addresses: BTreeMap::new(),
+        now: at(10),
+    });
+    assert_eq!(status.brokers_state["0"].configuration_backup.as_deref(), Some("backup-of-0"));
+    let five = &status.brokers_state["5"];
+    assert_eq!(five.configuration_backup.as_deref(), Some("backup-of-5"), "a departing broker keeps its backup");
+    assert_eq!(five.graceful_action_state.cruise_control_state, draining.cruise_control_state);
+    assert_eq!(five.graceful_action_state, draining);
+    // Every broker is ready, but a drain is in flight: the cluster is not settled.
+    assert_eq!(status.state, Some(ClusterState::ClusterReconciling));
+    assert!(condition(&status, GRACEFUL_ACTIONS).message.contains("broker 5"));
+    assert!(condition(&status, RECONCILING).message.contains("broker 5"));
+
+    let done = running_status(StatusInputs {
+        previous: Some(&status),
+        cluster: &cluster,
+        brokers: &brokers,
+        retained_claims: &BTreeMap::new(),
+        graceful: &GracefulStatus { backups: graceful.backups.clone(), ..Default::default() },
+        cluster_id: Some("id".into()),
+        listener_addresses: BTreeMap::new(),
+        now: at(20),
+    });
+    assert!(!done.brokers_state.contains_key("5"), "a gone broker's entry goes");
+    assert!(done.conditions.iter().all(|c| c.type_ != GRACEFUL_ACTIONS));
+    assert_eq!(done.state, Some(ClusterState::ClusterRunning));
+}

@@ -1,0 +1,239 @@
+//! Decides, for every operation of one cluster, where it stands and what to ask of Cruise
+//! Control and of the API server in this pass (pure: no client).
+//!
+//! Order of concerns: fold in Cruise Control's answers; deleted operations (stop a running
+//! task first); finished ones (finalizer, TTL); running ones (time limit); then the queue
+//! (`queue`), from which at most one task starts.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+
+use crd_types::cruise_control_operation::{CruiseControlTask, CruiseControlUserTaskState, ErrorPolicy};
+
+use crate::model::{ClusterView, CruiseControlView, Observed, OperationView, Pacing};
+use crate::queue;
+use crate::task_state::{self, Phase, parse_timestamp};
+
+pub use crate::queue::backoff;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    /// By operation name.
+    pub operations: BTreeMap<String, Planned>,
+    /// The operation whose request is sent in this pass.
+    pub start: Option<String>,
+    /// The operation whose execution is stopped in this pass.
+    pub stop: Option<String>,
+    pub add_finalizer: Vec<String>,
+    pub release_finalizer: Vec<String>,
+    /// Finished operations whose `ttlSecondsAfterFinished` has passed.
+    pub delete: Vec<String>,
+    /// When to look again without being woken by a change; `None`: only on a change.
+    pub wake_after: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    /// The current task after this pass's answers from Cruise Control.
+    pub task: CruiseControlTask,
+    pub situation: Situation,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Situation {
+    Waiting(Wait),
+    /// Its request is sent in this pass.
+    Starting,
+    Running,
+    /// Its execution is being stopped; the message says why.
+    Stopping(String),
+    Completed,
+    /// Failed, and `errorPolicy: ignore` counts that as finished.
+    FailedIgnored,
+    /// Deleted and let go (nothing to stop).
+    Released,
+}
+
+/// Why a queued operation is not started.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Wait {
+    Paused,
+    ClusterMissing(String),
+    InvalidCluster(String),
+    CruiseControlUnreachable(String),
+    CruiseControlBusy(String),
+    CruiseControlNotReady(String),
+    OwnTaskRunning {
+        operation: String,
+        task: String,
+    },
+    HigherPriority {
+        operation: String,
+    },
+    BackingOff {
+        until: Timestamp,
+    },
+    /// The API server refused a write the start needs (the finalizer).
+    ApiError(String),
+}
+
+/// What a pass plans from.
+pub struct Inputs<'a> {
+    pub operations: &'a [OperationView],
+    pub cluster: &'a ClusterView,
+    pub cruise_control: &'a CruiseControlView,
+    pub pacing: &'a Pacing,
+    pub now: Timestamp,
+}
+
+pub fn plan(inputs: &Inputs<'_>) -> Plan {
+    let mut plan = Plan::default();
+    let mut wake = Wake::default();
+    let mut queued: Vec<(&OperationView, CruiseControlTask)> = Vec::new();
+    for operation in inputs.operations {
+        let mut task = match inputs.cruise_control {
+            CruiseControlView::Seen(observed) => task_state::observe(&operation.task, observed, inputs.now),
+            _ => operation.task.clone(),
+        };
+        let phase = task_state::phase(&task);
+        let failed_is_done = phase == Phase::Failed && operation.error_policy == ErrorPolicy::Ignore;
+        let situation = if operation.deleting {
+            plan_deletion(inputs, operation, &task, &mut plan, &mut wake)
+        } else if phase == Phase::Completed || failed_is_done {
+            plan_finished(operation, &task, &mut plan, &mut wake, inputs.now);
+            if failed_is_done { Situation::FailedIgnored } else { Situation::Completed }
+        } else if phase == Phase::Running {
+            wake.at(inputs.pacing.poll_interval);
+            plan_running(inputs, operation, &task, &mut plan)
+        } else {
+            queued.push((operation, task));
+            continue;
+        };
+        if let Situation::Stopping(message) = &situation
+            && plan.stop.as_deref() == Some(operation.name.as_str())
+        {
+            // Kept when Cruise Control reports the stopped task CompletedWithError.
+            task.error_message = Some(message.clone());
+        }
+        plan.operations.insert(operation.name.clone(), Planned { task, situation });
+    }
+    queue::plan_queue(inputs, queued, &mut plan, &mut wake);
+    plan.wake_after = wake.0;
+    plan
+}
+
+/// The earliest time a pass wants to look again.
+#[derive(Default)]
+pub(crate) struct Wake(Option<Duration>);
+
+impl Wake {
+    pub(crate) fn at(&mut self, after: Duration) {
+        self.0 = Some(self.0.map_or(after, |current| current.min(after)));
+    }
+}
+
+fn plan_deletion(
+    inputs: &Inputs<'_>,
+    operation: &OperationView,
+    task: &CruiseControlTask,
+    plan: &mut Plan,
+    wake: &mut Wake,
+) -> Situation {
+    if !operation.has_finalizer() {
+        return Situation::Released;
+    }
+    // Nothing to stop, or no cluster left to stop it in.
+    if task_state::phase(task) != Phase::Running || !matches!(inputs.cluster, ClusterView::Found { .. }) {
+        plan.release_finalizer.push(operation.name.clone());
+        return Situation::Released;
+    }
+    let id = task.id.clone().unwrap_or_default();
+    wake.at(inputs.pacing.poll_interval);
+    match inputs.cruise_control {
+        CruiseControlView::Seen(observed) if executing(task, observed) => {
+            if !observed.executor_stopping && plan.stop.is_none() {
+                plan.stop = Some(operation.name.clone());
+            }
+            Situation::Stopping(format!("stopped: the operation was deleted while user task {id} executed"))
+        }
+        CruiseControlView::Seen(_) => Situation::Stopping(format!(
+            "deleted while Cruise Control computes the proposal of user task {id}: its execution is stopped as \
+             soon as it starts"
+        )),
+        CruiseControlView::Unreachable(reason) => Situation::Stopping(format!(
+            "deleted while user task {id} may still execute, but Cruise Control is unreachable ({reason}); remove \
+             the finalizer {} by hand to let go without stopping it",
+            crate::model::FINALIZER
+        )),
+        CruiseControlView::NotAsked => {
+            Situation::Stopping(format!("deleted while user task {id} may still execute: asking Cruise Control"))
+        }
+    }
+}
+
+/// Whether Cruise Control is executing this task's proposal right now (so a stop has an effect).
+fn executing(task: &CruiseControlTask, observed: &Observed) -> bool {
+    let ours = task.id.is_some() && observed.triggered_task == task.id;
+    let in_execution = task.state == Some(CruiseControlUserTaskState::InExecution) && !observed.executor_idle;
+    ours || in_execution
+}
+
+fn plan_finished(
+    operation: &OperationView,
+    task: &CruiseControlTask,
+    plan: &mut Plan,
+    wake: &mut Wake,
+    now: Timestamp,
+) {
+    // Nothing left to stop: a deletion needs no help any more.
+    if operation.has_finalizer() {
+        plan.release_finalizer.push(operation.name.clone());
+    }
+    let (Some(ttl), Some(finished)) = (operation.ttl_after_finished, parse_timestamp(task.finished.as_deref())) else {
+        return;
+    };
+    let expires = finished.as_second().saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+    let remaining = expires - now.as_second();
+    if remaining <= 0 {
+        plan.delete.push(operation.name.clone());
+    } else {
+        wake.at(Duration::from_secs(remaining.unsigned_abs()));
+    }
+}
+
+/// A task past the KafkaCluster's time limit is stopped (and so fails, and is retried).
+fn plan_running(
+    inputs: &Inputs<'_>,
+    operation: &OperationView,
+    task: &CruiseControlTask,
+    plan: &mut Plan,
+) -> Situation {
+    let ClusterView::Found { task_time_limit: Some(limit) } = inputs.cluster else { return Situation::Running };
+    let Some(started) = parse_timestamp(task.started.as_deref()) else { return Situation::Running };
+    let ran = inputs.now.as_second() - started.as_second();
+    if ran < i64::try_from(limit.as_secs()).unwrap_or(i64::MAX) {
+        return Situation::Running;
+    }
+    let CruiseControlView::Seen(observed) = inputs.cruise_control else { return Situation::Running };
+    if !executing(task, observed) {
+        return Situation::Running;
+    }
+    if !observed.executor_stopping && plan.stop.is_none() {
+        plan.stop = Some(operation.name.clone());
+    }
+    Situation::Stopping(time_limit_message(*limit))
+}
+
+/// Recorded as the task's error when the time limit stops it.
+pub fn time_limit_message(limit: Duration) -> String {
+    format!(
+        "stopped after running longer than cruiseControlTaskSpec.RetryDurationMinutes ({} minutes)",
+        limit.as_secs() / 60
+    )
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

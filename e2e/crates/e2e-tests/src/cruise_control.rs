@@ -1,0 +1,201 @@
+//! Cruise Control on the test bed: the stand-in (`e2e/cruise-control-standin`, run for any
+//! `.../cruise-control:<tag>` image) deployed by hand, its REST API over HTTP, and Kafka's own
+//! view of replica placement to check what it did.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use k8s_openapi::api::core::v1::Service;
+use kube::Api;
+use serde_json::Value;
+
+use crate::manifests;
+use crate::namespace::TestNamespace;
+use crate::wait::{self, Check};
+use crate::{host_command, kcat};
+
+/// Koperator's default Cruise Control image; the test bed runs the stand-in for it.
+pub const IMAGE: &str = "ghcr.io/banzaicloud/cruise-control:2.5.123";
+pub const PORT: u16 = 8090;
+const TASK_HEADER: &str = "User-Task-ID";
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A Cruise Control Deployment + Service + ConfigMap named `{{name}}` (Service
+/// `{{name}}-svc`, ConfigMap `{{name}}-config`), the way Koperator lays them out, with
+/// `{{properties}}` as cruisecontrol.properties (indented by the caller to 4 spaces).
+pub const MANIFEST: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{name}}-config
+data:
+  cruisecontrol.properties: |
+{{properties}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{name}}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: {{name}}}
+  template:
+    metadata:
+      labels: {app: {{name}}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+        - name: cruise-control
+          image: {{image}}
+          ports: [{containerPort: 8090}]
+          readinessProbe:
+            tcpSocket: {port: 8090}
+            periodSeconds: 2
+          volumeMounts:
+            - {name: config, mountPath: /opt/cruise-control/config}
+      volumes:
+        - name: config
+          configMap: {name: {{name}}-config}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{name}}-svc
+spec:
+  selector: {app: {{name}}}
+  ports: [{name: api, port: 8090, targetPort: 8090}]
+"#;
+
+/// Applies [`MANIFEST`] with these cruisecontrol.properties lines.
+pub async fn deploy(ns: &TestNamespace, name: &str, properties: &[&str]) -> Result<()> {
+    let indented: Vec<String> = properties.iter().map(|line| format!("    {line}")).collect();
+    let values = [("name", name), ("image", IMAGE), ("properties", &indented.join("\n"))];
+    manifests::apply(&ns.client, &ns.name, MANIFEST, &values).await.map(drop)
+}
+
+/// One HTTP answer of Cruise Control.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub task_id: Option<String>,
+    pub body: Value,
+}
+
+/// A client of one Cruise Control's REST API, reached from the host at its Service's ClusterIP
+/// (the node agent proxies ClusterIPs on the host).
+pub struct CruiseControl {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl CruiseControl {
+    pub async fn for_service(ns: &TestNamespace, service: &str) -> Result<Self> {
+        let services: Api<Service> = Api::namespaced(ns.client.clone(), &ns.name);
+        let found = services.get(service).await.with_context(|| format!("no Service {service}"))?;
+        let ip =
+            found.spec.and_then(|s| s.cluster_ip).with_context(|| format!("Service {service} has no ClusterIP"))?;
+        // reqwest is built without a TLS provider (the workspace uses ring); plain HTTP needs none,
+        // but the client builder asks for one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build()?;
+        Ok(Self { base: format!("http://{ip}:{PORT}/kafkacruisecontrol"), http })
+    }
+
+    /// `GET <endpoint>?<query>&json=true`; fails unless 200.
+    pub async fn get(&self, endpoint: &str, query: &str) -> Result<Value> {
+        let url = format!("{}/{endpoint}?json=true{}{query}", self.base, if query.is_empty() { "" } else { "&" });
+        let response = self.http.get(&url).send().await.with_context(|| format!("GET {url}"))?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("GET {url}: {status} {text}");
+        }
+        serde_json::from_str(&text).with_context(|| format!("GET {url}: not JSON: {text}"))
+    }
+
+    /// One `POST <endpoint>?<query>&json=true`, resuming `task` when given.
+    pub async fn post(&self, endpoint: &str, query: &str, task: Option<&str>) -> Result<Answer> {
+        let url = format!("{}/{endpoint}?json=true{}{query}", self.base, if query.is_empty() { "" } else { "&" });
+        let mut request = self.http.post(&url);
+        if let Some(task) = task {
+            request = request.header(TASK_HEADER, task);
+        }
+        let response = request.send().await.with_context(|| format!("POST {url}"))?;
+        let status = response.status().as_u16();
+        let task_id = response.headers().get(TASK_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = response.text().await?;
+        let body = serde_json::from_str(&text).with_context(|| format!("POST {url}: {status}, not JSON: {text}"))?;
+        Ok(Answer { status, task_id, body })
+    }
+
+    /// POSTs, then re-sends with the User-Task-ID while the answer is 202; returns every answer
+    /// (the last one is final).
+    pub async fn post_until_answered(&self, endpoint: &str, query: &str) -> Result<Vec<Answer>> {
+        let mut answers = vec![self.post(endpoint, query, None).await?];
+        while answers.last().is_some_and(|a| a.status == 202) {
+            if answers.len() > 240 {
+                bail!("POST {endpoint}?{query} still 202 after {} tries", answers.len());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let task = answers.last().and_then(|a| a.task_id.clone()).context("a 202 without User-Task-ID")?;
+            answers.push(self.post(endpoint, query, Some(&task)).await?);
+        }
+        Ok(answers)
+    }
+
+    /// The user task `id` as user_tasks lists it.
+    pub async fn user_task(&self, id: &str) -> Result<Value> {
+        let tasks = self.get("user_tasks", &format!("user_task_ids={id}")).await?;
+        tasks["userTasks"].as_array().and_then(|t| t.first()).cloned().with_context(|| format!("no task {id}: {tasks}"))
+    }
+
+    /// Waits until task `id` has `status`; fails as soon as it ends with another.
+    pub async fn wait_task(&self, id: &str, status: &str, timeout: Duration) -> Result<Value> {
+        let task = wait::eventually(&format!("user task {id} is {status}"), timeout, || async {
+            let task = self.user_task(id).await?;
+            let current = task["Status"].as_str().unwrap_or_default();
+            Ok(if current == status || current.starts_with("Completed") {
+                Check::Done(task)
+            } else {
+                Check::Pending(task.to_string())
+            })
+        })
+        .await?;
+        if task["Status"] != status {
+            bail!("user task {id} ended {}, not {status}: {task}", task["Status"]);
+        }
+        Ok(task)
+    }
+
+    /// ExecutorState.state of `GET state`.
+    pub async fn executor_state(&self) -> Result<String> {
+        let state = self.get("state", "substates=executor").await?;
+        Ok(state["ExecutorState"]["state"].as_str().unwrap_or_default().to_owned())
+    }
+}
+
+/// Partition → replica list of `topic`, as Kafka reports it to kcat (`kcat -L`).
+pub async fn replicas(bootstrap: &str, topic: &str) -> Result<BTreeMap<i32, Vec<i32>>> {
+    let metadata = kcat::metadata(bootstrap, Some(topic)).await?;
+    let found = metadata.topic(topic).with_context(|| format!("kcat does not list topic {topic}"))?;
+    Ok(found.partitions.iter().map(|p| (p.partition, p.replicas.iter().map(|r| r.id).collect())).collect())
+}
+
+/// The dynamic configs of broker `id` (`kafka-configs --describe`), as `key=value` text.
+pub async fn broker_configs(bootstrap: &str, id: i32) -> Result<String> {
+    let id = id.to_string();
+    let args = [
+        "kafka-configs",
+        "--bootstrap-server",
+        bootstrap,
+        "--describe",
+        "--entity-type",
+        "brokers",
+        "--entity-name",
+        &id,
+    ];
+    host_command::run_ok(&args, None, TOOL_TIMEOUT).await
+}
