@@ -32,8 +32,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# An external (absent) Cruise Control: the benchmark is about the controller, not about one
+# Cruise Control JVM per cluster.
 cluster_manifest() {
     sed -e "s/^  name: kafka$/  name: $1/" \
+        -e 's|^  cruiseControlConfig:$|&\n    cruiseControlEndpoint: "bench-no-cruise-control:8090"|' \
         -e 's|clusterImage: .*|clusterImage: "koperator-rs.test/idle-kafka:2.13-3.9.1"|' \
         -e 's|^      kafkaHeapOpts: .*|&\n      resourceRequirements: {requests: {cpu: 50m, memory: 64Mi}}|' \
         deploy/samples/kafkacluster-kraft-combined.yaml
