@@ -14,7 +14,7 @@ step() { printf '\n==> %s\n' "$*"; }
 namespace=kafka
 cluster=kafka
 bootstrap=$cluster-all-broker.$namespace.svc.cluster.local:29092
-controllers=(cluster-controller topic-controller)
+controllers=(cluster-controller topic-controller cruise-control-runner)
 grpc=127.0.0.1:19090
 logs=$root/target/run/logs
 mkdir -p "$logs"
@@ -43,6 +43,7 @@ for controller in "${controllers[@]}"; do
         # The cluster controller serves ClusterAccess; the topic controller asks it where brokers are.
         cluster-controller) extra=(--grpc-addr "$grpc") ;;
         topic-controller) extra=(--cluster-access-endpoint "http://$grpc") ;;
+        *) extra=() ;;
     esac
     # Through the test bed's exec so they resolve cluster DNS names, as they would in a pod.
     e2e/testbed exec -- "$CARGO_TARGET_DIR/debug/$controller" --leader-election=false \
