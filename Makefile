@@ -8,6 +8,8 @@ KOPERATOR_CACHE ?= $(HOME)/.cache/koperator
 export KOPERATOR_CACHE
 export CARGO_TARGET_DIR ?= $(shell e2e/cargo-target-dir)
 export CARGO_TERM_COLOR ?= never
+# Incremental caches only help edit-compile loops, and grow by gigabytes per change set.
+export CARGO_INCREMENTAL ?= 0
 CARGO ?= cargo
 
 .PHONY: help
@@ -15,11 +17,15 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: bootstrap ## the main job: test bed, controllers, a sample KafkaCluster and topic, a message through kcat, status
+run: prune-target-dirs bootstrap ## the main job: test bed, controllers, a sample KafkaCluster and topic, a message through kcat, status
 	e2e/run-local.sh
 
 .PHONY: test
-test: fmt-check clippy unit e2e ## the whole suite: format, lints, unit and API tests, CRD sync, end-to-end
+test: prune-target-dirs fmt-check clippy unit e2e ## the whole suite: format, lints, unit and API tests, CRD sync, end-to-end
+
+.PHONY: prune-target-dirs
+prune-target-dirs: ## drop other checkouts' stale cargo target dirs and incremental caches
+	e2e/prune-target-dirs
 
 .PHONY: fmt-check
 fmt-check: ## fail on unformatted code

@@ -16,7 +16,15 @@ pub fn desired_status(request: &TopicRequest, outcome: &Outcome, now: &Time) -> 
     let mut status = KafkaTopicStatus {
         managed_by: request.status.managed_by.clone(),
         observed_generation: generation,
-        conditions: request.status.condition_skeletons(),
+        // Only the kept conditions' times matter: both are replaced below. Any other
+        // condition type (none is written by anyone today) would be a skeleton without its
+        // message, rewritten on every pass; dropping it converges in one write.
+        conditions: request
+            .status
+            .condition_skeletons()
+            .into_iter()
+            .filter(|c| c.type_ == READY || c.type_ == DEGRADED)
+            .collect(),
         ..KafkaTopicStatus::default()
     };
     if outcome.managed {
