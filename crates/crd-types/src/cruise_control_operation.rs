@@ -112,6 +112,20 @@ pub enum CruiseControlTaskOperation {
     Status,
 }
 
+impl CruiseControlTaskOperation {
+    /// Cruise Control's endpoint name for the operation (`add_broker`, ...), as serialized.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Self::AddBroker => "add_broker",
+            Self::RemoveBroker => "remove_broker",
+            Self::Rebalance => "rebalance",
+            Self::RemoveDisks => "remove_disks",
+            Self::StopProposalExecution => "stop_proposal_execution",
+            Self::Status => "status",
+        }
+    }
+}
+
 /// Cruise Control's user task states.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 pub enum CruiseControlUserTaskState {

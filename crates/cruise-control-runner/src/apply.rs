@@ -12,7 +12,7 @@ use cruise_control_client::{CruiseControlClient, Error, TaskRequest};
 
 use crate::kube_writes::{Notice, OperationWriter};
 use crate::metrics::{Metrics, OperationLabels, OutcomeLabels};
-use crate::model::{FINALIZER, OperationView, Pacing, operation_name};
+use crate::model::{FINALIZER, OperationView, Pacing};
 use crate::observe::task_endpoint;
 use crate::plan::{self, Plan, Situation, Wait};
 use crate::task_state::{self, Phase, Submission};
@@ -157,7 +157,7 @@ async fn start(context: &Context<'_>, operation: &OperationView, needs_finalizer
             });
         }
     }
-    let operation_label = OperationLabels { operation: operation_name(task.operation).to_owned() };
+    let operation_label = OperationLabels { operation: task.operation.endpoint().to_owned() };
     context.metrics.tasks_started.get_or_create(&operation_label).inc();
     true
 }
@@ -185,7 +185,7 @@ fn record_transition(metrics: &Metrics, operation: &OperationView, entry: &mut A
     let id = task.id.clone().unwrap_or_else(|| "(none)".to_owned());
     let what = operation.describe();
     let outcome = if after == Phase::Completed { "completed" } else { "failed" };
-    let labels = OutcomeLabels { operation: operation_name(task.operation).to_owned(), outcome: outcome.to_owned() };
+    let labels = OutcomeLabels { operation: task.operation.endpoint().to_owned(), outcome: outcome.to_owned() };
     metrics.tasks_finished.get_or_create(&labels).inc();
     let notice = if after == Phase::Completed {
         Notice { warning: false, reason: "TaskCompleted", note: format!("user task {id} ({what}) completed") }

@@ -97,19 +97,7 @@ impl OperationView {
             .iter()
             .find_map(|key| task.parameters.get(*key).map(|value| format!(" {key}={value}")))
             .unwrap_or_default();
-        format!("{}{subject}", operation_name(task.operation))
-    }
-}
-
-/// Cruise Control's name of an operation.
-pub fn operation_name(operation: CruiseControlTaskOperation) -> &'static str {
-    match operation {
-        CruiseControlTaskOperation::AddBroker => "add_broker",
-        CruiseControlTaskOperation::RemoveBroker => "remove_broker",
-        CruiseControlTaskOperation::Rebalance => "rebalance",
-        CruiseControlTaskOperation::RemoveDisks => "remove_disks",
-        CruiseControlTaskOperation::StopProposalExecution => "stop_proposal_execution",
-        CruiseControlTaskOperation::Status => "status",
+        format!("{}{subject}", task.operation.endpoint())
     }
 }
 

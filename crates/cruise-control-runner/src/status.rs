@@ -27,7 +27,7 @@ pub fn desired_status(
     let (ready, reason, mut message) = ready(operation, &task, status.retry_count, situation);
     let left_out = left_out_parameters(&task);
     if !left_out.is_empty() {
-        let operation = crate::model::operation_name(task.operation);
+        let operation = task.operation.endpoint();
         message.push_str(&format!(" (left out parameters {operation} does not take: {})", left_out.join(", ")));
     }
     if matches!(situation, Situation::Running | Situation::Starting)

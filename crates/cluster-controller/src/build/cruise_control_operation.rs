@@ -73,25 +73,13 @@ impl OperationRequest {
             Self::RemoveDisks(_) => "brokerid_and_logdirs",
         };
         let value = self.parameters().remove(key).unwrap_or_default();
-        format!("{} {key}={value}", operation_name(self.operation()))
-    }
-}
-
-/// Cruise Control's endpoint name of an operation (`add_broker`...).
-pub fn operation_name(operation: CruiseControlTaskOperation) -> &'static str {
-    match operation {
-        CruiseControlTaskOperation::AddBroker => "add_broker",
-        CruiseControlTaskOperation::RemoveBroker => "remove_broker",
-        CruiseControlTaskOperation::Rebalance => "rebalance",
-        CruiseControlTaskOperation::RemoveDisks => "remove_disks",
-        CruiseControlTaskOperation::StopProposalExecution => "stop_proposal_execution",
-        CruiseControlTaskOperation::Status => "status",
+        format!("{} {key}={value}", self.operation().endpoint())
     }
 }
 
 /// Koperator's generateName: `<cluster>-addbroker-`, `<cluster>-removebroker-`...
 pub fn generate_name(cluster: &ValidatedCluster, operation: CruiseControlTaskOperation) -> String {
-    format!("{}-{}-", cluster.name, operation_name(operation).replace('_', ""))
+    format!("{}-{}-", cluster.name, operation.endpoint().replace('_', ""))
 }
 
 /// The operation object, named `name` (see [`generate_name`]), without its status.
