@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use crd_types::{CruiseControlOperation, KafkaCluster, KafkaTopic, labels};
 use operator_runtime::{CancellationToken, MetricsRegistry};
 
+use crate::reconcile::kafka_access::KafkaAccess;
 use crate::reconcile::observe::OwnedStores;
 use crate::reconcile::writes::{WriteLabels, Writer};
 use crate::reconcile::{self, Context};
@@ -31,13 +32,22 @@ pub struct ControllerOptions {
     pub instance: Option<String>,
     /// Counts every write request (see `reconcile::writes`).
     pub writes: Family<WriteLabels, Counter>,
+    /// Counts every Kafka request (health checks, dynamic configuration).
+    pub kafka_requests: kafka_admin::RequestCounter,
 }
 
-/// The write counter, registered once per process (leadership may be won several times).
-pub fn register_write_counter(metrics: &MetricsRegistry) -> Family<WriteLabels, Counter> {
+/// The write and Kafka request counters, registered once per process (leadership may be won
+/// several times).
+pub fn register_counters(metrics: &MetricsRegistry) -> (Family<WriteLabels, Counter>, kafka_admin::RequestCounter) {
     let writes = Family::<WriteLabels, Counter>::default();
     metrics.register("cluster_controller_writes", "Write requests made by the cluster controller", writes.clone());
-    writes
+    let kafka_requests = kafka_admin::RequestCounter::default();
+    metrics.register(
+        "cluster_controller_kafka_requests",
+        "Requests the cluster controller sent to Kafka",
+        kafka_requests.clone(),
+    );
+    (writes, kafka_requests)
 }
 
 fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
@@ -101,6 +111,7 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
             kafka_topics,
         },
         recorder,
+        kafka: KafkaAccess::new(options.kafka_requests),
     });
 
     // StorageClasses carry no owner: drive their cache without triggering reconciles. The

@@ -50,7 +50,7 @@ async fn main() -> ExitCode {
         ));
         let crds = [KafkaCluster::crd_name(), CruiseControlOperation::crd_name(), KafkaTopic::crd_name()];
         if deployable.wait_for_crds(&crds).await {
-            let writes = controller::register_write_counter(&deployable.metrics);
+            let (writes, kafka_requests) = controller::register_counters(&deployable.metrics);
             let client = deployable.client.clone();
             deployable
                 .run_while_leading(&args.leader_election, |leading| {
@@ -59,6 +59,7 @@ async fn main() -> ExitCode {
                         reporter: NAME.to_owned(),
                         instance: args.leader_election.identity.clone(),
                         writes: writes.clone(),
+                        kafka_requests: kafka_requests.clone(),
                     };
                     controller::run(client.clone(), options, leading)
                 })

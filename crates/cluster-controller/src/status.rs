@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use crd_types::conditions::{self, DEGRADED, READY, RECONCILING};
 use crd_types::kafka_cluster::{
     BrokerState, ClusterState, ConfigurationState, GracefulActionState, KafkaClusterStatus, ListenerStatus,
-    ListenerStatuses,
+    ListenerStatuses, PerBrokerConfigurationState, RollingUpgradeStatus,
 };
 
 use crate::model::ValidatedCluster;
@@ -18,6 +18,33 @@ pub const STORAGE_RETAINED: &str = "StorageRetained";
 /// Condition, present while Cruise Control adds or drains brokers: which broker, which
 /// CruiseControlOperation, which Cruise Control task, and what the user may have to do.
 pub const GRACEFUL_ACTIONS: &str = "GracefulActions";
+
+/// Condition, present while a rolling restart is in progress: which node restarts, or which
+/// node and which gate the roll waits for.
+pub const ROLLING_UPGRADE: &str = "RollingUpgrade";
+/// Condition, present when the spec has dynamic configuration: whether Kafka holds it.
+pub const DYNAMIC_CONFIG: &str = "DynamicConfig";
+
+/// The rolling restart's part of the status.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RollStatus {
+    pub in_progress: bool,
+    /// What the roll does or waits for, one sentence.
+    pub message: Option<String>,
+}
+
+/// The dynamic configuration step's part of the status.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DynamicConfigStatus {
+    /// Whether the spec has any dynamic configuration (`clusterWideConfig`, `brokerConfig.config`).
+    pub configured: bool,
+    /// `perBrokerConfigurationState` of each broker looked at in this pass.
+    pub per_broker: BTreeMap<i32, PerBrokerConfigurationState>,
+    /// Why Kafka does not hold the spec's dynamic configuration, one sentence each.
+    pub problems: Vec<String>,
+    /// status.readOnlyConfigKeys.
+    pub read_only_keys: BTreeSet<String>,
+}
 
 /// The graceful step's part of the status.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -64,11 +91,11 @@ pub struct BrokerProgress {
 }
 
 impl BrokerProgress {
-    fn in_sync(&self) -> bool {
+    pub fn in_sync(&self) -> bool {
         self.running_config_hash.as_deref() == Some(self.desired_config_hash.as_str())
     }
 
-    fn is_ready(&self) -> bool {
+    pub fn is_ready(&self) -> bool {
         matches!(self.phase, BrokerPhase::Ready { .. })
     }
 
@@ -86,9 +113,9 @@ impl BrokerProgress {
                 Some(format!("broker {id}: waiting for pod {pod} to terminate before starting a new one"))
             }
             BrokerPhase::Starting { pod, reason } => Some(format!("broker {id}: pod {pod} not ready ({reason})")),
-            BrokerPhase::Ready { .. } if !self.in_sync() => Some(format!(
-                "broker {id}: runs an older configuration; it needs a rolling restart to pick up the new one"
-            )),
+            BrokerPhase::Ready { .. } if !self.in_sync() => {
+                Some(format!("broker {id}: runs an older configuration; the rolling restart replaces its pod"))
+            }
             BrokerPhase::Ready { .. } => None,
         }
     }
@@ -102,6 +129,8 @@ pub struct StatusInputs<'a> {
     /// Claim names of brokers that left the spec, by broker id.
     pub retained_claims: &'a BTreeMap<i32, Vec<String>>,
     pub graceful: &'a GracefulStatus,
+    pub roll: &'a RollStatus,
+    pub dynamic_config: &'a DynamicConfigStatus,
     pub cluster_id: Option<String>,
     /// Internal listener name → (advertised address per broker id, address of the all-broker service).
     pub listener_addresses: BTreeMap<String, (BTreeMap<i32, String>, String)>,
@@ -109,23 +138,55 @@ pub struct StatusInputs<'a> {
 }
 
 pub fn running_status(inputs: StatusInputs<'_>) -> KafkaClusterStatus {
-    let StatusInputs { previous, cluster, brokers, retained_claims, graceful, cluster_id, listener_addresses, now } =
-        inputs;
+    let StatusInputs {
+        previous,
+        cluster,
+        brokers,
+        retained_claims,
+        graceful,
+        roll,
+        dynamic_config,
+        cluster_id,
+        listener_addresses,
+        now,
+    } = inputs;
     let mut status = previous.cloned().unwrap_or_default();
     let generation = cluster.generation;
     let ready = brokers.iter().filter(|b| b.is_ready()).count();
     let mut waits: Vec<String> = brokers.iter().filter_map(BrokerProgress::waiting_for).collect();
     waits.extend(graceful.waits.iter().cloned());
+    waits.extend(roll.message.iter().cloned());
     let all_ready = ready == brokers.len();
-    let settled = all_ready && graceful.waits.is_empty();
+    let settled = all_ready && graceful.waits.is_empty() && !roll.in_progress;
 
-    status.brokers_state = brokers.iter().map(|b| (b.id.to_string(), broker_state(previous, b, graceful))).collect();
+    status.brokers_state = brokers
+        .iter()
+        .map(|b| {
+            let mut state = broker_state(previous, b, graceful);
+            if let Some(dynamic) = dynamic_config.per_broker.get(&b.id) {
+                state.per_broker_configuration_state = Some(*dynamic);
+            }
+            (b.id.to_string(), state)
+        })
+        .collect();
     for id in &graceful.departing {
         let mut state = previous.and_then(|p| p.brokers_state.get(&id.to_string())).cloned().unwrap_or_default();
         set_graceful(&mut state, graceful.states.get(id));
         status.brokers_state.insert(id.to_string(), state);
     }
-    status.state = Some(if settled { ClusterState::ClusterRunning } else { ClusterState::ClusterReconciling });
+    let was_rolling = status.state == Some(ClusterState::ClusterRollingUpgrading);
+    status.state = Some(if roll.in_progress {
+        ClusterState::ClusterRollingUpgrading
+    } else if settled {
+        ClusterState::ClusterRunning
+    } else {
+        ClusterState::ClusterReconciling
+    });
+    if was_rolling && settled {
+        status.rolling_upgrade_status.get_or_insert_with(RollingUpgradeStatus::default).last_success =
+            now.0.to_string();
+    }
+    status.read_only_config_keys = dynamic_config.read_only_keys.iter().cloned().collect();
     status.brokers_ready = Some(format!("{ready}/{}", brokers.len()));
     status.observed_generation = generation;
     status.cluster_id = cluster_id.or(status.cluster_id);
@@ -172,6 +233,8 @@ pub fn running_status(inputs: StatusInputs<'_>) -> KafkaClusterStatus {
         ),
     );
     set_graceful_actions(&mut status, &graceful.waits, generation, now.clone());
+    set_rolling_upgrade(&mut status, roll, generation, now.clone());
+    set_dynamic_config(&mut status, dynamic_config, generation, now.clone());
     set_storage_retained(&mut status, retained_claims, generation, now);
     status
 }
@@ -238,6 +301,50 @@ fn set_graceful_actions(status: &mut KafkaClusterStatus, waits: &[String], gener
     conditions::upsert(
         &mut status.conditions,
         conditions::new(GRACEFUL_ACTIONS, true, "InProgress", waits.join("; "), generation, now),
+    );
+}
+
+fn set_rolling_upgrade(status: &mut KafkaClusterStatus, roll: &RollStatus, generation: Option<i64>, now: Time) {
+    if !roll.in_progress {
+        status.conditions.retain(|c| c.type_ != ROLLING_UPGRADE);
+        return;
+    }
+    let (reason, message) = match &roll.message {
+        Some(message) if message.contains(" waits") => ("Waiting", message.clone()),
+        Some(message) => ("Restarting", message.clone()),
+        None => ("Restarting", "waiting for the restarted broker to become ready".to_owned()),
+    };
+    conditions::upsert(
+        &mut status.conditions,
+        conditions::new(ROLLING_UPGRADE, true, reason, message, generation, now),
+    );
+}
+
+fn set_dynamic_config(
+    status: &mut KafkaClusterStatus,
+    dynamic: &DynamicConfigStatus,
+    generation: Option<i64>,
+    now: Time,
+) {
+    if !dynamic.configured && dynamic.problems.is_empty() {
+        status.conditions.retain(|c| c.type_ != DYNAMIC_CONFIG);
+        return;
+    }
+    let mut notes = dynamic.problems.clone();
+    notes.extend(dynamic.read_only_keys.iter().map(|key| {
+        format!("{key} is read-only in Kafka, so it goes into server.properties and a rolling restart applies it; readOnlyConfig is its place")
+    }));
+    let in_sync = dynamic.problems.is_empty();
+    conditions::upsert(
+        &mut status.conditions,
+        conditions::new(
+            DYNAMIC_CONFIG,
+            in_sync,
+            if in_sync { "Applied" } else { "NotApplied" },
+            notes.join("; "),
+            generation,
+            now,
+        ),
     );
 }
 

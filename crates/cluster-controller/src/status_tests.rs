@@ -27,6 +27,8 @@ fn status_of(brokers: &[BrokerProgress], previous: Option<&KafkaClusterStatus>, 
         brokers,
         retained_claims: &BTreeMap::new(),
         graceful: &GracefulStatus::default(),
+        roll: &RollStatus::default(),
+        dynamic_config: &DynamicConfigStatus::default(),
         cluster_id: Some("id".into()),
         listener_addresses: BTreeMap::new(),
         now: at(now),
@@ -57,7 +59,7 @@ fn an_out_of_sync_broker_is_reported_and_the_same_inputs_give_the_same_status() 
     let first = status_of(&brokers, None, 10);
     assert_eq!(first.state, Some(ClusterState::ClusterRunning));
     assert_eq!(first.brokers_state["0"].configuration_state, Some(ConfigurationState::ConfigOutOfSync));
-    assert!(condition(&first, RECONCILING).message.contains("needs a rolling restart"));
+    assert!(condition(&first, RECONCILING).message.contains("the rolling restart replaces its pod"));
     // A later resync with nothing changed must not produce a different status (no write).
     assert_eq!(status_of(&brokers, Some(&first), 99), first);
 }
@@ -109,6 +111,8 @@ fn graceful_states_backups_and_departing_brokers() {
         brokers: &brokers,
         retained_claims: &BTreeMap::new(),
         graceful: &graceful,
+        roll: &RollStatus::default(),
+        dynamic_config: &DynamicConfigStatus::default(),
         cluster_id: Some("id".into()),
         listener_addresses: BTreeMap::new(),
         now: at(10),
@@ -129,6 +133,8 @@ fn graceful_states_backups_and_departing_brokers() {
         brokers: &brokers,
         retained_claims: &BTreeMap::new(),
         graceful: &GracefulStatus { backups: graceful.backups.clone(), ..Default::default() },
+        roll: &RollStatus::default(),
+        dynamic_config: &DynamicConfigStatus::default(),
         cluster_id: Some("id".into()),
         listener_addresses: BTreeMap::new(),
         now: at(20),
@@ -136,4 +142,45 @@ fn graceful_states_backups_and_departing_brokers() {
     assert!(!done.brokers_state.contains_key("5"), "a gone broker's entry goes");
     assert!(done.conditions.iter().all(|c| c.type_ != GRACEFUL_ACTIONS));
     assert_eq!(done.state, Some(ClusterState::ClusterRunning));
+}
+
+#[test]
+fn a_roll_is_rolling_upgrading_with_its_gate_and_records_its_success_when_done() {
+    let cluster = validate(&kraft_combined()).expect("valid");
+    let ready = |id: i32| broker(id, BrokerPhase::Ready { pod: format!("kafka-{id}-a") }, Some("new"));
+    let brokers: Vec<BrokerProgress> = cluster.brokers.iter().map(|b| ready(b.id)).collect();
+    let roll = RollStatus {
+        in_progress: true,
+        message: Some("rolling restart of broker 2 waits: broker 1: 3 partitions under-replicated".into()),
+    };
+    let (no_claims, no_graceful, no_dynamic, idle) =
+        (BTreeMap::new(), GracefulStatus::default(), DynamicConfigStatus::default(), RollStatus::default());
+    let status = |previous: Option<&KafkaClusterStatus>, roll: &RollStatus, now| {
+        running_status(StatusInputs {
+            previous,
+            cluster: &cluster,
+            brokers: &brokers,
+            retained_claims: &no_claims,
+            graceful: &no_graceful,
+            roll,
+            dynamic_config: &no_dynamic,
+            cluster_id: Some("id".into()),
+            listener_addresses: BTreeMap::new(),
+            now: at(now),
+        })
+    };
+    let rolling = status(None, &roll, 10);
+    assert_eq!(rolling.state, Some(ClusterState::ClusterRollingUpgrading));
+    let gate = condition(&rolling, ROLLING_UPGRADE);
+    assert_eq!(gate.reason, "Waiting");
+    assert!(gate.message.contains("3 partitions under-replicated"), "{}", gate.message);
+    assert!(rolling.rolling_upgrade_status.is_none());
+
+    let done = status(Some(&rolling), &idle, 20);
+    assert_eq!(done.state, Some(ClusterState::ClusterRunning));
+    assert!(done.conditions.iter().all(|c| c.type_ != ROLLING_UPGRADE));
+    let last_success = done.rolling_upgrade_status.as_ref().map(|r| r.last_success.clone()).unwrap_or_default();
+    assert!(!last_success.is_empty());
+    // Settled: the next pass changes nothing.
+    assert_eq!(status(Some(&done), &idle, 30), done);
 }

@@ -22,11 +22,11 @@ mod operation_error;
 mod overrides;
 mod request_error;
 
-pub use admin::{ClusterAdmin, TopicOverrides};
+pub use admin::{BrokerConfigs, ClusterAdmin, TopicOverrides};
 pub use batch::MAX_TOPICS_PER_REQUEST;
 pub use changes::{BROKER_DEFAULT, NewTopicSpec, PartitionGrowth, TopicConfigChange, TopicOutcome};
 pub use client::{ConnectError, ConnectionSettings};
-pub use metadata::{ClusterMetadata, INTERNAL_TOPICS, TopicMetadata, is_internal_topic};
+pub use metadata::{ClusterMetadata, INTERNAL_TOPICS, ReplicaHealth, TopicMetadata, is_internal_topic};
 pub use metrics::{Operation, RequestCounter, RequestLabels};
 pub use operation_error::{OperationError, kafka_error_name};
 /// rust-rdkafka's error codes, as found in [`OperationError::code`] and [`RequestError::code`].

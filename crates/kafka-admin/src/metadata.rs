@@ -55,6 +55,60 @@ impl ClusterMetadata {
     }
 }
 
+/// Leadership and in-sync replicas of every partition, internal topics included.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaHealth {
+    /// Brokers registered with the cluster, ascending.
+    pub broker_ids: Vec<i32>,
+    /// Partitions without a leader, as `topic-partition`.
+    pub offline_partitions: Vec<String>,
+    /// Broker id → partitions (`topic-partition`) it replicates but is not in sync for.
+    pub out_of_sync: BTreeMap<i32, Vec<String>>,
+}
+
+/// One partition as Metadata reports it.
+pub(crate) struct PartitionReplicas<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub leader: i32,
+    pub replicas: &'a [i32],
+    pub isr: &'a [i32],
+}
+
+impl ReplicaHealth {
+    pub(crate) fn from_rdkafka(metadata: &Metadata) -> Self {
+        let broker_ids = metadata.brokers().iter().map(|broker| broker.id()).collect();
+        let partitions = metadata.topics().iter().flat_map(|topic| {
+            topic.partitions().iter().map(|p| PartitionReplicas {
+                topic: topic.name(),
+                partition: p.id(),
+                leader: p.leader(),
+                replicas: p.replicas(),
+                isr: p.isr(),
+            })
+        });
+        Self::from_partitions(broker_ids, partitions)
+    }
+
+    pub(crate) fn from_partitions<'a>(
+        mut broker_ids: Vec<i32>,
+        partitions: impl Iterator<Item = PartitionReplicas<'a>>,
+    ) -> Self {
+        broker_ids.sort_unstable();
+        let mut health = ReplicaHealth { broker_ids, ..Default::default() };
+        for partition in partitions {
+            let name = format!("{}-{}", partition.topic, partition.partition);
+            if partition.leader < 0 {
+                health.offline_partitions.push(name.clone());
+            }
+            for replica in partition.replicas.iter().filter(|replica| !partition.isr.contains(replica)) {
+                health.out_of_sync.entry(*replica).or_default().push(name.clone());
+            }
+        }
+        health
+    }
+}
+
 impl TopicMetadata {
     /// `partitions` yields (partition id, replica count).
     fn from_partitions(partitions: impl Iterator<Item = (i32, usize)>, error: Option<OperationError>) -> Self {
@@ -75,6 +129,19 @@ impl TopicMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leaderless_partitions_are_offline_and_replicas_outside_the_isr_out_of_sync() {
+        let partitions = [
+            PartitionReplicas { topic: "orders", partition: 0, leader: 1, replicas: &[1, 2, 3], isr: &[1, 3] },
+            PartitionReplicas { topic: "orders", partition: 1, leader: -1, replicas: &[2], isr: &[] },
+            PartitionReplicas { topic: "__consumer_offsets", partition: 7, leader: 3, replicas: &[3, 1], isr: &[3, 1] },
+        ];
+        let health = ReplicaHealth::from_partitions(vec![3, 1, 2], partitions.into_iter());
+        assert_eq!(health.broker_ids, vec![1, 2, 3]);
+        assert_eq!(health.offline_partitions, vec!["orders-1".to_owned()]);
+        assert_eq!(health.out_of_sync, BTreeMap::from([(2, vec!["orders-0".to_owned(), "orders-1".to_owned()])]));
+    }
 
     #[test]
     fn replication_factor_is_partition_zeros_replica_count() {

@@ -32,10 +32,10 @@ impl Operation {
     pub fn purpose(self) -> &'static str {
         match self {
             Operation::Metadata => "fetch cluster metadata",
-            Operation::DescribeConfigs => "describe topic configs",
+            Operation::DescribeConfigs => "describe configs",
             Operation::CreateTopics => "create topics",
             Operation::CreatePartitions => "create partitions",
-            Operation::IncrementalAlterConfigs => "alter topic configs",
+            Operation::IncrementalAlterConfigs => "alter configs",
             Operation::DeleteTopics => "delete topics",
         }
     }

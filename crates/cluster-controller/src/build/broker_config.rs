@@ -1,5 +1,7 @@
 //! `server.properties` of one Kafka node.
 
+use std::collections::BTreeSet;
+
 use crd_types::kafka_cluster::InternalListenerConfig;
 
 use super::labels::broker_host;
@@ -16,8 +18,25 @@ use crate::model::{BrokerModel, MetadataMode, Properties, ValidatedCluster, pars
 ///    objects (services, probes, voters) agree with;
 /// 4. the Cruise Control metrics reporter's, which keep the user's reporters and tuning
 ///    ([`super::cruise_control_reporter::reporter_properties`]).
+#[cfg(test)]
 pub fn server_properties(cluster: &ValidatedCluster, broker: &BrokerModel) -> String {
-    let user = parse_properties(&broker.read_only_config);
+    server_properties_with(cluster, broker, &BTreeSet::new())
+}
+
+/// As [`server_properties`], plus the keys of the dynamic configuration (`clusterWideConfig`,
+/// then the broker's `brokerConfig.config`) that Kafka reported read-only: they cannot be
+/// applied at runtime, so they take effect here, after `readOnlyConfig`, through a restart.
+pub fn server_properties_with(
+    cluster: &ValidatedCluster,
+    broker: &BrokerModel,
+    read_only_dynamic_keys: &BTreeSet<String>,
+) -> String {
+    let mut user = parse_properties(&broker.read_only_config);
+    if !read_only_dynamic_keys.is_empty() {
+        let mut dynamic = cluster.cluster_wide_config();
+        dynamic.extend(broker.per_broker_config());
+        user.extend(dynamic.into_iter().filter(|(key, _)| read_only_dynamic_keys.contains(key)));
+    }
     let reporter = super::cruise_control_reporter::reporter_properties(cluster, broker, &user);
     let mut properties = user;
     properties.extend(operator_properties(cluster, broker));

@@ -29,12 +29,15 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use sha2::{Digest, Sha256};
 
 pub use addresses::listener_addresses;
+#[cfg(test)]
 pub use broker_config::server_properties;
+pub use broker_config::server_properties_with;
 pub use cruise_control::{
     CAPACITY_KEY as CRUISE_CONTROL_CAPACITY_KEY, config_map_name as cruise_control_config_map_name,
     cruise_control_objects, deployment_name as cruise_control_deployment_name,
     jmx_exporter_config_map_name as cruise_control_jmx_config_map_name, metrics_topic, metrics_topic_name,
 };
+pub use labels::broker_host;
 
 use crate::model::{BrokerModel, ValidatedCluster};
 
@@ -48,6 +51,8 @@ pub struct ObservedFacts {
     pub cluster_id: Option<String>,
     /// Existing claims of a broker by mount path → PVC name (PVCs use generateName).
     pub claims: BTreeMap<i32, BTreeMap<String, String>>,
+    /// Dynamic config keys Kafka reported read-only (status.readOnlyConfigKeys).
+    pub read_only_config_keys: BTreeSet<String>,
 }
 
 /// What the reconciler has observed and the Cruise Control builders need.
@@ -109,7 +114,8 @@ pub fn cluster_objects(cluster: &ValidatedCluster) -> ClusterObjects {
 }
 
 pub fn broker_objects(cluster: &ValidatedCluster, broker: &BrokerModel, facts: &ObservedFacts) -> BrokerObjects {
-    let config_map = config_map::broker_config_map(cluster, broker, server_properties(cluster, broker));
+    let properties = server_properties_with(cluster, broker, &facts.read_only_config_keys);
+    let config_map = config_map::broker_config_map(cluster, broker, properties);
     let claims = pvc::broker_claims(cluster, broker);
     let no_claims = BTreeMap::new();
     let claim_names = facts.claims.get(&broker.id).unwrap_or(&no_claims);

@@ -64,7 +64,7 @@ fn facts_with_every_claim(cluster: &ValidatedCluster) -> ObservedFacts {
             (broker.id, names)
         })
         .collect();
-    ObservedFacts { cluster_id: Some(CLUSTER_ID.into()), claims }
+    ObservedFacts { cluster_id: Some(CLUSTER_ID.into()), claims, ..Default::default() }
 }
 
 /// Every object for the cluster, as one YAML-friendly document.

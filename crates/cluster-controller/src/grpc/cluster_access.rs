@@ -46,7 +46,12 @@ fn access(clusters: &Store<KafkaCluster>, cluster: &ClusterRef) -> Result<Cluste
         Status::failed_precondition(format!("the KafkaCluster spec cannot work: {}", problems.join("; ")))
     })?;
     let status = object.status.as_ref();
-    if status.and_then(|s| s.state) != Some(ClusterState::ClusterRunning) {
+    // A rolling restart keeps all but one broker serving, which is enough for admin work.
+    let serving = matches!(
+        status.and_then(|s| s.state),
+        Some(ClusterState::ClusterRunning | ClusterState::ClusterRollingUpgrading)
+    );
+    if !serving {
         let waiting = status
             .and_then(|s| s.conditions.iter().find(|c| c.type_ == crd_types::conditions::RECONCILING))
             .map(|c| c.message.clone())

@@ -65,6 +65,11 @@ pub struct ValidatedCluster {
 }
 
 impl ValidatedCluster {
+    /// `spec.clusterWideConfig`: the dynamic defaults every broker falls back to.
+    pub fn cluster_wide_config(&self) -> Properties {
+        self.spec.cluster_wide_config.as_deref().map(parse_properties).unwrap_or_default()
+    }
+
     pub fn is_kraft(&self) -> bool {
         self.mode == MetadataMode::Kraft
     }
@@ -105,6 +110,13 @@ pub struct BrokerModel {
 }
 
 impl BrokerModel {
+    /// The dynamic configuration Kafka should hold for this broker: `clusterWideConfig`
+    /// is the cluster default (see [`ValidatedCluster::cluster_wide_config`]); this is the
+    /// merged `brokerConfig.config`, set on the broker itself.
+    pub fn per_broker_config(&self) -> Properties {
+        self.config.config.as_deref().map(parse_properties).unwrap_or_default()
+    }
+
     pub fn is_broker(&self) -> bool {
         self.roles.contains(&ProcessRole::Broker)
     }

@@ -1,7 +1,7 @@
 //! One broker: its ConfigMap, its claims, then its pod — in that order, because the pod mounts
 //! both. Claims are only ever created here; removing storage is the Cruise Control issue's job.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
@@ -20,17 +20,28 @@ pub enum BrokerAction {
     CreatedPod(String),
 }
 
+/// What every broker of the cluster is built with, beyond its model.
+pub struct BuildFacts<'a> {
+    /// KRaft cluster id (status.clusterID).
+    pub cluster_id: Option<&'a str>,
+    /// status.readOnlyConfigKeys.
+    pub read_only_config_keys: &'a BTreeSet<String>,
+}
+
 pub async fn reconcile_broker(
     writer: &Writer,
     cluster: &ValidatedCluster,
     broker: &BrokerModel,
     observed: &ObservedCluster,
-    cluster_id: Option<&str>,
+    broker_facts: &BuildFacts<'_>,
 ) -> Result<(BrokerProgress, Vec<BrokerAction>), writes::Error> {
     let id = broker.id;
     let claims = observed.claim_names(id);
-    let facts =
-        ObservedFacts { cluster_id: cluster_id.map(str::to_owned), claims: BTreeMap::from([(id, claims.clone())]) };
+    let facts = ObservedFacts {
+        cluster_id: broker_facts.cluster_id.map(str::to_owned),
+        claims: BTreeMap::from([(id, claims.clone())]),
+        read_only_config_keys: broker_facts.read_only_config_keys.clone(),
+    };
     let objects = build::broker_objects(cluster, broker, &facts);
     let mut actions = Vec::new();
 

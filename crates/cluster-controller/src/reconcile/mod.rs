@@ -1,16 +1,19 @@
 //! The KafkaCluster reconciler, a pipeline:
 //! observe (caches only) → validate (pure) → cluster id → cluster-wide objects → Cruise Control
 //! (its Deployment and metrics topic) → each broker
-//! (ConfigMap, claims, pod) → departed brokers → status. Every write goes through `writes`,
+//! (ConfigMap, claims, pod) → departed brokers → rolling restart → dynamic configuration → status. Every write goes through `writes`,
 //! which skips objects that already match, so an unchanged cluster costs no write.
 
 mod broker;
 mod cluster_id;
 mod cruise_control;
 mod departed;
+mod dynamic_config;
 mod graceful;
+pub mod kafka_access;
 mod naming;
 pub mod observe;
+mod rolling;
 pub mod writes;
 
 use std::collections::BTreeSet;
@@ -53,6 +56,7 @@ pub struct Context {
     pub writer: Writer,
     pub stores: OwnedStores,
     pub recorder: Recorder,
+    pub kafka: kafka_access::KafkaAccess,
 }
 
 pub async fn reconcile(cluster: Arc<KafkaCluster>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -79,19 +83,36 @@ pub async fn reconcile(cluster: Arc<KafkaCluster>, ctx: Arc<Context>) -> Result<
 
     // Volumes leaving a broker stay in its pod until Cruise Control moved their data off.
     let built = graceful::with_volumes_being_removed(&validated, &observed, cluster.status.as_ref());
+    let read_only_keys = read_only_config_keys(cluster.status.as_ref());
     let mut brokers = Vec::with_capacity(built.brokers.len());
     for broker_model in &built.brokers {
+        let build_facts =
+            broker::BuildFacts { cluster_id: cluster_id.as_deref(), read_only_config_keys: &read_only_keys };
         let (progress, actions) =
-            broker::reconcile_broker(&ctx.writer, &built, broker_model, &observed, cluster_id.as_deref()).await?;
+            broker::reconcile_broker(&ctx.writer, &built, broker_model, &observed, &build_facts).await?;
         for action in actions {
             publish(&ctx, &cluster, broker_event(broker_model.id, action)).await;
         }
         brokers.push(progress);
     }
 
+    let build_facts = broker::BuildFacts { cluster_id: cluster_id.as_deref(), read_only_config_keys: &read_only_keys };
     let mut graceful =
-        graceful::reconcile(&ctx.writer, &cluster, &validated, &observed, &brokers, cluster_id.as_deref()).await?;
+        graceful::reconcile(&ctx.writer, &cluster, &validated, &observed, &brokers, &build_facts).await?;
     for event in std::mem::take(&mut graceful.events) {
+        publish(&ctx, &cluster, event).await;
+    }
+
+    let previous = cluster.status.as_ref();
+    let busy = cruise_control_moving_data(&graceful.status);
+    let (roll, roll_events) =
+        rolling::reconcile(&ctx.writer, &ctx.kafka, &validated, previous, &brokers, busy.as_deref()).await?;
+    let previously_configured =
+        previous.is_some_and(|p| p.conditions.iter().any(|c| c.type_ == status::DYNAMIC_CONFIG));
+    let previous_read_only = previous.map(|p| p.read_only_config_keys.as_slice()).unwrap_or_default();
+    let dynamic =
+        dynamic_config::reconcile(&ctx.kafka, &validated, &brokers, previous_read_only, previously_configured).await;
+    for event in roll_events.into_iter().chain(dynamic.events) {
         publish(&ctx, &cluster, event).await;
     }
 
@@ -101,13 +122,15 @@ pub async fn reconcile(cluster: Arc<KafkaCluster>, ctx: Arc<Context>) -> Result<
         brokers: &brokers,
         retained_claims: &graceful.retained_claims,
         graceful: &graceful.status,
+        roll: &roll,
+        dynamic_config: &dynamic.status,
         cluster_id,
         listener_addresses: build::listener_addresses(&validated),
         now: now(),
     });
     cruise_control::record(&mut status, &cruise_control, validated.generation, now());
     write_status_if_changed(&ctx, &cluster, status).await?;
-    let settled = brokers.iter().all(is_settled) && !graceful.in_progress;
+    let settled = brokers.iter().all(is_settled) && !graceful.in_progress && !roll.in_progress;
     Ok(Action::requeue(if settled { RESYNC } else { RETRY }))
 }
 
@@ -118,6 +141,34 @@ pub fn error_policy(cluster: Arc<KafkaCluster>, error: &Error, _ctx: Arc<Context
 
 fn is_settled(broker: &BrokerProgress) -> bool {
     matches!(broker.phase, status::BrokerPhase::Ready { .. })
+}
+
+/// Which brokers Cruise Control is moving data for right now; a roll waits for that. (A
+/// graceful action that waits for a restart, such as a rebalance onto a new disk, does not.)
+fn cruise_control_moving_data(graceful: &status::GracefulStatus) -> Option<String> {
+    use crd_types::kafka_cluster::{CruiseControlState as State, CruiseControlVolumeState as Volume};
+    let moving: Vec<String> = graceful
+        .states
+        .iter()
+        .filter(|(_, state)| {
+            matches!(state.cruise_control_state, Some(State::GracefulUpscaleRunning | State::GracefulDownscaleRunning))
+                || state.volume_states.values().any(|v| {
+                    matches!(
+                        v.cruise_control_volume_state,
+                        Some(Volume::GracefulDiskRebalanceRunning | Volume::GracefulDiskRemovalRunning)
+                    )
+                })
+        })
+        .map(|(id, state)| {
+            let operation = state.cruise_control_operation_reference.as_ref().map(|r| r.name.as_str());
+            format!("broker {id} ({})", operation.unwrap_or("operation running"))
+        })
+        .collect();
+    (!moving.is_empty()).then(|| moving.join(", "))
+}
+
+fn read_only_config_keys(status: Option<&KafkaClusterStatus>) -> BTreeSet<String> {
+    status.map(|s| s.read_only_config_keys.iter().cloned().collect()).unwrap_or_default()
 }
 
 fn now() -> Time {

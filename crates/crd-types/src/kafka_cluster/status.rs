@@ -33,6 +33,12 @@ pub struct KafkaClusterStatus {
     /// Generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// Keys of `brokerConfig.config` and `clusterWideConfig` that Kafka reports as read-only:
+    /// they cannot change at runtime, so they go into server.properties and take effect
+    /// through a rolling restart. Recorded so that the rendered configuration does not depend
+    /// on reaching Kafka.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_only_config_keys: Vec<String>,
     /// Ready, Reconciling, Degraded...: each with the reason and what the operator waits for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]

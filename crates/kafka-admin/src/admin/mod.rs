@@ -1,7 +1,10 @@
 //! [`ClusterAdmin`]: the admin operations the controllers need against one Kafka cluster.
 
+mod brokers;
 mod configs;
 mod topics;
+
+pub use brokers::BrokerConfigs;
 
 pub use configs::TopicOverrides;
 
@@ -12,11 +15,12 @@ use std::time::Duration;
 
 use rdkafka::bindings as rd;
 use rdkafka::error::KafkaError;
+use rdkafka::metadata::Metadata;
 use rdkafka::producer::Producer;
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::client::{self, ConnectError, ConnectionSettings, KafkaClient};
-use crate::metadata::ClusterMetadata;
+use crate::metadata::{ClusterMetadata, ReplicaHealth};
 use crate::metrics::{Operation, RequestCounter, RequestLabels};
 use crate::native::{self, AdminCall, RequestFailure};
 use crate::request_error::RequestError;
@@ -60,16 +64,26 @@ impl ClusterAdmin {
     /// One Metadata request for every topic; Kafka's internal topics
     /// ([`INTERNAL_TOPICS`](crate::INTERNAL_TOPICS)) are left out.
     pub async fn cluster_metadata(&self) -> Result<ClusterMetadata, RequestError> {
+        self.metadata(ClusterMetadata::from_rdkafka).await
+    }
+
+    /// One Metadata request for every topic, Kafka's internal ones included: which partitions
+    /// have no leader and which brokers lag behind a leader. This is what a rolling restart
+    /// must check before it takes another broker down.
+    pub async fn replica_health(&self) -> Result<ReplicaHealth, RequestError> {
+        self.metadata(ReplicaHealth::from_rdkafka).await
+    }
+
+    /// One Metadata request, its answer read by `read`.
+    async fn metadata<T: Send + 'static>(&self, read: fn(&Metadata) -> T) -> Result<T, RequestError> {
         let client = Arc::clone(&self.client);
         let timeout = self.request_timeout;
         self.count(Operation::Metadata, false);
         // rd_kafka_metadata blocks until the answer or the timeout.
-        let fetched = tokio::task::spawn_blocking(move || {
-            client.client().fetch_metadata(None, timeout).map(|metadata| ClusterMetadata::from_rdkafka(&metadata))
-        })
-        .await;
+        let fetched =
+            tokio::task::spawn_blocking(move || client.client().fetch_metadata(None, timeout).map(|m| read(&m))).await;
         match fetched {
-            Ok(Ok(metadata)) => Ok(metadata),
+            Ok(Ok(answer)) => Ok(answer),
             Ok(Err(error)) => Err(self.metadata_error(&error)),
             Err(error) => Err(self.failed(
                 Operation::Metadata,

@@ -1,4 +1,4 @@
-//! DescribeConfigs and IncrementalAlterConfigs for topic resources.
+//! DescribeConfigs and IncrementalAlterConfigs for topic and broker resources.
 
 use std::sync::Arc;
 
@@ -15,22 +15,45 @@ use crate::overrides::is_topic_override;
 
 /// The override entries of each topic, or Kafka's error for that topic.
 pub(crate) type DescribedTopics = Vec<(String, Result<Vec<ConfigEntry>, OperationError>)>;
+/// Every entry of each broker resource (named by broker id).
+pub(crate) type DescribedBrokers = DescribedTopics;
+
+use rd::rd_kafka_ResourceType_t::{RD_KAFKA_RESOURCE_BROKER, RD_KAFKA_RESOURCE_TOPIC};
 
 pub(crate) fn describe_topic_configs(
     client: &Arc<KafkaClient>,
     call: &AdminCall,
     names: &[&str],
 ) -> Result<Pending<DescribedTopics>, RequestFailure> {
+    describe_configs(client, call, RD_KAFKA_RESOURCE_TOPIC, names, read_topic_configs)
+}
+
+/// `names` are broker ids.
+pub(crate) fn describe_broker_configs(
+    client: &Arc<KafkaClient>,
+    call: &AdminCall,
+    names: &[&str],
+) -> Result<Pending<DescribedBrokers>, RequestFailure> {
+    describe_configs(client, call, RD_KAFKA_RESOURCE_BROKER, names, read_broker_configs)
+}
+
+fn describe_configs<T>(
+    client: &Arc<KafkaClient>,
+    call: &AdminCall,
+    resource_type: rd::rd_kafka_ResourceType_t,
+    names: &[&str],
+    read: fn(&Event) -> Result<T, RequestFailure>,
+) -> Result<Pending<T>, RequestFailure> {
     let mut resources = OwnedList::new(rd::rd_kafka_ConfigResource_destroy, names.len());
     for name in names {
         let name_c = c_string(name)?;
         // SAFETY: `name_c` is NUL-terminated and copied by librdkafka.
-        let resource = unsafe {
-            rd::rd_kafka_ConfigResource_new(rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC, name_c.as_ptr())
-        };
-        resources.adopt(resource).ok_or_else(|| RequestFailure::invalid_argument(format!("topic {name}: rejected")))?;
+        let resource = unsafe { rd::rd_kafka_ConfigResource_new(resource_type, name_c.as_ptr()) };
+        resources
+            .adopt(resource)
+            .ok_or_else(|| RequestFailure::invalid_argument(format!("config resource {name:?}: rejected")))?;
     }
-    submit(client, call, read_describe_configs, |rk, options, queue| {
+    submit(client, call, read, |rk, options, queue| {
         // SAFETY: every pointer is live for the call, and librdkafka copies the resources and
         // options before returning; the answer arrives on `queue`.
         unsafe { rd::rd_kafka_DescribeConfigs(rk, resources.as_mut_ptr(), resources.len(), options, queue) }
@@ -42,18 +65,34 @@ pub(crate) fn alter_topic_configs(
     call: &AdminCall,
     changes: &[&TopicConfigChange],
 ) -> Result<Pending<Vec<TopicOutcome>>, RequestFailure> {
+    alter_configs(client, call, RD_KAFKA_RESOURCE_TOPIC, changes)
+}
+
+/// As [`alter_topic_configs`], each change naming a broker id.
+pub(crate) fn alter_broker_configs(
+    client: &Arc<KafkaClient>,
+    call: &AdminCall,
+    changes: &[&TopicConfigChange],
+) -> Result<Pending<Vec<TopicOutcome>>, RequestFailure> {
+    alter_configs(client, call, RD_KAFKA_RESOURCE_BROKER, changes)
+}
+
+fn alter_configs(
+    client: &Arc<KafkaClient>,
+    call: &AdminCall,
+    resource_type: rd::rd_kafka_ResourceType_t,
+    changes: &[&TopicConfigChange],
+) -> Result<Pending<Vec<TopicOutcome>>, RequestFailure> {
     use rd::rd_kafka_AlterConfigOpType_t::{RD_KAFKA_ALTER_CONFIG_OP_TYPE_DELETE, RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET};
 
     let mut resources = OwnedList::new(rd::rd_kafka_ConfigResource_destroy, changes.len());
     for change in changes {
         let name = c_string(&change.name)?;
         // SAFETY: `name` is NUL-terminated and copied by librdkafka.
-        let resource = unsafe {
-            rd::rd_kafka_ConfigResource_new(rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC, name.as_ptr())
-        };
+        let resource = unsafe { rd::rd_kafka_ConfigResource_new(resource_type, name.as_ptr()) };
         let resource = resources
             .adopt(resource)
-            .ok_or_else(|| RequestFailure::invalid_argument(format!("topic {}: rejected", change.name)))?;
+            .ok_or_else(|| RequestFailure::invalid_argument(format!("config resource {:?}: rejected", change.name)))?;
         let sets = change.set.iter().map(|(key, value)| (key, Some(value), RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET));
         let deletes = change.delete.iter().map(|key| (key, None, RD_KAFKA_ALTER_CONFIG_OP_TYPE_DELETE));
         for (key, value, op) in sets.chain(deletes) {
@@ -72,7 +111,10 @@ pub(crate) fn alter_topic_configs(
                     reason
                 };
                 let reason = reason.unwrap_or_default();
-                return Err(RequestFailure::invalid_argument(format!("topic {} config {key}: {reason}", change.name)));
+                return Err(RequestFailure::invalid_argument(format!(
+                    "config resource {:?} config {key}: {reason}",
+                    change.name
+                )));
             }
         }
     }
@@ -82,7 +124,19 @@ pub(crate) fn alter_topic_configs(
     })
 }
 
-fn read_describe_configs(event: &Event) -> Result<DescribedTopics, RequestFailure> {
+fn read_topic_configs(event: &Event) -> Result<DescribedTopics, RequestFailure> {
+    read_describe_configs(event, is_topic_override)
+}
+
+/// A broker has a few hundred entries; the controller needs them all (value, source, read-only).
+fn read_broker_configs(event: &Event) -> Result<DescribedBrokers, RequestFailure> {
+    read_describe_configs(event, |_, _| true)
+}
+
+fn read_describe_configs(
+    event: &Event,
+    keep: fn(&ConfigSource, bool) -> bool,
+) -> Result<DescribedTopics, RequestFailure> {
     // SAFETY: the event is live; NULL if it is not a DescribeConfigs result.
     let result = unsafe { rd::rd_kafka_event_DescribeConfigs_result(event.as_ptr()) };
     if result.is_null() {
@@ -99,7 +153,7 @@ fn read_describe_configs(event: &Event) -> Result<DescribedTopics, RequestFailur
             // SAFETY: each resource is live for the event's lifetime.
             let (name, outcome) = unsafe { resource_outcome(resource) };
             // SAFETY: as above.
-            (name, outcome.map(|()| unsafe { config_entries(resource) }))
+            (name, outcome.map(|()| unsafe { config_entries(resource, keep) }))
         })
         .collect())
 }
@@ -137,11 +191,14 @@ unsafe fn resource_outcome(resource: *const rd::rd_kafka_ConfigResource_t) -> (S
     }
 }
 
-/// The resource's entries that [`is_topic_override`] keeps; the others are not copied.
+/// The resource's entries that `keep` keeps (by source and sensitivity); the others are not copied.
 ///
 /// # Safety
 /// `resource` must be a live config resource from a DescribeConfigs result event.
-unsafe fn config_entries(resource: *const rd::rd_kafka_ConfigResource_t) -> Vec<ConfigEntry> {
+unsafe fn config_entries(
+    resource: *const rd::rd_kafka_ConfigResource_t,
+    keep: fn(&ConfigSource, bool) -> bool,
+) -> Vec<ConfigEntry> {
     let mut count = 0;
     // SAFETY: by this function's contract; librdkafka sets `count`.
     let entries = unsafe { rd::rd_kafka_ConfigResource_configs(resource, &mut count) };
@@ -154,7 +211,7 @@ unsafe fn config_entries(resource: *const rd::rd_kafka_ConfigResource_t) -> Vec<
             unsafe {
                 let source = config_source(rd::rd_kafka_ConfigEntry_source(entry));
                 let is_sensitive = rd::rd_kafka_ConfigEntry_is_sensitive(entry) != 0;
-                is_topic_override(&source, is_sensitive).then(|| ConfigEntry {
+                keep(&source, is_sensitive).then(|| ConfigEntry {
                     name: owned_string(rd::rd_kafka_ConfigEntry_name(entry)).unwrap_or_default(),
                     value: owned_string(rd::rd_kafka_ConfigEntry_value(entry)),
                     source,

@@ -15,7 +15,7 @@ use std::ffi::{CStr, CString, c_char};
 use rdkafka::bindings as rd;
 use rdkafka::types::RDKafkaErrorCode;
 
-pub(crate) use configs::{alter_topic_configs, describe_topic_configs};
+pub(crate) use configs::{alter_broker_configs, alter_topic_configs, describe_broker_configs, describe_topic_configs};
 pub(crate) use request::{AdminCall, Pending, RequestFailure};
 pub(crate) use topics::{create_partitions, create_topics, delete_topics};
 

@@ -27,5 +27,6 @@ pub mod message_accounting;
 pub mod namespace;
 pub mod pod_state;
 pub mod processes;
+pub mod rolling;
 pub mod testbed;
 pub mod wait;

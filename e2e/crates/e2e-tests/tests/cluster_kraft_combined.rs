@@ -1,9 +1,9 @@
 //! The cluster controller turns Koperator's KRaft sample (three combined broker+controller
 //! nodes, Kafka 3.9.1 on Koperator's image name) into a running cluster: real brokers serve
 //! 1,000 messages through the all-broker Service, the quorum has the expected voters. Then a
-//! broker added to the spec comes up alone, and a readOnlyConfig change marks the brokers
-//! ConfigOutOfSync. (Removing a broker drains it through Cruise Control first:
-//! `graceful_scaling.rs`.)
+//! broker added to the spec comes up alone, and a readOnlyConfig change starts a rolling
+//! restart. (Removing a broker drains it through Cruise Control first: `graceful_scaling.rs`;
+//! rolling restarts are `rolling_upgrade.rs`.)
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
-use crd_types::kafka_cluster::ConfigurationState;
+use crd_types::kafka_cluster::ClusterState;
 use e2e_tests::controller_process::ControllerProcess;
 use e2e_tests::kafka_cluster::{self, bootstrap};
 use e2e_tests::wait::{self, Check};
@@ -85,20 +85,13 @@ async fn kraft_combined_cluster_runs_scales_and_tracks_config() -> Result<()> {
             ensure!(before[id].uid() == after[id].uid(), "adding broker 3 replaced the pod of broker {id}");
         }
 
-        // A read-only config change: the brokers run an older configuration now.
+        // A read-only config change: the brokers run an older configuration now, and the roll starts.
         cluster["spec"]["readOnlyConfig"] = json!("auto.create.topics.enable=false\nlog.retention.hours=12\n");
         kafka_cluster::apply(ns, &cluster).await?;
-        wait::until(
-            &kafka_cluster::api(ns),
-            "kafka",
-            "marks its brokers ConfigOutOfSync",
-            Duration::from_secs(60),
-            |c| {
-                let states = c.status.as_ref().map(|s| s.brokers_state.clone()).unwrap_or_default();
-                !states.is_empty()
-                    && states.values().all(|b| b.configuration_state == Some(ConfigurationState::ConfigOutOfSync))
-            },
-        )
+        wait::until(&kafka_cluster::api(ns), "kafka", "starts a rolling restart", Duration::from_secs(60), |c| {
+            c.status.as_ref().and_then(|s| s.state) == Some(ClusterState::ClusterRollingUpgrading)
+                && kafka_cluster::condition(c, "RollingUpgrade").is_some()
+        })
         .await?;
         Ok(())
     })

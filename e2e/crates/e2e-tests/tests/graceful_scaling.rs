@@ -8,10 +8,10 @@
 //!   controller rebuilds the pod from the recorded configuration; the pod goes only after the
 //!   drain completed and broker 1 hosts no replica; every message acknowledged before is
 //!   consumed after; its PVCs, ConfigMap and status entry go at the end.
-//! - A volume added to a running broker: once its pod runs with it, one rebalance with
-//!   `rebalance_disk=true` moves replicas onto it. Removed again: one remove_disks operation
-//!   empties it while the pod keeps it; its claim goes only after that, once the pod runs
-//!   without it.
+//! - A volume added to a running broker: the rolling restart gives its pod the volume, then one
+//!   rebalance with `rebalance_disk=true` moves replicas onto it. Removed again: one remove_disks
+//!   operation empties it while the pod keeps it; only then does the rolling restart replace the
+//!   pod, and its claim goes once the pod runs without it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -230,23 +230,21 @@ async fn disk_scenario(ns: &TestNamespace) -> Result<()> {
     let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ns.client.clone(), &ns.name);
 
-    // A second volume for broker 0: the running pod lacks it until it is restarted. The group's
-    // volume is listed first: KRaft keeps its metadata log in the first of log.dirs.
+    // A second volume for broker 0: the running pod lacks it until the rolling restart replaces
+    // it. The group's volume is listed first: KRaft keeps its metadata log in the first of log.dirs.
     let original = cluster["spec"]["brokerConfigGroups"]["broker"]["storageConfigs"][0].clone();
     let mut added = original.clone();
     added["mountPath"] = json!(ADDED_VOLUME);
     let broker_0 = cluster["spec"]["brokers"].as_array_mut().context("brokers")?.get_mut(0).context("broker 0")?;
     broker_0["brokerConfig"] = json!({"storageConfigs": [original, added]});
+    let before = single_pod(&pods, 0).await?;
     kafka_cluster::apply(ns, &cluster).await?;
-    wait::until(&clusters, "kafka", "waits to rebalance onto the new volume", Duration::from_secs(60), |c| {
-        volume_state(c, 0) == Some(CruiseControlVolumeState::GracefulDiskRebalanceRequired)
-    })
-    .await?;
-    restart_broker_pod(&pods, 0).await?;
     wait::until(&clusters, "kafka", "has rebalanced onto the new volume", UPSCALE_TIMEOUT, |c| {
         volume_state(c, 0) == Some(CruiseControlVolumeState::GracefulDiskRebalanceSucceeded)
     })
     .await?;
+    let rolled = pods.list(&broker(0)).await?.items;
+    ensure!(rolled.iter().all(|p| p.uid() != before.uid()), "broker 0's pod was not replaced to mount the new volume");
     let rebalances = of_kind(&operations, CruiseControlTaskOperation::Rebalance).await?;
     ensure!(rebalances.len() == 1, "expected one rebalance operation, found {}", names(&rebalances));
     ensure!(task_parameter(&rebalances[0], "rebalance_disk").as_deref() == Some("true"), "{:?}", rebalances[0].status);
@@ -274,11 +272,28 @@ async fn disk_scenario(ns: &TestNamespace) -> Result<()> {
     ensure!(logdirs.as_deref() == Some(&*format!("0-{added_dir}")), "remove_disks brokerid_and_logdirs={logdirs:?}");
     let spread = retried("kafka-log-dirs --describe", || partitions_per_log_dir(&bootstrap, 0)).await?;
     ensure!(spread.get(&added_dir).copied().unwrap_or(0) == 0, "{added_dir} still holds data: {spread:?}");
-    ensure!(claims.get_opt(&claim.name_any()).await?.is_some(), "the claim went while the pod still mounts it");
 
-    // The pod restarts without the volume; then the claim goes, and the volume's state.
-    restart_broker_pod(&pods, 0).await?;
-    wait::until_deleted(&claims, &claim.name_any(), DRAIN_TIMEOUT).await?;
+    // The roll replaces the pod again, without the volume; then the claim goes (never while a
+    // live pod of broker 0 mounts it), and the volume's state.
+    let claim_name = claim.name_any();
+    wait::eventually("the removed volume's claim goes after the pod stops mounting it", DRAIN_TIMEOUT, || async {
+        let going = claims.get_opt(&claim_name).await?.is_none_or(|c| c.metadata.deletion_timestamp.is_some());
+        let mounting: Vec<String> = pods
+            .list(&broker(0))
+            .await?
+            .items
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none() && mounts(p, &claim_name))
+            .map(|p| p.name_any())
+            .collect();
+        match (going, mounting.is_empty()) {
+            (true, false) => bail!("claim {claim_name} is deleted while pods {mounting:?} mount it"),
+            (true, true) => Ok(Check::Done(())),
+            (false, _) => Ok(Check::Pending(format!("pods mounting it: {mounting:?}"))),
+        }
+    })
+    .await?;
+    wait::until_deleted(&claims, &claim_name, DRAIN_TIMEOUT).await?;
     wait::until(&clusters, "kafka", "forgets the removed volume", Duration::from_secs(60), |c| {
         volume_state(c, 0).is_none()
     })
@@ -287,18 +302,9 @@ async fn disk_scenario(ns: &TestNamespace) -> Result<()> {
     Ok(())
 }
 
-/// Deletes the broker's pod, as a rolling restart would, and waits for its successor to be ready.
-async fn restart_broker_pod(pods: &Api<Pod>, id: i32) -> Result<()> {
-    let old = single_pod(pods, id).await?;
-    pods.delete(&old.name_any(), &DeleteParams::default()).await?;
-    wait::eventually(&format!("broker {id}'s pod is replaced and ready"), kafka_cluster::RUNNING_TIMEOUT, || async {
-        let current = pods.list(&broker(id)).await?.items;
-        Ok(match current.iter().find(|p| p.uid() != old.uid() && e2e_tests::pod_state::is_ready(p)) {
-            Some(_) => Check::Done(()),
-            None => Check::Pending(format!("{:?}", current.iter().map(|p| p.name_any()).collect::<Vec<_>>())),
-        })
-    })
-    .await
+fn mounts(pod: &Pod, claim: &str) -> bool {
+    let volumes = pod.spec.as_ref().and_then(|s| s.volumes.as_ref());
+    volumes.into_iter().flatten().any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == claim))
 }
 
 fn volume_state(cluster: &KafkaCluster, id: i32) -> Option<CruiseControlVolumeState> {

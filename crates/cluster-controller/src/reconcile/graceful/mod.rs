@@ -58,7 +58,7 @@ pub async fn reconcile(
     validated: &ValidatedCluster,
     observed: &ObservedCluster,
     progress: &[BrokerProgress],
-    cluster_id: Option<&str>,
+    build_facts: &super::broker::BuildFacts<'_>,
 ) -> Result<Outcome, Error> {
     let desired: BTreeSet<i32> = validated.brokers.iter().map(|b| b.id).collect();
     let departing = departed::departing_brokers(cluster, &desired, observed);
@@ -94,7 +94,7 @@ pub async fn reconcile(
         match &broker.restored {
             Some((extended, model)) => {
                 let (_, actions) =
-                    super::broker::reconcile_broker(writer, extended, model, observed, cluster_id).await?;
+                    super::broker::reconcile_broker(writer, extended, model, observed, build_facts).await?;
                 events.extend(actions.into_iter().map(|action| super::broker_event(broker.id, action)));
             }
             None if broker.facts.has_objects && !observed.pods.contains_key(&broker.id) => problems.push(format!(

@@ -1,0 +1,107 @@
+//! The cluster controller's own view into Kafka, for what only Kafka knows: which replicas are
+//! in sync (the rolling restart's gate), which controller is active, and the dynamic broker
+//! configuration. One admin client per cluster, replaced when its bootstrap addresses change.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use kafka_admin::{ClusterAdmin, ConnectionSettings, RequestCounter};
+
+use crd_types::kafka_cluster::SecurityProtocol;
+
+use crate::build;
+use crate::model::{METRICS_PORT, ValidatedCluster};
+
+/// How long one Kafka request may take; a roll waits rather than act on a slow answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one controller's metrics page may take to answer.
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
+/// The JMX exporter's name (with the operator's default rules) for
+/// `kafka.controller:type=KafkaController,name=ActiveControllerCount`: 1 on the active controller.
+const ACTIVE_CONTROLLER_METRIC: &str = "kafka_controller_kafkacontroller_activecontrollercount";
+
+pub struct KafkaAccess {
+    admins: Mutex<HashMap<(String, String), Arc<ClusterAdmin>>>,
+    requests: RequestCounter,
+    http: reqwest::Client,
+}
+
+impl KafkaAccess {
+    pub fn new(requests: RequestCounter) -> Self {
+        let http = reqwest::Client::builder().timeout(SCRAPE_TIMEOUT).build().unwrap_or_default();
+        Self { admins: Mutex::default(), requests, http }
+    }
+
+    /// The cluster's admin client, created on first use (librdkafka connects lazily).
+    pub fn admin(&self, cluster: &ValidatedCluster) -> Result<Arc<ClusterAdmin>, String> {
+        let bootstrap_servers = bootstrap_servers(cluster)?;
+        let key = (cluster.namespace.clone(), cluster.name.clone());
+        let mut admins = self.admins.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(admin) = admins.get(&key).filter(|a| a.bootstrap_servers() == bootstrap_servers.as_slice()) {
+            return Ok(Arc::clone(admin));
+        }
+        let settings = ConnectionSettings {
+            bootstrap_servers,
+            client_id: "koperator-rs-cluster-controller".to_owned(),
+            request_timeout: REQUEST_TIMEOUT,
+        };
+        let admin = ClusterAdmin::connect(&settings, self.requests.clone())
+            .map(Arc::new)
+            .map_err(|error| operator_runtime::error_chain(&error))?;
+        admins.insert(key, Arc::clone(&admin));
+        Ok(admin)
+    }
+
+    /// The KRaft controller whose metrics say it is active, asking each of `controllers`;
+    /// None when none answers so (e.g. the user replaced the JMX exporter rules).
+    pub async fn active_controller(&self, cluster: &ValidatedCluster, controllers: &[i32]) -> Option<i32> {
+        let scrapes = controllers.iter().map(|&id| async move {
+            let url = format!("http://{}:{METRICS_PORT}/metrics", build::broker_host(cluster, id));
+            let page = self.http.get(&url).send().await.ok()?.text().await.ok()?;
+            is_active_controller(&page).then_some(id)
+        });
+        futures::future::join_all(scrapes).await.into_iter().flatten().next()
+    }
+}
+
+/// Per-broker addresses of the listener the operator uses for admin work: the one marked
+/// `usedForKafkaAdminCommunication`, else the inter-broker one. Only PLAINTEXT for now.
+fn bootstrap_servers(cluster: &ValidatedCluster) -> Result<Vec<String>, String> {
+    let listeners = &cluster.spec.listeners_config.internal_listeners;
+    let listener = listeners
+        .iter()
+        .find(|l| l.common.used_for_kafka_admin_communication == Some(true))
+        .or_else(|| listeners.iter().find(|l| l.common.used_for_inner_broker_communication == Some(true)))
+        .ok_or("no internal listener has usedForInnerBrokerCommunication: true")?;
+    if listener.common.security_protocol != SecurityProtocol::Plaintext {
+        return Err(format!(
+            "listener {} uses {:?}; the cluster controller talks to Kafka over PLAINTEXT listeners only so far",
+            listener.common.name, listener.common.security_protocol
+        ));
+    }
+    let addresses = build::listener_addresses(cluster);
+    let (per_broker, _) = addresses.get(&listener.common.name).ok_or("the admin listener has no addresses")?;
+    Ok(per_broker.values().cloned().collect())
+}
+
+/// Whether a Prometheus text page has the active-controller gauge at 1.
+fn is_active_controller(page: &str) -> bool {
+    page.lines().filter(|line| line.starts_with(ACTIVE_CONTROLLER_METRIC)).any(|line| {
+        line.rsplit(' ').next().and_then(|value| value.parse::<f64>().ok()).is_some_and(|value| value >= 1.0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_active_controller_gauge() {
+        let page = "# HELP kafka_controller_kafkacontroller_activecontrollercount x\n\
+                    kafka_controller_kafkacontroller_activecontrollercount 1.0\n";
+        assert!(is_active_controller(page));
+        assert!(!is_active_controller("kafka_controller_kafkacontroller_activecontrollercount 0.0\n"));
+        assert!(!is_active_controller("kafka_server_other 1.0\n"));
+    }
+}

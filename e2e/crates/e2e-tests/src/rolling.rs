@@ -1,0 +1,136 @@
+//! Watching a rolling restart from outside: how many nodes are down at any moment (from a watch
+//! on the cluster's pods), and a producer that keeps writing with acks=all throughout, so that
+//! "no acknowledged message lost" can be checked afterwards.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, ResourceExt};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::namespace::TestNamespace;
+use crate::{kcat, message_accounting, pod_state};
+
+/// Counts, from a pod watch, the nodes without a ready pod; remembers the worst moment.
+pub struct DownWatch {
+    worst: Arc<Mutex<(usize, String)>>,
+    task: JoinHandle<()>,
+}
+
+impl DownWatch {
+    /// Watches the pods of `cluster`'s nodes `ids`.
+    pub fn start(ns: &TestNamespace, cluster: &str, ids: &[i32]) -> Self {
+        let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+        let config = watcher::Config::default().labels(&format!("kafka_cr={cluster},brokerId"));
+        let ids: BTreeSet<i32> = ids.iter().copied().collect();
+        let worst = Arc::new(Mutex::new((0, String::new())));
+        let recorded = Arc::clone(&worst);
+        let task = tokio::spawn(async move {
+            let mut known: BTreeMap<String, Pod> = BTreeMap::new();
+            // Pods arrive one by one while the watch (re)lists; only a complete list counts.
+            let (mut listing, mut listed) = (BTreeMap::new(), false);
+            let mut events = watcher::watcher(pods, config).boxed();
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(Event::Init) => (listing, listed) = (BTreeMap::new(), false),
+                    Ok(Event::InitApply(pod)) => drop(listing.insert(pod.name_any(), pod)),
+                    Ok(Event::InitDone) => (known, listed) = (std::mem::take(&mut listing), true),
+                    Ok(Event::Apply(pod)) => drop(known.insert(pod.name_any(), pod)),
+                    Ok(Event::Delete(pod)) => drop(known.remove(&pod.name_any())),
+                    Err(_) => continue,
+                }
+                if !listed {
+                    continue;
+                }
+                let up: BTreeSet<i32> = known
+                    .values()
+                    .filter(|p| p.metadata.deletion_timestamp.is_none() && pod_state::is_ready(p))
+                    .filter_map(|p| p.labels().get("brokerId")?.parse().ok())
+                    .collect();
+                let down: Vec<i32> = ids.difference(&up).copied().collect();
+                let mut worst = recorded.lock().unwrap_or_else(PoisonError::into_inner);
+                if down.len() > worst.0 {
+                    *worst = (down.len(), format!("nodes {down:?} down at once"));
+                }
+            }
+        });
+        Self { worst, task }
+    }
+
+    /// The most nodes down at one moment since the start, and which.
+    pub fn worst(&self) -> (usize, String) {
+        self.worst.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl Drop for DownWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What a [`ContinuousProducer`] wrote.
+#[derive(Debug, Default)]
+pub struct Produced {
+    /// Batches kcat reported delivered (acks=all).
+    pub acknowledged: Vec<Range<u32>>,
+    /// Batches that failed: their messages may or may not be in the topic.
+    pub failed: Vec<Range<u32>>,
+}
+
+/// Produces numbered batches to a topic, one after the other, until stopped.
+pub struct ContinuousProducer {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Produced>,
+}
+
+impl ContinuousProducer {
+    pub fn start(bootstrap: &str, topic: &str, batch: u32) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let (bootstrap, topic) = (bootstrap.to_owned(), topic.to_owned());
+        let task = tokio::spawn(async move {
+            let mut produced = Produced::default();
+            let mut next = 0;
+            while !*stopped.borrow() {
+                let numbers = next..next + batch;
+                next += batch;
+                match kcat::produce_numbered(&bootstrap, &topic, numbers.clone()).await {
+                    Ok(()) => produced.acknowledged.push(numbers),
+                    Err(_) => produced.failed.push(numbers),
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            produced
+        });
+        Self { stop, task }
+    }
+
+    pub async fn stop(self) -> Result<Produced> {
+        let _ = self.stop.send(true);
+        Ok(self.task.await?)
+    }
+}
+
+/// Fails unless every acknowledged message of `produced` is in `topic`.
+pub async fn expect_no_acknowledged_loss(bootstrap: &str, topic: &str, produced: &Produced) -> Result<usize> {
+    let received: BTreeSet<String> = kcat::consume_all(bootstrap, topic).await?.into_iter().collect();
+    let acknowledged: Vec<u32> = produced.acknowledged.iter().flat_map(Clone::clone).collect();
+    let lost: Vec<u32> =
+        acknowledged.iter().copied().filter(|n| !received.contains(&message_accounting::message(*n))).collect();
+    if !lost.is_empty() {
+        bail!(
+            "{} of {} acknowledged messages lost, e.g. {:?}",
+            lost.len(),
+            acknowledged.len(),
+            &lost[..lost.len().min(10)]
+        );
+    }
+    Ok(acknowledged.len())
+}
