@@ -127,6 +127,12 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
             ));
         }
     }
+    if let Some(count) = spec.rolling_upgrade_config.concurrent_broker_restart_count_per_rack.filter(|c| *c > 1) {
+        warnings.push(format!(
+            "spec.rollingUpgradeConfig.concurrentBrokerRestartCountPerRack: {count} needs rack awareness, \
+             which this operator does not implement yet, so nodes restart one at a time"
+        ));
+    }
     if let Some(budget) = &spec.disruption_budget
         && budget.create == Some(true)
         && budget.budget.is_none()
@@ -395,6 +401,14 @@ mod tests {
         cluster.spec.brokers.pop();
         let validated = validate(&cluster).expect("valid");
         assert_eq!(validated.warnings.len(), 1);
+    }
+
+    #[test]
+    fn concurrent_restarts_without_rack_awareness_are_a_warning() {
+        let mut cluster = kraft();
+        cluster.spec.rolling_upgrade_config.concurrent_broker_restart_count_per_rack = Some(2);
+        let validated = validate(&cluster).expect("valid");
+        assert!(validated.warnings.iter().any(|w| w.contains("one at a time")), "{:?}", validated.warnings);
     }
 
     #[test]
