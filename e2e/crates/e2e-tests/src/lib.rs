@@ -18,6 +18,7 @@ pub mod crds;
 pub mod cruise_control;
 pub mod cruise_control_operation;
 pub mod diagnostics;
+pub mod helm;
 pub mod host_command;
 pub mod kafka_cluster;
 pub mod kafka_topic;
