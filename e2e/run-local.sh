@@ -14,8 +14,11 @@ step() { printf '\n==> %s\n' "$*"; }
 namespace=kafka
 cluster=kafka
 bootstrap=$cluster-all-broker.$namespace.svc.cluster.local:29092
-controllers=(cluster-controller topic-controller cruise-control-runner)
+controllers=(cluster-controller topic-controller cruise-control-runner alert-receiver)
 grpc=127.0.0.1:19090
+# The alert receiver's webhook and the bearer token Alertmanager must send to it.
+alert_webhook=127.0.0.1:9001
+alert_token=$root/target/testbed/alert-receiver.token
 logs=$root/target/run/logs
 mkdir -p "$logs"
 
@@ -37,6 +40,9 @@ stop_controllers() {
 trap 'stop_controllers; echo; echo "controllers stopped; the test bed keeps running (make testbed-down stops it)"' EXIT
 
 step "starting the controllers on the host (logs in target/run/logs)"
+if [[ ! -s $alert_token ]]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '\n' >"$alert_token")
+fi
 port=18080
 for controller in "${controllers[@]}"; do
     case $controller in
@@ -45,8 +51,14 @@ for controller in "${controllers[@]}"; do
         topic-controller) extra=(--cluster-access-endpoint "http://$grpc") ;;
         *) extra=() ;;
     esac
+    election=(--leader-election=false)
+    # The alert receiver elects no leader; it asks the cluster controller for every action.
+    if [[ $controller == alert-receiver ]]; then
+        election=()
+        extra=(--listen-addr "$alert_webhook" --token-file "$alert_token" --cluster-actions-endpoint "http://$grpc")
+    fi
     # Through the test bed's exec so they resolve cluster DNS names, as they would in a pod.
-    e2e/testbed exec -- "$CARGO_TARGET_DIR/debug/$controller" --leader-election=false \
+    e2e/testbed exec -- "$CARGO_TARGET_DIR/debug/$controller" "${election[@]}" \
         --metrics-addr "127.0.0.1:$port" "${extra[@]}" >"$logs/$controller.log" 2>&1 &
     pids+=($!)
     echo "  $controller: pid $!, metrics and probes on http://127.0.0.1:$port"
@@ -88,6 +100,9 @@ The cluster runs. Point kubectl at the test bed with:
   export KUBECONFIG=$KUBECONFIG
 and run commands that need cluster DNS (kcat, kafka-topics, ...) through:
   e2e/testbed exec -- kcat -L -b $bootstrap
+
+Alertmanager webhooks: POST http://$alert_webhook/webhook with the bearer token in
+  $alert_token
 
 Following the controllers' logs; Ctrl-C stops the controllers (make testbed-down stops the test bed).
 MSG

@@ -5,6 +5,7 @@
 //! `operator_runtime::deployable`; the reconciler is `reconcile`, wired to the API in
 //! `controller`; the gRPC services are in `grpc`.
 
+mod actions;
 mod build;
 mod controller;
 mod grpc;
@@ -13,10 +14,12 @@ mod reconcile;
 mod status;
 
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 
 use clap::Parser;
 use crd_types::{CruiseControlOperation, KafkaCluster, KafkaTopic};
 use kube::CustomResourceExt as _;
+use kube::runtime::events::Reporter;
 use operator_runtime::cli::{LeaderElectionArgs, RuntimeArgs};
 use operator_runtime::deployable;
 
@@ -31,7 +34,7 @@ struct Args {
     runtime: RuntimeArgs,
     #[command(flatten)]
     leader_election: LeaderElectionArgs,
-    /// Address of the gRPC server (ClusterAccess) other deployables call.
+    /// Address of the gRPC server (ClusterAccess, ClusterActions) other deployables call.
     #[arg(long, env = "GRPC_ADDR", default_value = "0.0.0.0:9090")]
     grpc_addr: std::net::SocketAddr,
 }
@@ -41,17 +44,22 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     deployable::run(NAME, &args.runtime, async |deployable| {
         let namespace = args.runtime.watch_namespace().map(str::to_owned);
-        // Read-only, so every replica serves it, leader or not.
+        // Every replica serves gRPC; ClusterActions only acts while this one leads.
+        let leading = grpc::Leading::default();
+        let reporter = Reporter { controller: NAME.to_owned(), instance: args.leader_election.identity.clone() };
+        let actions = grpc::ClusterActionsService::new(deployable.client.clone(), leading.clone(), reporter);
         let grpc = tokio::spawn(grpc::serve(
             args.grpc_addr,
             deployable.client.clone(),
             namespace.clone(),
+            actions,
             deployable.shutdown.clone(),
         ));
         let crds = [KafkaCluster::crd_name(), CruiseControlOperation::crd_name(), KafkaTopic::crd_name()];
         if deployable.wait_for_crds(&crds).await {
             let (writes, kafka_requests) = controller::register_counters(&deployable.metrics);
             let client = deployable.client.clone();
+            let leading_flag = leading.clone();
             deployable
                 .run_while_leading(&args.leader_election, |leading| {
                     let options = controller::ControllerOptions {
@@ -61,7 +69,13 @@ async fn main() -> ExitCode {
                         writes: writes.clone(),
                         kafka_requests: kafka_requests.clone(),
                     };
-                    controller::run(client.clone(), options, leading)
+                    let leader = leading_flag.clone();
+                    leader.store(true, Ordering::Relaxed);
+                    let run = controller::run(client.clone(), options, leading);
+                    async move {
+                        run.await;
+                        leader.store(false, Ordering::Relaxed);
+                    }
                 })
                 .await?;
         }

@@ -130,6 +130,8 @@ pub struct StatusInputs<'a> {
     pub retained_claims: &'a BTreeMap<i32, Vec<String>>,
     pub graceful: &'a GracefulStatus,
     pub roll: &'a RollStatus,
+    /// Firing alerts labelled `rollingupgrade`: status.alertCount and rollingUpgradeStatus.errorCount.
+    pub rolling_upgrade_alerts: i32,
     pub dynamic_config: &'a DynamicConfigStatus,
     pub cluster_id: Option<String>,
     /// Internal listener name → (advertised address per broker id, address of the all-broker service).
@@ -145,6 +147,7 @@ pub fn running_status(inputs: StatusInputs<'_>) -> KafkaClusterStatus {
         retained_claims,
         graceful,
         roll,
+        rolling_upgrade_alerts,
         dynamic_config,
         cluster_id,
         listener_addresses,
@@ -185,6 +188,11 @@ pub fn running_status(inputs: StatusInputs<'_>) -> KafkaClusterStatus {
     if was_rolling && settled {
         status.rolling_upgrade_status.get_or_insert_with(RollingUpgradeStatus::default).last_success =
             now.0.to_string();
+    }
+    status.alert_count = rolling_upgrade_alerts;
+    if rolling_upgrade_alerts > 0 || status.rolling_upgrade_status.is_some() {
+        status.rolling_upgrade_status.get_or_insert_with(RollingUpgradeStatus::default).error_count =
+            rolling_upgrade_alerts;
     }
     status.read_only_config_keys = dynamic_config.read_only_keys.iter().cloned().collect();
     status.brokers_ready = Some(format!("{ready}/{}", brokers.len()));

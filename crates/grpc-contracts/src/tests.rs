@@ -103,6 +103,13 @@ impl ClusterActions for FixedLimitActions {
     async fn grow_disk(&self, _request: Request<GrowDiskRequest>) -> Result<Response<GrowDiskResponse>, Status> {
         Ok(Response::new(GrowDiskResponse { result: refused("not implemented in this test") }))
     }
+
+    async fn report_rolling_upgrade_alerts(
+        &self,
+        _request: Request<actions_v1::ReportRollingUpgradeAlertsRequest>,
+    ) -> Result<Response<actions_v1::ReportRollingUpgradeAlertsResponse>, Status> {
+        Err(Status::unimplemented("not implemented in this test"))
+    }
 }
 
 /// Reports the cluster as not ready, then ready, then ends the watch.

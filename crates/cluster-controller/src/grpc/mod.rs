@@ -1,8 +1,11 @@
 //! The gRPC services the cluster controller offers other deployables.
 
 mod cluster_access;
+mod cluster_actions;
+mod cluster_actions_io;
 
 pub use cluster_access::ClusterAccessService;
+pub use cluster_actions::{ClusterActionsService, Leading};
 
 use std::net::SocketAddr;
 
@@ -11,14 +14,17 @@ use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, Client};
 
 use crd_types::KafkaCluster;
+use grpc_contracts::actions_v1::cluster_actions_server::ClusterActionsServer;
 use grpc_contracts::cluster_v1::cluster_access_server::ClusterAccessServer;
 use operator_runtime::CancellationToken;
 
-/// Serves the gRPC services on `address` until `stop`, on every replica: they only read.
+/// Serves the gRPC services on `address` until `stop`, on every replica: ClusterAccess only
+/// reads; ClusterActions answers UNAVAILABLE unless `leading` says this replica leads.
 pub async fn serve(
     address: SocketAddr,
     client: Client,
     namespace: Option<String>,
+    actions: ClusterActionsService,
     stop: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     let api: Api<KafkaCluster> = match namespace.as_deref() {
@@ -34,9 +40,10 @@ pub async fn serve(
             () = cache_stop.cancelled() => {}
         }
     });
-    tracing::info!(%address, "serving gRPC ClusterAccess");
+    tracing::info!(%address, "serving gRPC ClusterAccess and ClusterActions");
     tonic::transport::Server::builder()
         .add_service(ClusterAccessServer::new(ClusterAccessService::new(clusters)))
+        .add_service(ClusterActionsServer::new(actions))
         .serve_with_shutdown(address, async move { stop.cancelled().await })
         .await
 }

@@ -105,8 +105,12 @@ pub async fn reconcile(cluster: Arc<KafkaCluster>, ctx: Arc<Context>) -> Result<
 
     let previous = cluster.status.as_ref();
     let busy = cruise_control_moving_data(&graceful.status);
+    // Kept by ClusterActions in an annotation (a set of fingerprints, so repeats count once).
+    let alerts =
+        crate::actions::rolling_upgrade_alerts::alert_count(&crate::actions::rolling_upgrade_alerts::firing(&cluster));
+    let gates = rolling::ExternalGates { cruise_control_busy: busy.as_deref(), rolling_upgrade_alerts: alerts };
     let (roll, roll_events) =
-        rolling::reconcile(&ctx.writer, &ctx.kafka, &validated, previous, &brokers, busy.as_deref()).await?;
+        rolling::reconcile(&ctx.writer, &ctx.kafka, &validated, previous, &brokers, &gates).await?;
     let previously_configured =
         previous.is_some_and(|p| p.conditions.iter().any(|c| c.type_ == status::DYNAMIC_CONFIG));
     let previous_read_only = previous.map(|p| p.read_only_config_keys.as_slice()).unwrap_or_default();
@@ -123,6 +127,7 @@ pub async fn reconcile(cluster: Arc<KafkaCluster>, ctx: Arc<Context>) -> Result<
         retained_claims: &graceful.retained_claims,
         graceful: &graceful.status,
         roll: &roll,
+        rolling_upgrade_alerts: alerts,
         dynamic_config: &dynamic.status,
         cluster_id,
         listener_addresses: build::listener_addresses(&validated),

@@ -13,6 +13,7 @@
 //! # }
 //! ```
 
+pub mod alerting;
 pub mod controller_process;
 pub mod crds;
 pub mod cruise_control;

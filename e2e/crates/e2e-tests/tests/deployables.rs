@@ -32,6 +32,10 @@ async fn every_deployable_becomes_ready_and_stops_cleanly_on_sigterm() -> Result
             if *name == "cluster-controller" {
                 extra.extend(["--grpc-addr", "127.0.0.1:0"]);
             }
+            let token_file = e2e_tests::alerting::write_token(&ns.name)?.0.display().to_string();
+            if *name == "alert-receiver" {
+                extra.extend(["--listen-addr", "127.0.0.1:0", "--token-file", token_file.as_str()]);
+            }
             let mut process = ControllerProcess::start_with(name, &ns.name, &extra).await?;
             wait::eventually(&format!("{name} is ready"), Duration::from_secs(60), || async {
                 let (code, body) = http_get(port, "/readyz").await?;

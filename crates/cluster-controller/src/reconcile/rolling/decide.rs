@@ -48,7 +48,7 @@ pub struct Gates<'a> {
     pub health: Option<&'a Result<ReplicaHealth, String>>,
     /// `spec.rollingUpgradeConfig.failureThreshold`; values below 1 count as 1.
     pub failure_threshold: i32,
-    /// Firing `rollingupgrade` alerts (status.rollingUpgradeStatus.errorCount).
+    /// Firing alerts labelled `rollingupgrade` (status.rollingUpgradeStatus.errorCount).
     pub alerts: i32,
     /// KRaft's active controller, when known.
     pub active_controller: Option<i32>,

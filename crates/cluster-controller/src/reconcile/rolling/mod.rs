@@ -21,14 +21,23 @@ use super::kafka_access::KafkaAccess;
 use super::writes::{self, Writer};
 use decide::{Gates, RollNode, RollStep};
 
+/// What holds a roll besides the pods and Kafka.
+pub struct ExternalGates<'a> {
+    /// Set while Cruise Control moves data: for which brokers.
+    pub cruise_control_busy: Option<&'a str>,
+    /// Firing alerts labelled `rollingupgrade`.
+    pub rolling_upgrade_alerts: i32,
+}
+
 pub async fn reconcile(
     writer: &Writer,
     access: &KafkaAccess,
     cluster: &ValidatedCluster,
     previous: Option<&KafkaClusterStatus>,
     brokers: &[BrokerProgress],
-    cruise_control_busy: Option<&str>,
+    external: &ExternalGates<'_>,
 ) -> Result<(RollStatus, Vec<Event>), writes::Error> {
+    let cruise_control_busy = external.cruise_control_busy;
     let nodes = roll_nodes(cluster, brokers);
     let step = match decide::before_kafka(&nodes, cruise_control_busy) {
         Some(step) => step,
@@ -42,12 +51,11 @@ pub async fn reconcile(
             } else {
                 None
             };
-            let previous_roll = previous.and_then(|p| p.rolling_upgrade_status.as_ref());
             let gates = Gates {
                 cruise_control_busy,
                 health: Some(&health),
                 failure_threshold: cluster.spec.rolling_upgrade_config.failure_threshold,
-                alerts: previous_roll.map_or(0, |r| r.error_count),
+                alerts: external.rolling_upgrade_alerts,
                 active_controller,
             };
             decide::decide(&nodes, &gates)
