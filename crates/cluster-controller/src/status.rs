@@ -88,6 +88,10 @@ pub struct BrokerProgress {
     /// The configuration hash the running pod was created with.
     pub running_config_hash: Option<String>,
     pub phase: BrokerPhase,
+    /// Claims of the desired pod that are not yet seen or not yet bound; replacing a running
+    /// pod before they are would leave the broker down, and would hide a new volume from
+    /// graceful scaling (it notices a new disk by the running pod lacking it).
+    pub storage_pending: Vec<String>,
 }
 
 impl BrokerProgress {

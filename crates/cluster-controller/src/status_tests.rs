@@ -16,6 +16,7 @@ fn broker(id: i32, phase: BrokerPhase, running: Option<&str>) -> BrokerProgress 
         desired_config_hash: "new".into(),
         running_config_hash: running.map(str::to_owned),
         phase,
+        storage_pending: Vec::new(),
     }
 }
 

@@ -69,7 +69,12 @@ pub async fn reconcile_broker(
         desired_config_hash: objects.config_hash.clone(),
         running_config_hash: None,
         phase: BrokerPhase::WaitingForStorage { claims: Vec::new() },
+        storage_pending: Vec::new(),
     };
+    // Just created (not in the cache yet) or not bound yet.
+    let mut pending = observed.pending_claims(id);
+    pending.extend(created_claims.iter().cloned());
+    progress.storage_pending = pending;
 
     if let Some(pod) = observed.live_pod(id) {
         progress.running_config_hash = pod.annotations().get(CONFIG_HASH_ANNOTATION).cloned();
@@ -83,10 +88,8 @@ pub async fn reconcile_broker(
     // A pod created before its claims bind is unschedulable, and the scheduler may take
     // minutes to try again; with claims bound first it schedules at once. (Claims of classes
     // that bind for a consuming pod are not waited for: that would never end.)
-    let mut pending = observed.pending_claims(id);
-    pending.extend(created_claims);
-    if !pending.is_empty() {
-        progress.phase = BrokerPhase::WaitingForStorage { claims: pending };
+    if !progress.storage_pending.is_empty() {
+        progress.phase = BrokerPhase::WaitingForStorage { claims: progress.storage_pending.clone() };
         return Ok((progress, actions));
     }
     let Some(mut pod) = objects.pod else { return Ok((progress, actions)) };

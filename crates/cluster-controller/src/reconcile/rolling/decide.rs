@@ -28,6 +28,8 @@ pub struct RollNode {
     pub ready: bool,
     /// The live pod runs an older configuration or pod spec than the desired one.
     pub outdated: bool,
+    /// Claims the new pod needs that are not seen or not bound yet: the node waits for them.
+    pub storage_pending: Vec<String>,
 }
 
 /// What the roll does now.
@@ -61,10 +63,23 @@ pub fn outdated(nodes: &[RollNode]) -> Vec<&RollNode> {
     outdated
 }
 
+/// Outdated nodes whose new pod could start now: their claims exist and are bound.
+fn replaceable(nodes: &[RollNode]) -> Vec<&RollNode> {
+    outdated(nodes).into_iter().filter(|n| n.storage_pending.is_empty()).collect()
+}
+
 /// Step 1 and the checks that need no Kafka request: `None` means "ask Kafka, then [`decide`]".
 pub fn before_kafka(nodes: &[RollNode], cruise_control_busy: Option<&str>) -> Option<RollStep> {
-    let outdated = outdated(nodes);
-    let Some(first) = outdated.first() else { return Some(RollStep::Done) };
+    let all_outdated = outdated(nodes);
+    let Some(waiting) = all_outdated.first() else { return Some(RollStep::Done) };
+    let outdated = replaceable(nodes);
+    let Some(first) = outdated.first() else {
+        return Some(RollStep::Wait(format!(
+            "rolling restart of broker {} waits for its PersistentVolumeClaims {} to exist and be bound",
+            waiting.id,
+            waiting.storage_pending.join(", ")
+        )));
+    };
     // Only while no node the roll already replaced is still coming up: two nodes down at
     // once would be the roll's doing.
     let replaced_node_starting = nodes.iter().any(|n| !n.ready && !n.outdated);
@@ -100,7 +115,7 @@ pub fn decide(nodes: &[RollNode], gates: &Gates<'_>) -> RollStep {
     if let Some(step) = before_kafka(nodes, gates.cruise_control_busy) {
         return step;
     }
-    let outdated = outdated(nodes);
+    let outdated = replaceable(nodes);
     let Some(first) = outdated.first() else { return RollStep::Done };
     let next = first.id;
     let health = match gates.health {

@@ -5,7 +5,15 @@ use kafka_admin::ReplicaHealth;
 use super::*;
 
 fn node(id: i32, outdated: bool, ready: bool) -> RollNode {
-    RollNode { id, is_controller: true, is_broker: true, pod: Some(format!("kafka-{id}-abc")), ready, outdated }
+    RollNode {
+        id,
+        is_controller: true,
+        is_broker: true,
+        pod: Some(format!("kafka-{id}-abc")),
+        ready,
+        outdated,
+        storage_pending: Vec::new(),
+    }
 }
 
 fn healthy() -> Result<ReplicaHealth, String> {
@@ -124,4 +132,13 @@ fn controllers_go_first_and_the_active_controller_last_of_them() {
     assert_eq!(restarts(decide(&nodes[..2], &with_active(3))), 3);
     let after_controllers = [broker(0), controller(3, false), controller(4, false), controller(5, false)];
     assert_eq!(restarts(decide(&after_controllers, &with_active(3))), 0);
+}
+
+#[test]
+fn a_node_whose_new_claims_are_not_bound_keeps_its_pod() {
+    let pending = RollNode { storage_pending: vec!["kafka-0-storage-1-x".into()], ..node(0, true, true) };
+    let reason = waits(decide(&[pending.clone(), node(1, false, true)], &gates(&healthy())));
+    assert!(reason.contains("kafka-0-storage-1-x"), "{reason}");
+    // Others still go.
+    assert_eq!(restarts(decide(&[pending, node(1, true, true)], &gates(&healthy()))), 1);
 }

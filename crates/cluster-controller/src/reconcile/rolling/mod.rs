@@ -92,6 +92,7 @@ fn roll_nodes(cluster: &ValidatedCluster, brokers: &[BrokerProgress]) -> Vec<Rol
                 is_controller: cluster.is_kraft() && model.is_controller(),
                 is_broker: model.is_broker(),
                 outdated: pod.is_some() && progress.running_config_hash.is_some() && !progress.in_sync(),
+                storage_pending: progress.storage_pending.clone(),
                 pod,
                 ready: progress.is_ready(),
             })
