@@ -30,7 +30,12 @@ cargo build --quiet --locked $(printf -- '-p %s ' "${controllers[@]}")
 
 step "installing the CRDs"
 kubectl apply --server-side -f deploy/crds/ >/dev/null
-kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+# A CRD created a moment ago may have no status yet, which kubectl wait takes as an error.
+for attempt in {1..30}; do
+    kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null 2>&1 && break
+    ((attempt < 30)) || { echo "the CRDs did not become established" >&2; exit 1; }
+    sleep 1
+done
 
 pids=()
 stop_controllers() {
