@@ -1,5 +1,6 @@
 //! Firing alerts labelled `rollingupgrade`, which a rolling upgrade counts against its
-//! `failureThreshold` through `status.alertCount`.
+//! `failureThreshold`; the status (`alertCount`, `rollingUpgradeStatus.errorCount`) is derived
+//! from it by the reconciler.
 //!
 //! The set of firing fingerprints is kept in an annotation on the KafkaCluster (not only the
 //! count), so that reports are idempotent: Alertmanager repeats notifications and several

@@ -340,12 +340,8 @@ impl ClusterActions for ClusterActionsService {
                     }
                 }
             }
-            if cluster.status.as_ref().map(|s| s.alert_count) != Some(count) {
-                let patch = json!({"status": {"alertCount": count}});
-                api.patch_status(&cluster_ref.name, &params, &Patch::Merge(&patch))
-                    .await
-                    .map_err(|error| Status::unavailable(format!("failed to write status.alertCount: {error}")))?;
-            }
+            // status.alertCount is the reconciler's: it derives it from the annotation, whose
+            // change wakes it. Writing it here too raced with its status writes.
             return Ok(Response::new(ReportRollingUpgradeAlertsResponse { alert_count: count }));
         }
         Err(Status::aborted("the KafkaCluster kept changing; retry"))
