@@ -17,12 +17,13 @@ use prometheus_client::metrics::family::Family;
 use serde::de::DeserializeOwned;
 
 use crd_types::{CruiseControlOperation, KafkaCluster, KafkaTopic, labels};
+use kube::core::DeserializeGuard;
 use operator_runtime::{CancellationToken, MetricsRegistry};
 
-use crate::reconcile::kafka_access::KafkaAccess;
 use crate::reconcile::observe::OwnedStores;
+use crate::reconcile::observe::kafka::KafkaAccess;
 use crate::reconcile::writes::{WriteLabels, Writer};
-use crate::reconcile::{self, Context};
+use crate::reconcile::{self, Context, ReconcileMetrics};
 
 /// Options the binary's flags decide.
 pub struct ControllerOptions {
@@ -34,11 +35,17 @@ pub struct ControllerOptions {
     pub writes: Family<WriteLabels, Counter>,
     /// Counts every Kafka request (health checks, dynamic configuration).
     pub kafka_requests: kafka_admin::RequestCounter,
+    pub reconciles: ReconcileMetrics,
 }
 
-/// The write and Kafka request counters, registered once per process (leadership may be won
-/// several times).
-pub fn register_counters(metrics: &MetricsRegistry) -> (Family<WriteLabels, Counter>, kafka_admin::RequestCounter) {
+/// The counters, registered once per process (leadership may be won several times).
+pub struct Counters {
+    pub writes: Family<WriteLabels, Counter>,
+    pub kafka_requests: kafka_admin::RequestCounter,
+    pub reconciles: ReconcileMetrics,
+}
+
+pub fn register_counters(metrics: &MetricsRegistry) -> Counters {
     let writes = Family::<WriteLabels, Counter>::default();
     metrics.register("cluster_controller_writes", "Write requests made by the cluster controller", writes.clone());
     let kafka_requests = kafka_admin::RequestCounter::default();
@@ -47,7 +54,7 @@ pub fn register_counters(metrics: &MetricsRegistry) -> (Family<WriteLabels, Coun
         "Requests the cluster controller sent to Kafka",
         kafka_requests.clone(),
     );
-    (writes, kafka_requests)
+    Counters { writes, kafka_requests, reconciles: ReconcileMetrics::register(metrics) }
 }
 
 fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
@@ -64,6 +71,8 @@ where
 }
 
 /// A cache of `K` filled by a watch; the stream must be polled (it is handed to the controller).
+/// Deletions count as changes too: a Service someone deleted is recreated at once, not at the
+/// next resync.
 fn cached<K>(
     api: Api<K>,
     config: watcher::Config,
@@ -72,7 +81,7 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
-    let stream = watcher(api, config).default_backoff().reflect(writer).applied_objects();
+    let stream = watcher(api, config).default_backoff().reflect(writer).touched_objects();
     (reader, stream)
 }
 
@@ -112,6 +121,7 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
         },
         recorder,
         kafka: KafkaAccess::new(options.kafka_requests),
+        metrics: options.reconciles,
     });
 
     // StorageClasses carry no owner: drive their cache without triggering reconciles. The
@@ -123,7 +133,9 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
         ready = storage_classes_ready.wait_until_ready() => if ready.is_err() { return },
         () = stop.cancelled() => { storage_classes_driver.abort(); return }
     }
-    let controller = Controller::new(api::<KafkaCluster>(&client, ns), watcher::Config::default())
+    // Guarded: a KafkaCluster this controller cannot read fails its own passes (with an event
+    // saying why) instead of breaking the watch of every other cluster.
+    let controller = Controller::new(api::<DeserializeGuard<KafkaCluster>>(&client, ns), watcher::Config::default())
         .owns_stream(pod_events)
         .owns_stream(config_map_events)
         .owns_stream(claim_events)

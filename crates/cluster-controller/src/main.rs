@@ -57,7 +57,7 @@ async fn main() -> ExitCode {
         ));
         let crds = [KafkaCluster::crd_name(), CruiseControlOperation::crd_name(), KafkaTopic::crd_name()];
         if deployable.wait_for_crds(&crds).await {
-            let (writes, kafka_requests) = controller::register_counters(&deployable.metrics);
+            let counters = controller::register_counters(&deployable.metrics);
             let client = deployable.client.clone();
             let leading_flag = leading.clone();
             deployable
@@ -66,8 +66,9 @@ async fn main() -> ExitCode {
                         namespace: namespace.clone(),
                         reporter: NAME.to_owned(),
                         instance: args.leader_election.identity.clone(),
-                        writes: writes.clone(),
-                        kafka_requests: kafka_requests.clone(),
+                        writes: counters.writes.clone(),
+                        kafka_requests: counters.kafka_requests.clone(),
+                        reconciles: counters.reconciles.clone(),
                     };
                     let leader = leading_flag.clone();
                     leader.store(true, Ordering::Relaxed);

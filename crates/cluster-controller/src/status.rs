@@ -1,18 +1,25 @@
 //! The KafkaCluster status: a pure function of what the reconcile saw and did, so an unchanged
 //! cluster yields an identical status (and no write), and every wait is spelled out.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crd_types::conditions::{self, DEGRADED, READY, RECONCILING};
 use crd_types::kafka_cluster::{
     BrokerState, ClusterState, ConfigurationState, GracefulActionState, KafkaClusterStatus, ListenerStatus,
-    ListenerStatuses, PerBrokerConfigurationState, RollingUpgradeStatus,
+    ListenerStatuses, RollingUpgradeStatus,
 };
 
 use crate::model::ValidatedCluster;
+pub use crate::reconcile::decide::outcome::DynamicConfigStatus;
+use crate::reconcile::decide::outcome::{BrokerProgress, GracefulStatus, RollReport, RollStatus, StatusDraft};
+use crate::reconcile::decide::{ClaimResize, CruiseControlReport, TopicReport};
 
+/// Condition, present when the spec has fields this operator accepts but does not act on yet.
+pub const UNSUPPORTED_FIELDS: &str = "UnsupportedFields";
+/// Condition, present while a claim grows or when a size change is refused: which claim, why.
+pub const VOLUME_RESIZE: &str = "VolumeResize";
 /// Condition: PVCs of brokers removed from the spec are kept (their data is not deleted).
 pub const STORAGE_RETAINED: &str = "StorageRetained";
 /// Condition, present while Cruise Control adds or drains brokers: which broker, which
@@ -22,131 +29,15 @@ pub const GRACEFUL_ACTIONS: &str = "GracefulActions";
 /// Condition, present while a rolling restart is in progress: which node restarts, or which
 /// node and which gate the roll waits for.
 pub const ROLLING_UPGRADE: &str = "RollingUpgrade";
-/// Condition, present when the spec has dynamic configuration: whether Kafka holds it.
-pub const DYNAMIC_CONFIG: &str = "DynamicConfig";
+pub use crate::reconcile::decide::outcome::DYNAMIC_CONFIG;
 
-/// The rolling restart's part of the status.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RollStatus {
-    pub in_progress: bool,
-    /// What the roll does or waits for, one sentence.
-    pub message: Option<String>,
-}
-
-/// The dynamic configuration step's part of the status.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct DynamicConfigStatus {
-    /// Whether the spec has any dynamic configuration (`clusterWideConfig`, `brokerConfig.config`).
-    pub configured: bool,
-    /// `perBrokerConfigurationState` of each broker looked at in this pass.
-    pub per_broker: BTreeMap<i32, PerBrokerConfigurationState>,
-    /// Why Kafka does not hold the spec's dynamic configuration, one sentence each.
-    pub problems: Vec<String>,
-    /// status.readOnlyConfigKeys.
-    pub read_only_keys: BTreeSet<String>,
-}
-
-/// The graceful step's part of the status.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct GracefulStatus {
-    /// `gracefulActionState` by broker id.
-    pub states: BTreeMap<i32, GracefulActionState>,
-    /// Brokers that left the spec but keep their entry: their objects are not all gone yet.
-    pub departing: BTreeSet<i32>,
-    /// `configurationBackup` of each broker in the spec.
-    pub backups: BTreeMap<i32, String>,
-    /// One sentence per broker the operator waits for.
-    pub waits: Vec<String>,
-}
-
-/// Where a broker stands.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BrokerPhase {
-    /// The pod follows once these claims are bound (or exist, for the pod to mount them).
-    WaitingForStorage {
-        claims: Vec<String>,
-    },
-    /// A pod of the broker is still terminating; the new one waits for its name.
-    WaitingForOldPod {
-        pod: String,
-    },
-    Starting {
-        pod: String,
-        reason: String,
-    },
-    Ready {
-        pod: String,
-    },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BrokerProgress {
-    pub id: i32,
-    pub image: String,
-    pub kafka_version: String,
-    pub desired_config_hash: String,
-    /// The configuration hash the running pod was created with.
-    pub running_config_hash: Option<String>,
-    pub phase: BrokerPhase,
-    /// Claims of the desired pod that are not yet seen or not yet bound; replacing a running
-    /// pod before they are would leave the broker down, and would hide a new volume from
-    /// graceful scaling (it notices a new disk by the running pod lacking it).
-    pub storage_pending: Vec<String>,
-}
-
-impl BrokerProgress {
-    pub fn in_sync(&self) -> bool {
-        self.running_config_hash.as_deref() == Some(self.desired_config_hash.as_str())
-    }
-
-    pub fn is_ready(&self) -> bool {
-        matches!(self.phase, BrokerPhase::Ready { .. })
-    }
-
-    /// Why the operator waits for this broker, or None when it does not.
-    fn waiting_for(&self) -> Option<String> {
-        let id = self.id;
-        match &self.phase {
-            BrokerPhase::WaitingForStorage { claims } if claims.is_empty() => {
-                Some(format!("broker {id}: waiting for its PersistentVolumeClaims"))
-            }
-            BrokerPhase::WaitingForStorage { claims } => {
-                Some(format!("broker {id}: waiting for PersistentVolumeClaims {} to be bound", claims.join(", ")))
-            }
-            BrokerPhase::WaitingForOldPod { pod } => {
-                Some(format!("broker {id}: waiting for pod {pod} to terminate before starting a new one"))
-            }
-            BrokerPhase::Starting { pod, reason } => Some(format!("broker {id}: pod {pod} not ready ({reason})")),
-            BrokerPhase::Ready { .. } if !self.in_sync() => {
-                Some(format!("broker {id}: runs an older configuration; the rolling restart replaces its pod"))
-            }
-            BrokerPhase::Ready { .. } => None,
-        }
-    }
-}
-
-/// Everything the status is computed from.
-pub struct StatusInputs<'a> {
-    pub previous: Option<&'a KafkaClusterStatus>,
-    pub cluster: &'a ValidatedCluster,
-    pub brokers: &'a [BrokerProgress],
-    /// Claim names of brokers that left the spec, by broker id.
-    pub retained_claims: &'a BTreeMap<i32, Vec<String>>,
-    pub graceful: &'a GracefulStatus,
-    pub roll: &'a RollStatus,
-    /// Firing alerts labelled `rollingupgrade`: status.alertCount and rollingUpgradeStatus.errorCount.
-    pub rolling_upgrade_alerts: i32,
-    pub dynamic_config: &'a DynamicConfigStatus,
-    pub cluster_id: Option<String>,
-    /// Internal listener name → (advertised address per broker id, address of the all-broker service).
-    pub listener_addresses: BTreeMap<String, (BTreeMap<i32, String>, String)>,
-    pub now: Time,
-}
-
-pub fn running_status(inputs: StatusInputs<'_>) -> KafkaClusterStatus {
-    let StatusInputs {
-        previous,
-        cluster,
+pub fn running_status(
+    previous: Option<&KafkaClusterStatus>,
+    cluster: &ValidatedCluster,
+    draft: &StatusDraft,
+    now: Time,
+) -> KafkaClusterStatus {
+    let StatusDraft {
         brokers,
         retained_claims,
         graceful,
@@ -155,14 +46,16 @@ pub fn running_status(inputs: StatusInputs<'_>) -> KafkaClusterStatus {
         dynamic_config,
         cluster_id,
         listener_addresses,
-        now,
-    } = inputs;
+        cruise_control,
+        resizes,
+    } = draft;
+    let rolling_upgrade_alerts = *rolling_upgrade_alerts;
     let mut status = previous.cloned().unwrap_or_default();
     let generation = cluster.generation;
     let ready = brokers.iter().filter(|b| b.is_ready()).count();
     let mut waits: Vec<String> = brokers.iter().filter_map(BrokerProgress::waiting_for).collect();
     waits.extend(graceful.waits.iter().cloned());
-    waits.extend(roll.message.iter().cloned());
+    waits.extend(roll.report.iter().map(ToString::to_string));
     let all_ready = ready == brokers.len();
     let settled = all_ready && graceful.waits.is_empty() && !roll.in_progress;
 
@@ -201,8 +94,8 @@ pub fn running_status(inputs: StatusInputs<'_>) -> KafkaClusterStatus {
     status.read_only_config_keys = dynamic_config.read_only_keys.iter().cloned().collect();
     status.brokers_ready = Some(format!("{ready}/{}", brokers.len()));
     status.observed_generation = generation;
-    status.cluster_id = cluster_id.or(status.cluster_id);
-    status.listener_statuses = Some(listener_statuses(listener_addresses));
+    status.cluster_id = cluster_id.clone().or(status.cluster_id);
+    status.listener_statuses = Some(listener_statuses(listener_addresses.clone()));
 
     let ready_message = format!("{ready} of {} brokers ready", brokers.len());
     conditions::upsert(
@@ -228,27 +121,67 @@ pub fn running_status(inputs: StatusInputs<'_>) -> KafkaClusterStatus {
             now.clone(),
         ),
     );
-    let unsupported = &cluster.unsupported_fields;
     conditions::upsert(
         &mut status.conditions,
-        conditions::new(
-            DEGRADED,
-            false,
-            if unsupported.is_empty() { "AsSpecified" } else { "UnsupportedFieldsIgnored" },
-            if unsupported.is_empty() {
-                String::new()
-            } else {
-                format!("accepted but not acted on yet: {}", unsupported.join(", "))
-            },
-            generation,
-            now.clone(),
-        ),
+        conditions::new(DEGRADED, false, "AsSpecified", "", generation, now.clone()),
     );
+    set_unsupported_fields(&mut status, &cluster.unsupported_fields, generation, now.clone());
     set_graceful_actions(&mut status, &graceful.waits, generation, now.clone());
     set_rolling_upgrade(&mut status, roll, generation, now.clone());
     set_dynamic_config(&mut status, dynamic_config, generation, now.clone());
-    set_storage_retained(&mut status, retained_claims, generation, now);
+    set_volume_resize(&mut status, resizes, generation, now.clone());
+    set_storage_retained(&mut status, retained_claims, generation, now.clone());
+    set_cruise_control(&mut status, cruise_control, generation, now);
     status
+}
+
+/// A True condition, so that alerting on it works; gone when every field is acted on.
+fn set_unsupported_fields(status: &mut KafkaClusterStatus, fields: &[String], generation: Option<i64>, now: Time) {
+    if fields.is_empty() {
+        status.conditions.retain(|c| c.type_ != UNSUPPORTED_FIELDS);
+        return;
+    }
+    let message = format!(
+        "accepted for Koperator compatibility but not acted on yet (the cluster runs without them): {}",
+        fields.join(", ")
+    );
+    conditions::upsert(
+        &mut status.conditions,
+        conditions::new(UNSUPPORTED_FIELDS, true, "FieldsIgnored", message, generation, now),
+    );
+}
+
+fn set_volume_resize(status: &mut KafkaClusterStatus, resizes: &[ClaimResize], generation: Option<i64>, now: Time) {
+    if resizes.is_empty() {
+        status.conditions.retain(|c| c.type_ != VOLUME_RESIZE);
+        return;
+    }
+    let reason = if resizes.iter().any(ClaimResize::is_refusal) { "Refused" } else { "Growing" };
+    let message = resizes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    conditions::upsert(&mut status.conditions, conditions::new(VOLUME_RESIZE, true, reason, message, generation, now));
+}
+
+/// `cruiseControlTopicStatus` and the `CruiseControlAvailable` condition.
+fn set_cruise_control(
+    status: &mut KafkaClusterStatus,
+    report: &CruiseControlReport,
+    generation: Option<i64>,
+    now: Time,
+) {
+    match report.topic {
+        TopicReport::Unchanged => {}
+        TopicReport::Cleared => status.cruise_control_topic_status = None,
+        TopicReport::Set(topic) => status.cruise_control_topic_status = Some(topic),
+    }
+    let condition = conditions::new(
+        crate::reconcile::decide::CRUISE_CONTROL_AVAILABLE,
+        report.available,
+        report.reason,
+        &report.message,
+        generation,
+        now,
+    );
+    conditions::upsert(&mut status.conditions, condition);
 }
 
 /// The status of a cluster whose spec cannot work: Degraded names each problem and its fix;
@@ -321,9 +254,9 @@ fn set_rolling_upgrade(status: &mut KafkaClusterStatus, roll: &RollStatus, gener
         status.conditions.retain(|c| c.type_ != ROLLING_UPGRADE);
         return;
     }
-    let (reason, message) = match &roll.message {
-        Some(message) if message.contains(" waits") => ("Waiting", message.clone()),
-        Some(message) => ("Restarting", message.clone()),
+    let (reason, message) = match &roll.report {
+        Some(report @ RollReport::Waiting(wait)) => (wait.reason(), report.to_string()),
+        Some(report @ RollReport::Restarting { .. }) => ("Restarting", report.to_string()),
         None => ("Restarting", "waiting for the restarted broker to become ready".to_owned()),
     };
     conditions::upsert(

@@ -3,6 +3,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use super::*;
 use crate::build::tests::kraft_combined;
 use crate::model::validate;
+use crate::reconcile::decide::brokers::BrokerPhase;
+use crate::reconcile::decide::rolling::RollWait;
+
+fn draft(brokers: &[BrokerProgress]) -> StatusDraft {
+    StatusDraft { brokers: brokers.to_vec(), cluster_id: Some("id".into()), ..Default::default() }
+}
 
 fn at(seconds: i64) -> Time {
     Time(k8s_openapi::jiff::Timestamp::from_second(seconds).expect("valid time"))
@@ -22,19 +28,7 @@ fn broker(id: i32, phase: BrokerPhase, running: Option<&str>) -> BrokerProgress 
 
 fn status_of(brokers: &[BrokerProgress], previous: Option<&KafkaClusterStatus>, now: i64) -> KafkaClusterStatus {
     let cluster = validate(&kraft_combined()).expect("sample is valid");
-    running_status(StatusInputs {
-        previous,
-        cluster: &cluster,
-        brokers,
-        retained_claims: &BTreeMap::new(),
-        graceful: &GracefulStatus::default(),
-        roll: &RollStatus::default(),
-        rolling_upgrade_alerts: 0,
-        dynamic_config: &DynamicConfigStatus::default(),
-        cluster_id: Some("id".into()),
-        listener_addresses: BTreeMap::new(),
-        now: at(now),
-    })
+    running_status(previous, &cluster, &draft(brokers), at(now))
 }
 
 fn condition<'a>(status: &'a KafkaClusterStatus, type_: &str) -> &'a Condition {
@@ -107,19 +101,12 @@ fn graceful_states_backups_and_departing_brokers() {
         waits: vec!["broker 5: Cruise Control moves its replicas away".into()],
     };
     let brokers = [broker(0, BrokerPhase::Ready { pod: "kafka-0-a".into() }, Some("new"))];
-    let status = running_status(StatusInputs {
-        previous: Some(&previous),
-        cluster: &cluster,
-        brokers: &brokers,
-        retained_claims: &BTreeMap::new(),
-        graceful: &graceful,
-        roll: &RollStatus::default(),
-        rolling_upgrade_alerts: 0,
-        dynamic_config: &DynamicConfigStatus::default(),
-        cluster_id: Some("id".into()),
-        listener_addresses: BTreeMap::new(),
-        now: at(10),
-    });
+    let status = running_status(
+        Some(&previous),
+        &cluster,
+        &StatusDraft { graceful: graceful.clone(), ..draft(&brokers) },
+        at(10),
+    );
     assert_eq!(status.brokers_state["0"].configuration_backup.as_deref(), Some("backup-of-0"));
     let five = &status.brokers_state["5"];
     assert_eq!(five.configuration_backup.as_deref(), Some("backup-of-5"), "a departing broker keeps its backup");
@@ -130,19 +117,8 @@ fn graceful_states_backups_and_departing_brokers() {
     assert!(condition(&status, GRACEFUL_ACTIONS).message.contains("broker 5"));
     assert!(condition(&status, RECONCILING).message.contains("broker 5"));
 
-    let done = running_status(StatusInputs {
-        previous: Some(&status),
-        cluster: &cluster,
-        brokers: &brokers,
-        retained_claims: &BTreeMap::new(),
-        graceful: &GracefulStatus { backups: graceful.backups.clone(), ..Default::default() },
-        roll: &RollStatus::default(),
-        rolling_upgrade_alerts: 0,
-        dynamic_config: &DynamicConfigStatus::default(),
-        cluster_id: Some("id".into()),
-        listener_addresses: BTreeMap::new(),
-        now: at(20),
-    });
+    let graceful = GracefulStatus { backups: graceful.backups.clone(), ..Default::default() };
+    let done = running_status(Some(&status), &cluster, &StatusDraft { graceful, ..draft(&brokers) }, at(20));
     assert!(!done.brokers_state.contains_key("5"), "a gone broker's entry goes");
     assert!(done.conditions.iter().all(|c| c.type_ != GRACEFUL_ACTIONS));
     assert_eq!(done.state, Some(ClusterState::ClusterRunning));
@@ -153,31 +129,21 @@ fn a_roll_is_rolling_upgrading_with_its_gate_and_records_its_success_when_done()
     let cluster = validate(&kraft_combined()).expect("valid");
     let ready = |id: i32| broker(id, BrokerPhase::Ready { pod: format!("kafka-{id}-a") }, Some("new"));
     let brokers: Vec<BrokerProgress> = cluster.brokers.iter().map(|b| ready(b.id)).collect();
-    let roll = RollStatus {
-        in_progress: true,
-        message: Some("rolling restart of broker 2 waits: broker 1: 3 partitions under-replicated".into()),
+    let wait = RollWait::OverThreshold {
+        next: 2,
+        problems: 1,
+        threshold: 1,
+        details: vec!["broker 1: 3 partitions under-replicated".into()],
     };
-    let (no_claims, no_graceful, no_dynamic, idle) =
-        (BTreeMap::new(), GracefulStatus::default(), DynamicConfigStatus::default(), RollStatus::default());
+    let roll = RollStatus { in_progress: true, report: Some(RollReport::Waiting(wait)) };
+    let idle = RollStatus::default();
     let status = |previous: Option<&KafkaClusterStatus>, roll: &RollStatus, now| {
-        running_status(StatusInputs {
-            previous,
-            cluster: &cluster,
-            brokers: &brokers,
-            retained_claims: &no_claims,
-            graceful: &no_graceful,
-            roll,
-            rolling_upgrade_alerts: 0,
-            dynamic_config: &no_dynamic,
-            cluster_id: Some("id".into()),
-            listener_addresses: BTreeMap::new(),
-            now: at(now),
-        })
+        running_status(previous, &cluster, &StatusDraft { roll: roll.clone(), ..draft(&brokers) }, at(now))
     };
     let rolling = status(None, &roll, 10);
     assert_eq!(rolling.state, Some(ClusterState::ClusterRollingUpgrading));
     let gate = condition(&rolling, ROLLING_UPGRADE);
-    assert_eq!(gate.reason, "Waiting");
+    assert_eq!(gate.reason, "FailureThresholdReached");
     assert!(gate.message.contains("3 partitions under-replicated"), "{}", gate.message);
     assert!(rolling.rolling_upgrade_status.is_none());
 

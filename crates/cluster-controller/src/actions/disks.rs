@@ -86,10 +86,12 @@ pub fn grow_disk(
         .and_then(|r| r.get("storage"))
         .map(|q| q.0.clone())
         .unwrap_or_default();
-    let current_bytes = bytes(&current).map_err(Rejection::InvalidArgument)?;
+    let current_bytes = bytes(&current).map_err(|e| Rejection::InvalidArgument(e.to_string()))?;
     let new_bytes = match growth {
-        Growth::To(size) => bytes(size).map_err(Rejection::InvalidArgument)?,
-        Growth::By(increment) => current_bytes.saturating_add(bytes(increment).map_err(Rejection::InvalidArgument)?),
+        Growth::To(size) => bytes(size).map_err(|e| Rejection::InvalidArgument(e.to_string()))?,
+        Growth::By(increment) => {
+            current_bytes.saturating_add(bytes(increment).map_err(|e| Rejection::InvalidArgument(e.to_string()))?)
+        }
     };
     if new_bytes == current_bytes {
         return Err(Rejection::AlreadyHolds(format!(
@@ -120,7 +122,7 @@ pub fn grow_disk(
 
 /// The storage config of a new volume at `mount_path`.
 pub fn storage_config(disk: &NewDisk, mount_path: &str) -> Result<StorageConfig, Rejection> {
-    bytes(&disk.size).map_err(Rejection::InvalidArgument)?;
+    bytes(&disk.size).map_err(|e| Rejection::InvalidArgument(e.to_string()))?;
     Ok(StorageConfig {
         mount_path: mount_path.to_owned(),
         pvc_spec: Some(PersistentVolumeClaimSpec {
@@ -166,8 +168,13 @@ fn with_own_storage(
     brokers
 }
 
+/// A quantity that is not a size in bytes.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a size like 10Gi")]
+pub struct NotASize(pub String);
+
 /// Bytes of a Kubernetes quantity such as `10Gi`, `500M` or `1.5Gi`.
-pub fn bytes(quantity: &str) -> Result<u128, String> {
+pub fn bytes(quantity: &str) -> Result<u128, NotASize> {
     let text = quantity.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, suffix) = text.split_at(split);
@@ -183,10 +190,10 @@ pub fn bytes(quantity: &str) -> Result<u128, String> {
         "Gi" => 1 << 30,
         "Ti" => 1 << 40,
         "Pi" => 1 << 50,
-        _ => return Err(format!("{quantity:?} is not a size like 10Gi")),
+        _ => return Err(NotASize(quantity.to_owned())),
     };
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    let invalid = || format!("{quantity:?} is not a size like 10Gi");
+    let invalid = || NotASize(quantity.to_owned());
     if whole.is_empty() && fraction.is_empty() {
         return Err(invalid());
     }

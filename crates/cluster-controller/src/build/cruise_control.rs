@@ -1,7 +1,8 @@
 //! Cruise Control next to the brokers, as Koperator runs it: its ConfigMap
 //! (`cruisecontrol.properties`, `capacity.json`, `clusterConfigs.json`, `log4j.properties`),
 //! its Service, the JMX exporter rules of its metrics port, and the `__CruiseControlMetrics`
-//! KafkaTopic. The Deployment is in `cruise_control_deployment`.
+//! KafkaTopic. The Deployment is in `cruise_control_deployment`; `cruise_control_objects` (in
+//! the parent module) puts them together.
 
 use std::collections::BTreeMap;
 
@@ -10,9 +11,9 @@ use crd_types::labels::{APP, KAFKA_CR};
 use k8s_openapi::api::core::v1::{ConfigMap, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::CruiseControlFacts;
 use super::capacity::capacity_json;
 use super::labels::{Labels, all_broker_service_name, object_meta};
-use super::{CruiseControlFacts, CruiseControlObjects};
 use crate::model::{
     CruiseControlPlan, DeploySettings, METRICS_PORT, MetadataMode, Properties, ValidatedCluster, parse_properties,
     render_properties,
@@ -84,19 +85,8 @@ pub fn bootstrap_servers(cluster: &ValidatedCluster) -> Option<String> {
     ))
 }
 
-/// Cruise Control's ConfigMaps and Deployment, for a cluster whose plan is to deploy it with
-/// `settings`.
-pub fn cruise_control_objects(
-    cluster: &ValidatedCluster,
-    settings: &DeploySettings,
-    facts: &CruiseControlFacts,
-) -> CruiseControlObjects {
-    let config_map = config_map(cluster, settings, facts);
-    let deployment = super::cruise_control_deployment::deployment(cluster, settings, &config_map);
-    CruiseControlObjects { config_map, jmx_exporter_config_map: jmx_exporter_config_map(cluster), deployment }
-}
-
-fn config_map(cluster: &ValidatedCluster, settings: &DeploySettings, facts: &CruiseControlFacts) -> ConfigMap {
+/// `<cluster>-cruisecontrol-config`: the files Cruise Control reads at start.
+pub fn config_map(cluster: &ValidatedCluster, settings: &DeploySettings, facts: &CruiseControlFacts) -> ConfigMap {
     let config = &cluster.spec.cruise_control_config;
     let log4j = config.log4j_config.clone().filter(|l| !l.trim().is_empty());
     let data = BTreeMap::from([
@@ -142,7 +132,7 @@ pub fn cruise_control_properties(cluster: &ValidatedCluster) -> String {
     render_properties(&properties)
 }
 
-fn jmx_exporter_config_map(cluster: &ValidatedCluster) -> ConfigMap {
+pub fn jmx_exporter_config_map(cluster: &ValidatedCluster) -> ConfigMap {
     let rules = cluster
         .spec
         .monitoring_config

@@ -34,10 +34,11 @@ pub use broker_config::server_properties;
 pub use broker_config::server_properties_with;
 pub use cruise_control::{
     CAPACITY_KEY as CRUISE_CONTROL_CAPACITY_KEY, config_map_name as cruise_control_config_map_name,
-    cruise_control_objects, deployment_name as cruise_control_deployment_name,
+    deployment_name as cruise_control_deployment_name,
     jmx_exporter_config_map_name as cruise_control_jmx_config_map_name, metrics_topic, metrics_topic_name,
 };
 pub use labels::broker_host;
+pub use pvc::fill_placeholders;
 
 use crate::model::{BrokerModel, ValidatedCluster};
 
@@ -113,6 +114,22 @@ pub fn cluster_objects(cluster: &ValidatedCluster) -> ClusterObjects {
     }
 }
 
+/// Cruise Control's ConfigMaps and Deployment, for a cluster whose plan is to deploy it with
+/// `settings`.
+pub fn cruise_control_objects(
+    cluster: &ValidatedCluster,
+    settings: &crate::model::DeploySettings,
+    facts: &CruiseControlFacts,
+) -> CruiseControlObjects {
+    let config_map = cruise_control::config_map(cluster, settings, facts);
+    let deployment = cruise_control_deployment::deployment(cluster, settings, &config_map);
+    CruiseControlObjects {
+        config_map,
+        jmx_exporter_config_map: cruise_control::jmx_exporter_config_map(cluster),
+        deployment,
+    }
+}
+
 pub fn broker_objects(cluster: &ValidatedCluster, broker: &BrokerModel, facts: &ObservedFacts) -> BrokerObjects {
     let properties = server_properties_with(cluster, broker, &facts.read_only_config_keys);
     let config_map = config_map::broker_config_map(cluster, broker, properties);
@@ -145,9 +162,10 @@ fn config_hash(config_map: &ConfigMap, pod: &Pod) -> String {
         hasher.update(value.as_bytes());
         hasher.update([0]);
     }
-    // Serializing k8s-openapi types cannot fail; maps are BTreeMaps, so the bytes are stable.
-    hasher.update(serde_json::to_vec(&pod.metadata.labels).unwrap_or_default());
-    hasher.update(serde_json::to_vec(&pod.metadata.annotations).unwrap_or_default());
-    hasher.update(serde_json::to_vec(&pod.spec).unwrap_or_default());
+    // Maps are BTreeMaps, so the bytes are stable.
+    const SERIALIZES: &str = "k8s-openapi objects serialize (string keys only)";
+    hasher.update(serde_json::to_vec(&pod.metadata.labels).expect(SERIALIZES));
+    hasher.update(serde_json::to_vec(&pod.metadata.annotations).expect(SERIALIZES));
+    hasher.update(serde_json::to_vec(&pod.spec).expect(SERIALIZES));
     hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -54,16 +54,17 @@ pub fn fill_placeholders(
     broker_id: i32,
     mount_path: &str,
 ) -> PersistentVolumeClaimSpec {
-    let Ok(json) = serde_json::to_string(spec) else { return spec.clone() };
+    const SERIALIZES: &str = "a claim spec and a string serialize";
+    let json = serde_json::to_string(spec).expect(SERIALIZES);
     // Values land inside JSON strings, so they are escaped the way JSON escapes them.
-    let mount_path_json = serde_json::to_string(mount_path).unwrap_or_default();
-    let mount_path_escaped = mount_path_json.get(1..mount_path_json.len().saturating_sub(1)).unwrap_or_default();
+    let mount_path_json = serde_json::to_string(mount_path).expect(SERIALIZES);
+    let mount_path_escaped = &mount_path_json[1..mount_path_json.len() - 1];
     let filled = replace_placeholders(&json, |name| match name {
         ".BrokerId" => Some(broker_id.to_string()),
         ".MountPath" => Some(mount_path_escaped.to_string()),
         _ => None,
     });
-    serde_json::from_str(&filled).unwrap_or_else(|_| spec.clone())
+    serde_json::from_str(&filled).expect("placeholders are replaced by JSON-escaped text inside strings")
 }
 
 /// `{{ <name> }}` → `value(name)`; unknown placeholders stay as written.

@@ -9,18 +9,18 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use kube::api::{ListParams, Patch, PatchParams};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::runtime::events::Reporter;
-use kube::{Api, Client, ResourceExt};
+use kube::{Client, ResourceExt};
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
-use crd_types::labels::KAFKA_CR;
-use crd_types::{CruiseControlOperation, KafkaCluster};
+use crd_types::KafkaCluster;
+use crd_types::kafka_cluster::StorageConfig;
 use grpc_contracts::actions_v1::cluster_actions_server::ClusterActions;
 use grpc_contracts::actions_v1::{
     ActionOrigin, ActionResult, AddBrokerRequest, AddBrokerResponse, AddDiskRequest, AddDiskResponse, ClusterRef,
-    GrowDiskRequest, GrowDiskResponse, Outcome, RemoveBrokerRequest, RemoveBrokerResponse,
+    DiskSpec, GrowDiskRequest, GrowDiskResponse, Outcome, RemoveBrokerRequest, RemoveBrokerResponse,
     ReportRollingUpgradeAlertsRequest, ReportRollingUpgradeAlertsResponse, add_broker_request, remove_broker_request,
 };
 
@@ -29,21 +29,20 @@ use crate::actions::disks::{self, Growth, NewDisk};
 use crate::actions::ledger::{self, Ledger};
 use crate::actions::{Rejection, SpecChange, gates, rolling_upgrade_alerts};
 use crate::model::{self, ValidatedCluster};
+use crate::reconcile::observe::cruise_control::replicas_per_broker;
 
-use super::cluster_actions_io::{EventType, claim_bytes, replicas_per_broker, storage_config};
+use super::actions_io::{ActionsIo, EventType, Patched};
 
 /// Conflicting writes tolerated before giving up (the caller retries with the same key).
 const WRITE_ATTEMPTS: usize = 5;
-pub(super) const FIELD_MANAGER: &str = "cluster-controller-alert-actions";
 const MAX_KEY_LENGTH: usize = 253;
 
 /// Whether this replica leads; set by `main` around the controllers' run.
 pub type Leading = Arc<AtomicBool>;
 
 pub struct ClusterActionsService {
-    pub(super) client: Client,
+    io: ActionsIo,
     leading: Leading,
-    pub(super) reporter: Reporter,
 }
 
 /// An allowed action, and the claim to grow before the spec says so.
@@ -73,11 +72,7 @@ impl Answer {
 
 impl ClusterActionsService {
     pub fn new(client: Client, leading: Leading, reporter: Reporter) -> Self {
-        Self { client, leading, reporter }
-    }
-
-    fn clusters(&self, namespace: &str) -> Api<KafkaCluster> {
-        Api::namespaced(self.client.clone(), namespace)
+        Self { io: ActionsIo { client, reporter }, leading }
     }
 
     /// The checks every action shares: leadership, the cluster reference and the key.
@@ -100,25 +95,6 @@ impl ClusterActionsService {
         Ok((cluster, origin))
     }
 
-    async fn read(&self, cluster: &ClusterRef) -> Result<KafkaCluster, Status> {
-        self.clusters(&cluster.namespace)
-            .get_opt(&cluster.name)
-            .await
-            .map_err(|error| Status::unavailable(format!("failed to read the KafkaCluster: {error}")))?
-            .ok_or_else(|| {
-                Status::not_found(format!("KafkaCluster {}/{} does not exist", cluster.namespace, cluster.name))
-            })
-    }
-
-    async fn operations(&self, cluster: &ClusterRef) -> Result<Vec<CruiseControlOperation>, Status> {
-        let api: Api<CruiseControlOperation> = Api::namespaced(self.client.clone(), &cluster.namespace);
-        let selector = ListParams::default().labels(&format!("{KAFKA_CR}={}", cluster.name));
-        api.list(&selector)
-            .await
-            .map(|list| list.items)
-            .map_err(|error| Status::unavailable(format!("failed to list CruiseControlOperations: {error}")))
-    }
-
     /// Reads, decides with `decide`, checks the gates, and writes the change together with its
     /// idempotency key; again on a conflicting write.
     async fn carry_out<D>(
@@ -131,7 +107,7 @@ impl ClusterActionsService {
         D: FnMut(&ValidatedCluster, &KafkaCluster) -> Result<Plan, Rejection>,
     {
         for _ in 0..WRITE_ATTEMPTS {
-            let cluster = self.read(cluster_ref).await?;
+            let cluster = self.io.read(cluster_ref).await?;
             let mut ledger = Ledger::of(&cluster);
             if let Some(entry) = ledger.find(&origin.idempotency_key) {
                 let reason = format!("already done at {}: {}", entry.at, entry.action);
@@ -141,7 +117,7 @@ impl ClusterActionsService {
                 let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
                 Status::failed_precondition(format!("the KafkaCluster spec cannot work: {}", problems.join("; ")))
             })?;
-            let operations = self.operations(cluster_ref).await?;
+            let operations = self.io.operations(cluster_ref).await?;
             let status = cluster.status.as_ref();
             // The limits come first (inside `decide`): they say what waiting will not change.
             let decided = decide(&validated, &cluster)
@@ -153,7 +129,7 @@ impl ClusterActionsService {
             };
             if let Some((claim, size)) = &plan.claim_resize {
                 // Before the spec: a retry after a crash in between computes the same size again.
-                self.grow_claim(&cluster_ref.namespace, claim, size).await?;
+                self.io.grow_claim(&cluster_ref.namespace, claim, size).await?;
             }
             ledger.record(&origin.idempotency_key, &plan.change.summary, Some(plan.change.broker_id));
             let patch = json!({
@@ -163,11 +139,11 @@ impl ClusterActionsService {
                 },
                 "spec": {"brokers": plan.change.brokers},
             });
-            let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..Default::default() };
-            match self.clusters(&cluster_ref.namespace).patch(&cluster_ref.name, &params, &Patch::Merge(&patch)).await {
-                Ok(_) => {
+            match self.io.patch_cluster(cluster_ref, &patch).await? {
+                Patched::Conflict => continue,
+                Patched::Done => {
                     let note = format!("{} ({})", plan.change.summary, origin.reason);
-                    self.publish(&cluster, EventType::Normal, "AlertActionTaken", note).await;
+                    self.io.publish(&cluster, EventType::Normal, "AlertActionTaken", note).await;
                     tracing::info!(cluster = %cluster_ref.name, key = %origin.idempotency_key, "{}", plan.change.summary);
                     return Ok(Answer {
                         outcome: Outcome::Accepted,
@@ -175,8 +151,6 @@ impl ClusterActionsService {
                         broker_id: Some(plan.change.broker_id),
                     });
                 }
-                Err(kube::Error::Api(status)) if status.code == 409 => continue,
-                Err(error) => return Err(Status::unavailable(format!("failed to write the KafkaCluster: {error}"))),
             }
         }
         Err(Status::aborted("the KafkaCluster kept changing while the action was written; retry with the same key"))
@@ -191,7 +165,7 @@ impl ClusterActionsService {
         match rejection {
             Rejection::Refused(reason) => {
                 let note = format!("refused: {reason} ({})", origin.reason);
-                self.publish(cluster, EventType::Warning, "AlertActionRefused", note).await;
+                self.io.publish(cluster, EventType::Warning, "AlertActionRefused", note).await;
                 Ok(Answer { outcome: Outcome::Refused, reason, broker_id: None })
             }
             Rejection::AlreadyHolds(reason) => Ok(Answer { outcome: Outcome::AlreadyDone, reason, broker_id: None }),
@@ -199,6 +173,25 @@ impl ClusterActionsService {
             Rejection::InvalidArgument(reason) => Err(Status::invalid_argument(reason)),
         }
     }
+}
+
+fn claim_bytes(claim: &PersistentVolumeClaim) -> u128 {
+    let request = claim.spec.as_ref().and_then(|s| s.resources.as_ref()).and_then(|r| r.requests.as_ref());
+    request.and_then(|r| r.get("storage")).and_then(|q| disks::bytes(&q.0).ok()).unwrap_or(0)
+}
+
+fn storage_config(disk: &DiskSpec) -> Result<StorageConfig, Status> {
+    let new_disk = NewDisk {
+        mount_path: disk.mount_path.clone(),
+        size: disk.size.clone(),
+        storage_class: disk.storage_class.clone(),
+        ..Default::default()
+    };
+    if !new_disk.mount_path.starts_with('/') {
+        return Err(Status::invalid_argument(format!("disk mount path {:?} is not absolute", new_disk.mount_path)));
+    }
+    disks::storage_config(&new_disk, &new_disk.mount_path)
+        .map_err(|rejection| Status::invalid_argument(rejection.to_string()))
 }
 
 #[tonic::async_trait]
@@ -231,7 +224,7 @@ impl ClusterActions for ClusterActionsService {
         let target = match request.target {
             Some(remove_broker_request::Target::BrokerId(id)) => id,
             Some(remove_broker_request::Target::FewestReplicas(_)) => {
-                let object = self.read(&cluster).await?;
+                let object = self.io.read(&cluster).await?;
                 if let Some(entry) = Ledger::of(&object).find(&origin.idempotency_key) {
                     let reason = format!("already done at {}: {}", entry.at, entry.action);
                     let result = Some(ActionResult { outcome: Outcome::AlreadyDone as i32, reason });
@@ -241,9 +234,10 @@ impl ClusterActions for ClusterActionsService {
                     .map_err(|_| Status::failed_precondition("the KafkaCluster spec cannot work; see its status"))?;
                 let chosen = match replicas_per_broker(&validated).await {
                     Ok(replicas) => brokers::fewest_replicas(&validated, &replicas),
-                    Err(error) => {
-                        Err(Rejection::Refused(format!("Cruise Control cannot tell replica counts: {error}")))
-                    }
+                    Err(error) => Err(Rejection::Refused(format!(
+                        "Cruise Control cannot tell replica counts: {}",
+                        operator_runtime::error_chain(&error)
+                    ))),
                 };
                 match chosen {
                     Ok(id) => id,
@@ -294,7 +288,7 @@ impl ClusterActions for ClusterActionsService {
             (true, true) => return Err(Status::invalid_argument("new_size or increment_by is required")),
         };
         let broker_id = request.broker_id;
-        let (claim, mount_path) = self.claim(&cluster, broker_id, request.volume.as_ref()).await?;
+        let (claim, mount_path) = self.io.claim(&cluster, broker_id, request.volume.as_ref()).await?;
         let claim_name = claim.name_any();
         let claim_size = claim_bytes(&claim);
         let answer = self
@@ -316,9 +310,8 @@ impl ClusterActions for ClusterActionsService {
         let request = request.into_inner();
         let placeholder = Some(ActionOrigin { idempotency_key: "report".to_owned(), ..Default::default() });
         let (cluster_ref, _) = self.admit(request.cluster, placeholder)?;
-        let api = self.clusters(&cluster_ref.namespace);
         for _ in 0..WRITE_ATTEMPTS {
-            let cluster = self.read(&cluster_ref).await?;
+            let cluster = self.io.read(&cluster_ref).await?;
             let before = rolling_upgrade_alerts::firing(&cluster);
             let after = rolling_upgrade_alerts::after_report(
                 &before,
@@ -326,18 +319,13 @@ impl ClusterActions for ClusterActionsService {
                 &request.resolved_fingerprints,
             );
             let count = rolling_upgrade_alerts::alert_count(&after);
-            let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..Default::default() };
             if before != after {
                 let patch = json!({"metadata": {
                     "resourceVersion": cluster.resource_version(),
                     "annotations": {rolling_upgrade_alerts::ANNOTATION: rolling_upgrade_alerts::to_annotation(&after)},
                 }});
-                match api.patch(&cluster_ref.name, &params, &Patch::Merge(&patch)).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(status)) if status.code == 409 => continue,
-                    Err(error) => {
-                        return Err(Status::unavailable(format!("failed to write the KafkaCluster: {error}")));
-                    }
+                if let Patched::Conflict = self.io.patch_cluster(&cluster_ref, &patch).await? {
+                    continue;
                 }
             }
             // status.alertCount is the reconciler's: it derives it from the annotation, whose

@@ -1,8 +1,8 @@
 //! The gRPC services the cluster controller offers other deployables.
 
+mod actions_io;
 mod cluster_access;
 mod cluster_actions;
-mod cluster_actions_io;
 
 pub use cluster_access::ClusterAccessService;
 pub use cluster_actions::{ClusterActionsService, Leading};

@@ -89,7 +89,7 @@ fn plan(spec: &KafkaClusterSpec, unsupported_listener: Option<String>) -> Cruise
     }
     let capacity = match user_capacity(config.capacity_config.as_deref()) {
         Ok(capacity) => capacity,
-        Err(problem) => return CruiseControlPlan::Blocked { problem },
+        Err(problem) => return CruiseControlPlan::Blocked { problem: problem.to_string() },
     };
     let cluster_config = match config.cluster_config.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         // An empty clusterConfigs.json is not JSON; `{}` says "no cluster-wide overrides".
@@ -135,25 +135,40 @@ fn inter_broker_protocol_problem(spec: &KafkaClusterSpec) -> Option<String> {
     ))
 }
 
-fn user_capacity(text: Option<&str>) -> Result<UserCapacity, String> {
+/// Why `capacityConfig` cannot be used; Display names the field and the fix.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "spec.cruiseControlConfig.capacityConfig: {problem}; write {{\"brokerCapacities\": [{{\"brokerId\": \"0\", \
+     \"capacity\": {{...}}}}]}} or leave it empty for a capacity derived from the brokers"
+)]
+pub struct CapacityConfigError {
+    problem: CapacityProblem,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CapacityProblem {
+    #[error("not JSON ({0})")]
+    NotJson(#[source] serde_json::Error),
+    #[error("no brokerCapacities list")]
+    NoList,
+    #[error("an entry has no brokerId")]
+    NoBrokerId,
+}
+
+fn user_capacity(text: Option<&str>) -> Result<UserCapacity, CapacityConfigError> {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(UserCapacity::None);
     };
-    let problem = |what: &str| {
-        format!(
-            "spec.cruiseControlConfig.capacityConfig: {what}; write {{\"brokerCapacities\": [{{\"brokerId\": \"0\", \
-             \"capacity\": {{...}}}}]}} or leave it empty for a capacity derived from the brokers"
-        )
-    };
-    let parsed: Value = serde_json::from_str(text).map_err(|error| problem(&format!("not JSON ({error})")))?;
+    let problem = |problem| CapacityConfigError { problem };
+    let parsed: Value = serde_json::from_str(text).map_err(|error| problem(CapacityProblem::NotJson(error)))?;
     let entries =
-        parsed.get("brokerCapacities").and_then(Value::as_array).ok_or_else(|| problem("no brokerCapacities list"))?;
+        parsed.get("brokerCapacities").and_then(Value::as_array).ok_or_else(|| problem(CapacityProblem::NoList))?;
     let mut per_broker = Vec::new();
     for entry in entries {
         let id = match entry.get("brokerId") {
             Some(Value::String(id)) => id.clone(),
             Some(Value::Number(id)) => id.to_string(),
-            _ => return Err(problem("an entry has no brokerId")),
+            _ => return Err(problem(CapacityProblem::NoBrokerId)),
         };
         if id == "-1" {
             return Ok(UserCapacity::Universal(text.to_owned()));
@@ -214,13 +229,13 @@ mod tests {
 
     #[test]
     fn capacity_config_forms() {
-        assert_eq!(user_capacity(Some("  ")), Ok(UserCapacity::None));
+        assert_eq!(user_capacity(Some("  ")).expect("empty is none"), UserCapacity::None);
         let universal = r#"{"brokerCapacities":[{"brokerId":"-1","capacity":{}}]}"#;
-        assert_eq!(user_capacity(Some(universal)), Ok(UserCapacity::Universal(universal.into())));
+        assert_eq!(user_capacity(Some(universal)).expect("valid"), UserCapacity::Universal(universal.into()));
         let some = r#"{"brokerCapacities":[{"brokerId":1,"capacity":{"CPU":"8"}}]}"#;
         let Ok(UserCapacity::PerBroker(entries)) = user_capacity(Some(some)) else { panic!() };
         assert_eq!(entries[0].0, "1");
-        let error = user_capacity(Some("{")).expect_err("not JSON");
+        let error = user_capacity(Some("{")).expect_err("not JSON").to_string();
         assert!(error.starts_with("spec.cruiseControlConfig.capacityConfig: not JSON"), "{error}");
     }
 

@@ -1,8 +1,11 @@
-//! Every write the cluster controller makes goes through here, so that an unchanged cluster
-//! costs no write at all and each write is counted (the idle-resync benchmark reads the counter).
+//! The cluster controller's requests that change objects in the apiserver, each counted (the
+//! idle-resync benchmark reads the counter). Only `apply` and the ClusterActions service call
+//! these.
 
 use std::fmt::Debug;
 
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, Resource, ResourceExt};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -10,32 +13,51 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
+use serde_json::json;
+
+use crd_types::cruise_control_operation::CruiseControlTask;
+use crd_types::{CruiseControlOperation, KafkaCluster, KafkaClusterStatus};
 
 /// Field manager of every server-side apply this controller makes.
 pub const FIELD_MANAGER: &str = "koperator-rs-cluster-controller";
-/// Hash of the desired object last applied; equal hashes mean nothing to write.
-pub const DESIRED_HASH_ANNOTATION: &str = "koperator-rs.io/desired-hash";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("failed to apply {kind} {name}")]
     Apply {
-        kind: &'static str,
+        kind: String,
         name: String,
         #[source]
         source: kube::Error,
     },
-    #[error("failed to create {kind} for {purpose}")]
+    #[error("failed to create {kind} {name}")]
     Create {
-        kind: &'static str,
-        purpose: String,
+        kind: String,
+        name: String,
         #[source]
         source: kube::Error,
     },
     #[error("failed to delete {kind} {name}")]
     Delete {
-        kind: &'static str,
+        kind: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("failed to grow PersistentVolumeClaim {name}")]
+    GrowClaim {
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("failed to read CruiseControlOperation {name}")]
+    ReadOperation {
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("failed to set the task of CruiseControlOperation {name}")]
+    SetTask {
         name: String,
         #[source]
         source: kube::Error,
@@ -48,31 +70,51 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The apiserver's own answer, when there is one.
+    pub fn api_status(&self) -> Option<&kube::core::Status> {
+        let source = match self {
+            Self::Apply { source, .. }
+            | Self::Create { source, .. }
+            | Self::Delete { source, .. }
+            | Self::GrowClaim { source, .. }
+            | Self::ReadOperation { source, .. }
+            | Self::SetTask { source, .. }
+            | Self::Status { source, .. } => source,
+        };
+        match source {
+            kube::Error::Api(status) => Some(status),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WriteLabels {
     pub kind: String,
     pub verb: String,
 }
 
-/// What the controller writes: namespaced Kubernetes objects it can serialize and read back.
+/// What the controller writes: namespaced objects it can serialize and read back.
 pub trait NamespacedObject:
-    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-    + k8s_openapi::Resource
-    + Clone
-    + Debug
-    + Serialize
-    + DeserializeOwned
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope> + Clone + Debug + Serialize + DeserializeOwned
 {
 }
 
 impl<K> NamespacedObject for K where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + k8s_openapi::Resource
         + Clone
         + Debug
         + Serialize
         + DeserializeOwned
 {
+}
+
+/// Whether a create made the object or found it made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Created {
+    Now,
+    Already,
 }
 
 /// The client plus the write counter.
@@ -82,11 +124,8 @@ pub struct Writer {
     pub writes: Family<WriteLabels, Counter>,
 }
 
-/// A stable hash of an object's serialized form (object maps serialize in sorted order).
-pub fn content_hash(value: &impl Serialize) -> String {
-    let bytes = serde_json::to_vec(value).unwrap_or_default();
-    let digest = Sha256::digest(&bytes);
-    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+fn kind<K: Resource<DynamicType = ()>>() -> String {
+    K::kind(&()).into_owned()
 }
 
 impl Writer {
@@ -94,73 +133,96 @@ impl Writer {
         self.writes.get_or_create(&WriteLabels { kind: kind.to_owned(), verb: verb.to_owned() }).inc();
     }
 
-    /// Server-side applies `desired` unless `observed` already carries its hash.
-    /// Returns whether a write was made.
-    pub async fn apply_if_changed<K>(&self, mut desired: K, observed: Option<&K>) -> Result<bool, Error>
-    where
-        K: NamespacedObject,
-    {
-        let hash = content_hash(&desired);
-        let unchanged = observed.and_then(|o| o.annotations().get(DESIRED_HASH_ANNOTATION)) == Some(&hash);
-        if unchanged {
-            return Ok(false);
-        }
-        desired.annotations_mut().insert(DESIRED_HASH_ANNOTATION.to_owned(), hash);
+    fn api<K: NamespacedObject>(&self, namespace: &str) -> Api<K> {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// Server-side applies `desired`, taking over fields other managers hold; returns what the
+    /// apiserver stored.
+    pub async fn apply<K: NamespacedObject>(&self, desired: &K) -> Result<K, Error> {
         let name = desired.name_any();
-        let api: Api<K> = Api::namespaced(self.client.clone(), desired.namespace().as_deref().unwrap_or_default());
-        self.count(<K as k8s_openapi::Resource>::KIND, "apply");
-        api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&desired))
+        let namespace = desired.namespace().expect("builders set the namespace of every object");
+        self.count(&kind::<K>(), "apply");
+        self.api::<K>(&namespace)
+            .patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(desired))
             .await
-            .map_err(|source| Error::Apply { kind: <K as k8s_openapi::Resource>::KIND, name: name.clone(), source })?;
-        Ok(true)
+            .map_err(|source| Error::Apply { kind: kind::<K>(), name, source })
     }
 
-    /// Creates an object named by `generateName` (pods and claims: Koperator's naming).
-    pub async fn create<K>(&self, object: &K, purpose: &str) -> Result<K, Error>
-    where
-        K: NamespacedObject,
-    {
-        let api: Api<K> = Api::namespaced(self.client.clone(), object.namespace().as_deref().unwrap_or_default());
-        self.count(<K as k8s_openapi::Resource>::KIND, "create");
-        api.create(&PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..Default::default() }, object)
-            .await
-            .map_err(|source| Error::Create {
-                kind: <K as k8s_openapi::Resource>::KIND,
-                purpose: purpose.to_owned(),
-                source,
-            })
-    }
-
-    /// Deletes an object; one that is already gone is not an error.
-    pub async fn delete<K>(&self, namespace: &str, name: &str) -> Result<(), Error>
-    where
-        K: NamespacedObject,
-    {
-        let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
-        self.count(<K as k8s_openapi::Resource>::KIND, "delete");
-        match api.delete(name, &DeleteParams::default()).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            Err(source) => {
-                Err(Error::Delete { kind: <K as k8s_openapi::Resource>::KIND, name: name.to_owned(), source })
-            }
+    /// Creates an object whose name says what it is for; 409 means an earlier pass did.
+    pub async fn create<K: NamespacedObject>(&self, object: &K) -> Result<Created, Error> {
+        let name = object.name_any();
+        let namespace = object.namespace().expect("builders set the namespace of every object");
+        self.count(&kind::<K>(), "create");
+        let params = PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..Default::default() };
+        match self.api::<K>(&namespace).create(&params, object).await {
+            Ok(_) => Ok(Created::Now),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(Created::Already),
+            Err(source) => Err(Error::Create { kind: kind::<K>(), name, source }),
         }
+    }
+
+    /// Deletes an object; one that is already gone is not an error. Returns whether it existed.
+    pub async fn delete<K: NamespacedObject>(&self, namespace: &str, name: &str) -> Result<bool, Error> {
+        self.count(&kind::<K>(), "delete");
+        match self.api::<K>(namespace).delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(source) => Err(Error::Delete { kind: kind::<K>(), name: name.to_owned(), source }),
+        }
+    }
+
+    /// Raises a claim's storage request (a merge patch of that one field: the rest of the
+    /// claim's spec is immutable anyway).
+    pub async fn grow_claim(&self, namespace: &str, name: &str, size: &Quantity) -> Result<(), Error> {
+        self.count("PersistentVolumeClaim", "patch");
+        let patch = json!({"spec": {"resources": {"requests": {"storage": size}}}});
+        let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..Default::default() };
+        self.api::<PersistentVolumeClaim>(namespace)
+            .patch(name, &params, &Patch::Merge(&patch))
+            .await
+            .map(|_| ())
+            .map_err(|source| Error::GrowClaim { name: name.to_owned(), source })
+    }
+
+    /// Creates a CruiseControlOperation and sets its task, finishing what a crash between the
+    /// two writes left: an existing operation without a task gets it. Returns whether it made one.
+    pub async fn create_operation(
+        &self,
+        operation: &CruiseControlOperation,
+        task: &CruiseControlTask,
+    ) -> Result<Created, Error> {
+        let name = operation.name_any();
+        let namespace = operation.namespace().expect("builders set the namespace of every object");
+        let api = self.api::<CruiseControlOperation>(&namespace);
+        let created = self.create(operation).await?;
+        let has_task = match created {
+            Created::Now => false,
+            Created::Already => {
+                let existing =
+                    api.get(&name).await.map_err(|source| Error::ReadOperation { name: name.clone(), source })?;
+                existing.status.and_then(|s| s.current_task).is_some()
+            }
+        };
+        if !has_task {
+            self.count("CruiseControlOperation", "status");
+            let patch = json!({ "status": { "currentTask": task } });
+            api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(|source| Error::SetTask { name: name.clone(), source })?;
+        }
+        Ok(created)
     }
 
     /// Server-side applies the whole status of a KafkaCluster, so entries this controller
     /// stops reporting (a removed broker's state) disappear rather than linger as a merge
     /// patch would leave them.
-    pub async fn apply_status(
-        &self,
-        namespace: &str,
-        name: &str,
-        status: &crd_types::KafkaClusterStatus,
-    ) -> Result<(), Error> {
-        let api: Api<crd_types::KafkaCluster> = Api::namespaced(self.client.clone(), namespace);
+    pub async fn apply_status(&self, namespace: &str, name: &str, status: &KafkaClusterStatus) -> Result<(), Error> {
+        let api: Api<KafkaCluster> = Api::namespaced(self.client.clone(), namespace);
         self.count("KafkaCluster", "status");
-        let patch = serde_json::json!({
-            "apiVersion": "kafka.banzaicloud.io/v1beta1",
-            "kind": "KafkaCluster",
+        let patch = json!({
+            "apiVersion": KafkaCluster::api_version(&()),
+            "kind": KafkaCluster::kind(&()),
             "status": status,
         });
         api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))

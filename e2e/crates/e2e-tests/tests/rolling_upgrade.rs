@@ -130,7 +130,7 @@ async fn gate_holds(ns: &TestNamespace, cluster: &mut Value, bootstrap: &str) ->
     let held =
         wait::until(&kafka_cluster::api(ns), "kafka", "holds the roll for broker 2", Duration::from_secs(90), |c| {
             kafka_cluster::condition(c, "RollingUpgrade")
-                .is_some_and(|c| c.reason == "Waiting" && c.message.contains("broker 2"))
+                .is_some_and(|c| c.reason != "Restarting" && c.message.contains("broker 2"))
         })
         .await?;
     tokio::time::sleep(Duration::from_secs(20)).await;

@@ -1,6 +1,6 @@
 use proptest::prelude::*;
 
-use super::super::decide::OperationFacts;
+use super::super::broker_states::OperationFacts;
 use super::*;
 use State::*;
 

@@ -1,4 +1,4 @@
-//! Cruise Control's objects: its ConfigMaps, Deployment and metrics KafkaTopic are applied when
+//! Pure: Cruise Control's objects: its ConfigMaps, Deployment and metrics KafkaTopic are applied when
 //! the operator runs it and removed once an external one is named (its Service goes with the
 //! cluster's other Services). Then what the status says: `cruiseControlTopicStatus` and the
 //! `CruiseControlAvailable` condition.
@@ -9,21 +9,17 @@
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::ResourceExt;
-use serde::{Deserialize, Serialize};
 
-use crd_types::KafkaTopic;
-use crd_types::conditions;
 use crd_types::kafka_cluster::{CruiseControlTopicStatus, KafkaClusterStatus};
 use crd_types::kafka_topic::TopicState;
 
 use crate::build::{self, CruiseControlFacts};
 use crate::model::{CruiseControlPlan, DeploySettings, ValidatedCluster};
 
-use super::observe::ObservedCluster;
-use super::writes::{self, Writer};
+use super::super::observe::ObservedCluster;
+use super::apply_step;
+use super::plan::{Action, Desired, OwnedKind, Step};
 
 /// Condition: the Cruise Control the operator uses answers (or is external).
 pub const CRUISE_CONTROL_AVAILABLE: &str = "CruiseControlAvailable";
@@ -37,6 +33,13 @@ pub struct CruiseControlReport {
     pub message: String,
 }
 
+impl Default for CruiseControlReport {
+    /// Before anything was looked at.
+    fn default() -> Self {
+        Self { topic: TopicReport::Unchanged, available: false, reason: "NotLookedAt", message: String::new() }
+    }
+}
+
 /// What becomes of `cruiseControlTopicStatus`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TopicReport {
@@ -47,40 +50,41 @@ pub enum TopicReport {
     Set(CruiseControlTopicStatus),
 }
 
-pub async fn reconcile(
-    writer: &Writer,
+/// Cruise Control's objects for this pass, and what the status should say about it.
+pub fn plan(
     cluster: &ValidatedCluster,
     previous: Option<&KafkaClusterStatus>,
     observed: &ObservedCluster,
-) -> Result<CruiseControlReport, writes::Error> {
+    steps: &mut Vec<Step>,
+) -> CruiseControlReport {
     match &cluster.cruise_control.plan {
         CruiseControlPlan::External { endpoint } => {
-            remove_deployed(writer, cluster, observed).await?;
-            Ok(CruiseControlReport {
+            remove_deployed(cluster, observed, steps);
+            CruiseControlReport {
                 topic: TopicReport::Cleared,
                 available: true,
                 reason: "External",
                 message: format!("Cruise Control at {endpoint} (cruiseControlEndpoint) is not run by the operator"),
-            })
+            }
         }
         // Leave whatever runs alone: a typo in the configuration must not take Cruise Control away.
-        CruiseControlPlan::Blocked { problem } => Ok(CruiseControlReport {
+        CruiseControlPlan::Blocked { problem } => CruiseControlReport {
             topic: TopicReport::Unchanged,
             available: false,
             reason: "NotConfigured",
             message: problem.clone(),
-        }),
-        CruiseControlPlan::Deploy(settings) => apply_deployed(writer, cluster, settings, previous, observed).await,
+        },
+        CruiseControlPlan::Deploy(settings) => plan_deployed(cluster, settings, previous, observed, steps),
     }
 }
 
-async fn apply_deployed(
-    writer: &Writer,
+fn plan_deployed(
     cluster: &ValidatedCluster,
     settings: &DeploySettings,
     previous: Option<&KafkaClusterStatus>,
     observed: &ObservedCluster,
-) -> Result<CruiseControlReport, writes::Error> {
+    steps: &mut Vec<Step>,
+) -> CruiseControlReport {
     let config_map_name = build::cruise_control_config_map_name(cluster);
     let facts = CruiseControlFacts {
         previous_capacity: observed
@@ -92,17 +96,16 @@ async fn apply_deployed(
     let objects = build::cruise_control_objects(cluster, settings, &facts);
     for config_map in [objects.jmx_exporter_config_map, objects.config_map] {
         let current = observed.config_maps.get(&config_map.name_any()).map(AsRef::as_ref);
-        writer.apply_if_changed(config_map, current).await?;
+        steps.extend(apply_step(config_map, current, Desired::ConfigMap));
     }
     let name = objects.deployment.name_any();
     let current = observed.deployments.get(&name);
-    writer.apply_if_changed(objects.deployment, current.map(AsRef::as_ref)).await?;
+    steps.extend(apply_step(objects.deployment, current.map(AsRef::as_ref), Desired::Deployment));
 
     let topic_name = build::metrics_topic_name(cluster);
     let existing = observed.kafka_topics.get(&topic_name).map(AsRef::as_ref);
     if let Some(topic) = build::metrics_topic(cluster, existing) {
-        let current = existing.cloned().map(MetricsTopic);
-        writer.apply_if_changed(MetricsTopic(topic), current.as_ref()).await?;
+        steps.extend(apply_step(topic, existing, Desired::KafkaTopic));
     }
     let topic_ready = cluster.cruise_control.metrics_topic_auto_created
         || existing.and_then(|t| t.status.as_ref()?.state) == Some(TopicState::Created);
@@ -112,7 +115,7 @@ async fn apply_deployed(
         CruiseControlTopicStatus::CruiseControlTopicNotReady
     };
     let available = current.is_some_and(|d| is_available(d));
-    Ok(CruiseControlReport {
+    CruiseControlReport {
         topic: TopicReport::Set(topic_status),
         available,
         reason: if available { "DeploymentAvailable" } else { "DeploymentNotAvailable" },
@@ -121,7 +124,7 @@ async fn apply_deployed(
         } else {
             format!("waiting for Deployment {name} to become available")
         },
-    })
+    }
 }
 
 /// Brokers the previous status tracks that the spec no longer lists: being drained, Cruise
@@ -147,78 +150,25 @@ fn is_available(deployment: &Deployment) -> bool {
 
 /// Once Cruise Control is external, the operator's own goes. The metrics KafkaTopic stays:
 /// deleting it would delete the topic in Kafka, which an external Cruise Control may use.
-async fn remove_deployed(
-    writer: &Writer,
-    cluster: &ValidatedCluster,
-    observed: &ObservedCluster,
-) -> Result<(), writes::Error> {
-    let namespace = &cluster.namespace;
+fn remove_deployed(cluster: &ValidatedCluster, observed: &ObservedCluster, steps: &mut Vec<Step>) {
     let deployment = build::cruise_control_deployment_name(cluster);
     if observed.deployments.contains_key(&deployment) {
-        writer.delete::<Deployment>(namespace, &deployment).await?;
+        steps.push(Step::new(Action::Delete { kind: OwnedKind::Deployment, name: deployment }));
     }
     for name in [build::cruise_control_config_map_name(cluster), build::cruise_control_jmx_config_map_name(cluster)] {
         if observed.config_maps.contains_key(&name) {
-            writer.delete::<ConfigMap>(namespace, &name).await?;
+            steps.push(Step::new(Action::Delete { kind: OwnedKind::ConfigMap, name }));
         }
-    }
-    Ok(())
-}
-
-/// Writes the report into the status computed for this pass.
-pub fn record(status: &mut KafkaClusterStatus, report: &CruiseControlReport, generation: Option<i64>, now: Time) {
-    match report.topic {
-        TopicReport::Unchanged => {}
-        TopicReport::Cleared => status.cruise_control_topic_status = None,
-        TopicReport::Set(topic) => status.cruise_control_topic_status = Some(topic),
-    }
-    let condition =
-        conditions::new(CRUISE_CONTROL_AVAILABLE, report.available, report.reason, &report.message, generation, now);
-    conditions::upsert(&mut status.conditions, condition);
-}
-
-/// A KafkaTopic with the k8s-openapi traits the writer's generic apply needs: kube's derive
-/// implements only kube's own `Resource`, and neither trait nor type is this crate's.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct MetricsTopic(pub KafkaTopic);
-
-impl k8s_openapi::Resource for MetricsTopic {
-    const API_VERSION: &'static str = "kafka.banzaicloud.io/v1alpha1";
-    const GROUP: &'static str = "kafka.banzaicloud.io";
-    const KIND: &'static str = "KafkaTopic";
-    const VERSION: &'static str = "v1alpha1";
-    const URL_PATH_SEGMENT: &'static str = "kafkatopics";
-    type Scope = k8s_openapi::NamespaceResourceScope;
-}
-
-impl k8s_openapi::Metadata for MetricsTopic {
-    type Ty = ObjectMeta;
-
-    fn metadata(&self) -> &ObjectMeta {
-        &self.0.metadata
-    }
-
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.0.metadata
     }
 }
 
 #[cfg(test)]
 mod tests {
     use k8s_openapi::api::apps::v1::{DeploymentCondition, DeploymentStatus};
-    use kube::Resource;
 
     use super::*;
     use crate::build::tests::kraft_combined;
     use crate::model::validate;
-
-    #[test]
-    fn metrics_topic_names_the_kafka_topic_kind() {
-        assert_eq!(<MetricsTopic as k8s_openapi::Resource>::API_VERSION, KafkaTopic::api_version(&()));
-        assert_eq!(<MetricsTopic as k8s_openapi::Resource>::KIND, KafkaTopic::kind(&()));
-        assert_eq!(<MetricsTopic as k8s_openapi::Resource>::URL_PATH_SEGMENT, KafkaTopic::plural(&()));
-    }
 
     #[test]
     fn departing_brokers_are_those_the_status_still_tracks() {
@@ -248,32 +198,5 @@ mod tests {
         assert!(!is_available(&deployment));
         deployment.status.as_mut().expect("status").observed_generation = Some(2);
         assert!(is_available(&deployment));
-    }
-
-    #[test]
-    fn record_keeps_the_topic_status_when_told_to() {
-        let mut status = KafkaClusterStatus {
-            cruise_control_topic_status: Some(CruiseControlTopicStatus::CruiseControlTopicReady),
-            ..Default::default()
-        };
-        let now = Time(k8s_openapi::jiff::Timestamp::from_second(10).expect("time"));
-        let blocked = CruiseControlReport {
-            topic: TopicReport::Unchanged,
-            available: false,
-            reason: "NotConfigured",
-            message: "Cruise Control with an SSL internal listener is not supported yet".into(),
-        };
-        record(&mut status, &blocked, Some(3), now.clone());
-        assert_eq!(status.cruise_control_topic_status, Some(CruiseControlTopicStatus::CruiseControlTopicReady));
-        let condition = status.conditions.iter().find(|c| c.type_ == CRUISE_CONTROL_AVAILABLE).expect("condition");
-        assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("False", "NotConfigured"));
-        let external = CruiseControlReport {
-            topic: TopicReport::Cleared,
-            available: true,
-            reason: "External",
-            message: String::new(),
-        };
-        record(&mut status, &external, Some(3), now);
-        assert_eq!(status.cruise_control_topic_status, None);
     }
 }

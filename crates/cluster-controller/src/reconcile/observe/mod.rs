@@ -1,5 +1,11 @@
-//! Reads only: what exists in the cluster for one KafkaCluster, taken from the reflector
-//! caches the controller keeps (no API request per reconcile).
+//! Reads only (client required for the watches that fill the caches): what exists in the
+//! cluster for one KafkaCluster, taken from the reflector caches the controller keeps (no API
+//! request per reconcile), and the facts only Kafka, Cruise Control or the apiserver know,
+//! asked for by the decision (`facts`).
+
+pub mod cruise_control;
+pub mod facts;
+pub mod kafka;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -40,14 +46,22 @@ pub struct ObservedCluster {
     pub claims: BTreeMap<i32, Vec<Arc<PersistentVolumeClaim>>>,
     pub services: BTreeMap<String, Arc<Service>>,
     pub pod_disruption_budgets: BTreeMap<String, Arc<PodDisruptionBudget>>,
-    /// StorageClass name → whether it binds claims only once a pod uses them.
-    pub storage_classes: BTreeMap<String, bool>,
+    pub storage_classes: BTreeMap<String, StorageClassInfo>,
     pub default_storage_class: Option<String>,
     pub deployments: BTreeMap<String, Arc<Deployment>>,
     /// KafkaTopics the operator made for the cluster (the Cruise Control metrics topic).
     pub kafka_topics: BTreeMap<String, Arc<KafkaTopic>>,
     /// CruiseControlOperations of the cluster by name.
     pub operations: BTreeMap<String, Arc<CruiseControlOperation>>,
+}
+
+/// What the reconcile needs of a StorageClass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StorageClassInfo {
+    /// `volumeBindingMode: WaitForFirstConsumer`: claims bind only once a pod uses them.
+    pub binds_for_pod: bool,
+    /// `allowVolumeExpansion: true`.
+    pub allows_expansion: bool,
 }
 
 fn belongs_to<K: ResourceExt>(object: &K, namespace: &str, cluster: &str) -> bool {
@@ -98,7 +112,13 @@ pub fn read(stores: &OwnedStores, namespace: &str, cluster: &str) -> ObservedClu
         pod_disruption_budgets: by_name(&stores.pod_disruption_budgets, namespace, cluster),
         storage_classes: classes
             .iter()
-            .map(|c| (c.name_any(), c.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer")))
+            .map(|c| {
+                let info = StorageClassInfo {
+                    binds_for_pod: c.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer"),
+                    allows_expansion: c.allow_volume_expansion == Some(true),
+                };
+                (c.name_any(), info)
+            })
             .collect(),
         default_storage_class: classes
             .iter()
@@ -145,7 +165,7 @@ impl ObservedCluster {
                     .as_ref()
                     .and_then(|s| s.storage_class_name.clone())
                     .or_else(|| self.default_storage_class.clone());
-                let binds_for_pod = class.and_then(|c| self.storage_classes.get(&c).copied()).unwrap_or(false);
+                let binds_for_pod = class.and_then(|c| self.storage_classes.get(&c)).is_some_and(|c| c.binds_for_pod);
                 !bound && !binds_for_pod
             })
             .map(|claim| claim.name_any())

@@ -1,5 +1,6 @@
-//! One broker: its ConfigMap, its claims, then its pod — in that order, because the pod mounts
-//! both. Claims are only ever created here; removing storage is the Cruise Control issue's job.
+//! Pure: one broker's objects — its ConfigMap, its claims, then its pod, in that order,
+//! because the pod mounts both — and where the broker stands. Claims are only ever created
+//! here; growing them is `claims`', removing them graceful scaling's.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,16 +9,76 @@ use kube::ResourceExt;
 
 use crate::build::{self, CONFIG_HASH_ANNOTATION, ObservedFacts};
 use crate::model::{BrokerModel, ValidatedCluster};
-use crate::status::{BrokerPhase, BrokerProgress};
+use crate::reconcile::observe::ObservedCluster;
 
+use super::apply_step;
 use super::naming::deterministic_name;
-use super::observe::ObservedCluster;
-use super::writes::{self, Writer};
+use super::plan::{Action, Created, Desired, Notice, Step};
 
-/// What the broker step did, for events.
-pub enum BrokerAction {
-    CreatedClaims(Vec<String>),
-    CreatedPod(String),
+/// Where a broker stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BrokerPhase {
+    /// The pod follows once these claims are bound (or exist, for the pod to mount them).
+    WaitingForStorage {
+        claims: Vec<String>,
+    },
+    /// A pod of the broker is still terminating; the new one waits for its name.
+    WaitingForOldPod {
+        pod: String,
+    },
+    Starting {
+        pod: String,
+        reason: String,
+    },
+    Ready {
+        pod: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerProgress {
+    pub id: i32,
+    pub image: String,
+    pub kafka_version: String,
+    pub desired_config_hash: String,
+    /// The configuration hash the running pod was created with.
+    pub running_config_hash: Option<String>,
+    pub phase: BrokerPhase,
+    /// Claims of the desired pod that are not yet seen or not yet bound; replacing a running
+    /// pod before they are would leave the broker down, and would hide a new volume from
+    /// graceful scaling (it notices a new disk by the running pod lacking it).
+    pub storage_pending: Vec<String>,
+}
+
+impl BrokerProgress {
+    pub fn in_sync(&self) -> bool {
+        self.running_config_hash.as_deref() == Some(self.desired_config_hash.as_str())
+    }
+
+    pub fn is_ready(&self) -> bool {
+        matches!(self.phase, BrokerPhase::Ready { .. })
+    }
+
+    /// Why the operator waits for this broker, or None when it does not.
+    pub(crate) fn waiting_for(&self) -> Option<String> {
+        let id = self.id;
+        match &self.phase {
+            BrokerPhase::WaitingForStorage { claims } if claims.is_empty() => {
+                Some(format!("broker {id}: waiting for its PersistentVolumeClaims"))
+            }
+            BrokerPhase::WaitingForStorage { claims } => {
+                Some(format!("broker {id}: waiting for PersistentVolumeClaims {} to be bound", claims.join(", ")))
+            }
+            BrokerPhase::WaitingForOldPod { pod } => {
+                Some(format!("broker {id}: waiting for pod {pod} to terminate before starting a new one"))
+            }
+            BrokerPhase::Starting { pod, reason } => Some(format!("broker {id}: pod {pod} not ready ({reason})")),
+            BrokerPhase::Ready { .. } if !self.in_sync() => {
+                Some(format!("broker {id}: runs an older configuration; the rolling restart replaces its pod"))
+            }
+            BrokerPhase::Ready { .. } => None,
+        }
+    }
 }
 
 /// What every broker of the cluster is built with, beyond its model.
@@ -28,13 +89,14 @@ pub struct BuildFacts<'a> {
     pub read_only_config_keys: &'a BTreeSet<String>,
 }
 
-pub async fn reconcile_broker(
-    writer: &Writer,
+/// The steps that bring broker `broker` to its desired objects, and where it stands after them.
+pub fn plan(
     cluster: &ValidatedCluster,
     broker: &BrokerModel,
     observed: &ObservedCluster,
     broker_facts: &BuildFacts<'_>,
-) -> Result<(BrokerProgress, Vec<BrokerAction>), writes::Error> {
+    steps: &mut Vec<Step>,
+) -> BrokerProgress {
     let id = broker.id;
     let claims = observed.claim_names(id);
     let facts = ObservedFacts {
@@ -43,10 +105,10 @@ pub async fn reconcile_broker(
         read_only_config_keys: broker_facts.read_only_config_keys.clone(),
     };
     let objects = build::broker_objects(cluster, broker, &facts);
-    let mut actions = Vec::new();
 
     let config_map_name = objects.config_map.name_any();
-    writer.apply_if_changed(objects.config_map, observed.config_maps.get(&config_map_name).map(AsRef::as_ref)).await?;
+    let current = observed.config_maps.get(&config_map_name).map(AsRef::as_ref);
+    steps.extend(apply_step(objects.config_map, current, Desired::ConfigMap));
 
     let mut created_claims = Vec::new();
     for (mount_path, mut claim) in objects.claims {
@@ -56,11 +118,12 @@ pub async fn reconcile_broker(
         let prefix = claim.metadata.generate_name.take().unwrap_or_else(|| format!("{}-{id}-storage-", cluster.name));
         let name = deterministic_name(&prefix, &format!("{}/{id}/{mount_path}", cluster.uid));
         claim.metadata.name = Some(name.clone());
-        create_tolerating_conflict(writer, &claim, &format!("broker {id} storage {mount_path}")).await?;
+        let note = format!("created PersistentVolumeClaim {name} for broker {id} ({mount_path})");
+        steps.push(Step::noted(
+            Action::Create(Box::new(Created::Claim(claim))),
+            Notice::normal("ClaimsCreated", "CreateStorage", note),
+        ));
         created_claims.push(name);
-    }
-    if !created_claims.is_empty() {
-        actions.push(BrokerAction::CreatedClaims(created_claims.clone()));
     }
     let mut progress = BrokerProgress {
         id,
@@ -73,46 +136,36 @@ pub async fn reconcile_broker(
     };
     // Just created (not in the cache yet) or not bound yet.
     let mut pending = observed.pending_claims(id);
-    pending.extend(created_claims.iter().cloned());
+    pending.extend(created_claims);
     progress.storage_pending = pending;
 
     if let Some(pod) = observed.live_pod(id) {
         progress.running_config_hash = pod.annotations().get(CONFIG_HASH_ANNOTATION).cloned();
         progress.phase = pod_phase(pod);
-        return Ok((progress, actions));
+        return progress;
     }
     if let Some(terminating) = observed.pods.get(&id).and_then(|pods| pods.first()) {
         progress.phase = BrokerPhase::WaitingForOldPod { pod: terminating.name_any() };
-        return Ok((progress, actions));
+        return progress;
     }
     // A pod created before its claims bind is unschedulable, and the scheduler may take
     // minutes to try again; with claims bound first it schedules at once. (Claims of classes
     // that bind for a consuming pod are not waited for: that would never end.)
     if !progress.storage_pending.is_empty() {
         progress.phase = BrokerPhase::WaitingForStorage { claims: progress.storage_pending.clone() };
-        return Ok((progress, actions));
+        return progress;
     }
-    let Some(mut pod) = objects.pod else { return Ok((progress, actions)) };
+    let Some(mut pod) = objects.pod else { return progress };
     let prefix = pod.metadata.generate_name.take().unwrap_or_else(|| format!("{}-{id}-", cluster.name));
     let name = deterministic_name(&prefix, &format!("{}/{id}/{}", cluster.uid, objects.config_hash));
     pod.metadata.name = Some(name.clone());
-    create_tolerating_conflict(writer, &pod, &format!("broker {id}")).await?;
+    steps.push(Step::noted(
+        Action::Create(Box::new(Created::Pod(pod))),
+        Notice::normal("BrokerPodCreated", "CreatePod", format!("created pod {name} for broker {id}")),
+    ));
     progress.running_config_hash = Some(objects.config_hash);
-    progress.phase = BrokerPhase::Starting { pod: name.clone(), reason: "created".to_owned() };
-    actions.push(BrokerAction::CreatedPod(name));
-    Ok((progress, actions))
-}
-
-/// A 409 means an earlier pass already created the object and the cache has not caught up.
-async fn create_tolerating_conflict<K>(writer: &Writer, object: &K, purpose: &str) -> Result<(), writes::Error>
-where
-    K: writes::NamespacedObject,
-{
-    match writer.create(object, purpose).await {
-        Ok(_) => Ok(()),
-        Err(writes::Error::Create { source: kube::Error::Api(status), .. }) if status.code == 409 => Ok(()),
-        Err(error) => Err(error),
-    }
+    progress.phase = BrokerPhase::Starting { pod: name, reason: "created".to_owned() };
+    progress
 }
 
 /// Ready, or why not, as the kubelet reports it.

@@ -1,6 +1,6 @@
-//! Every broker's graceful state (Koperator's `GracefulUpscale*`/`GracefulDownscale*`), and the
-//! operations those states ask for: one add_broker for the joining brokers, created once their
-//! pods are ready and Cruise Control sees them, one remove_broker for the leaving ones.
+//! Pure: every broker's graceful state (Koperator's `GracefulUpscale*`/`GracefulDownscale*`),
+//! and the operations those states ask for: one add_broker for the joining brokers, requested
+//! once their pods are ready and Cruise Control sees them, one remove_broker for the leaving ones.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -14,12 +14,12 @@ use crd_types::kafka_cluster::{
 
 use crate::build::cruise_control_operation::OperationRequest;
 use crate::model::ValidatedCluster;
+use crate::reconcile::decide::facts::{Facts, Needs};
+use crate::reconcile::decide::plan::Step;
 
-use super::cruise_control;
-use super::decide::{self, BrokerView, OperationView};
+use super::broker_states::{self, BrokerView, OperationView};
 use super::describe;
 use super::operations::{self, Operations};
-use crate::reconcile::writes::Writer;
 
 /// What the reconcile observed of one broker (in the spec, or still around after leaving it).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,19 +46,23 @@ pub struct Graceful {
     pub brokers: BTreeMap<i32, BrokerGraceful>,
     /// Why the add_broker batch is not requested yet, when it is not.
     pub upscale_gate: Option<String>,
-    /// Operations created in this pass: (name, what they ask).
-    pub created: Vec<(String, String)>,
 }
 
 impl Graceful {
     /// Brokers that left the spec and whose objects may go.
     pub fn removable(&self) -> BTreeSet<i32> {
-        self.leaving().filter(|(_, b)| decide::may_remove(b.state, b.facts.holds_data)).map(|(id, _)| *id).collect()
+        self.leaving()
+            .filter(|(_, b)| broker_states::may_remove(b.state, b.facts.holds_data))
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Brokers that left the spec but must stay (rebuilt if need be) until drained.
     pub fn kept(&self) -> BTreeSet<i32> {
-        self.leaving().filter(|(_, b)| !decide::may_remove(b.state, b.facts.holds_data)).map(|(id, _)| *id).collect()
+        self.leaving()
+            .filter(|(_, b)| !broker_states::may_remove(b.state, b.facts.holds_data))
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     fn leaving(&self) -> impl Iterator<Item = (&i32, &BrokerGraceful)> {
@@ -101,7 +105,7 @@ impl Graceful {
     }
 
     pub fn in_progress(&self) -> bool {
-        self.brokers.values().any(|b| b.state.is_some_and(decide::is_in_progress) || !b.facts.in_spec)
+        self.brokers.values().any(|b| b.state.is_some_and(broker_states::is_in_progress) || !b.facts.in_spec)
     }
 }
 
@@ -120,25 +124,26 @@ fn is_established(previous: Option<&KafkaClusterStatus>, spec: &BTreeSet<i32>) -
         })
 }
 
-/// Decides every broker's graceful state and creates the operations the states ask for.
-pub async fn decide_and_request(
-    writer: &Writer,
+/// Every broker's graceful state, and the operations the states ask for (their creation goes
+/// onto `steps`).
+pub fn decide(
     cluster: &ValidatedCluster,
     previous: Option<&KafkaClusterStatus>,
-    facts: BTreeMap<i32, BrokerFacts>,
+    brokers: BTreeMap<i32, BrokerFacts>,
     cached: &Operations,
-) -> Result<Graceful, operations::Error> {
-    let spec: BTreeSet<i32> = facts.iter().filter(|(_, f)| f.in_spec).map(|(id, _)| *id).collect();
+    known: &Facts,
+    needs: &mut Needs,
+    steps: &mut Vec<Step>,
+) -> Graceful {
+    let spec: BTreeSet<i32> = brokers.iter().filter(|(_, f)| f.in_spec).map(|(id, _)| *id).collect();
     let established = is_established(previous, &spec);
     let mut graceful = Graceful::default();
-    for (id, facts) in facts {
+    for (id, facts) in brokers {
         let before = previous.and_then(|s| s.brokers_state.get(&id.to_string())).map(|b| &b.graceful_action_state);
         let previous_state = before.and_then(|g| g.cruise_control_state);
         let reference = before.and_then(|g| g.cruise_control_operation_reference.as_ref()).map(|r| r.name.clone());
-        let operation = match &reference {
-            Some(name) => operations::find(writer, &cluster.namespace, cached, name).await?,
-            None => None,
-        };
+        // Not known yet: asked for, and this pass's plan is not used.
+        let operation = reference.as_deref().and_then(|name| known.operation(cached, name, needs)).flatten();
         let view = BrokerView {
             previous: previous_state,
             in_spec: facts.in_spec,
@@ -146,7 +151,7 @@ pub async fn decide_and_request(
             has_objects: facts.has_objects,
             operation: operations::view(operation.as_deref(), reference.is_some()),
         };
-        let state = decide::next_state(&view, established);
+        let state = broker_states::next_state(&view, established);
         // A state that asks for a new operation follows none yet; nor does one whose operation
         // is gone (its TTL passed): the status then stops naming it, and stops looking it up.
         let follows_operation =
@@ -155,9 +160,9 @@ pub async fn decide_and_request(
         let (reference, operation) = if follows_operation { (reference, operation) } else { (None, None) };
         graceful.brokers.insert(id, BrokerGraceful { state, reference, operation, facts });
     }
-    request_drains(writer, cluster, cached, &mut graceful).await?;
-    request_upscale(writer, cluster, cached, &mut graceful).await?;
-    Ok(graceful)
+    request_drains(cluster, cached, &mut graceful, steps);
+    request_upscale(cluster, cached, known, needs, &mut graceful, steps);
+    graceful
 }
 
 fn with_state(graceful: &Graceful, state: State) -> Vec<i32> {
@@ -165,31 +170,27 @@ fn with_state(graceful: &Graceful, state: State) -> Vec<i32> {
 }
 
 /// One remove_broker operation for every broker waiting for its drain.
-async fn request_drains(
-    writer: &Writer,
-    cluster: &ValidatedCluster,
-    cached: &Operations,
-    graceful: &mut Graceful,
-) -> Result<(), operations::Error> {
+fn request_drains(cluster: &ValidatedCluster, cached: &Operations, graceful: &mut Graceful, steps: &mut Vec<Step>) {
     let ids = with_state(graceful, State::GracefulDownscaleRequired);
-    if ids.is_empty() {
-        return Ok(());
+    if !ids.is_empty() {
+        let request = OperationRequest::RemoveBrokers(ids);
+        schedule(cluster, cached, graceful, &request, State::GracefulDownscaleScheduled, steps);
     }
-    schedule(writer, cluster, cached, graceful, OperationRequest::RemoveBrokers(ids), State::GracefulDownscaleScheduled)
-        .await
 }
 
 /// One add_broker operation for the joining brokers, once all of them are ready and Cruise
 /// Control sees them: before that, Cruise Control could not place replicas on them.
-async fn request_upscale(
-    writer: &Writer,
+fn request_upscale(
     cluster: &ValidatedCluster,
     cached: &Operations,
+    known: &Facts,
+    needs: &mut Needs,
     graceful: &mut Graceful,
-) -> Result<(), operations::Error> {
+    steps: &mut Vec<Step>,
+) {
     let ids = with_state(graceful, State::GracefulUpscaleRequired);
     if ids.is_empty() {
-        return Ok(());
+        return;
     }
     let list = ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
     let not_ready: Vec<String> =
@@ -199,18 +200,19 @@ async fn request_upscale(
             "brokers {list}: join through Cruise Control (add_broker) once ready; waiting for the pods of brokers {}",
             not_ready.join(", ")
         ));
-        return Ok(());
+        return;
     }
-    let seen = match cruise_control::broker_states(cluster).await {
-        Ok(seen) => seen,
-        Err(problem) => {
+    let seen = match known.cruise_control_brokers(needs) {
+        None => return,
+        Some(Err(problem)) => {
             graceful.upscale_gate = Some(format!("brokers {list}: add_broker waits for Cruise Control: {problem}"));
-            return Ok(());
+            return;
         }
+        Some(Ok(seen)) => seen,
     };
     let unseen: Vec<String> = ids
         .iter()
-        .filter(|id| !seen.get(id).is_some_and(|state| cruise_control::can_receive_replicas(state)))
+        .filter(|id| !seen.get(id).is_some_and(|state| can_receive_replicas(state)))
         .map(|id| format!("{id} ({})", seen.get(id).map_or("not listed", String::as_str)))
         .collect();
     if !unseen.is_empty() {
@@ -218,25 +220,27 @@ async fn request_upscale(
             "brokers {list}: add_broker waits until Cruise Control reports them ALIVE or NEW; it reports {}",
             unseen.join(", ")
         ));
-        return Ok(());
+        return;
     }
-    schedule(writer, cluster, cached, graceful, OperationRequest::AddBrokers(ids), State::GracefulUpscaleScheduled)
-        .await
+    let request = OperationRequest::AddBrokers(ids);
+    schedule(cluster, cached, graceful, &request, State::GracefulUpscaleScheduled, steps);
 }
 
-async fn schedule(
-    writer: &Writer,
+/// Cruise Control can move replicas onto a broker it reports as ALIVE or NEW (Koperator's test).
+fn can_receive_replicas(state: &str) -> bool {
+    matches!(state, "ALIVE" | "NEW")
+}
+
+fn schedule(
     cluster: &ValidatedCluster,
     cached: &Operations,
     graceful: &mut Graceful,
-    request: OperationRequest,
+    request: &OperationRequest,
     scheduled: State,
-) -> Result<(), operations::Error> {
-    let (name, created) = operations::ensure(writer, cluster, cached, &request).await?;
-    if created {
-        graceful.created.push((name.clone(), request.describe()));
-    }
-    let ids = match &request {
+    steps: &mut Vec<Step>,
+) {
+    let name = operations::adopt_or_create(cluster, cached, request, steps);
+    let ids = match request {
         OperationRequest::AddBrokers(ids) | OperationRequest::RemoveBrokers(ids) => ids.clone(),
         _ => Vec::new(),
     };
@@ -246,7 +250,6 @@ async fn schedule(
             broker.reference = Some(name.clone());
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

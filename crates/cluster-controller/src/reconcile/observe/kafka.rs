@@ -1,12 +1,13 @@
-//! The cluster controller's own view into Kafka, for what only Kafka knows: which replicas are
-//! in sync (the rolling restart's gate), which controller is active, and the dynamic broker
-//! configuration. One admin client per cluster, replaced when its bootstrap addresses change.
+//! Reads only, and the one place that talks to Kafka: which replicas are in sync (the rolling
+//! restart's gate), which controller is active, the dynamic broker configuration, and changing
+//! it (for `apply`). One admin client per cluster, replaced when its bootstrap addresses change
+//! and dropped when the cluster is.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use kafka_admin::{ClusterAdmin, ConnectionSettings, RequestCounter};
+use kafka_admin::{ClusterAdmin, ConnectError, ConnectionSettings, RequestCounter};
 
 use crd_types::kafka_cluster::SecurityProtocol;
 
@@ -21,6 +22,21 @@ const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
 /// `kafka.controller:type=KafkaController,name=ActiveControllerCount`: 1 on the active controller.
 const ACTIVE_CONTROLLER_METRIC: &str = "kafka_controller_kafkacontroller_activecontrollercount";
 
+/// Why the cluster controller cannot talk to a cluster's Kafka.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("no internal listener has usedForInnerBrokerCommunication: true")]
+    NoAdminListener,
+    #[error(
+        "listener {listener} uses {protocol:?}; the cluster controller talks to Kafka over PLAINTEXT listeners only so far"
+    )]
+    UnsupportedProtocol { listener: String, protocol: SecurityProtocol },
+    #[error("the admin listener {listener} has no broker addresses")]
+    NoAddresses { listener: String },
+    #[error("failed to create a Kafka admin client")]
+    Connect(#[source] ConnectError),
+}
+
 pub struct KafkaAccess {
     admins: Mutex<HashMap<(String, String), Arc<ClusterAdmin>>>,
     requests: RequestCounter,
@@ -29,12 +45,21 @@ pub struct KafkaAccess {
 
 impl KafkaAccess {
     pub fn new(requests: RequestCounter) -> Self {
-        let http = reqwest::Client::builder().timeout(SCRAPE_TIMEOUT).build().unwrap_or_default();
+        let http = reqwest::Client::builder()
+            .timeout(SCRAPE_TIMEOUT)
+            .build()
+            .expect("a plain HTTP client with a timeout builds (no TLS configuration to fail)");
         Self { admins: Mutex::default(), requests, http }
     }
 
+    /// Drops the admin client of a cluster that is gone.
+    pub fn forget(&self, namespace: &str, name: &str) {
+        let mut admins = self.admins.lock().unwrap_or_else(PoisonError::into_inner);
+        admins.remove(&(namespace.to_owned(), name.to_owned()));
+    }
+
     /// The cluster's admin client, created on first use (librdkafka connects lazily).
-    pub fn admin(&self, cluster: &ValidatedCluster) -> Result<Arc<ClusterAdmin>, String> {
+    pub fn admin(&self, cluster: &ValidatedCluster) -> Result<Arc<ClusterAdmin>, AccessError> {
         let bootstrap_servers = bootstrap_servers(cluster)?;
         let key = (cluster.namespace.clone(), cluster.name.clone());
         let mut admins = self.admins.lock().unwrap_or_else(PoisonError::into_inner);
@@ -46,9 +71,8 @@ impl KafkaAccess {
             client_id: "koperator-rs-cluster-controller".to_owned(),
             request_timeout: REQUEST_TIMEOUT,
         };
-        let admin = ClusterAdmin::connect(&settings, self.requests.clone())
-            .map(Arc::new)
-            .map_err(|error| operator_runtime::error_chain(&error))?;
+        let admin =
+            ClusterAdmin::connect(&settings, self.requests.clone()).map(Arc::new).map_err(AccessError::Connect)?;
         admins.insert(key, Arc::clone(&admin));
         Ok(admin)
     }
@@ -67,21 +91,23 @@ impl KafkaAccess {
 
 /// Per-broker addresses of the listener the operator uses for admin work: the one marked
 /// `usedForKafkaAdminCommunication`, else the inter-broker one. Only PLAINTEXT for now.
-fn bootstrap_servers(cluster: &ValidatedCluster) -> Result<Vec<String>, String> {
+fn bootstrap_servers(cluster: &ValidatedCluster) -> Result<Vec<String>, AccessError> {
     let listeners = &cluster.spec.listeners_config.internal_listeners;
     let listener = listeners
         .iter()
         .find(|l| l.common.used_for_kafka_admin_communication == Some(true))
         .or_else(|| listeners.iter().find(|l| l.common.used_for_inner_broker_communication == Some(true)))
-        .ok_or("no internal listener has usedForInnerBrokerCommunication: true")?;
+        .ok_or(AccessError::NoAdminListener)?;
     if listener.common.security_protocol != SecurityProtocol::Plaintext {
-        return Err(format!(
-            "listener {} uses {:?}; the cluster controller talks to Kafka over PLAINTEXT listeners only so far",
-            listener.common.name, listener.common.security_protocol
-        ));
+        return Err(AccessError::UnsupportedProtocol {
+            listener: listener.common.name.clone(),
+            protocol: listener.common.security_protocol,
+        });
     }
     let addresses = build::listener_addresses(cluster);
-    let (per_broker, _) = addresses.get(&listener.common.name).ok_or("the admin listener has no addresses")?;
+    let (per_broker, _) = addresses
+        .get(&listener.common.name)
+        .ok_or_else(|| AccessError::NoAddresses { listener: listener.common.name.clone() })?;
     Ok(per_broker.values().cloned().collect())
 }
 

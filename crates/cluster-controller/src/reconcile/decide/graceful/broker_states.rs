@@ -158,5 +158,5 @@ fn downscale_from(operation: &OperationView) -> State {
 }
 
 #[cfg(test)]
-#[path = "decide_tests.rs"]
+#[path = "broker_states_tests.rs"]
 mod tests;

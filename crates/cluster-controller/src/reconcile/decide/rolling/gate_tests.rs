@@ -16,17 +16,17 @@ fn node(id: i32, outdated: bool, ready: bool) -> RollNode {
     }
 }
 
-fn healthy() -> Result<ReplicaHealth, String> {
+fn healthy() -> Result<ReplicaHealth, Unavailable> {
     Ok(ReplicaHealth { broker_ids: vec![0, 1, 2], ..Default::default() })
 }
 
-fn gates(health: &Result<ReplicaHealth, String>) -> Gates<'_> {
+fn gates(health: &Result<ReplicaHealth, Unavailable>) -> Gates<'_> {
     Gates { cruise_control_busy: None, health: Some(health), failure_threshold: 1, alerts: 0, active_controller: None }
 }
 
 fn waits(step: RollStep) -> String {
     match step {
-        RollStep::Wait(reason) => reason,
+        RollStep::Wait(reason) => reason.to_string(),
         other => panic!("expected a wait, got {other:?}"),
     }
 }
@@ -117,7 +117,7 @@ fn an_unregistered_broker_holds_the_roll() {
 #[test]
 fn unreachable_kafka_holds_the_roll_with_the_error() {
     let nodes = [node(0, true, true)];
-    let health = Err("connection refused".to_owned());
+    let health = Err(Unavailable("connection refused".to_owned()));
     assert!(waits(decide(&nodes, &gates(&health))).contains("connection refused"));
 }
 

@@ -1,4 +1,4 @@
-//! Brokers that left `spec.brokers`. While Cruise Control drains one it stays as it was, and is
+//! Pure: brokers that left `spec.brokers`. While Cruise Control drains one it stays as it was, and is
 //! rebuilt from `status.brokersState[id].configurationBackup` (Koperator does the same) should
 //! its ConfigMap or pod go missing. Once the graceful step allows it — drain completed, or
 //! nothing to drain — its pod, ConfigMap and Service are deleted, then its claims once no pod
@@ -6,17 +6,36 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
 use kube::ResourceExt;
 
 use crd_types::KafkaCluster;
 use crd_types::labels::IS_BROKER_NODE;
 
-use crate::model::{self, BrokerModel, ValidatedCluster};
+use crate::model::{self, BrokerModel, ValidatedCluster, ValidationError};
+use crate::reconcile::decide::plan::{Action, Notice, OwnedKind, Step};
+use crate::reconcile::observe::{ObservedCluster, departed_broker_objects};
 
-use super::graceful::{BrokerFacts, backup};
-use super::observe::{ObservedCluster, departed_broker_objects};
-use super::writes::{self, Writer};
+use super::backup;
+use super::brokers::BrokerFacts;
+
+/// Why a departing broker cannot be rebuilt from its `configurationBackup`.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("broker {id}: its configurationBackup cannot be read")]
+    Unreadable {
+        id: i32,
+        #[source]
+        source: backup::Error,
+    },
+    #[error("broker {id}: its configurationBackup no longer validates: {}", list(problems))]
+    Invalid { id: i32, problems: Vec<ValidationError> },
+    #[error("broker {id}: its configurationBackup names broker {named}")]
+    OtherBroker { id: i32, named: i32 },
+}
+
+fn list(problems: &[ValidationError]) -> String {
+    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
 
 /// A broker that left the spec but still has a status entry or objects.
 pub struct DepartingBroker {
@@ -26,7 +45,7 @@ pub struct DepartingBroker {
     /// when there is no usable backup (then its objects are kept but not rebuilt).
     pub restored: Option<(ValidatedCluster, BrokerModel)>,
     /// Why it cannot be rebuilt, when it cannot.
-    pub problem: Option<String>,
+    pub problem: Option<RestoreError>,
 }
 
 /// Brokers not in the spec that the previous status or the caches still know.
@@ -66,82 +85,77 @@ pub fn departing_brokers(
 }
 
 /// The cluster with broker `id` put back from its backup, validated, and that broker's model.
-fn restore(cluster: &KafkaCluster, id: i32, backup: &str) -> Result<(ValidatedCluster, BrokerModel), String> {
-    let broker =
-        backup::decode(backup).map_err(|error| format!("broker {id}: {}", operator_runtime::error_chain(&error)))?;
+fn restore(cluster: &KafkaCluster, id: i32, backup: &str) -> Result<(ValidatedCluster, BrokerModel), RestoreError> {
+    let broker = backup::decode(backup).map_err(|source| RestoreError::Unreadable { id, source })?;
+    let named = broker.id;
     let mut extended = cluster.clone();
     extended.spec.brokers.retain(|b| b.id != broker.id);
     extended.spec.brokers.push(broker);
-    let validated = model::validate(&extended).map_err(|problems| {
-        let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        format!("broker {id}: its configurationBackup no longer validates: {}", problems.join("; "))
-    })?;
-    let model = validated
-        .brokers
-        .iter()
-        .find(|b| b.id == id)
-        .cloned()
-        .ok_or_else(|| format!("broker {id}: its configurationBackup names broker another id"))?;
+    let validated = model::validate(&extended).map_err(|problems| RestoreError::Invalid { id, problems })?;
+    let model =
+        validated.brokers.iter().find(|b| b.id == id).cloned().ok_or(RestoreError::OtherBroker { id, named })?;
     Ok((validated, model))
 }
 
 pub struct Departures {
-    /// Broker ids whose objects were deleted in this pass.
-    pub removed: Vec<i32>,
     /// Departed brokers with no object left: their status entries can go.
     pub gone: BTreeSet<i32>,
     /// Claim names kept, by broker id.
     pub retained_claims: BTreeMap<i32, Vec<String>>,
 }
 
-/// Deletes the objects of the `removable` brokers among those not in `desired`.
-pub async fn remove_departed_brokers(
-    writer: &Writer,
-    namespace: &str,
+/// Deletes the objects of the `removable` brokers among those not in `desired`: pods,
+/// ConfigMaps and Services at once, claims once no pod of the broker is left (a claim still
+/// mounted would only wait for the pod anyway). One event per broker, on its first deletion.
+pub fn remove_departed_brokers(
     desired: &BTreeSet<i32>,
     removable: &BTreeSet<i32>,
     observed: &ObservedCluster,
-) -> Result<Departures, writes::Error> {
-    let mut removed = Vec::new();
+    steps: &mut Vec<Step>,
+) -> Departures {
+    let mut deletions: BTreeMap<i32, Vec<(OwnedKind, String)>> = BTreeMap::new();
     for (id, pods) in observed.pods.iter().filter(|(id, _)| removable.contains(id)) {
         for pod in pods.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
-            writer.delete::<Pod>(namespace, &pod.name_any()).await?;
-            removed.push(*id);
+            deletions.entry(*id).or_default().push((OwnedKind::Pod, pod.name_any()));
         }
     }
     // Found by their brokerId label, deleted by their own names: no second copy of the
     // builders' naming here.
-    for (name, id) in departed_broker_objects(&observed.config_maps, desired) {
-        if removable.contains(&id) {
-            writer.delete::<ConfigMap>(namespace, &name).await?;
-            removed.push(id);
-        }
-    }
-    for (name, id) in departed_broker_objects(&observed.services, desired) {
-        if removable.contains(&id) {
-            writer.delete::<Service>(namespace, &name).await?;
-            removed.push(id);
+    let config_maps = departed_broker_objects(&observed.config_maps, desired);
+    let services = departed_broker_objects(&observed.services, desired);
+    for (kind, objects) in [(OwnedKind::ConfigMap, &config_maps), (OwnedKind::Service, &services)] {
+        for (name, id) in objects.iter().filter(|(_, id)| removable.contains(id)) {
+            deletions.entry(*id).or_default().push((kind, name.clone()));
         }
     }
     let mut retained_claims = BTreeMap::new();
     for (id, claims) in observed.claims.iter().filter(|(id, _)| !desired.contains(id)) {
         if removable.contains(id) && !observed.pods.contains_key(id) {
             for claim in claims.iter().filter(|c| c.metadata.deletion_timestamp.is_none()) {
-                writer.delete::<PersistentVolumeClaim>(namespace, &claim.name_any()).await?;
-                removed.push(*id);
+                deletions.entry(*id).or_default().push((OwnedKind::PersistentVolumeClaim, claim.name_any()));
             }
         } else {
             retained_claims.insert(*id, claims.iter().map(|c| c.name_any()).collect());
         }
     }
+    for (id, objects) in deletions {
+        let names: Vec<&str> = objects.iter().map(|(_, name)| name.as_str()).collect();
+        let note = format!(
+            "broker {id} left spec.brokers and holds no data any more: deleting {} (pods, ConfigMap and Service \
+             first, PVCs once no pod is left)",
+            names.join(", ")
+        );
+        let mut notice = Some(Notice::normal("BrokerRemoved", "RemoveBroker", note));
+        for (kind, name) in objects {
+            steps.push(Step { action: Action::Delete { kind, name }, notice: notice.take() });
+        }
+    }
     let has_objects = |id: &i32| {
         observed.pods.contains_key(id)
             || observed.claims.contains_key(id)
-            || departed_broker_objects(&observed.config_maps, desired).iter().any(|(_, other)| other == id)
-            || departed_broker_objects(&observed.services, desired).iter().any(|(_, other)| other == id)
+            || config_maps.iter().any(|(_, other)| other == id)
+            || services.iter().any(|(_, other)| other == id)
     };
     let gone = removable.iter().filter(|id| !has_objects(id)).copied().collect();
-    removed.sort_unstable();
-    removed.dedup();
-    Ok(Departures { removed, gone, retained_claims })
+    Departures { gone, retained_claims }
 }

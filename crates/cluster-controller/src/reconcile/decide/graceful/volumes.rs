@@ -1,11 +1,11 @@
-//! Volumes of the brokers in the spec: their graceful states (see `disks`), the one rebalance
-//! and the one remove_disks operation those ask for, the storage a broker keeps while data
-//! moves off it, and the claims of drained volumes once no pod mounts them.
+//! Pure: volumes of the brokers in the spec — their graceful states (see `volume_states`),
+//! the one rebalance and the one remove_disks operation those ask for, the storage a broker
+//! keeps while data moves off it, and the claims of drained volumes once no pod mounts them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 
 use crd_types::CruiseControlOperation;
@@ -13,12 +13,13 @@ use crd_types::kafka_cluster::{CruiseControlVolumeState as State, KafkaClusterSt
 
 use crate::build::cruise_control_operation::{OperationRequest, log_dir};
 use crate::model::ValidatedCluster;
+use crate::reconcile::decide::facts::{Facts, Needs};
+use crate::reconcile::decide::plan::{Action, Notice, OwnedKind, Step};
 use crate::reconcile::observe::ObservedCluster;
-use crate::reconcile::writes::{self, Writer};
 
-use super::disks::{self, VolumeView};
+use super::describe;
 use super::operations::{self, Operations};
-use super::{cruise_control, describe};
+use super::volume_states::{self, VolumeView};
 
 #[derive(Clone, Debug)]
 pub struct VolumeGraceful {
@@ -36,9 +37,6 @@ pub struct Volumes {
     pub brokers: BTreeMap<i32, BTreeMap<String, VolumeGraceful>>,
     /// Why the disk rebalance is not requested yet, when it is not.
     pub rebalance_gate: Option<String>,
-    pub created: Vec<(String, String)>,
-    /// Claims of drained volumes deleted in this pass.
-    pub deleted_claims: Vec<String>,
 }
 
 impl Volumes {
@@ -84,7 +82,7 @@ impl Volumes {
     }
 
     pub fn in_progress(&self) -> bool {
-        self.brokers.values().flat_map(BTreeMap::values).any(|v| v.state.is_some_and(disks::is_in_progress))
+        self.brokers.values().flat_map(BTreeMap::values).any(|v| v.state.is_some_and(volume_states::is_in_progress))
     }
 }
 
@@ -115,7 +113,7 @@ pub fn with_volumes_being_removed(
         for claim in observed.claims.get(&broker.id).into_iter().flatten() {
             let Some(mount_path) = claim.annotations().get(crd_types::labels::MOUNT_PATH_ANNOTATION) else { continue };
             let state = states.get(mount_path).and_then(|v| v.cruise_control_volume_state);
-            if !desired.contains(mount_path) && disks::keeps_volume(state) {
+            if !desired.contains(mount_path) && volume_states::keeps_volume(state) {
                 broker.config.storage_configs.push(StorageConfig {
                     mount_path: mount_path.clone(),
                     pvc_spec: claim.spec.clone(),
@@ -127,13 +125,17 @@ pub fn with_volumes_being_removed(
     cluster
 }
 
-pub async fn decide_and_request(
-    writer: &Writer,
+/// Every volume's graceful state, the operations they ask for, and the deletion of drained
+/// claims no pod mounts any more (all onto `steps`).
+pub fn decide(
     cluster: &ValidatedCluster,
     previous: Option<&KafkaClusterStatus>,
     observed: &ObservedCluster,
-    cached: &Operations,
-) -> Result<Volumes, operations::Error> {
+    known: &Facts,
+    needs: &mut Needs,
+    steps: &mut Vec<Step>,
+) -> Volumes {
+    let cached = &observed.operations;
     let mut volumes = Volumes::default();
     // Cruise Control knows no controller-only node: their volumes are left as they are.
     for broker in cluster.brokers.iter().filter(|b| b.is_broker()) {
@@ -153,10 +155,7 @@ pub async fn decide_and_request(
         for mount_path in mount_paths {
             let before = states.get(mount_path);
             let reference = before.and_then(|v| v.cruise_control_operation_reference.as_ref()).map(|r| r.name.clone());
-            let operation = match &reference {
-                Some(name) => operations::find(writer, &cluster.namespace, cached, name).await?,
-                None => None,
-            };
+            let operation = reference.as_deref().and_then(|name| known.operation(cached, name, needs)).flatten();
             let claim = claims.get(mount_path).cloned();
             let mounted_live = claim.as_ref().is_some_and(|c| live.as_ref().is_some_and(|m| m.contains(c)));
             let view = VolumeView {
@@ -166,7 +165,7 @@ pub async fn decide_and_request(
                 pod_lacks_it: claimed.contains(mount_path) && live.is_some() && !mounted_live,
                 operation: operations::view(operation.as_deref(), reference.is_some()),
             };
-            let state = disks::next_state(&view);
+            let state = volume_states::next_state(&view);
             let follows = state.is_some_and(|s| {
                 !matches!(s, State::GracefulDiskRebalanceRequired | State::GracefulDiskRemovalRequired)
             }) && operation.is_some();
@@ -176,9 +175,10 @@ pub async fn decide_and_request(
         }
         volumes.brokers.insert(id, decided);
     }
-    request_removals(writer, cluster, cached, &mut volumes).await?;
-    request_rebalance(writer, cluster, observed, cached, &mut volumes).await?;
-    Ok(volumes)
+    request_removals(cluster, cached, &mut volumes, steps);
+    request_rebalance(cluster, observed, cached, known, needs, &mut volumes, steps);
+    delete_drained_claims(&volumes, observed, steps);
+    volumes
 }
 
 fn with_state(volumes: &Volumes, state: State) -> BTreeMap<i32, Vec<String>> {
@@ -191,32 +191,28 @@ fn with_state(volumes: &Volumes, state: State) -> BTreeMap<i32, Vec<String>> {
     found
 }
 
-async fn request_removals(
-    writer: &Writer,
-    cluster: &ValidatedCluster,
-    cached: &Operations,
-    volumes: &mut Volumes,
-) -> Result<(), operations::Error> {
+fn request_removals(cluster: &ValidatedCluster, cached: &Operations, volumes: &mut Volumes, steps: &mut Vec<Step>) {
     let wanted = with_state(volumes, State::GracefulDiskRemovalRequired);
-    if wanted.is_empty() {
-        return Ok(());
+    if !wanted.is_empty() {
+        let request = OperationRequest::RemoveDisks(wanted.clone());
+        schedule(cluster, cached, volumes, &request, &wanted, State::GracefulDiskRemovalScheduled, steps);
     }
-    let request = OperationRequest::RemoveDisks(wanted.clone());
-    schedule(writer, cluster, cached, volumes, &request, &wanted, State::GracefulDiskRemovalScheduled).await
 }
 
 /// One rebalance for the added volumes, once every one of them is mounted by a ready pod and
 /// Cruise Control reports its log dir online.
-async fn request_rebalance(
-    writer: &Writer,
+fn request_rebalance(
     cluster: &ValidatedCluster,
     observed: &ObservedCluster,
     cached: &Operations,
+    known: &Facts,
+    needs: &mut Needs,
     volumes: &mut Volumes,
-) -> Result<(), operations::Error> {
+    steps: &mut Vec<Step>,
+) {
     let wanted = with_state(volumes, State::GracefulDiskRebalanceRequired);
     if wanted.is_empty() {
-        return Ok(());
+        return;
     }
     let list = describe::volume_list(&wanted);
     let mut waiting = Vec::new();
@@ -237,9 +233,10 @@ async fn request_rebalance(
         }
     }
     if waiting.is_empty() {
-        match cruise_control::online_log_dirs(cluster).await {
-            Err(problem) => waiting.push(problem),
-            Ok(online) => {
+        match known.cruise_control_log_dirs(needs) {
+            None => return,
+            Some(Err(problem)) => waiting.push(problem.to_string()),
+            Some(Ok(online)) => {
                 for (id, mount_paths) in &wanted {
                     let dirs = online.get(id).cloned().unwrap_or_default();
                     for mount_path in mount_paths.iter().filter(|m| !dirs.contains(&log_dir(m))) {
@@ -254,10 +251,10 @@ async fn request_rebalance(
     }
     if !waiting.is_empty() {
         volumes.rebalance_gate = Some(format!("{list}: the disk rebalance waits: {}", waiting.join("; ")));
-        return Ok(());
+        return;
     }
     let request = OperationRequest::RebalanceDisks(wanted.keys().copied().collect());
-    schedule(writer, cluster, cached, volumes, &request, &wanted, State::GracefulDiskRebalanceScheduled).await
+    schedule(cluster, cached, volumes, &request, &wanted, State::GracefulDiskRebalanceScheduled, steps);
 }
 
 fn is_ready(pod: &Pod) -> bool {
@@ -265,19 +262,16 @@ fn is_ready(pod: &Pod) -> bool {
     conditions.is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
-async fn schedule(
-    writer: &Writer,
+fn schedule(
     cluster: &ValidatedCluster,
     cached: &Operations,
     volumes: &mut Volumes,
     request: &OperationRequest,
     targets: &BTreeMap<i32, Vec<String>>,
     scheduled: State,
-) -> Result<(), operations::Error> {
-    let (name, created) = operations::ensure(writer, cluster, cached, request).await?;
-    if created {
-        volumes.created.push((name.clone(), request.describe()));
-    }
+    steps: &mut Vec<Step>,
+) {
+    let name = operations::adopt_or_create(cluster, cached, request, steps);
     for (id, mount_paths) in targets {
         for mount_path in mount_paths {
             if let Some(volume) = volumes.brokers.get_mut(id).and_then(|b| b.get_mut(mount_path)) {
@@ -286,18 +280,12 @@ async fn schedule(
             }
         }
     }
-    Ok(())
 }
 
 /// Deletes the claims of drained volumes that no pod mounts any more.
-pub async fn delete_drained_claims(
-    writer: &Writer,
-    namespace: &str,
-    volumes: &mut Volumes,
-    observed: &ObservedCluster,
-) -> Result<(), writes::Error> {
+fn delete_drained_claims(volumes: &Volumes, observed: &ObservedCluster, steps: &mut Vec<Step>) {
     for (id, broker) in &volumes.brokers {
-        for volume in broker.values().filter(|v| disks::may_delete_claim(v.state, v.mounted)) {
+        for volume in broker.values().filter(|v| volume_states::may_delete_claim(v.state, v.mounted)) {
             let Some(claim) = &volume.claim else { continue };
             let terminating = observed
                 .claims
@@ -306,12 +294,14 @@ pub async fn delete_drained_claims(
                 .flatten()
                 .any(|c| &c.name_any() == claim && c.metadata.deletion_timestamp.is_some());
             if !terminating {
-                writer.delete::<PersistentVolumeClaim>(namespace, claim).await?;
-                volumes.deleted_claims.push(claim.clone());
+                let note = format!("deleted PersistentVolumeClaim {claim}: Cruise Control moved its data off");
+                steps.push(Step::noted(
+                    Action::Delete { kind: OwnedKind::PersistentVolumeClaim, name: claim.clone() },
+                    Notice::normal("VolumeRemoved", "RemoveVolume", note),
+                ));
             }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 use crd_types::cruise_control_operation::CruiseControlUserTaskState as TaskState;
 use crd_types::kafka_cluster::CruiseControlVolumeState as State;
 
-use super::decide::OperationView;
+use super::broker_states::OperationView;
 
 /// One volume of a broker in the spec, as the decision sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,5 +131,5 @@ fn removal_from(operation: &OperationView) -> State {
 }
 
 #[cfg(test)]
-#[path = "disks_tests.rs"]
+#[path = "volume_states_tests.rs"]
 mod tests;

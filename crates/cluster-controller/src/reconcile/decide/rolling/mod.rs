@@ -1,25 +1,45 @@
-//! Health-gated rolling restarts: a node whose pod runs an older pod spec or configuration
-//! than the desired one gets its pod replaced, one node at a time, only while Kafka is healthy
-//! (see [`decide`] for the gates). The replacement pod is created by the broker step of the next
-//! pass, with the desired configuration.
+//! Pure: health-gated rolling restarts. A node whose pod runs an older pod spec or
+//! configuration than the desired one gets its pod replaced, one node at a time, only while
+//! Kafka is healthy (see [`gate`] for the gates). The replacement pod is created by the broker
+//! step of the next pass, with the desired configuration.
 //!
 //! `concurrentBrokerRestartCountPerRack` above 1 needs rack awareness, which this operator does
 //! not implement yet; until then one node restarts at a time.
 
-mod decide;
-
-use k8s_openapi::api::core::v1::Pod;
-use kube::runtime::events::{Event, EventType};
+mod gate;
 
 use crd_types::kafka_cluster::{ClusterState, KafkaClusterStatus};
-use kafka_admin::ReplicaHealth;
 
 use crate::model::ValidatedCluster;
-use crate::status::{BrokerPhase, BrokerProgress, RollStatus};
+use crate::reconcile::decide::brokers::{BrokerPhase, BrokerProgress};
+use crate::reconcile::decide::facts::{Facts, Needs};
+use crate::reconcile::decide::plan::{Action, Notice, Step};
 
-use super::kafka_access::KafkaAccess;
-use super::writes::{self, Writer};
-use decide::{Gates, RollNode, RollStep};
+use gate::{Gates, RollNode, RollStep};
+pub use gate::{RestartReason, RollWait};
+
+/// The rolling restart's part of the status.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RollStatus {
+    pub in_progress: bool,
+    /// What the roll does or waits for.
+    pub report: Option<RollReport>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RollReport {
+    Restarting { id: i32, pod: String, why: RestartReason },
+    Waiting(RollWait),
+}
+
+impl std::fmt::Display for RollReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Restarting { id, pod, why } => write!(f, "restarting broker {id} (pod {pod}): {why}"),
+            Self::Waiting(wait) => wait.fmt(f),
+        }
+    }
+}
 
 /// What holds a roll besides the pods and Kafka.
 pub struct ExternalGates<'a> {
@@ -29,52 +49,54 @@ pub struct ExternalGates<'a> {
     pub rolling_upgrade_alerts: i32,
 }
 
-pub async fn reconcile(
-    writer: &Writer,
-    access: &KafkaAccess,
+/// The roll's step for this pass (a pod deletion onto `steps`), and its status.
+pub fn plan(
     cluster: &ValidatedCluster,
     previous: Option<&KafkaClusterStatus>,
     brokers: &[BrokerProgress],
     external: &ExternalGates<'_>,
-) -> Result<(RollStatus, Vec<Event>), writes::Error> {
+    known: &Facts,
+    needs: &mut Needs,
+    steps: &mut Vec<Step>,
+) -> RollStatus {
     let cruise_control_busy = external.cruise_control_busy;
     let nodes = roll_nodes(cluster, brokers);
-    let step = match decide::before_kafka(&nodes, cruise_control_busy) {
+    let step = match gate::before_kafka(&nodes, cruise_control_busy) {
         Some(step) => step,
         None => {
-            let health = replica_health(access, cluster).await;
+            let health = known.replica_health(needs);
             let outdated_controllers: Vec<i32> =
-                decide::outdated(&nodes).iter().filter(|n| n.is_controller).map(|n| n.id).collect();
+                gate::outdated(&nodes).iter().filter(|n| n.is_controller).map(|n| n.id).collect();
             let active_controller = if cluster.is_kraft() && !outdated_controllers.is_empty() {
                 let controllers: Vec<i32> = nodes.iter().filter(|n| n.is_controller).map(|n| n.id).collect();
-                access.active_controller(cluster, &controllers).await
+                known.active_controller(controllers, needs).flatten()
             } else {
                 None
             };
             let gates = Gates {
                 cruise_control_busy,
-                health: Some(&health),
+                health,
                 failure_threshold: cluster.spec.rolling_upgrade_config.failure_threshold,
                 alerts: external.rolling_upgrade_alerts,
                 active_controller,
             };
-            decide::decide(&nodes, &gates)
+            gate::decide(&nodes, &gates)
         }
     };
     let was_rolling = previous.and_then(|p| p.state) == Some(ClusterState::ClusterRollingUpgrading);
     let all_ready = brokers.iter().all(BrokerProgress::is_ready);
-    let mut events = Vec::new();
-    let status = match step {
-        RollStep::Done => RollStatus { in_progress: was_rolling && !all_ready, message: None },
-        RollStep::Wait(reason) => RollStatus { in_progress: true, message: Some(reason) },
+    match step {
+        RollStep::Done => RollStatus { in_progress: was_rolling && !all_ready, report: None },
+        RollStep::Wait(wait) => RollStatus { in_progress: true, report: Some(RollReport::Waiting(wait)) },
         RollStep::Restart { id, pod, why } => {
-            writer.delete::<Pod>(&cluster.namespace, &pod).await?;
             let note = format!("restarting broker {id} (pod {pod}): {why}");
-            events.push(super::event(EventType::Normal, "RollingRestart", "RestartBroker", note.clone()));
-            RollStatus { in_progress: true, message: Some(note) }
+            steps.push(Step::noted(
+                Action::RestartPod { pod: pod.clone() },
+                Notice::normal("RollingRestart", "RestartBroker", note),
+            ));
+            RollStatus { in_progress: true, report: Some(RollReport::Restarting { id, pod, why }) }
         }
-    };
-    Ok((status, events))
+    }
 }
 
 fn roll_nodes(cluster: &ValidatedCluster, brokers: &[BrokerProgress]) -> Vec<RollNode> {
@@ -98,9 +120,4 @@ fn roll_nodes(cluster: &ValidatedCluster, brokers: &[BrokerProgress]) -> Vec<Rol
             })
         })
         .collect()
-}
-
-async fn replica_health(access: &KafkaAccess, cluster: &ValidatedCluster) -> Result<ReplicaHealth, String> {
-    let admin = access.admin(cluster)?;
-    admin.replica_health().await.map_err(|error| operator_runtime::error_chain(&error))
 }

@@ -26,10 +26,9 @@ pub enum Error {
 /// The backup of `broker`. Deterministic (gzip's header carries no time here), so an unchanged
 /// broker yields an unchanged status.
 pub fn encode(broker: &Broker) -> String {
-    // Serializing a Broker cannot fail (string keys only); writing to a Vec neither.
-    let json = serde_json::to_vec(broker).unwrap_or_default();
+    let json = serde_json::to_vec(broker).expect("a Broker serializes (string keys only)");
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    let compressed = encoder.write_all(&json).and_then(|()| encoder.finish()).unwrap_or_default();
+    let compressed = encoder.write_all(&json).and_then(|()| encoder.finish()).expect("gzip into memory cannot fail");
     STANDARD.encode(compressed)
 }
 

@@ -1,40 +1,82 @@
-//! The requests ClusterActions makes besides reading and patching the KafkaCluster: events,
-//! the claim a disk action names, and Cruise Control's load for downScale.
-
-use std::collections::BTreeMap;
+//! Every request the ClusterActions service makes to the apiserver: reading and patching the
+//! KafkaCluster, listing its operations and claims, growing a claim, and events.
 
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
-use kube::{Api, Resource as _, ResourceExt};
+use kube::runtime::events::Reporter;
+use kube::{Api, Client, Resource as _, ResourceExt};
 use serde_json::json;
 use tonic::Status;
 
-use crd_types::KafkaCluster;
-use crd_types::kafka_cluster::StorageConfig;
 use crd_types::labels::{BROKER_ID, KAFKA_CR, MOUNT_PATH_ANNOTATION};
-use cruise_control_client::{ClientSettings, CruiseControlClient, CruiseControlEndpoint};
-use grpc_contracts::actions_v1::{ClusterRef, DiskSpec, grow_disk_request};
+use crd_types::{CruiseControlOperation, KafkaCluster};
+use grpc_contracts::actions_v1::{ClusterRef, grow_disk_request};
 
-use super::cluster_actions::{ClusterActionsService, FIELD_MANAGER};
-use crate::actions::disks::{self, NewDisk};
-use crate::model::ValidatedCluster;
+/// Field manager of the KafkaCluster and claim patches alert actions make.
+pub const FIELD_MANAGER: &str = "cluster-controller-alert-actions";
+
+/// The client, and who the events come from.
+pub struct ActionsIo {
+    pub client: Client,
+    pub reporter: Reporter,
+}
+
+/// How a guarded patch of the KafkaCluster went.
+pub enum Patched {
+    Done,
+    /// Someone wrote the KafkaCluster since it was read: read again and decide again.
+    Conflict,
+}
 
 /// Event types, as the events API spells them.
 #[derive(Clone, Copy)]
-pub(super) enum EventType {
+pub enum EventType {
     Normal,
     Warning,
 }
 
-impl ClusterActionsService {
+impl ActionsIo {
+    fn clusters(&self, namespace: &str) -> Api<KafkaCluster> {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    pub async fn read(&self, cluster: &ClusterRef) -> Result<KafkaCluster, Status> {
+        self.clusters(&cluster.namespace)
+            .get_opt(&cluster.name)
+            .await
+            .map_err(|error| Status::unavailable(format!("failed to read the KafkaCluster: {error}")))?
+            .ok_or_else(|| {
+                Status::not_found(format!("KafkaCluster {}/{} does not exist", cluster.namespace, cluster.name))
+            })
+    }
+
+    pub async fn operations(&self, cluster: &ClusterRef) -> Result<Vec<CruiseControlOperation>, Status> {
+        let api: Api<CruiseControlOperation> = Api::namespaced(self.client.clone(), &cluster.namespace);
+        let selector = ListParams::default().labels(&format!("{KAFKA_CR}={}", cluster.name));
+        api.list(&selector)
+            .await
+            .map(|list| list.items)
+            .map_err(|error| Status::unavailable(format!("failed to list CruiseControlOperations: {error}")))
+    }
+
+    /// A merge patch of the KafkaCluster, guarded by the resourceVersion `patch` carries.
+    pub async fn patch_cluster(&self, cluster: &ClusterRef, patch: &serde_json::Value) -> Result<Patched, Status> {
+        let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..Default::default() };
+        match self.clusters(&cluster.namespace).patch(&cluster.name, &params, &Patch::Merge(patch)).await {
+            Ok(_) => Ok(Patched::Done),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(Patched::Conflict),
+            Err(error) => Err(Status::unavailable(format!("failed to write the KafkaCluster: {error}"))),
+        }
+    }
+
     /// One event per action taken or refused. Written directly rather than through kube's
     /// `Recorder`, which folds events of the same reason into one series and keeps the first
     /// note: each refusal must say its own reason. Best effort: failing to record one must not
     /// fail the action.
-    pub(super) async fn publish(&self, cluster: &KafkaCluster, type_: EventType, reason: &str, note: String) {
+    pub async fn publish(&self, cluster: &KafkaCluster, type_: EventType, reason: &str, note: String) {
         let namespace = cluster.namespace().unwrap_or_default();
         let instance = self.reporter.instance.clone().unwrap_or_else(|| self.reporter.controller.clone());
         let event = Event {
@@ -63,7 +105,7 @@ impl ClusterActionsService {
         }
     }
 
-    pub(super) async fn grow_claim(&self, namespace: &str, claim: &str, size: &str) -> Result<(), Status> {
+    pub async fn grow_claim(&self, namespace: &str, claim: &str, size: &str) -> Result<(), Status> {
         let api: Api<PersistentVolumeClaim> = Api::namespaced(self.client.clone(), namespace);
         let patch = json!({"spec": {"resources": {"requests": {"storage": size}}}});
         let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..Default::default() };
@@ -73,7 +115,7 @@ impl ClusterActionsService {
     }
 
     /// The claim of broker `broker_id` for the volume the request names, and its mount path.
-    pub(super) async fn claim(
+    pub async fn claim(
         &self,
         cluster: &ClusterRef,
         broker_id: i32,
@@ -105,38 +147,4 @@ impl ClusterActionsService {
         })?;
         Ok((claim, path))
     }
-}
-
-/// Broker id → partition replicas it holds, as Cruise Control's `load` reports them.
-pub(super) async fn replicas_per_broker(cluster: &ValidatedCluster) -> Result<BTreeMap<i32, i64>, String> {
-    let endpoint = CruiseControlEndpoint::for_cluster(
-        &cluster.name,
-        &cluster.namespace,
-        cluster.spec.cruise_control_config.cruise_control_endpoint.as_deref(),
-        Some(&cluster.cluster_domain),
-    )
-    .map_err(|error| error.to_string())?;
-    let client =
-        CruiseControlClient::new(endpoint, ClientSettings::default()).map_err(|e| operator_runtime::error_chain(&e))?;
-    let load = client.load().await.map_err(|error| operator_runtime::error_chain(&error))?;
-    Ok(load.brokers.into_iter().filter_map(|b| Some((i32::try_from(b.broker).ok()?, b.replicas))).collect())
-}
-
-pub(super) fn claim_bytes(claim: &PersistentVolumeClaim) -> u128 {
-    let request = claim.spec.as_ref().and_then(|s| s.resources.as_ref()).and_then(|r| r.requests.as_ref());
-    request.and_then(|r| r.get("storage")).and_then(|q| disks::bytes(&q.0).ok()).unwrap_or(0)
-}
-
-pub(super) fn storage_config(disk: &DiskSpec) -> Result<StorageConfig, Status> {
-    let new_disk = NewDisk {
-        mount_path: disk.mount_path.clone(),
-        size: disk.size.clone(),
-        storage_class: disk.storage_class.clone(),
-        ..Default::default()
-    };
-    if !new_disk.mount_path.starts_with('/') {
-        return Err(Status::invalid_argument(format!("disk mount path {:?} is not absolute", new_disk.mount_path)));
-    }
-    disks::storage_config(&new_disk, &new_disk.mount_path)
-        .map_err(|rejection| Status::invalid_argument(rejection.to_string()))
 }

@@ -1,0 +1,192 @@
+//! The only writer (client required): carries out a [`Plan`]'s steps in the order the decision
+//! listed them (see `decide` for why that order), publishes the event of every step that changed
+//! something, and stops at the first failure — later steps may depend on earlier ones (a pod
+//! mounts the claims created before it), and the next pass decides again from what exists.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Resource, ResourceExt};
+
+use crd_types::kafka_cluster::PerBrokerConfigurationState;
+use crd_types::{KafkaCluster, KafkaClusterStatus};
+
+use super::decide::drift;
+use super::decide::dynamic_config::ConfigChange;
+use super::decide::{Action, Created, Desired, Notice, OwnedKind, Step};
+use super::observe::kafka::KafkaAccess;
+use super::writes::{self, Writer};
+use crate::model::ValidatedCluster;
+use crate::status::DynamicConfigStatus;
+
+/// What a pass's writes need besides the plan.
+pub struct Target<'a> {
+    pub writer: &'a Writer,
+    pub recorder: &'a Recorder,
+    pub kafka: &'a KafkaAccess,
+    pub cluster: &'a KafkaCluster,
+    pub validated: &'a ValidatedCluster,
+}
+
+/// Carries out `steps`; Kafka's answers to configuration changes go into `dynamic`.
+pub async fn apply(
+    target: &Target<'_>,
+    steps: Vec<Step>,
+    dynamic: &mut DynamicConfigStatus,
+) -> Result<(), writes::Error> {
+    for step in steps {
+        let changed = match step.action {
+            Action::AlterBrokerConfig { broker, change } => {
+                let (state, notice) = alter_broker_config(target, broker, &change).await;
+                if state == PerBrokerConfigurationState::PerBrokerConfigError {
+                    dynamic.problems.push(notice.note.clone());
+                }
+                dynamic.per_broker.insert(broker, state);
+                publish(target, notice).await;
+                false
+            }
+            action => write(target, action).await?,
+        };
+        if let Some(notice) = step.notice.filter(|_| changed) {
+            publish(target, notice).await;
+        }
+    }
+    Ok(())
+}
+
+/// One write; returns whether it changed something.
+async fn write(target: &Target<'_>, action: Action) -> Result<bool, writes::Error> {
+    let writer = target.writer;
+    let namespace = target.validated.namespace.as_str();
+    match action {
+        Action::RecordClusterId { id } => {
+            let mut status = target.cluster.status.clone().unwrap_or_default();
+            status.cluster_id = Some(id);
+            writer.apply_status(namespace, &target.validated.name, &status).await?;
+            Ok(true)
+        }
+        Action::Apply(desired) => {
+            match *desired {
+                Desired::ConfigMap(object) => applied(writer, &object).await?,
+                Desired::Service(object) => applied(writer, &object).await?,
+                Desired::PodDisruptionBudget(object) => applied(writer, &object).await?,
+                Desired::Deployment(object) => applied(writer, &object).await?,
+                Desired::KafkaTopic(object) => applied(writer, &object).await?,
+            }
+            Ok(true)
+        }
+        Action::Create(created) => {
+            let outcome = match *created {
+                Created::Pod(pod) => writer.create(&pod).await?,
+                Created::Claim(claim) => writer.create(&claim).await?,
+            };
+            Ok(outcome == writes::Created::Now)
+        }
+        Action::CreateOperation { operation, task } => {
+            Ok(writer.create_operation(&operation, &task).await? == writes::Created::Now)
+        }
+        Action::GrowClaim { claim, size } => {
+            writer.grow_claim(namespace, &claim, &size).await?;
+            Ok(true)
+        }
+        Action::Delete { kind, name } => match kind {
+            OwnedKind::Pod => writer.delete::<Pod>(namespace, &name).await,
+            OwnedKind::ConfigMap => writer.delete::<ConfigMap>(namespace, &name).await,
+            OwnedKind::Service => writer.delete::<Service>(namespace, &name).await,
+            OwnedKind::PodDisruptionBudget => writer.delete::<PodDisruptionBudget>(namespace, &name).await,
+            OwnedKind::Deployment => writer.delete::<Deployment>(namespace, &name).await,
+            OwnedKind::PersistentVolumeClaim => writer.delete::<PersistentVolumeClaim>(namespace, &name).await,
+        },
+        Action::RestartPod { pod } => writer.delete::<Pod>(namespace, &pod).await,
+        Action::AlterBrokerConfig { .. } => unreachable!("handled by `apply`: Kafka's answer is an outcome"),
+    }
+}
+
+/// Applies `desired` and checks the apiserver kept it as written: if it did not (a value it
+/// normalizes in a way `drift` does not know), every pass would write again, so say so loudly.
+async fn applied<K: writes::NamespacedObject>(writer: &Writer, desired: &K) -> Result<(), writes::Error> {
+    let stored = writer.apply(desired).await?;
+    let mut paths = Vec::new();
+    let wanted = serde_json::to_value(desired).expect("objects serialize (string keys only)");
+    let kept = serde_json::to_value(&stored).expect("objects serialize (string keys only)");
+    drift::differences(&wanted, &kept, String::new(), &mut paths);
+    if !paths.is_empty() {
+        tracing::warn!(
+            kind = %K::kind(&()),
+            name = %desired.name_any(),
+            ?paths,
+            "the apiserver stored other values than applied; the drift check will apply this object on every pass"
+        );
+    }
+    Ok(())
+}
+
+/// Validates the change with Kafka, then applies it; the outcome is the broker's state and an
+/// event saying what happened.
+async fn alter_broker_config(
+    target: &Target<'_>,
+    broker: i32,
+    change: &ConfigChange,
+) -> (PerBrokerConfigurationState, Notice) {
+    let (what, field) = (format!("broker {broker}"), "clusterWideConfig / brokerConfig.config");
+    let admin = match target.kafka.admin(target.validated) {
+        Ok(admin) => admin,
+        Err(error) => {
+            let note = format!("{field} for {what} cannot be applied: {}", operator_runtime::error_chain(&error));
+            return (
+                PerBrokerConfigurationState::PerBrokerConfigError,
+                Notice::warning("DynamicConfigRejected", "ApplyDynamicConfig", note),
+            );
+        }
+    };
+    for validate_only in [true, false] {
+        let answer = admin.alter_broker_configs(broker, &change.set, &change.delete, validate_only).await;
+        let error = match answer {
+            Ok(Ok(())) => continue,
+            Ok(Err(rejected)) => format!("Kafka rejects {field} for {what} ({}): {rejected}", change.describe()),
+            Err(error) => format!("{field} for {what} cannot be applied: {}", operator_runtime::error_chain(&error)),
+        };
+        return (
+            PerBrokerConfigurationState::PerBrokerConfigError,
+            Notice::warning("DynamicConfigRejected", "ApplyDynamicConfig", error),
+        );
+    }
+    let note = format!("dynamic configuration of {what} applied without a restart: {}", change.describe());
+    (
+        PerBrokerConfigurationState::PerBrokerConfigInSync,
+        Notice::normal("DynamicConfigApplied", "ApplyDynamicConfig", note),
+    )
+}
+
+/// Events are best effort: failing to record one must not fail the reconcile.
+pub async fn publish(target: &Target<'_>, notice: Notice) {
+    publish_to(target.recorder, target.cluster, notice).await;
+}
+
+pub async fn publish_to(recorder: &Recorder, cluster: &KafkaCluster, notice: Notice) {
+    let event = Event {
+        type_: if notice.warning { EventType::Warning } else { EventType::Normal },
+        reason: notice.reason.to_owned(),
+        note: Some(notice.note),
+        action: notice.action.to_owned(),
+        secondary: None,
+    };
+    if let Err(error) = recorder.publish(&event, &cluster.object_ref(&())).await {
+        tracing::debug!(%error, "failed to publish an event");
+    }
+}
+
+/// Writes the status when it differs from the stored one; returns whether it wrote.
+pub async fn write_status(
+    writer: &Writer,
+    cluster: &KafkaCluster,
+    namespace: &str,
+    status: KafkaClusterStatus,
+) -> Result<bool, writes::Error> {
+    if cluster.status.as_ref() == Some(&status) {
+        return Ok(false);
+    }
+    writer.apply_status(namespace, &cluster.name_any(), &status).await?;
+    Ok(true)
+}

@@ -1,0 +1,496 @@
+//! The decision over whole clusters, without a client: a simulated apiserver (`World`) carries
+//! plans out in memory, so a test can bring a cluster to rest and then change one thing.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{
+    LocalObjectReference, PersistentVolumeClaimCondition, PersistentVolumeClaimStatus, Pod, PodCondition, PodStatus,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
+
+use crd_types::cruise_control_operation::CruiseControlUserTaskState as TaskState;
+use crd_types::kafka_cluster::{ClusterState, CruiseControlState as GracefulState};
+use crd_types::labels::BROKER_ID;
+use crd_types::{CruiseControlOperationStatus, KafkaCluster};
+use kafka_admin::ReplicaHealth;
+
+use super::*;
+use crate::build::CONFIG_HASH_ANNOTATION;
+use crate::build::tests::{kraft_combined, kraft_dedicated};
+use crate::model;
+use crate::reconcile::observe::StorageClassInfo;
+
+const CLASS: &str = "standard";
+
+/// What an apiserver would hold, and Kafka's answers.
+struct World {
+    cluster: KafkaCluster,
+    observed: ObservedCluster,
+    facts: Facts,
+}
+
+fn at(seconds: i64) -> Time {
+    Time(k8s_openapi::jiff::Timestamp::from_second(seconds).expect("valid time"))
+}
+
+fn broker_id<K: ResourceExt>(object: &K) -> i32 {
+    object.labels()[BROKER_ID].parse().expect("a broker id label")
+}
+
+fn healthy(brokers: &[i32]) -> Facts {
+    Facts {
+        replica_health: Some(Ok(ReplicaHealth { broker_ids: brokers.to_vec(), ..Default::default() })),
+        active_controller: Some(Some(0)),
+        ..Default::default()
+    }
+}
+
+impl World {
+    fn new(cluster: KafkaCluster) -> Self {
+        let mut observed = ObservedCluster::default();
+        observed
+            .storage_classes
+            .insert(CLASS.into(), StorageClassInfo { binds_for_pod: false, allows_expansion: true });
+        observed.default_storage_class = Some(CLASS.into());
+        Self { cluster, observed, facts: healthy(&[0, 1, 2]) }
+    }
+
+    fn validated(&self) -> ValidatedCluster {
+        model::validate(&self.cluster).expect("a valid sample")
+    }
+
+    /// One decision, with the facts the world has (a test world answers everything at once).
+    fn plan(&self) -> Plan {
+        let validated = self.validated();
+        let inputs = Inputs {
+            cluster: &self.cluster,
+            validated: &validated,
+            observed: &self.observed,
+            new_cluster_id: "TGVfhv8sQ0eUKAX5Dm0ZcA",
+        };
+        match decide(&inputs, &self.facts) {
+            Decision::Plan(plan) => *plan,
+            Decision::Need(requests) => panic!("the test world lacks facts: {requests:?}"),
+        }
+    }
+
+    /// Decides and carries the plan out in memory; returns the actions' names for asserting.
+    fn pass(&mut self) -> Vec<String> {
+        let plan = self.plan();
+        let names = plan.steps.iter().map(|step| describe(&step.action)).collect();
+        let Plan { steps, status: draft, .. } = plan;
+        for step in steps {
+            self.carry_out(step.action);
+        }
+        let status = crate::status::running_status(self.cluster.status.as_ref(), &self.validated(), &draft, at(1));
+        self.cluster.status = Some(status);
+        names
+    }
+
+    /// Passes until nothing is left to do.
+    fn settle(&mut self) {
+        for _ in 0..10 {
+            if self.pass().is_empty() {
+                return;
+            }
+        }
+        panic!("the cluster did not settle: {:?}", self.pass());
+    }
+
+    fn carry_out(&mut self, action: Action) {
+        let observed = &mut self.observed;
+        match action {
+            Action::RecordClusterId { id } => {
+                self.cluster.status.get_or_insert_default().cluster_id = Some(id);
+            }
+            Action::Apply(desired) => match *desired {
+                Desired::ConfigMap(o) => drop(observed.config_maps.insert(o.name_any(), Arc::new(o))),
+                Desired::Service(o) => drop(observed.services.insert(o.name_any(), Arc::new(o))),
+                Desired::PodDisruptionBudget(o) => {
+                    drop(observed.pod_disruption_budgets.insert(o.name_any(), Arc::new(o)));
+                }
+                Desired::Deployment(o) => drop(observed.deployments.insert(o.name_any(), Arc::new(o))),
+                Desired::KafkaTopic(o) => drop(observed.kafka_topics.insert(o.name_any(), Arc::new(o))),
+            },
+            Action::Create(created) => match *created {
+                Created::Pod(mut pod) => {
+                    pod.status = Some(ready_status());
+                    observed.pods.entry(broker_id(&pod)).or_default().push(Arc::new(pod));
+                }
+                Created::Claim(mut claim) => {
+                    let request = claim.spec.as_ref().and_then(|s| s.resources.as_ref()?.requests.clone());
+                    claim.status = Some(PersistentVolumeClaimStatus {
+                        phase: Some("Bound".into()),
+                        capacity: request,
+                        ..Default::default()
+                    });
+                    observed.claims.entry(broker_id(&claim)).or_default().push(Arc::new(claim));
+                }
+            },
+            Action::CreateOperation { mut operation, task } => {
+                operation.status =
+                    Some(CruiseControlOperationStatus { current_task: Some(*task), ..Default::default() });
+                observed.operations.insert(operation.name_any(), Arc::new(*operation));
+            }
+            Action::GrowClaim { claim, size } => {
+                for claims in observed.claims.values_mut() {
+                    for held in claims.iter_mut().filter(|c| c.name_any() == claim) {
+                        let mut grown = (**held).clone();
+                        let spec = grown.spec.get_or_insert_default();
+                        spec.resources
+                            .get_or_insert_default()
+                            .requests
+                            .get_or_insert_default()
+                            .insert("storage".into(), size.clone());
+                        *held = Arc::new(grown);
+                    }
+                }
+            }
+            Action::Delete { kind, name } => remove(observed, kind, &name),
+            Action::RestartPod { pod } => remove(observed, OwnedKind::Pod, &pod),
+            Action::AlterBrokerConfig { .. } => {}
+        }
+    }
+
+    fn operation_state(&mut self, name: &str, state: TaskState) {
+        let mut operation = (*self.observed.operations[name]).clone();
+        operation.status.get_or_insert_default().current_task.get_or_insert_default().state = Some(state);
+        self.observed.operations.insert(name.into(), Arc::new(operation));
+    }
+}
+
+fn remove(observed: &mut ObservedCluster, kind: OwnedKind, name: &str) {
+    match kind {
+        OwnedKind::Pod => observed.pods.values_mut().for_each(|pods| pods.retain(|p| p.name_any() != name)),
+        OwnedKind::PersistentVolumeClaim => {
+            observed.claims.values_mut().for_each(|claims| claims.retain(|c| c.name_any() != name));
+        }
+        OwnedKind::ConfigMap => drop(observed.config_maps.remove(name)),
+        OwnedKind::Service => drop(observed.services.remove(name)),
+        OwnedKind::PodDisruptionBudget => drop(observed.pod_disruption_budgets.remove(name)),
+        OwnedKind::Deployment => drop(observed.deployments.remove(name)),
+    }
+    observed.pods.retain(|_, pods| !pods.is_empty());
+    observed.claims.retain(|_, claims| !claims.is_empty());
+}
+
+fn ready_status() -> PodStatus {
+    PodStatus {
+        conditions: Some(vec![PodCondition { type_: "Ready".into(), status: "True".into(), ..Default::default() }]),
+        ..Default::default()
+    }
+}
+
+fn describe(action: &Action) -> String {
+    match action {
+        Action::RecordClusterId { .. } => "record cluster id".into(),
+        Action::Apply(desired) => match &**desired {
+            Desired::ConfigMap(o) => format!("apply ConfigMap {}", o.name_any()),
+            Desired::Service(o) => format!("apply Service {}", o.name_any()),
+            Desired::PodDisruptionBudget(o) => format!("apply PodDisruptionBudget {}", o.name_any()),
+            Desired::Deployment(o) => format!("apply Deployment {}", o.name_any()),
+            Desired::KafkaTopic(o) => format!("apply KafkaTopic {}", o.name_any()),
+        },
+        Action::Create(created) => match &**created {
+            Created::Pod(pod) => format!("create Pod for broker {}", broker_id(pod)),
+            Created::Claim(claim) => format!("create PersistentVolumeClaim for broker {}", broker_id(claim)),
+        },
+        Action::CreateOperation { task, .. } => format!("create operation {}", task.operation.endpoint()),
+        Action::GrowClaim { claim, size } => format!("grow {claim} to {}", size.0),
+        Action::Delete { kind, name } => format!("delete {kind:?} {name}"),
+        Action::RestartPod { pod } => format!("restart {pod}"),
+        Action::AlterBrokerConfig { broker, .. } => format!("alter config of broker {broker}"),
+    }
+}
+
+/// A three-broker KRaft cluster at rest: every object applied, every pod ready.
+fn settled_cluster() -> World {
+    let mut world = World::new(kraft_combined());
+    world.settle();
+    world
+}
+
+fn set_broker_state(world: &mut World, id: i32, state: GracefulState, operation: Option<&str>) {
+    let status = world.cluster.status.get_or_insert_default();
+    let broker = status.brokers_state.entry(id.to_string()).or_default();
+    broker.graceful_action_state.cruise_control_state = Some(state);
+    broker.graceful_action_state.cruise_control_operation_reference =
+        operation.map(|name| LocalObjectReference { name: name.into() });
+}
+
+#[test]
+fn a_new_cluster_records_its_id_first_then_builds_everything_and_pods_wait_for_claims() {
+    let world = World::new(kraft_combined());
+    let steps: Vec<String> = world.plan().steps.iter().map(|s| describe(&s.action)).collect();
+    assert_eq!(steps[0], "record cluster id");
+    assert!(steps.contains(&"apply Service kafka-headless".to_owned()), "{steps:?}");
+    assert_eq!(steps.iter().filter(|s| s.starts_with("create PersistentVolumeClaim")).count(), 3, "{steps:?}");
+    // Claims just created are not bound: no pod yet.
+    assert!(!steps.iter().any(|s| s.starts_with("create Pod")), "{steps:?}");
+}
+
+#[test]
+fn an_unchanged_cluster_costs_no_write() {
+    let mut world = settled_cluster();
+    let plan = world.plan();
+    assert!(plan.steps.is_empty(), "{:?}", plan.steps.iter().map(|s| describe(&s.action)).collect::<Vec<_>>());
+    assert!(plan.settled);
+    assert_eq!(world.cluster.status.as_ref().and_then(|s| s.state), Some(ClusterState::ClusterRunning));
+    assert!(world.pass().is_empty());
+}
+
+#[test]
+fn an_edited_config_map_is_set_back_with_an_event() {
+    let mut world = settled_cluster();
+    let mut edited = (*world.observed.config_maps["kafka-config-0"]).clone();
+    edited.data.get_or_insert_default().insert("broker-config".into(), "num.io.threads=1\n".into());
+    world.observed.config_maps.insert("kafka-config-0".into(), Arc::new(edited));
+
+    let plan = world.plan();
+    assert_eq!(plan.steps.len(), 1);
+    assert_eq!(describe(&plan.steps[0].action), "apply ConfigMap kafka-config-0");
+    let notice = plan.steps[0].notice.as_ref().expect("an event");
+    assert_eq!((notice.reason, notice.warning), ("DriftRepaired", true));
+    assert!(notice.note.contains("/data/broker-config"), "{}", notice.note);
+    // The running pod is not restarted: its configuration did not change.
+    assert!(world.pass().iter().all(|s| !s.starts_with("restart")));
+    assert!(world.pass().is_empty());
+}
+
+#[test]
+fn a_deleted_service_is_recreated() {
+    let mut world = settled_cluster();
+    world.observed.services.remove("kafka-all-broker");
+    assert_eq!(world.pass(), vec!["apply Service kafka-all-broker".to_owned()]);
+}
+
+#[test]
+fn a_service_this_operator_did_not_apply_is_left_alone() {
+    let mut world = settled_cluster();
+    let mut foreign = (*world.observed.services["kafka-all-broker"]).clone();
+    foreign.metadata.name = Some("kafka-controller-headless".into());
+    foreign.metadata.annotations = None;
+    world.observed.services.insert("kafka-controller-headless".into(), Arc::new(foreign));
+    assert!(world.pass().is_empty());
+}
+
+#[test]
+fn a_larger_volume_grows_every_claim_without_restarting_a_pod() {
+    let mut world = settled_cluster();
+    let group = world.cluster.spec.broker_config_groups.get_mut("default").expect("group");
+    let pvc = group.storage_configs[0].pvc_spec.as_mut().expect("pvc");
+    pvc.resources
+        .get_or_insert_default()
+        .requests
+        .get_or_insert_default()
+        .insert("storage".into(), Quantity("3Gi".into()));
+
+    let steps = world.pass();
+    assert_eq!(steps.iter().filter(|s| s.starts_with("grow ") && s.ends_with(" to 3Gi")).count(), 3, "{steps:?}");
+    assert!(!steps.iter().any(|s| s.starts_with("restart") || s.starts_with("create Pod")), "{steps:?}");
+    // The claims ask for 3Gi now; the volumes still hold 1Gi: reported as growing, nothing more to write.
+    let status = world.cluster.status.clone().expect("status");
+    let resize = status.conditions.iter().find(|c| c.type_ == crate::status::VOLUME_RESIZE).expect("condition");
+    assert_eq!((resize.status.as_str(), resize.reason.as_str()), ("True", "Growing"));
+    assert!(world.pass().is_empty());
+}
+
+#[test]
+fn a_smaller_volume_is_refused_and_a_class_without_expansion_is_reported() {
+    let mut world = settled_cluster();
+    let group = world.cluster.spec.broker_config_groups.get_mut("default").expect("group");
+    let pvc = group.storage_configs[0].pvc_spec.as_mut().expect("pvc");
+    pvc.resources
+        .get_or_insert_default()
+        .requests
+        .get_or_insert_default()
+        .insert("storage".into(), Quantity("512Mi".into()));
+    let plan = world.plan();
+    let steps: Vec<String> = plan.steps.iter().map(|s| describe(&s.action)).collect();
+    assert!(!steps.iter().any(|s| s.starts_with("grow") || s.starts_with("restart")), "{steps:?}");
+    let refused = &plan.status.resizes;
+    assert_eq!(refused.len(), 3);
+    assert!(
+        refused[0]
+            .to_string()
+            .contains("cannot shrink to 512Mi; set pvcSpec.resources.requests.storage to at least 1Gi")
+    );
+
+    let mut world = settled_cluster();
+    world.observed.storage_classes.insert(CLASS.into(), StorageClassInfo::default());
+    let group = world.cluster.spec.broker_config_groups.get_mut("default").expect("group");
+    let pvc = group.storage_configs[0].pvc_spec.as_mut().expect("pvc");
+    pvc.resources
+        .get_or_insert_default()
+        .requests
+        .get_or_insert_default()
+        .insert("storage".into(), Quantity("2Gi".into()));
+    let plan = world.plan();
+    assert!(!plan.steps.iter().any(|s| matches!(s.action, Action::GrowClaim { .. })));
+    assert!(plan.status.resizes[0].to_string().contains("allowVolumeExpansion"), "{}", plan.status.resizes[0]);
+}
+
+#[test]
+fn a_resize_in_progress_is_reported_by_stage() {
+    let mut world = settled_cluster();
+    let group = world.cluster.spec.broker_config_groups.get_mut("default").expect("group");
+    let pvc = group.storage_configs[0].pvc_spec.as_mut().expect("pvc");
+    pvc.resources
+        .get_or_insert_default()
+        .requests
+        .get_or_insert_default()
+        .insert("storage".into(), Quantity("2Gi".into()));
+    world.pass();
+    let claim = world.observed.claims[&0][0].clone();
+    let mut pending = (*claim).clone();
+    pending.status.get_or_insert_default().conditions = Some(vec![PersistentVolumeClaimCondition {
+        type_: "FileSystemResizePending".into(),
+        status: "True".into(),
+        ..Default::default()
+    }]);
+    world.observed.claims.insert(0, vec![Arc::new(pending)]);
+    let resizes = world.plan().status.resizes;
+    assert!(
+        resizes.iter().any(|r| matches!(
+            r,
+            ClaimResize::Growing { progress: claims::ResizeProgress::FileSystemResizePending, .. }
+        ))
+    );
+}
+
+/// Broker 2 (a broker-only node of a cluster with dedicated controllers, so that the quorum
+/// does not change) leaves the spec of a running cluster; its drain's task is in `task`.
+fn draining(task: Option<TaskState>) -> World {
+    let mut world = World::new(kraft_dedicated());
+    world.settle();
+    world.cluster.spec.brokers.retain(|b| b.id != 2);
+    let steps = world.pass();
+    assert_eq!(steps, vec!["create operation remove_broker".to_owned()], "the drain is requested first");
+    let name = world.observed.operations.keys().next().expect("operation").clone();
+    if let Some(task) = task {
+        world.operation_state(&name, task);
+    }
+    world
+}
+
+fn deletes(steps: &[String]) -> Vec<&String> {
+    steps.iter().filter(|s| s.starts_with("delete")).collect()
+}
+
+#[test]
+fn a_drain_that_has_not_completed_deletes_nothing() {
+    for task in [None, Some(TaskState::Active), Some(TaskState::InExecution)] {
+        let mut world = draining(task);
+        let steps = world.pass();
+        assert!(deletes(&steps).is_empty(), "{task:?}: {steps:?}");
+        let status = world.cluster.status.clone().expect("status");
+        assert!(status.brokers_state.contains_key("2"), "the departing broker keeps its entry");
+    }
+}
+
+#[test]
+fn a_drain_completed_with_error_is_never_success() {
+    let mut world = draining(Some(TaskState::CompletedWithError));
+    for _ in 0..3 {
+        let steps = world.pass();
+        assert!(deletes(&steps).is_empty(), "{steps:?}");
+    }
+    let state = &world.cluster.status.as_ref().expect("status").brokers_state["2"].graceful_action_state;
+    assert_eq!(state.cruise_control_state, Some(GracefulState::GracefulDownscaleCompletedWithError));
+}
+
+#[test]
+fn a_completed_drain_deletes_the_pod_first_and_the_claims_once_no_pod_is_left() {
+    let mut world = draining(Some(TaskState::Completed));
+    let steps = world.pass();
+    let deleted = deletes(&steps);
+    assert!(deleted.iter().any(|s| s.starts_with("delete Pod kafka-2-")), "{steps:?}");
+    assert!(deleted.iter().any(|s| s.as_str() == "delete ConfigMap kafka-config-2"), "{steps:?}");
+    assert!(!deleted.iter().any(|s| s.starts_with("delete PersistentVolumeClaim")), "{steps:?}");
+    let steps = world.pass();
+    assert!(deletes(&steps).iter().any(|s| s.starts_with("delete PersistentVolumeClaim kafka-2-")), "{steps:?}");
+    world.settle();
+    assert!(!world.cluster.status.as_ref().expect("status").brokers_state.contains_key("2"));
+}
+
+#[test]
+fn a_pod_deleted_mid_drain_is_rebuilt_from_its_backup() {
+    let mut world = draining(Some(TaskState::InExecution));
+    world.observed.pods.remove(&2);
+    let steps = world.pass();
+    assert!(steps.contains(&"create Pod for broker 2".to_owned()), "{steps:?}");
+    assert!(deletes(&steps).is_empty(), "{steps:?}");
+}
+
+#[test]
+fn an_operation_missing_from_the_cache_is_looked_up_before_anything_is_decided() {
+    let mut world = World::new(kraft_dedicated());
+    world.settle();
+    world.cluster.spec.brokers.retain(|b| b.id != 2);
+    set_broker_state(&mut world, 2, GracefulState::GracefulDownscaleRunning, Some("kafka-removebroker-gone"));
+    let validated = world.validated();
+    let inputs =
+        Inputs { cluster: &world.cluster, validated: &validated, observed: &world.observed, new_cluster_id: "x" };
+    match decide(&inputs, &world.facts) {
+        Decision::Need(requests) => {
+            assert_eq!(requests, vec![FactRequest::Operation { name: "kafka-removebroker-gone".into() }]);
+        }
+        Decision::Plan(plan) => panic!("decided without the operation: {:?}", plan.steps.len()),
+    }
+    // Looked up and truly gone: the drain is requested again, nothing is deleted.
+    world.facts.operations.insert("kafka-removebroker-gone".into(), None);
+    let steps = world.pass();
+    assert_eq!(steps, vec!["create operation remove_broker".to_owned()]);
+}
+
+/// Every pod of a settled cluster made to run an older configuration.
+fn outdated(world: &mut World) {
+    for pods in world.observed.pods.values_mut() {
+        for pod in pods.iter_mut() {
+            let mut old: Pod = (**pod).clone();
+            old.annotations_mut().insert(CONFIG_HASH_ANNOTATION.into(), "old".into());
+            *pod = Arc::new(old);
+        }
+    }
+}
+
+#[test]
+fn a_roll_asks_kafka_before_it_restarts_anything() {
+    let mut world = settled_cluster();
+    outdated(&mut world);
+    world.facts = Facts::default();
+    let validated = world.validated();
+    let inputs =
+        Inputs { cluster: &world.cluster, validated: &validated, observed: &world.observed, new_cluster_id: "x" };
+    let Decision::Need(requests) = decide(&inputs, &world.facts) else { panic!("restarted without asking Kafka") };
+    assert!(requests.contains(&FactRequest::ReplicaHealth), "{requests:?}");
+}
+
+#[test]
+fn a_failing_gate_holds_the_roll_and_the_status_names_it() {
+    let mut world = settled_cluster();
+    outdated(&mut world);
+    let mut health = ReplicaHealth { broker_ids: vec![0, 1, 2], ..Default::default() };
+    health.out_of_sync.insert(1, vec!["orders-0".into()]);
+    world.facts.replica_health = Some(Ok(health));
+    let steps = world.pass();
+    assert!(!steps.iter().any(|s| s.starts_with("restart")), "{steps:?}");
+    let status = world.cluster.status.clone().expect("status");
+    let rolling = status.conditions.iter().find(|c| c.type_ == crate::status::ROLLING_UPGRADE).expect("condition");
+    assert_eq!(rolling.reason, "FailureThresholdReached");
+    assert!(rolling.message.contains("broker 1: 1 partition (orders-0) under-replicated"), "{}", rolling.message);
+}
+
+#[test]
+fn a_healthy_cluster_rolls_one_node_at_a_time_active_controller_last() {
+    let mut world = settled_cluster();
+    outdated(&mut world);
+    let steps = world.pass();
+    let restarts: Vec<&String> = steps.iter().filter(|s| s.starts_with("restart")).collect();
+    assert_eq!(restarts.len(), 1, "{steps:?}");
+    assert!(restarts[0].starts_with("restart kafka-1-"), "controller 0 is active, so 1 goes first: {steps:?}");
+    // The replacement is created on the next pass, with the desired configuration.
+    assert!(world.pass().contains(&"create Pod for broker 1".to_owned()));
+}

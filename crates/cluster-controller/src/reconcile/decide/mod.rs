@@ -1,0 +1,193 @@
+//! Pure (no client required): everything one reconcile of a KafkaCluster does, decided from the
+//! validated spec, the caches and the facts only Kafka or Cruise Control know — one [`Plan`]
+//! of ordered writes, the events, and the status they lead to. `apply` carries the plan out.
+//!
+//! The steps, in the order their writes must happen:
+//! 1. the KRaft cluster id (before any pod: brokers format their storage with it);
+//! 2. cluster-wide objects (Services, shared ConfigMaps, PodDisruptionBudget);
+//! 3. Cruise Control (ConfigMaps, Deployment, metrics KafkaTopic);
+//! 4. each broker in the spec (ConfigMap, then claims, then pod: the pod mounts both), then
+//!    claims that grow;
+//! 5. graceful scaling (operations, brokers kept while they drain, drained objects);
+//! 6. the rolling restart (at most one pod deletion);
+//! 7. dynamic configuration (through Kafka).
+
+pub mod brokers;
+mod claims;
+mod cluster_objects;
+mod cruise_control;
+pub mod drift;
+pub mod dynamic_config;
+pub mod facts;
+mod graceful;
+mod naming;
+pub mod outcome;
+pub mod plan;
+pub mod rolling;
+
+use std::collections::BTreeSet;
+
+use kube::ResourceExt;
+use serde::Serialize;
+
+use crd_types::KafkaCluster;
+
+use crate::actions::rolling_upgrade_alerts;
+use crate::build;
+use crate::model::{MetadataMode, ValidatedCluster};
+use crate::reconcile::observe::ObservedCluster;
+use dynamic_config::DYNAMIC_CONFIG;
+use outcome::StatusDraft;
+
+pub use claims::ClaimResize;
+pub use cruise_control::{CRUISE_CONTROL_AVAILABLE, CruiseControlReport, TopicReport};
+pub use facts::{FactRequest, Facts, Unavailable};
+pub use plan::{Action, Created, Desired, Notice, OwnedKind, Plan, Step};
+
+/// What the decision is made from, besides the facts.
+pub struct Inputs<'a> {
+    pub cluster: &'a KafkaCluster,
+    pub validated: &'a ValidatedCluster,
+    pub observed: &'a ObservedCluster,
+    /// A fresh KRaft cluster id, used only if the status has none yet (generating one is not
+    /// pure, so the caller does).
+    pub new_cluster_id: &'a str,
+}
+
+/// A plan, or the facts it still needs.
+#[derive(Debug)]
+pub enum Decision {
+    Need(Vec<FactRequest>),
+    Plan(Box<Plan>),
+}
+
+pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
+    let Inputs { cluster, validated, observed, new_cluster_id } = inputs;
+    let previous = cluster.status.as_ref();
+    let mut needs = facts::Needs::default();
+    let mut steps = Vec::new();
+
+    // 1. KRaft brokers format their storage with the cluster id, so it is recorded before the
+    //    first pod exists: a pod formatted with an id the status then lost could never rejoin.
+    let cluster_id = match (&validated.mode, previous.and_then(|s| s.cluster_id.clone())) {
+        (MetadataMode::ZooKeeper { .. }, _) => None,
+        (MetadataMode::Kraft, Some(id)) => Some(id),
+        (MetadataMode::Kraft, None) => {
+            steps.push(Step::new(Action::RecordClusterId { id: (*new_cluster_id).to_owned() }));
+            Some((*new_cluster_id).to_owned())
+        }
+    };
+
+    // 2. and 3.
+    cluster_objects::plan(validated, observed, &mut steps);
+    let cruise_control = cruise_control::plan(validated, previous, observed, &mut steps);
+
+    // 4. Volumes leaving a broker stay in its pod until Cruise Control moved their data off.
+    let storage = graceful::with_volumes_being_removed(validated, observed, previous);
+    let read_only_keys: BTreeSet<String> =
+        previous.map(|s| s.read_only_config_keys.iter().cloned().collect()).unwrap_or_default();
+    let build_facts = brokers::BuildFacts { cluster_id: cluster_id.as_deref(), read_only_config_keys: &read_only_keys };
+    let progress: Vec<_> = storage
+        .brokers
+        .iter()
+        .map(|broker| brokers::plan(&storage, broker, observed, &build_facts, &mut steps))
+        .collect();
+    let resizes = claims::plan(&storage, observed, &mut steps);
+
+    // 5.
+    let graceful_inputs =
+        graceful::Inputs { cluster, validated, observed, progress: &progress, build_facts: &build_facts };
+    let graceful = graceful::plan(&graceful_inputs, known, &mut needs, &mut steps);
+
+    // 6. Kept by ClusterActions in an annotation (a set of fingerprints, so repeats count once).
+    let alerts = rolling_upgrade_alerts::alert_count(&rolling_upgrade_alerts::firing(cluster));
+    let moving = graceful::moving_data(&graceful.status);
+    let gates = rolling::ExternalGates { cruise_control_busy: moving.as_deref(), rolling_upgrade_alerts: alerts };
+    let roll = rolling::plan(validated, previous, &progress, &gates, known, &mut needs, &mut steps);
+
+    // 7.
+    let previously_configured = previous.is_some_and(|p| p.conditions.iter().any(|c| c.type_ == DYNAMIC_CONFIG));
+    let previous_read_only = previous.map(|p| p.read_only_config_keys.as_slice()).unwrap_or_default();
+    let dynamic = dynamic_config::plan(
+        validated,
+        &progress,
+        previous_read_only,
+        previously_configured,
+        known,
+        &mut needs,
+        &mut steps,
+    );
+
+    if !needs.is_empty() {
+        return Decision::Need(needs.into_requests());
+    }
+    let settled = progress.iter().all(|b| b.is_ready()) && !graceful.in_progress && !roll.in_progress;
+    Decision::Plan(Box::new(Plan {
+        steps,
+        notices: Vec::new(),
+        status: StatusDraft {
+            brokers: progress,
+            retained_claims: graceful.retained_claims,
+            graceful: graceful.status,
+            roll,
+            rolling_upgrade_alerts: alerts,
+            dynamic_config: dynamic,
+            cluster_id,
+            listener_addresses: build::listener_addresses(validated),
+            cruise_control,
+            resizes,
+        },
+        settled,
+    }))
+}
+
+/// The step that brings `observed` to `desired`, if one is needed; repairing someone else's
+/// change is worth an event.
+fn apply_step<K>(desired: K, observed: Option<&K>, wrap: fn(K) -> Desired) -> Option<Step>
+where
+    K: Serialize + ResourceExt + kube::Resource<DynamicType = ()>,
+{
+    let reason = drift::apply_reason(&desired, observed)?;
+    let notice = match &reason {
+        drift::ApplyReason::Drifted { paths } => Some(Notice::warning(
+            "DriftRepaired",
+            "RepairObject",
+            format!(
+                "{} {} was changed by someone else ({}); the operator set it back",
+                K::kind(&()),
+                desired.name_any(),
+                paths.join(", ")
+            ),
+        )),
+        drift::ApplyReason::Missing | drift::ApplyReason::Changed => None,
+    };
+    Some(Step { action: Action::Apply(Box::new(wrap(drift::stamped(desired)))), notice })
+}
+
+/// Claims that name a StorageClass which does not exist would stay Pending forever. Pure, but
+/// it needs the caches, so it runs after the spec's own validation.
+pub fn missing_storage_classes(cluster: &ValidatedCluster, observed: &ObservedCluster) -> Vec<String> {
+    let mut problems = Vec::new();
+    for broker in &cluster.brokers {
+        for storage in &broker.config.storage_configs {
+            let Some(pvc) = &storage.pvc_spec else { continue };
+            match pvc.storage_class_name.as_deref() {
+                Some("") => {}
+                Some(class) if !observed.storage_classes.contains_key(class) => problems.push(format!(
+                    "broker {} storage {}: StorageClass {class:?} does not exist; create it or change pvcSpec.storageClassName",
+                    broker.id, storage.mount_path
+                )),
+                None if observed.default_storage_class.is_none() => problems.push(format!(
+                    "broker {} storage {}: pvcSpec names no storageClassName and the cluster has no default StorageClass; set one",
+                    broker.id, storage.mount_path
+                )),
+                _ => {}
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;

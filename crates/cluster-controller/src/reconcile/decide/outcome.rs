@@ -1,0 +1,30 @@
+//! Pure: what the decision found, in the shape the status is computed from (`crate::status`).
+
+use std::collections::BTreeMap;
+
+pub use super::brokers::BrokerProgress;
+use super::claims::ClaimResize;
+use super::cruise_control::CruiseControlReport;
+pub use super::dynamic_config::{DYNAMIC_CONFIG, DynamicConfigStatus};
+pub use super::graceful::GracefulStatus;
+pub use super::rolling::{RollReport, RollStatus};
+
+/// Everything the status is computed from, as the decision left it (and the writes completed:
+/// Kafka's answers to dynamic configuration changes).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StatusDraft {
+    pub brokers: Vec<BrokerProgress>,
+    /// Claim names of brokers that left the spec, by broker id.
+    pub retained_claims: BTreeMap<i32, Vec<String>>,
+    pub graceful: GracefulStatus,
+    pub roll: RollStatus,
+    /// Firing alerts labelled `rollingupgrade`: status.alertCount and rollingUpgradeStatus.errorCount.
+    pub rolling_upgrade_alerts: i32,
+    pub dynamic_config: DynamicConfigStatus,
+    pub cluster_id: Option<String>,
+    /// Internal listener name → (advertised address per broker id, address of the all-broker service).
+    pub listener_addresses: BTreeMap<String, (BTreeMap<i32, String>, String)>,
+    pub cruise_control: CruiseControlReport,
+    /// Claims whose size differs from the spec's.
+    pub resizes: Vec<ClaimResize>,
+}

@@ -1,0 +1,294 @@
+//! Pure: which node a rolling restart takes down next, or why none may go now. The caller
+//! gathers pod states, Kafka's replica health and the active controller, and carries out the
+//! answer.
+//!
+//! The rules, in order:
+//! 1. A node that is down already (its pod not ready) and runs an old configuration is
+//!    replaced at once, unless a node the roll replaced is still coming up: restarting it costs
+//!    nothing, and the new configuration may be what it needs to come up.
+//! 2. Otherwise every node must be up, no Cruise Control operation may be moving data, Kafka
+//!    must answer, every broker must be registered, a node restarted earlier in the roll must be
+//!    back in every ISR, and offline partitions + brokers with out-of-sync replicas +
+//!    `rollingupgrade` alerts must stay below `failureThreshold`.
+//! 3. Then one node goes: KRaft controllers first, the active controller last of them (each
+//!    controller change of leadership costs an election), then the other nodes by id.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use kafka_admin::ReplicaHealth;
+
+use crate::reconcile::decide::facts::Unavailable;
+
+/// One node as the roll sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollNode {
+    pub id: i32,
+    pub is_controller: bool,
+    pub is_broker: bool,
+    /// The live (not terminating) pod, if any.
+    pub pod: Option<String>,
+    pub ready: bool,
+    /// The live pod runs an older configuration or pod spec than the desired one.
+    pub outdated: bool,
+    /// Claims the new pod needs that are not seen or not bound yet: the node waits for them.
+    pub storage_pending: Vec<String>,
+}
+
+/// What the roll does now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RollStep {
+    /// Every node with a pod runs the desired configuration.
+    Done,
+    /// Delete this pod; its replacement is created with the desired configuration.
+    Restart { id: i32, pod: String, why: RestartReason },
+    /// The roll is held, naming the node and the gate.
+    Wait(RollWait),
+}
+
+/// Why a node is restarted now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestartReason {
+    /// It is down already: replacing it takes nothing away.
+    AlreadyDown,
+    /// Its pod spec or configuration changed and Kafka is healthy enough.
+    Outdated { problems: usize, threshold: i32, controller: ControllerOrder },
+}
+
+/// Where a restarted controller stands in the order controllers go in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControllerOrder {
+    /// Not a KRaft controller.
+    NotController,
+    /// The active controller, restarted last of the controllers.
+    Active,
+    /// Another controller goes first; this one is not active.
+    ActiveIs(i32),
+    /// No controller says it is active, so controllers go by id.
+    ActiveUnknown,
+}
+
+/// Which gate holds the roll. `next` is the node the roll would take next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RollWait {
+    StoragePending { next: i32, claims: Vec<String> },
+    NodeNotReady { next: i32, node: i32, pod: Option<String> },
+    CruiseControlBusy { next: i32, moving: String },
+    HealthUnknown { next: i32, error: Option<Unavailable> },
+    NotRegistered { next: i32, broker: i32 },
+    NotInSync { next: i32, broker: i32, partitions: Vec<String> },
+    OverThreshold { next: i32, problems: usize, threshold: i32, details: Vec<String> },
+}
+
+impl RollWait {
+    /// The condition reason for this gate.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::StoragePending { .. } => "WaitingForStorage",
+            Self::NodeNotReady { .. } => "WaitingForNode",
+            Self::CruiseControlBusy { .. } => "WaitingForCruiseControl",
+            Self::HealthUnknown { .. } => "KafkaHealthUnknown",
+            Self::NotRegistered { .. } => "BrokerNotRegistered",
+            Self::NotInSync { .. } => "BrokerNotInSync",
+            Self::OverThreshold { .. } => "FailureThresholdReached",
+        }
+    }
+}
+
+impl fmt::Display for RollWait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::StoragePending { next, claims } => write!(
+                f,
+                "rolling restart of broker {next} waits for its PersistentVolumeClaims {} to exist and be bound",
+                claims.join(", ")
+            ),
+            Self::NodeNotReady { next, node, pod } => {
+                let what = match pod {
+                    Some(pod) => format!("pod {pod} is not ready"),
+                    None => "has no running pod".to_owned(),
+                };
+                write!(
+                    f,
+                    "rolling restart of broker {next} waits: broker {node} {what}; one node is restarted at a time"
+                )
+            }
+            Self::CruiseControlBusy { next, moving } => {
+                write!(f, "rolling restart of broker {next} waits until Cruise Control has moved the data: {moving}")
+            }
+            Self::HealthUnknown { next, error: Some(error) } => {
+                write!(f, "rolling restart of broker {next} waits: Kafka's health cannot be checked: {error}")
+            }
+            Self::HealthUnknown { next, error: None } => {
+                write!(f, "rolling restart of broker {next} waits for Kafka's health")
+            }
+            Self::NotRegistered { next, broker } => write!(
+                f,
+                "rolling restart of broker {next} waits: broker {broker} is not registered with Kafka (still \
+                 starting, or fenced because it stopped heartbeating)"
+            ),
+            Self::NotInSync { next, broker, partitions } => write!(
+                f,
+                "rolling restart of broker {next} waits: broker {broker} is not back in every ISR yet ({})",
+                count_and_examples(partitions, "partition")
+            ),
+            Self::OverThreshold { next, problems, threshold, details } => write!(
+                f,
+                "rolling restart of broker {next} waits: {} against failureThreshold {threshold}: {}",
+                plural(*problems, "problem"),
+                details.join("; ")
+            ),
+        }
+    }
+}
+
+impl fmt::Display for RestartReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AlreadyDown => write!(f, "it is not ready, so replacing it takes nothing away"),
+            Self::Outdated { problems, threshold, controller } => {
+                write!(
+                    f,
+                    "its pod spec or configuration changed; Kafka is healthy ({} against failureThreshold \
+                     {threshold})",
+                    plural(*problems, "problem")
+                )?;
+                match controller {
+                    ControllerOrder::NotController => Ok(()),
+                    ControllerOrder::Active => write!(f, "; it is the active controller, restarted last"),
+                    ControllerOrder::ActiveIs(active) => write!(f, "; the active controller is {active}"),
+                    ControllerOrder::ActiveUnknown => {
+                        write!(f, "; the active controller is not known, so controllers go by id")
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the roll needs from Kafka before it can pick a node; `None` answers mean "not asked".
+pub struct Gates<'a> {
+    /// Set while Cruise Control adds, drains or rebalances: what graceful scaling waits for.
+    pub cruise_control_busy: Option<&'a str>,
+    pub health: Option<&'a Result<ReplicaHealth, Unavailable>>,
+    /// `spec.rollingUpgradeConfig.failureThreshold`; values below 1 count as 1.
+    pub failure_threshold: i32,
+    /// Firing alerts labelled `rollingupgrade` (status.rollingUpgradeStatus.errorCount).
+    pub alerts: i32,
+    /// KRaft's active controller, when known.
+    pub active_controller: Option<i32>,
+}
+
+/// Nodes whose pod must be replaced, in the order the roll takes them.
+pub fn outdated(nodes: &[RollNode]) -> Vec<&RollNode> {
+    let mut outdated: Vec<&RollNode> = nodes.iter().filter(|n| n.outdated && n.pod.is_some()).collect();
+    outdated.sort_by_key(|n| (!n.is_controller, n.id));
+    outdated
+}
+
+/// Outdated nodes whose new pod could start now: their claims exist and are bound.
+fn replaceable(nodes: &[RollNode]) -> Vec<&RollNode> {
+    outdated(nodes).into_iter().filter(|n| n.storage_pending.is_empty()).collect()
+}
+
+/// Step 1 and the checks that need no Kafka request: `None` means "ask Kafka, then [`decide`]".
+pub fn before_kafka(nodes: &[RollNode], cruise_control_busy: Option<&str>) -> Option<RollStep> {
+    let all_outdated = outdated(nodes);
+    let Some(waiting) = all_outdated.first() else { return Some(RollStep::Done) };
+    let outdated = replaceable(nodes);
+    let Some(first) = outdated.first() else {
+        return Some(RollStep::Wait(RollWait::StoragePending {
+            next: waiting.id,
+            claims: waiting.storage_pending.clone(),
+        }));
+    };
+    // Only while no node the roll already replaced is still coming up: two nodes down at
+    // once would be the roll's doing.
+    let replaced_node_starting = nodes.iter().any(|n| !n.ready && !n.outdated);
+    if let Some(down) = outdated.iter().find(|n| !n.ready).filter(|_| !replaced_node_starting) {
+        let pod = down.pod.clone().expect("outdated nodes have a pod");
+        return Some(RollStep::Restart { id: down.id, pod, why: RestartReason::AlreadyDown });
+    }
+    if let Some(not_ready) = nodes.iter().find(|n| !n.ready) {
+        return Some(RollStep::Wait(RollWait::NodeNotReady {
+            next: first.id,
+            node: not_ready.id,
+            pod: not_ready.pod.clone(),
+        }));
+    }
+    if let Some(moving) = cruise_control_busy {
+        return Some(RollStep::Wait(RollWait::CruiseControlBusy { next: first.id, moving: moving.to_owned() }));
+    }
+    None
+}
+
+/// Steps 2 and 3, once Kafka's health (and the active controller) is known.
+pub fn decide(nodes: &[RollNode], gates: &Gates<'_>) -> RollStep {
+    if let Some(step) = before_kafka(nodes, gates.cruise_control_busy) {
+        return step;
+    }
+    let outdated = replaceable(nodes);
+    let Some(first) = outdated.first() else { return RollStep::Done };
+    let next = first.id;
+    let health = match gates.health {
+        Some(Ok(health)) => health,
+        Some(Err(error)) => return RollStep::Wait(RollWait::HealthUnknown { next, error: Some(error.clone()) }),
+        None => return RollStep::Wait(RollWait::HealthUnknown { next, error: None }),
+    };
+    if let Some(missing) = nodes.iter().find(|n| n.is_broker && !health.broker_ids.contains(&n.id)) {
+        return RollStep::Wait(RollWait::NotRegistered { next, broker: missing.id });
+    }
+    let restarted: BTreeSet<i32> = nodes.iter().filter(|n| !n.outdated).map(|n| n.id).collect();
+    if let Some((id, partitions)) = health.out_of_sync.iter().find(|(id, _)| restarted.contains(id)) {
+        return RollStep::Wait(RollWait::NotInSync { next, broker: *id, partitions: partitions.clone() });
+    }
+    let (problems, details) = problems(health, gates.alerts);
+    let threshold = gates.failure_threshold.max(1);
+    if problems >= usize::try_from(threshold).expect("threshold is at least 1") {
+        return RollStep::Wait(RollWait::OverThreshold { next, problems, threshold, details });
+    }
+    // The active controller goes last of the controllers, before the other nodes.
+    let is_active = |n: &RollNode| n.is_controller && Some(n.id) == gates.active_controller;
+    let chosen = outdated.iter().min_by_key(|n| (!n.is_controller, is_active(n), n.id)).unwrap_or(first);
+    let controller = match gates.active_controller {
+        _ if !chosen.is_controller => ControllerOrder::NotController,
+        Some(active) if active == chosen.id => ControllerOrder::Active,
+        Some(active) => ControllerOrder::ActiveIs(active),
+        None => ControllerOrder::ActiveUnknown,
+    };
+    let why = RestartReason::Outdated { problems, threshold, controller };
+    RollStep::Restart { id: chosen.id, pod: chosen.pod.clone().expect("outdated nodes have a pod"), why }
+}
+
+/// What counts against `failureThreshold`: each offline partition, each broker hosting
+/// out-of-sync replicas, each firing alert. Returns the count and one sentence per kind.
+fn problems(health: &ReplicaHealth, alerts: i32) -> (usize, Vec<String>) {
+    let alerts = usize::try_from(alerts).unwrap_or(0);
+    let count = health.offline_partitions.len() + health.out_of_sync.len() + alerts;
+    let mut sentences = Vec::new();
+    if !health.offline_partitions.is_empty() {
+        sentences.push(format!("{} offline", count_and_examples(&health.offline_partitions, "partition")));
+    }
+    for (id, partitions) in &health.out_of_sync {
+        sentences.push(format!("broker {id}: {} under-replicated", count_and_examples(partitions, "partition")));
+    }
+    if alerts > 0 {
+        sentences.push(format!("{} labelled rollingupgrade firing", plural(alerts, "alert")));
+    }
+    (count, sentences)
+}
+
+fn count_and_examples(items: &[String], noun: &str) -> String {
+    const SHOWN: usize = 3;
+    let examples: Vec<&str> = items.iter().take(SHOWN).map(String::as_str).collect();
+    let more = if items.len() > SHOWN { ", …" } else { "" };
+    format!("{} ({}{more})", plural(items.len(), noun), examples.join(", "))
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+}
+
+#[cfg(test)]
+#[path = "gate_tests.rs"]
+mod tests;
