@@ -24,6 +24,8 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 
+use crd_types::KafkaTopic;
+
 use e2e_tests::controller_process::ControllerProcess;
 use e2e_tests::kafka_topic::{
     self as topics, CONDITION_TIMEOUT, KAFKA_REQUESTS, KEEP_ON_DELETE_ANNOTATION, MANAGED_BY_ANNOTATION, Metrics,
@@ -669,19 +671,31 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
-/// Deletes every KafkaTopic and waits until they are gone (the controller removes their
-/// topics and finalizers); whatever is left after a minute loses its finalizers, so that the
-/// namespace can go.
+/// Deletes every KafkaTopic the test made and waits until they are gone (the controller removes
+/// their topics and finalizers); whatever is left after a minute loses its finalizers, so that
+/// the namespace can go. The cluster's own KafkaTopic (Cruise Control's metrics topic) stays:
+/// the cluster controller would recreate it, and it goes with the cluster.
 async fn remove_all_topics(ns: &TestNamespace) -> Result<()> {
     let api = topics::api(ns);
-    api.delete_collection(&DeleteParams::default(), &ListParams::default()).await?;
-    let gone = wait::eventually("every KafkaTopic is deleted", Duration::from_secs(60), || async {
-        let left: Vec<String> = api.list(&ListParams::default()).await?.items.iter().map(|t| t.name_any()).collect();
+    let owned_by_cluster =
+        |topic: &KafkaTopic| topic.owner_references().iter().any(|owner| owner.kind == "KafkaCluster");
+    for topic in api.list(&ListParams::default()).await?.items.iter().filter(|t| !owned_by_cluster(t)) {
+        api.delete(&topic.name_any(), &DeleteParams::default()).await?;
+    }
+    let gone = wait::eventually("every KafkaTopic of the test is deleted", Duration::from_secs(60), || async {
+        let left: Vec<String> = api
+            .list(&ListParams::default())
+            .await?
+            .items
+            .iter()
+            .filter(|t| !owned_by_cluster(t))
+            .map(|t| t.name_any())
+            .collect();
         Ok(if left.is_empty() { Check::Done(()) } else { Check::Pending(format!("left: {left:?}")) })
     })
     .await;
     if gone.is_err() {
-        for topic in api.list(&ListParams::default()).await?.items {
+        for topic in api.list(&ListParams::default()).await?.items.iter().filter(|t| !owned_by_cluster(t)) {
             let patch = Patch::Merge(json!({"metadata": {"finalizers": null}}));
             api.patch(&topic.name_any(), &PatchParams::default(), &patch).await.map_err(|e| anyhow!("{e}"))?;
         }
