@@ -1,0 +1,126 @@
+//! Every KafkaCluster sample of Koperator (`fixtures/koperator/samples`, see the header of each)
+//! fits our KafkaCluster schema, field for field and rule for rule, except the ones listed in
+//! `samples/refused.txt` (Koperator's own CRD refuses them too, or they cannot run at all):
+//! those must be refused here, naming the field. The `koperator_samples` e2e test applies the same files to a real
+//! apiserver.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use kube::core::cel::Validator;
+use serde_json::Value;
+
+use support::{repo_root, schema_of};
+
+fn samples_dir() -> PathBuf {
+    repo_root().join("crates/crd-types/tests/fixtures/koperator/samples")
+}
+
+fn sample_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
+        let path = entry.expect("directory entry").path();
+        if path.is_dir() {
+            sample_files(&path, found);
+        } else if path.extension().is_some_and(|ext| ext == "yaml") {
+            found.push(path);
+        }
+    }
+    found.sort();
+}
+
+/// `samples/refused.txt`: file (relative to the samples directory) → the field the refusal names.
+fn refused() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(samples_dir().join("refused.txt")).expect("refused.txt");
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let mut words = line.split_whitespace();
+            let file = words.next().expect("a file").to_owned();
+            let field = words.next().unwrap_or_else(|| panic!("no field in {line:?}")).to_owned();
+            (file, field)
+        })
+        .collect()
+}
+
+/// Fields of `value` the schema does not declare (strict decoding refuses them), and values of
+/// the wrong JSON type.
+fn schema_problems(value: &Value, schema: &Value, path: &str, found: &mut Vec<String>) {
+    if schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
+        return;
+    }
+    let expected_type = schema.get("type").and_then(Value::as_str);
+    let type_ok = match (expected_type, value) {
+        (Some("object"), Value::Object(_)) | (Some("array"), Value::Array(_)) => true,
+        (Some("string"), Value::String(_)) | (Some("boolean"), Value::Bool(_)) => true,
+        (Some("integer"), Value::Number(n)) => n.is_i64() || n.is_u64(),
+        (Some("number"), Value::Number(_)) => true,
+        (Some(_), Value::Null) => schema.get("nullable") == Some(&Value::Bool(true)),
+        (Some(_), _) => false,
+        (None, _) => true,
+    };
+    if !type_ok {
+        found.push(format!("{path}: not of type {}", expected_type.unwrap_or("?")));
+        return;
+    }
+    match value {
+        Value::Object(fields) => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            for (name, child) in fields {
+                match (properties.and_then(|p| p.get(name)), additional) {
+                    (Some(child_schema), _) | (None, Some(child_schema)) => {
+                        schema_problems(child, child_schema, &format!("{path}.{name}"), found)
+                    }
+                    (None, None) => found.push(format!("{path}.{name}: unknown field")),
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for (index, item) in items.iter().enumerate() {
+                    schema_problems(item, item_schema, &format!("{path}[{index}]"), found);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn problems_of(path: &Path, schema: &Value, validator: &Validator) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("sample");
+    let object: Value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()));
+    let mut problems = Vec::new();
+    schema_problems(&object["spec"], &schema["properties"]["spec"], "spec", &mut problems);
+    if problems.is_empty() {
+        if let Err(errors) = validator.validate(schema, &object, None) {
+            problems.extend(errors.iter().map(|error| error.to_string()));
+        }
+    }
+    problems
+}
+
+#[test]
+fn koperators_samples_are_accepted_unless_koperator_refuses_them_too() {
+    let mut files = Vec::new();
+    sample_files(&samples_dir(), &mut files);
+    assert!(files.len() >= 38, "only {} samples", files.len());
+    let refused = refused();
+    let (schema, validator) = (schema_of("KafkaCluster"), Validator::new());
+    let mut wrong = Vec::new();
+    for path in &files {
+        let name = path.strip_prefix(samples_dir()).expect("under the samples dir").to_string_lossy().into_owned();
+        let problems = problems_of(path, &schema, &validator);
+        match refused.iter().find(|(file, _)| *file == name) {
+            None if !problems.is_empty() => wrong.push(format!("{name} is refused: {problems:?}")),
+            Some((_, field)) if !problems.iter().any(|problem| problem.contains(field.as_str())) => {
+                wrong.push(format!("{name} must be refused naming {field}, got {problems:?}"))
+            }
+            _ => {}
+        }
+    }
+    for (file, _) in &refused {
+        assert!(samples_dir().join(file).is_file(), "refused.txt names {file}, which is not a sample");
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
