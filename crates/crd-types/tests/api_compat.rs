@@ -106,10 +106,10 @@ fn the_every_field_fixture_sets_every_top_level_spec_field() {
 
 /// Paths in `value` whose string is not one of the values the schema's `enum` lists.
 fn enum_violations(value: &Value, schema: &Value, path: &str, found: &mut Vec<String>) {
-    if let (Some(allowed), Value::String(_)) = (schema.get("enum").and_then(Value::as_array), value) {
-        if !allowed.contains(value) {
-            found.push(format!("{path} = {value}"));
-        }
+    if let (Some(allowed), Value::String(_)) = (schema.get("enum").and_then(Value::as_array), value)
+        && !allowed.contains(value)
+    {
+        found.push(format!("{path} = {value}"));
     }
     match value {
         Value::Object(fields) => {

@@ -92,10 +92,10 @@ fn problems_of(path: &Path, schema: &Value, validator: &Validator) -> Vec<String
     let object: Value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()));
     let mut problems = Vec::new();
     schema_problems(&object["spec"], &schema["properties"]["spec"], "spec", &mut problems);
-    if problems.is_empty() {
-        if let Err(errors) = validator.validate(schema, &object, None) {
-            problems.extend(errors.iter().map(|error| error.to_string()));
-        }
+    if problems.is_empty()
+        && let Err(errors) = validator.validate(schema, &object, None)
+    {
+        problems.extend(errors.iter().map(|error| error.to_string()));
     }
     problems
 }
