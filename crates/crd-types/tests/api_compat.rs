@@ -12,7 +12,7 @@ use crd_types::{
     CruiseControlOperation, CruiseControlOperationStatus, KafkaCluster, KafkaTopic, KafkaTopicStatus, KafkaUser,
     KafkaUserStatus,
 };
-use support::{SAMPLES, manifest, schema_of};
+use support::{SAMPLES, manifest, schema_of, schema_problems};
 
 fn round_trip<T: DeserializeOwned + Serialize>(original: &Value) -> Value {
     let typed: T = serde_json::from_value(original.clone()).expect("manifest deserializes");
@@ -40,36 +40,6 @@ fn koperator_status_round_trips() {
     assert_eq!(round_trip::<KafkaClusterStatus>(&original), original);
 }
 
-/// Paths of fields in `value` that the structural `schema` does not declare: what the apiserver
-/// would prune.
-fn pruned_fields(value: &Value, schema: &Value, path: &str, found: &mut Vec<String>) {
-    if schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
-        return;
-    }
-    match value {
-        Value::Object(fields) => {
-            let properties = schema.get("properties").and_then(Value::as_object);
-            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
-            for (name, child) in fields {
-                match (properties.and_then(|p| p.get(name)), additional) {
-                    (Some(child_schema), _) | (None, Some(child_schema)) => {
-                        pruned_fields(child, child_schema, &format!("{path}.{name}"), found)
-                    }
-                    (None, None) => found.push(format!("{path}.{name}")),
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = schema.get("items") {
-                for (index, item) in items.iter().enumerate() {
-                    pruned_fields(item, item_schema, &format!("{path}[{index}]"), found);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
 #[test]
 fn generated_schemas_know_every_field_of_every_sample() {
     for (kind, path) in SAMPLES {
@@ -78,7 +48,7 @@ fn generated_schemas_know_every_field_of_every_sample() {
         let mut pruned = Vec::new();
         for part in ["spec", "status"] {
             if let Some(value) = object.get(part) {
-                pruned_fields(value, &schema["properties"][part], part, &mut pruned);
+                schema_problems(value, &schema["properties"][part], part, &mut pruned);
             }
         }
         assert!(pruned.is_empty(), "{path}: the {kind} schema would prune {pruned:?}");
@@ -89,7 +59,7 @@ fn generated_schemas_know_every_field_of_every_sample() {
 fn generated_schema_knows_every_status_field() {
     let status = manifest("crates/crd-types/tests/fixtures/kafkacluster-status.yaml");
     let mut pruned = Vec::new();
-    pruned_fields(&status, &schema_of("KafkaCluster")["properties"]["status"], "status", &mut pruned);
+    schema_problems(&status, &schema_of("KafkaCluster")["properties"]["status"], "status", &mut pruned);
     assert!(pruned.is_empty(), "the KafkaCluster schema would prune {pruned:?}");
 }
 
@@ -147,7 +117,7 @@ fn koperator_zero_value_statuses_are_admitted_and_read_as_unset() {
         let status = manifest(path);
         let schema = &schema_of(kind)["properties"]["status"];
         let (mut pruned, mut refused) = (Vec::new(), Vec::new());
-        pruned_fields(&status, schema, "status", &mut pruned);
+        schema_problems(&status, schema, "status", &mut pruned);
         enum_violations(&status, schema, "status", &mut refused);
         assert!(pruned.is_empty(), "{path}: the {kind} schema would prune {pruned:?}");
         assert!(refused.is_empty(), "{path}: the {kind} schema refuses {refused:?}");
