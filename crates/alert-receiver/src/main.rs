@@ -33,12 +33,16 @@ const NAME: &str = env!("CARGO_PKG_NAME");
 struct Args {
     #[command(flatten)]
     runtime: RuntimeArgs,
-    /// Address the webhook (POST /webhook) listens on.
+    /// Address the webhook (POST /webhook, and POST / as Koperator's receiver) listens on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:9001")]
     listen_addr: SocketAddr,
     /// File holding the bearer token Alertmanager sends (a mounted Secret).
     #[arg(long, env = "TOKEN_FILE", default_value = "/etc/alert-receiver/token")]
     token_file: PathBuf,
+    /// Accept webhooks without a bearer token, as Koperator's receiver does: anyone who reaches
+    /// the port can then scale the clusters. For migrating from Koperator; off by default.
+    #[arg(long, env = "ACCEPT_UNAUTHENTICATED_WEBHOOKS", default_value_t = false)]
+    accept_unauthenticated_webhooks: bool,
     /// The cluster controller's gRPC endpoint (ClusterActions).
     #[arg(long, env = "CLUSTER_ACTIONS_ENDPOINT", default_value = "http://cluster-controller:9090")]
     cluster_actions_endpoint: String,
@@ -56,8 +60,16 @@ struct Args {
 async fn main() -> ExitCode {
     let args = Args::parse();
     deployable::run(NAME, &args.runtime, async |deployable| {
-        // Read first: without a token nothing may be served.
-        let token = auth::Token::read(&args.token_file)?;
+        // Read first: without a token nothing may be served, unless the user switched it off.
+        let webhook_auth = if args.accept_unauthenticated_webhooks {
+            tracing::warn!(
+                "--accept-unauthenticated-webhooks: webhooks are accepted without a bearer token; anyone \
+                 who can reach the webhook port can add and remove brokers and grow disks"
+            );
+            auth::WebhookAuth::Unauthenticated
+        } else {
+            auth::WebhookAuth::BearerToken(auth::Token::read(&args.token_file)?)
+        };
         let metrics = metrics::Metrics::register(&deployable.metrics);
         let executor =
             actions::Executor::new(&args.cluster_actions_endpoint, deployable.client.clone(), args.dedupe_ttl, metrics)
@@ -68,8 +80,12 @@ async fn main() -> ExitCode {
             let listener = tokio::net::TcpListener::bind(args.listen_addr)
                 .await
                 .with_context(|| format!("failed to listen on {}", args.listen_addr))?;
-            tracing::info!(address = %listener.local_addr()?, "serving Alertmanager webhooks on POST /webhook");
-            let router = server::router(Arc::new(executor), token, args.max_body_bytes);
+            tracing::info!(
+                address = %listener.local_addr()?,
+                paths = ?server::WEBHOOK_PATHS,
+                "serving Alertmanager webhooks (POST)"
+            );
+            let router = server::router(Arc::new(executor), webhook_auth, args.max_body_bytes);
             let serving = deployable.shutdown.clone();
             axum::serve(listener, router).with_graceful_shutdown(async move { serving.cancelled().await }).await?;
         }

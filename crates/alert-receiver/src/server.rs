@@ -1,5 +1,6 @@
-//! The webhook endpoint: `POST /webhook` (Alertmanager's `webhook_configs.url`), behind the
-//! bearer token and a body size limit.
+//! The webhook endpoint: `POST /webhook` (Alertmanager's `webhook_configs.url`) and `POST /`
+//! (the path Koperator's receiver serves, so an Alertmanager configured for Koperator keeps
+//! working), behind the bearer token (unless switched off) and a body size limit.
 //!
 //! Answers: 200 with what became of each alert (refusals included: a retry would not change
 //! them); 400 with the reason for a body that is not a version 4 payload; 401 without the right
@@ -18,7 +19,7 @@ use axum::routing::post;
 use serde::Serialize;
 
 use crate::actions::{Executor, Outcome};
-use crate::auth::{self, Token};
+use crate::auth::{self, WebhookAuth};
 use crate::commands;
 use crate::payload;
 
@@ -30,13 +31,17 @@ struct AlertReport<'a> {
     outcome: Outcome,
 }
 
-pub fn router(executor: Arc<Executor>, token: Token, max_body_bytes: usize) -> Router {
+/// The paths Alertmanager may post to: ours and Koperator's.
+pub const WEBHOOK_PATHS: [&str; 2] = ["/webhook", "/"];
+
+pub fn router(executor: Arc<Executor>, auth: WebhookAuth, max_body_bytes: usize) -> Router {
     let metrics = executor.metrics.clone();
-    Router::new()
-        .route("/webhook", post(webhook))
+    WEBHOOK_PATHS
+        .iter()
+        .fold(Router::new(), |router, path| router.route(path, post(webhook)))
         .with_state(executor)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(middleware::from_fn_with_state(token, auth::require_token))
+        .layer(middleware::from_fn_with_state(auth, auth::require_token))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             let metrics = metrics.clone();
             async move {
@@ -83,21 +88,27 @@ mod tests {
     use super::*;
     use crate::metrics::Metrics;
 
+    use crate::auth::Token;
+
     /// A router whose cluster controller is never reached: these requests end before any call.
-    async fn router_for_test() -> Router {
+    async fn router_for_test(auth: WebhookAuth) -> Router {
         let config = kube::Config::new("http://127.0.0.1:9".parse().expect("uri"));
         let kube = kube::Client::try_from(config).expect("client");
         let executor =
             Executor::new("http://127.0.0.1:9", kube, Duration::from_secs(60), Metrics::default()).expect("executor");
-        router(Arc::new(executor), Token::from_text("secret"), 1024)
+        router(Arc::new(executor), auth, 1024)
     }
 
     async fn post(body: &str, token: Option<&str>) -> (StatusCode, String) {
-        let mut request = Request::post("/webhook").header("content-type", "application/json");
+        post_to(WebhookAuth::BearerToken(Token::from_text("secret")), "/webhook", body, token).await
+    }
+
+    async fn post_to(auth: WebhookAuth, path: &str, body: &str, token: Option<&str>) -> (StatusCode, String) {
+        let mut request = Request::post(path).header("content-type", "application/json");
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        let response = router_for_test()
+        let response = router_for_test(auth)
             .await
             .oneshot(request.body(Body::from(body.to_owned())).expect("request"))
             .await
@@ -112,6 +123,25 @@ mod tests {
         assert_eq!(post(r#"{"version":"4","alerts":[]}"#, None).await.0, StatusCode::UNAUTHORIZED);
         assert_eq!(post(r#"{"version":"4","alerts":[]}"#, Some("guess")).await.0, StatusCode::UNAUTHORIZED);
         assert_eq!(post(r#"{"version":"4","alerts":[]}"#, Some("secret")).await.0, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn koperators_path_serves_webhooks_behind_the_same_token() {
+        let empty = r#"{"version":"4","alerts":[]}"#;
+        let with_token = || WebhookAuth::BearerToken(Token::from_text("secret"));
+        assert_eq!(post_to(with_token(), "/", empty, None).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(post_to(with_token(), "/", empty, Some("secret")).await.0, StatusCode::OK);
+        assert_eq!(post_to(with_token(), "/other", empty, Some("secret")).await.0, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn unauthenticated_mode_accepts_webhooks_without_a_token_on_both_paths() {
+        let empty = r#"{"version":"4","alerts":[]}"#;
+        for path in WEBHOOK_PATHS {
+            assert_eq!(post_to(WebhookAuth::Unauthenticated, path, empty, None).await.0, StatusCode::OK, "{path}");
+        }
+        let (status, reason) = post_to(WebhookAuth::Unauthenticated, "/", r#"{"version":"3"}"#, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{reason}");
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! The CustomResourceDefinitions of this API, as `crdgen` writes them to `deploy/crds/`.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool, ValidationRule,
+    CustomResourceDefinition, JSON, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool, ValidationRule,
 };
 use kube::CustomResourceExt;
 
@@ -39,6 +39,10 @@ fn finish(mut crd: CustomResourceDefinition, kind: &'static str) -> Result<Custo
         for rule in rules_for(kind) {
             attach_rule(root, rule)?;
         }
+        if let Some(status) = root.properties.as_mut().and_then(|props| props.get_mut("status")) {
+            admit_empty_status_values(status);
+        }
+        declare_schema_only_fields(root);
         strip_embedded_descriptions(root, false);
     }
     Ok(crd)
@@ -69,6 +73,56 @@ fn attach_rule(root: &mut JSONSchemaProps, rule: &'static AdmissionRule) -> Resu
         optional_old_self: None,
     });
     Ok(())
+}
+
+/// Fields of Koperator's API the CRD declares (so strict validation accepts them and nothing is
+/// pruned) although the Rust types do not carry them yet: (the properties every object with
+/// these properties gets, the field, its schema). `tieredStorageCache` waits for the cluster
+/// controller's volume code to construct `StorageConfig` with the new field.
+const SCHEMA_ONLY_FIELDS: &[(&[&str], &str, &str)] = &[(
+    &["mountPath", "pvcSpec", "emptyDir"],
+    "tieredStorageCache",
+    "Adobe Koperator: the volume is the tiered storage plugin's cache, not a Kafka log dir. \
+     Accepted; not acted on yet (the volume is used as a log dir).",
+)];
+
+fn declare_schema_only_fields(node: &mut JSONSchemaProps) {
+    if let Some(props) = node.properties.as_mut() {
+        for (marker_fields, field, description) in SCHEMA_ONLY_FIELDS {
+            if marker_fields.iter().all(|marker| props.contains_key(*marker)) {
+                props.entry((*field).to_owned()).or_insert_with(|| JSONSchemaProps {
+                    type_: Some("boolean".to_owned()),
+                    description: Some((*description).to_owned()),
+                    ..Default::default()
+                });
+            }
+        }
+        props.values_mut().for_each(declare_schema_only_fields);
+    }
+    for_each_nested_schema(node, declare_schema_only_fields);
+}
+
+/// Status fields whose value is required even from Koperator: the operation a
+/// CruiseControlOperation runs is never left empty.
+const STATUS_ENUMS_NEVER_EMPTY: &[&str] = &["operation"];
+
+/// Every enum under `status` also admits "", the value Koperator writes for a state it has not
+/// decided yet (see [`crate::zero_values`]); our types read it as absent.
+fn admit_empty_status_values(node: &mut JSONSchemaProps) {
+    if let Some(values) = node.enum_.as_mut() {
+        let empty = JSON(serde_json::Value::String(String::new()));
+        if !values.contains(&empty) {
+            values.push(empty);
+        }
+    }
+    if let Some(props) = node.properties.as_mut() {
+        for (name, child) in props.iter_mut() {
+            if !STATUS_ENUMS_NEVER_EMPTY.contains(&name.as_str()) {
+                admit_empty_status_values(child);
+            }
+        }
+    }
+    for_each_nested_schema(node, admit_empty_status_values);
 }
 
 /// Fields whose type is an embedded Kubernetes type (Affinity, Container, Volume...). Their

@@ -49,7 +49,7 @@ pub enum ErrorPolicy {
 pub struct CruiseControlOperationStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_task: Option<CruiseControlTask>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::zero_values::empty_as_none", skip_serializing_if = "Option::is_none")]
     pub error_policy: Option<ErrorPolicy>,
     #[serde(default)]
     pub retry_count: i32,
@@ -88,7 +88,7 @@ pub struct CruiseControlTask {
     /// Summary of the proposal Cruise Control executed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub summary: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::zero_values::empty_as_none", skip_serializing_if = "Option::is_none")]
     pub state: Option<CruiseControlUserTaskState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,

@@ -110,7 +110,7 @@ pub enum PatternType {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KafkaUserStatus {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::zero_values::empty_as_none", skip_serializing_if = "Option::is_none")]
     pub state: Option<UserState>,
     /// The ACLs in force, in Kafka's notation.
     #[serde(rename = "acls", default, skip_serializing_if = "Vec::is_empty")]

@@ -18,6 +18,7 @@ pub mod kafka_topic;
 pub mod kafka_user;
 pub mod labels;
 mod schema;
+pub mod zero_values;
 
 pub use cruise_control_operation::{CruiseControlOperation, CruiseControlOperationSpec, CruiseControlOperationStatus};
 pub use kafka_cluster::{KafkaCluster, KafkaClusterSpec, KafkaClusterStatus};

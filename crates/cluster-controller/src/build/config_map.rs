@@ -43,43 +43,7 @@ pub fn jmx_exporter_config_map(cluster: &ValidatedCluster) -> ConfigMap {
     }
 }
 
-/// Exporter rules covering Kafka's `kafka.*` MBeans: rates as counters, the rest as gauges, with
-/// the MBean's extra key (topic, partition, listener...) as a label. The JVM's own metrics come
-/// from the agent's built-in collectors.
-pub const DEFAULT_KAFKA_JMX_EXPORTER_CONFIG: &str = r#"lowercaseOutputName: true
-lowercaseOutputLabelNames: true
-rules:
-  - pattern: 'kafka.(\w+)<type=(.+), name=(.+)PerSec\w*, (.+)=(.+), (.+)=(.+)><>Count'
-    name: kafka_$1_$2_$3_total
-    type: COUNTER
-    labels:
-      "$4": "$5"
-      "$6": "$7"
-  - pattern: 'kafka.(\w+)<type=(.+), name=(.+)PerSec\w*, (.+)=(.+)><>Count'
-    name: kafka_$1_$2_$3_total
-    type: COUNTER
-    labels:
-      "$4": "$5"
-  - pattern: 'kafka.(\w+)<type=(.+), name=(.+)PerSec\w*><>Count'
-    name: kafka_$1_$2_$3_total
-    type: COUNTER
-  - pattern: 'kafka.(\w+)<type=(.+), name=(.+), (.+)=(.+), (.+)=(.+)><>(Count|Value)'
-    name: kafka_$1_$2_$3
-    type: GAUGE
-    labels:
-      "$4": "$5"
-      "$6": "$7"
-  - pattern: 'kafka.(\w+)<type=(.+), name=(.+), (.+)=(.+)><>(Count|Value)'
-    name: kafka_$1_$2_$3
-    type: GAUGE
-    labels:
-      "$4": "$5"
-  - pattern: 'kafka.(\w+)<type=(.+), name=(.+)><>(Count|Value)'
-    name: kafka_$1_$2_$3
-    type: GAUGE
-  - pattern: 'kafka.(\w+)<type=(.+), name=(.+)><>(\d+)thPercentile'
-    name: kafka_$1_$2_$3
-    type: GAUGE
-    labels:
-      quantile: "0.$4"
-"#;
+/// Exporter rules that export the metric names Koperator's default rules export (the KRaft
+/// state as `kafka_server_raft_metrics_current_state_<state>`, rates as `_total` counters,
+/// gauges, timers as `_count` + quantiles, the JVM's beans); see the asset for each rule.
+pub const DEFAULT_KAFKA_JMX_EXPORTER_CONFIG: &str = include_str!("kafka_jmx_exporter_rules.yaml");

@@ -141,7 +141,8 @@ pub struct NetworkConfig {
     pub outgoing_network_throughput: Option<String>,
 }
 
-/// One Kafka log dir volume. `pvcSpec` wins when both it and `emptyDir` are set.
+/// One Kafka log dir volume. `pvcSpec` wins when both it and `emptyDir` are set. The CRD also
+/// declares Adobe Koperator's `tieredStorageCache` here (see `crds::SCHEMA_ONLY_FIELDS`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StorageConfig {

@@ -1,4 +1,5 @@
-//! Ingress controllers that carry external listeners: Envoy (the default) and Contour.
+//! Ingress controllers that carry external listeners: Envoy (the default), Contour, Envoy
+//! Gateway (Gateway API) and Banzai Cloud's Istio ingress.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,8 @@ use super::DisruptionBudgetWithStrategy;
 pub enum IngressController {
     Envoy,
     Contour,
+    /// Adobe Koperator's Gateway API ingress through Envoy Gateway; accepted, not served yet.
+    Envoygateway,
     /// Banzai Cloud Koperator's Istio ingress; accepted, not served by this operator.
     Istioingress,
 }
@@ -85,4 +88,32 @@ pub struct ContourIngressConfig {
     /// `%id` becomes the broker id.
     #[serde(rename = "brokerFQDNTemplate")]
     pub broker_fqdn_template: String,
+}
+
+/// Gateway API objects of the `envoygateway` ingress controller.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvoyGatewayConfig {
+    /// GatewayClass the Gateway belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_class_name: Option<String>,
+    /// Name of the Gateway to create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_name: Option<String>,
+    /// Secret with the certificate the Gateway terminates TLS with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_secret_name: Option<String>,
+    /// Broker hostnames; `%id` becomes the broker id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker_hostname_template: Option<String>,
+    /// Annotations of the Gateway.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Banzai Cloud Koperator's reference to an IstioControlPlane resource.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct IstioControlPlaneReference {
+    pub name: String,
+    pub namespace: String,
 }

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::LocalObjectReference;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{ContourIngressConfig, EnvoyConfig};
+use super::{ContourIngressConfig, EnvoyConfig, EnvoyGatewayConfig};
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -159,6 +159,9 @@ pub struct ExternalListenerConfig {
     pub config: Option<ExternalListenerIngressConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_secret_name: Option<String>,
+    /// Adobe Koperator: the ingress controller of this listener, over `spec.ingressController`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_controller: Option<super::IngressController>,
 }
 
 /// The `config` of an external listener: named ingress configurations and the default one.
@@ -179,6 +182,8 @@ pub struct IngressConfig {
     pub envoy_config: Option<EnvoyConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contour_ingress_config: Option<ContourIngressConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envoy_gateway_config: Option<EnvoyGatewayConfig>,
     /// Istio ingress settings of Banzai Cloud Koperator; kept as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::schema::preserve_unknown_object")]

@@ -44,9 +44,17 @@ pub struct KafkaClusterSpec {
     pub kraft: Option<bool>,
     /// One headless Service for all brokers instead of a Service per broker.
     pub headless_service_enabled: bool,
-    /// Leave CPU and memory requests of broker pods to an external autoscaler.
+    /// Leave CPU and memory requests of broker pods to an external autoscaler (Adobe
+    /// Koperator's earlier name of `admissionWebhooksEnabled`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_ops_enabled: Option<bool>,
+    /// Leave CPU and memory requests of broker pods to admission webhooks (ScaleOps or others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission_webhooks_enabled: Option<bool>,
+    /// Adobe Koperator: LoadBalancer Services exposing the internal listeners, for running the
+    /// operator on a workstation against a kind cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_debug_enabled: Option<bool>,
     pub listeners_config: ListenersConfig,
     /// Extra ports exposed on the Kafka container.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -85,6 +93,9 @@ pub struct KafkaClusterSpec {
     pub tainted_brokers_selector: Option<LabelSelector>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress_controller: Option<IngressController>,
+    /// Banzai Cloud Koperator: the IstioControlPlane its `istioingress` controller uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub istio_control_plane: Option<IstioControlPlaneReference>,
     /// Place each broker on a different node unless an explicit affinity says otherwise.
     pub one_broker_per_node: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +107,9 @@ pub struct KafkaClusterSpec {
     pub envoy_config: Option<EnvoyConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contour_ingress_config: Option<ContourIngressConfig>,
+    /// Gateway API settings of Adobe Koperator's `envoygateway` ingress controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envoy_gateway_config: Option<EnvoyGatewayConfig>,
     /// Istio ingress settings of Banzai Cloud Koperator; kept as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::schema::preserve_unknown_object")]

@@ -13,9 +13,9 @@ pub struct KafkaClusterStatus {
     /// Keyed by broker id (as a string, like Koperator).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub brokers_state: BTreeMap<String, BrokerState>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::zero_values::empty_as_none", skip_serializing_if = "Option::is_none")]
     pub cruise_control_topic_status: Option<CruiseControlTopicStatus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::zero_values::empty_as_none", skip_serializing_if = "Option::is_none")]
     pub state: Option<ClusterState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolling_upgrade_status: Option<RollingUpgradeStatus>,
@@ -91,9 +91,9 @@ pub struct BrokerState {
     pub rack_awareness_state: Option<String>,
     #[serde(default)]
     pub graceful_action_state: GracefulActionState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::zero_values::empty_as_none", skip_serializing_if = "Option::is_none")]
     pub configuration_state: Option<ConfigurationState>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::zero_values::empty_as_none", skip_serializing_if = "Option::is_none")]
     pub per_broker_configuration_state: Option<PerBrokerConfigurationState>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_listener_config_names: Vec<String>,
@@ -123,7 +123,7 @@ pub enum PerBrokerConfigurationState {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GracefulActionState {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::zero_values::empty_as_none", skip_serializing_if = "Option::is_none")]
     pub cruise_control_state: Option<CruiseControlState>,
     /// The CruiseControlOperation carrying out the broker's graceful action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -136,7 +136,7 @@ pub struct GracefulActionState {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeState {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::zero_values::empty_as_none", skip_serializing_if = "Option::is_none")]
     pub cruise_control_volume_state: Option<CruiseControlVolumeState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cruise_control_operation_reference: Option<LocalObjectReference>,

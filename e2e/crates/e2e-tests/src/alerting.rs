@@ -33,23 +33,40 @@ pub fn write_token(namespace: &str) -> Result<(PathBuf, String)> {
 /// One alert-receiver replica.
 pub struct Receiver {
     pub process: ControllerProcess,
-    /// `http://127.0.0.1:<port>/webhook`
+    /// `http://127.0.0.1:<port>/webhook`, or `http://127.0.0.1:<port>/` (Koperator's path) for
+    /// a replica that accepts unauthenticated webhooks.
     pub url: String,
 }
 
 impl Receiver {
     /// Starts a replica asking the cluster controller at `grpc` and waits until it answers.
     pub async fn start(namespace: &str, token_file: &Path, token: &str, grpc: &str) -> Result<Self> {
-        let port = free_port()?;
-        let listen = format!("127.0.0.1:{port}");
-        let endpoint = format!("http://{grpc}");
         let token_path = token_file.display().to_string();
-        let args = ["--listen-addr", &listen, "--token-file", &token_path, "--cluster-actions-endpoint", &endpoint];
+        Self::start_with(namespace, grpc, &["--token-file", &token_path], "/webhook", Some(token)).await
+    }
+
+    /// Starts a replica as a Koperator user migrating would: `--accept-unauthenticated-webhooks`,
+    /// no token, Alertmanager posting to `/`.
+    pub async fn start_unauthenticated(namespace: &str, grpc: &str) -> Result<Self> {
+        Self::start_with(namespace, grpc, &["--accept-unauthenticated-webhooks"], "/", None).await
+    }
+
+    async fn start_with(
+        namespace: &str,
+        grpc: &str,
+        auth_args: &[&str],
+        path: &str,
+        token: Option<&str>,
+    ) -> Result<Self> {
+        let listen = format!("127.0.0.1:{}", free_port()?);
+        let endpoint = format!("http://{grpc}");
+        let mut args = vec!["--listen-addr", &listen, "--cluster-actions-endpoint", &endpoint];
+        args.extend_from_slice(auth_args);
         let process = ControllerProcess::start("alert-receiver", namespace, &args).await?;
-        let receiver = Self { process, url: format!("http://{listen}/webhook") };
+        let receiver = Self { process, url: format!("http://{listen}{path}") };
         let url = receiver.url.clone();
         wait::eventually("the alert receiver answers", Duration::from_secs(60), || async {
-            Ok(match post(&url, Some(token), &payload(&[])).await {
+            Ok(match post(&url, token, &payload(&[])).await {
                 Ok((200, _)) => Check::Done(()),
                 other => Check::Pending(format!("{other:?}")),
             })
@@ -95,6 +112,23 @@ pub fn alert(name: &str, fingerprint: &str, labels: Value, annotations: Value) -
     })
 }
 
+/// Where Alertmanager posts: a receiver's URL and, unless it is configured the Koperator way,
+/// the file with the bearer token it sends.
+pub struct Webhook {
+    pub url: String,
+    pub token_file: Option<PathBuf>,
+}
+
+impl Webhook {
+    fn config(&self) -> Value {
+        let mut config = json!({"url": self.url, "send_resolved": true, "max_alerts": 0});
+        if let Some(token_file) = &self.token_file {
+            config["http_config"] = json!({"authorization": {"type": "Bearer", "credentials_file": token_file}});
+        }
+        config
+    }
+}
+
 /// Prometheus and Alertmanager, as host processes with their state in a temporary directory.
 pub struct Monitoring {
     dir: PathBuf,
@@ -105,24 +139,29 @@ pub struct Monitoring {
 
 impl Monitoring {
     /// Prometheus scraping `targets` (host:port of JMX exporters) as job `kafka` and evaluating
-    /// `rules.yml` every second; Alertmanager sending every alert to each of `receivers` with
-    /// the bearer token from `token_file`.
-    pub async fn start(namespace: &str, targets: &[String], receivers: &[String], token_file: &Path) -> Result<Self> {
+    /// `rules.yml` every second; Alertmanager sending every alert to each of `webhooks`, except
+    /// alerts named by a key of `routed`, which go to its webhooks only.
+    pub async fn start(
+        namespace: &str,
+        targets: &[String],
+        webhooks: &[Webhook],
+        routed: &[(&str, &[Webhook])],
+    ) -> Result<Self> {
         let dir = repo_root().join("target/e2e-logs").join(format!("{namespace}-monitoring"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         let (prometheus_port, alertmanager_port) = (free_port()?, free_port()?);
-        let webhooks: Vec<Value> = receivers
-            .iter()
-            .map(|url| {
-                json!({"url": url, "send_resolved": true, "max_alerts": 0,
-                    "http_config": {"authorization": {"type": "Bearer", "credentials_file": token_file}}})
-            })
-            .collect();
+        let configs = |webhooks: &[Webhook]| webhooks.iter().map(Webhook::config).collect::<Vec<Value>>();
+        let mut receivers = vec![json!({"name": "koperator", "webhook_configs": configs(webhooks)})];
+        let mut routes = Vec::new();
+        for (alertname, webhooks) in routed {
+            receivers.push(json!({"name": alertname, "webhook_configs": configs(webhooks)}));
+            routes.push(json!({"receiver": alertname, "matchers": [format!("alertname=\"{alertname}\"")]}));
+        }
         let alertmanager_config = json!({
             "route": {"receiver": "koperator", "group_by": ["alertname"], "group_wait": "1s",
-                "group_interval": "1s", "repeat_interval": "1h"},
-            "receivers": [{"name": "koperator", "webhook_configs": webhooks}],
+                "group_interval": "1s", "repeat_interval": "1h", "routes": routes},
+            "receivers": receivers,
         });
         std::fs::write(dir.join("alertmanager.yml"), serde_yaml::to_string(&alertmanager_config)?)?;
         let prometheus_config = json!({

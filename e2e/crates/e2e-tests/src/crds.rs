@@ -40,3 +40,17 @@ pub fn yaml_files(dir: &str) -> Result<Vec<String>> {
     paths.sort();
     Ok(paths)
 }
+
+/// kubectl from the toolchain the bootstrap installed (`$KOPERATOR_CACHE/toolchain.env`).
+pub fn kubectl_path() -> Result<String> {
+    let cache = std::env::var("KOPERATOR_CACHE")
+        .map(std::path::PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|home| std::path::Path::new(&home).join(".cache/koperator")))?;
+    let toolchain = std::fs::read_to_string(cache.join("toolchain.env"))
+        .with_context(|| format!("failed to read {}/toolchain.env", cache.display()))?;
+    toolchain
+        .lines()
+        .find_map(|line| line.strip_prefix("KUBECTL="))
+        .map(|value| value.trim_matches('"').to_string())
+        .context("toolchain.env names no KUBECTL")
+}

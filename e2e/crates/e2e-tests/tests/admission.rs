@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Result, bail, ensure};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Api;
 use serde_json::{Value, json};
@@ -138,7 +138,7 @@ async fn schema_rules_reject_duplicate_keys_unknown_roles_and_small_partitions()
 async fn kafka_cluster_crd_applies_client_side() -> Result<()> {
     let client = e2e_tests::testbed::client().await?;
     crds::install(&client).await?;
-    let kubectl = kubectl_path()?;
+    let kubectl = crds::kubectl_path()?;
     let kubeconfig = e2e_tests::testbed::kubeconfig_path();
     let crd = repo_root().join(CRD_DIR).join("kafkaclusters.kafka.banzaicloud.io.yaml");
     let output = host_command::run(
@@ -155,18 +155,4 @@ async fn kafka_cluster_crd_applies_client_side() -> Result<()> {
         "kubectl apply left no last-applied annotation"
     );
     Ok(())
-}
-
-/// kubectl from the toolchain the bootstrap installed ($KOPERATOR_CACHE/toolchain.env).
-fn kubectl_path() -> Result<String> {
-    let cache = std::env::var("KOPERATOR_CACHE")
-        .map(std::path::PathBuf::from)
-        .or_else(|_| std::env::var("HOME").map(|home| std::path::Path::new(&home).join(".cache/koperator")))?;
-    let toolchain = std::fs::read_to_string(cache.join("toolchain.env"))
-        .with_context(|| format!("failed to read {}/toolchain.env", cache.display()))?;
-    toolchain
-        .lines()
-        .find_map(|line| line.strip_prefix("KUBECTL="))
-        .map(|value| value.trim_matches('"').to_string())
-        .context("toolchain.env names no KUBECTL")
 }

@@ -8,9 +8,12 @@
 //! - `rollingupgrade` alerts set status.alertCount and resolving them clears it.
 //! - A Prometheus rule on a JMX metric (threshold set by the test) fires resizePvc for broker
 //!   1's claim, then upScale: the spec gains broker 11 and graceful scaling's add_broker
-//!   CruiseControlOperation for it runs to Completed.
+//!   CruiseControlOperation for it runs to Completed. The upScale alert is routed to an
+//!   Alertmanager receiver configured the Koperator way (`url: http://<receiver>/`, no
+//!   credentials) and a third replica started with `--accept-unauthenticated-webhooks`.
 //! - One more upScale is refused for upScaleLimit, with an event saying so.
-//! - Without cluster: 401 without or with a wrong token, 400 with a reason, 413 above the limit.
+//! - Without cluster: 401 without or with a wrong token (on `/webhook` and on Koperator's `/`),
+//!   400 with a reason, 413 above the limit.
 
 use std::time::{Duration, Instant};
 
@@ -24,7 +27,7 @@ use serde_json::{Value, json};
 
 use crd_types::cruise_control_operation::{CruiseControlTaskOperation, CruiseControlUserTaskState};
 use crd_types::{CruiseControlOperation, KafkaCluster};
-use e2e_tests::alerting::{self, Monitoring, Receiver};
+use e2e_tests::alerting::{self, Monitoring, Receiver, Webhook};
 use e2e_tests::controller_process::ControllerProcess;
 use e2e_tests::kafka_cluster;
 use e2e_tests::namespace::{self, TestNamespace};
@@ -125,15 +128,29 @@ async fn scenario(ns: &TestNamespace, grpc: &str) -> Result<()> {
     .await?;
 
     // Prometheus → Alertmanager → both receivers: first a disk alert, then an upScale.
+    // The upScale alert goes only to a replica an Alertmanager reaches the Koperator way.
+    let koperator_way = Receiver::start_unauthenticated(&ns.name, grpc).await?;
+    ensure!(
+        koperator_way.process.log_tail(40).contains("accepted without a bearer token"),
+        "the unauthenticated receiver did not warn at start-up:\n{}",
+        koperator_way.process.log_tail(40)
+    );
     let targets = scrape_targets(&running)?;
-    let urls: Vec<String> = receivers.iter().map(|r| r.url.clone()).collect();
-    let monitoring = Monitoring::start(&ns.name, &targets, &urls, &token_file).await?;
+    let with_token: Vec<Webhook> =
+        receivers.iter().map(|r| Webhook { url: r.url.clone(), token_file: Some(token_file.clone()) }).collect();
+    let without_token = [Webhook { url: koperator_way.url.clone(), token_file: None }];
+    let routed: [(&str, &[Webhook]); 1] = [(UPSCALE_ALERT, &without_token)];
+    let monitoring = Monitoring::start(&ns.name, &targets, &with_token, &routed).await?;
     let outcome = alerts_through_prometheus(ns, &monitoring, &receivers[0].url, &token, started).await;
     outcome.with_context(|| {
-        let receiver_logs: Vec<String> = receivers.iter().map(|r| r.process.log_tail(10)).collect();
+        let receiver_logs: Vec<String> =
+            receivers.iter().chain([&koperator_way]).map(|r| r.process.log_tail(10)).collect();
         format!("{}\nreceivers:\n{}", monitoring.log_tails(), receiver_logs.join("\n--\n"))
     })
 }
+
+/// The Prometheus alert that asks for a broker; Alertmanager routes it the Koperator way.
+const UPSCALE_ALERT: &str = "KafkaBrokersBusy";
 
 async fn alerts_through_prometheus(
     ns: &TestNamespace,
@@ -167,7 +184,7 @@ async fn alerts_through_prometheus(
     eprintln!("e2e: Prometheus disk alert acted on after {:?}", started.elapsed());
 
     let scale_rule = json!({
-        "alert": "KafkaBrokersBusy", "expr": format!("min(last_over_time({metric}{{job=\"kafka\"}}[1m])) >= 0"),
+        "alert": UPSCALE_ALERT, "expr": format!("min(last_over_time({metric}{{job=\"kafka\"}}[1m])) >= 0"),
         "labels": {"namespace": ns.name, "kafka_cr": "kafka"},
         "annotations": {"command": "upScale", "brokerConfigGroup": "broker"},
     });
@@ -278,6 +295,10 @@ async fn the_webhook_rejects_bad_requests() -> Result<()> {
         let ok = alerting::payload(&[]);
         ensure!(alerting::post(&receiver.url, None, &ok).await?.0 == 401, "no token");
         ensure!(alerting::post(&receiver.url, Some("wrong"), &ok).await?.0 == 401, "wrong token");
+        // Koperator's path `/` is served too, behind the same token.
+        let koperator_path = receiver.url.trim_end_matches("webhook");
+        ensure!(alerting::post(koperator_path, None, &ok).await?.0 == 401, "no token on /");
+        ensure!(alerting::post(koperator_path, Some(&token), &ok).await?.0 == 200, "token on /");
         let (code, reason) = alerting::post_bytes(&receiver.url, Some(&token), b"{\"version\":\"4\",".to_vec()).await?;
         ensure!(code == 400 && reason.contains("not an Alertmanager webhook payload"), "{code} {reason}");
         let (code, reason) =

@@ -1,13 +1,26 @@
 //! Three broker-only nodes and three controller-only nodes (Koperator's image, Kafka 3.9.1):
-//! the cluster runs, clients see only the brokers, the quorum is the three controllers.
+//! the cluster runs, clients see only the brokers, the quorum is the three controllers, and the
+//! default JMX exporter rules serve the metric names Koperator's defaults serve.
 
 use std::time::Duration;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context as _, Result, ensure};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::ListParams;
 
 use e2e_tests::controller_process::ControllerProcess;
 use e2e_tests::kafka_cluster::{self, bootstrap};
+use e2e_tests::namespace::TestNamespace;
+use e2e_tests::wait::{self, Check};
 use e2e_tests::{host_command, kcat, namespace};
+
+/// The JMX exporter's port on every Kafka node (Koperator's).
+const METRICS_PORT: u16 = 9020;
+/// Koperator's KRaft health check and e2e suite read `<prefix><state> 1.0`.
+const RAFT_STATE_PREFIX: &str = "kafka_server_raft_metrics_current_state_";
+/// What the rolling restart reads to find the active controller (`kafka_access.rs`).
+const ACTIVE_CONTROLLER: &str = "kafka_controller_kafkacontroller_activecontrollercount";
 
 #[tokio::test]
 async fn dedicated_controllers_serve_no_clients_and_form_the_quorum() -> Result<()> {
@@ -44,7 +57,74 @@ async fn dedicated_controllers_serve_no_clients_and_form_the_quorum() -> Result<
                 "broker {id} must not be a voter:\n{replication}"
             );
         }
+
+        // Metrics as Koperator's defaults name them, scraped on every node's port 9020.
+        let mut active_controllers = 0;
+        for (id, page) in metrics_pages(ns, 6).await? {
+            let raft_state = held_raft_state(&page)
+                .with_context(|| format!("node {id}: no {RAFT_STATE_PREFIX}<state> series at 1"))?;
+            let expected: &[&str] = if id < 3 { &["observer"] } else { &["leader", "follower"] };
+            ensure!(expected.contains(&raft_state.as_str()), "node {id} is in Raft state {raft_state}");
+            if id < 3 {
+                let series = page.lines().filter(|line| line.starts_with("kafka_server_")).count();
+                ensure!(series > 100, "broker {id} exports only {series} kafka_server_ series");
+                ensure!(
+                    page.lines().any(|line| line.starts_with("kafka_server_replicamanager_partitioncount ")),
+                    "broker {id} lacks kafka_server_replicamanager_partitioncount"
+                );
+            }
+            active_controllers += usize::from(gauge_is_one(&page, ACTIVE_CONTROLLER));
+        }
+        ensure!(active_controllers == 1, "{active_controllers} nodes report {ACTIVE_CONTROLLER} 1");
         Ok(())
     })
     .await
+}
+
+/// Node id → its exporter's page, once all `nodes` pods answer with a Raft state.
+async fn metrics_pages(ns: &TestNamespace, nodes: usize) -> Result<Vec<(i32, String)>> {
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    wait::eventually("every Kafka node's JMX exporter reports a Raft state", Duration::from_secs(120), || async {
+        let mut pages = Vec::new();
+        for pod in pods.list(&ListParams::default().labels("kafka_cr=kafka,brokerId")).await? {
+            let labels = pod.metadata.labels.clone().unwrap_or_default();
+            let id: i32 = labels["brokerId"].parse().context("brokerId label")?;
+            let Some(ip) = pod.status.and_then(|status| status.pod_ip) else {
+                return Ok(Check::Pending(format!("node {id} has no pod IP yet")));
+            };
+            let url = format!("http://{ip}:{METRICS_PORT}/metrics");
+            let page = host_command::run_ok(
+                &["curl", "-sS", "--fail", "--max-time", "20", &url],
+                None,
+                Duration::from_secs(30),
+            )
+            .await?;
+            if held_raft_state(&page).is_none() {
+                return Ok(Check::Pending(format!("node {id}: no Raft state in {url} yet")));
+            }
+            pages.push((id, page));
+        }
+        if pages.len() < nodes {
+            return Ok(Check::Pending(format!("{} of {nodes} nodes answered", pages.len())));
+        }
+        pages.sort_by_key(|(id, _)| *id);
+        Ok(Check::Done(pages))
+    })
+    .await
+}
+
+/// The `<state>` of the `kafka_server_raft_metrics_current_state_<state>` series at 1.
+fn held_raft_state(page: &str) -> Option<String> {
+    page.lines().find_map(|line| {
+        let (name, value) = line.strip_prefix(RAFT_STATE_PREFIX)?.split_once(' ')?;
+        (value.trim().parse::<f64>().ok()? == 1.0).then(|| name.to_owned())
+    })
+}
+
+fn gauge_is_one(page: &str, name: &str) -> bool {
+    page.lines().any(|line| {
+        line.strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .is_some_and(|value| value.trim().parse::<f64>().ok() == Some(1.0))
+    })
 }

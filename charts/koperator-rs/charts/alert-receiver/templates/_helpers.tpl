@@ -8,6 +8,9 @@
   value: "0.0.0.0:{{ .Values.ports.webhook }}"
 - name: TOKEN_FILE
   value: /etc/alert-receiver/token
+# true: webhooks without the bearer token are accepted too, as by Koperator's receiver.
+- name: ACCEPT_UNAUTHENTICATED_WEBHOOKS
+  value: {{ .Values.webhook.acceptUnauthenticated | quote }}
 # Firing alerts become ClusterActions calls on the cluster controller of the same release.
 - name: CLUSTER_ACTIONS_ENDPOINT
   value: {{ .Values.clusterActionsEndpoint | default (printf "http://%s.%s.svc:%v" (include "koperator-rs.siblingName" (dict "context" . "chart" "cluster-controller")) .Release.Namespace .Values.clusterControllerGrpcPort) | quote }}
