@@ -42,7 +42,6 @@ fn finish(mut crd: CustomResourceDefinition, kind: &'static str) -> Result<Custo
         if let Some(status) = root.properties.as_mut().and_then(|props| props.get_mut("status")) {
             admit_empty_status_values(status);
         }
-        declare_schema_only_fields(root);
         strip_embedded_descriptions(root, false);
     }
     Ok(crd)
@@ -73,33 +72,6 @@ fn attach_rule(root: &mut JSONSchemaProps, rule: &'static AdmissionRule) -> Resu
         optional_old_self: None,
     });
     Ok(())
-}
-
-/// Fields of Koperator's API the CRD declares (so strict validation accepts them and nothing is
-/// pruned) although the Rust types do not carry them yet: (the properties every object with
-/// these properties gets, the field, its schema). `tieredStorageCache` waits for the cluster
-/// controller's volume code to construct `StorageConfig` with the new field.
-const SCHEMA_ONLY_FIELDS: &[(&[&str], &str, &str)] = &[(
-    &["mountPath", "pvcSpec", "emptyDir"],
-    "tieredStorageCache",
-    "Adobe Koperator: the volume is the tiered storage plugin's cache, not a Kafka log dir. \
-     Accepted; not acted on yet (the volume is used as a log dir).",
-)];
-
-fn declare_schema_only_fields(node: &mut JSONSchemaProps) {
-    if let Some(props) = node.properties.as_mut() {
-        for (marker_fields, field, description) in SCHEMA_ONLY_FIELDS {
-            if marker_fields.iter().all(|marker| props.contains_key(*marker)) {
-                props.entry((*field).to_owned()).or_insert_with(|| JSONSchemaProps {
-                    type_: Some("boolean".to_owned()),
-                    description: Some((*description).to_owned()),
-                    ..Default::default()
-                });
-            }
-        }
-        props.values_mut().for_each(declare_schema_only_fields);
-    }
-    for_each_nested_schema(node, declare_schema_only_fields);
 }
 
 /// Status fields whose value is required even from Koperator: the operation a

@@ -132,6 +132,7 @@ pub fn storage_config(disk: &NewDisk, mount_path: &str) -> Result<StorageConfig,
             ..Default::default()
         }),
         empty_dir: None,
+        tiered_storage_cache: None,
     })
 }
 

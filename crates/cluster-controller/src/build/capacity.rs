@@ -171,6 +171,7 @@ mod tests {
         config.storage_configs.push(StorageConfig {
             mount_path: "/scratch".into(),
             empty_dir: Some(EmptyDirVolumeSource { size_limit: Some(Quantity("500Mi".into())), medium: None }),
+            tiered_storage_cache: None,
             pvc_spec: None,
         });
         config.network_config = Some(NetworkConfig {

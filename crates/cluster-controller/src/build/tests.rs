@@ -218,6 +218,7 @@ fn storage_strategy() -> impl Strategy<Value = StorageConfig> {
                 mount_path: path.to_string(),
                 pvc_spec: (kind != 1).then_some(pvc),
                 empty_dir: (kind != 0).then(EmptyDirVolumeSource::default),
+                tiered_storage_cache: None,
             }
         },
     )
@@ -274,6 +275,7 @@ fn group_strategy() -> impl Strategy<Value = BrokerConfig> {
             group.storage_configs.push(StorageConfig {
                 mount_path: "/kafka-logs".into(),
                 empty_dir: Some(EmptyDirVolumeSource::default()),
+                tiered_storage_cache: None,
                 pvc_spec: None,
             });
         }

@@ -151,6 +151,7 @@ mod tests {
                 ..Default::default()
             }),
             pvc_spec: None,
+            tiered_storage_cache: None,
         }
     }
 

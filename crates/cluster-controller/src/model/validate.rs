@@ -267,6 +267,12 @@ fn unsupported_fields(spec: &KafkaClusterSpec) -> Vec<String> {
     flag(spec.contour_ingress_config.is_some(), "spec.contourIngressConfig".into());
     flag(spec.istio_ingress_config.is_some(), "spec.istioIngressConfig".into());
     flag(spec.remove_unused_ingress_resources == Some(true), "spec.removeUnusedIngressResources".into());
+    flag(spec.envoy_gateway_config.is_some(), "spec.envoyGatewayConfig".into());
+    flag(spec.istio_control_plane.is_some(), "spec.istioControlPlane".into());
+    // Koperator's switches for its own deployment: ours differ (CEL admission is always on).
+    flag(spec.local_debug_enabled == Some(true), "spec.localDebugEnabled".into());
+    flag(spec.scale_ops_enabled == Some(true), "spec.scaleOpsEnabled".into());
+    flag(spec.admission_webhooks_enabled == Some(false), "spec.admissionWebhooksEnabled".into());
     // TODO(security): TLS and SASL listeners, certificates.
     flag(listeners.ssl_secrets.is_some(), "spec.listenersConfig.sslSecrets".into());
     flag(spec.client_ssl_cert_secret.is_some(), "spec.clientSSLCertSecret".into());
@@ -291,6 +297,9 @@ fn unsupported_fields(spec: &KafkaClusterSpec) -> Vec<String> {
         flag(!config.broker_ingress_mapping.is_empty(), format!("{path}.brokerIngressMapping"));
         flag(!config.node_port_external_ip.is_empty(), format!("{path}.nodePortExternalIP"));
         flag(config.node_port_node_address_type.is_some(), format!("{path}.nodePortNodeAddressType"));
+        for storage in config.storage_configs.iter().filter(|s| s.tiered_storage_cache == Some(true)) {
+            flag(true, format!("{path}.storageConfigs[mountPath={}].tieredStorageCache", storage.mount_path));
+        }
     }
     fields
 }

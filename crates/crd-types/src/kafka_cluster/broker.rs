@@ -154,4 +154,8 @@ pub struct StorageConfig {
     /// Ephemeral storage: data is lost whenever the pod goes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub empty_dir: Option<EmptyDirVolumeSource>,
+    /// Adobe Koperator: the volume is the tiered storage plugin's cache, not a Kafka log dir.
+    /// Accepted; not acted on yet (the volume is used as a log dir, and the status says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiered_storage_cache: Option<bool>,
 }

@@ -118,6 +118,7 @@ pub fn with_volumes_being_removed(
                     mount_path: mount_path.clone(),
                     pvc_spec: claim.spec.clone(),
                     empty_dir: None,
+                    tiered_storage_cache: None,
                 });
             }
         }
