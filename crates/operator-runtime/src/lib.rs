@@ -10,7 +10,13 @@
 //! 6. [`crd_wait::wait_for_crds`]: block (not ready) until the CRDs are Established.
 //! 7. [`leader_election::start`]: campaign for a Lease; controllers run while
 //!    [`Leadership`] says so, and the lease is released after they drained.
+//!
+//! And every controller's writes are counted:
+//!
+//! - [`api_writes`]: every write the client sends is counted (a tower layer under the client
+//!   [`kube_client::connect`] builds), as `koperator_<deployable>_writes_total{kind,verb}`.
 
+pub mod api_writes;
 pub mod cli;
 pub mod crd_wait;
 pub mod deployable;
