@@ -10,11 +10,12 @@ use crd_types::CruiseControlOperationStatus;
 use crd_types::cruise_control_operation::ErrorPolicy;
 use cruise_control_client::{CruiseControlClient, Error, TaskRequest};
 
+use crate::decision::{Plan, Situation, Wait};
 use crate::kube_writes::{Notice, OperationWriter};
 use crate::metrics::{Metrics, OperationLabels, OutcomeLabels};
 use crate::model::{FINALIZER, OperationView, Pacing};
 use crate::observe::task_endpoint;
-use crate::plan::{self, Plan, Situation, Wait};
+use crate::queue;
 use crate::task_state::{self, Phase, Submission};
 
 /// One operation after the pass's actions.
@@ -141,7 +142,7 @@ async fn start(context: &Context<'_>, operation: &OperationView, needs_finalizer
             entry.situation = if operation.error_policy == ErrorPolicy::Ignore {
                 Situation::FailedIgnored
             } else {
-                let delay = plan::backoff(context.pacing, entry.status.retry_count);
+                let delay = queue::backoff(context.pacing, entry.status.retry_count);
                 let until = context.now.as_second().saturating_add(i64::try_from(delay.as_secs()).unwrap_or(0));
                 Situation::Waiting(Wait::BackingOff { until: Timestamp::from_second(until).unwrap_or(context.now) })
             };

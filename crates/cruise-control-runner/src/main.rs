@@ -3,11 +3,12 @@
 //!
 //! The process around it (probes, CRD wait, leader election, shutdown) is
 //! `operator_runtime::deployable`; `controller` wires the watch to one `worker` per cluster,
-//! whose `pass` reads (`observe`) → plans (`plan`, pure) → applies (`apply`) → writes status
-//! (`status`, pure; `kube_writes`).
+//! whose `pass` reads (`observe`) → plans (`plan` and `queue`, pure, deciding a `decision`) →
+//! applies (`apply`) → writes status (`status`, pure; `kube_writes`).
 
 mod apply;
 mod controller;
+mod decision;
 mod kube_writes;
 mod merge_patch;
 mod metrics;

@@ -13,10 +13,11 @@ use crd_types::CruiseControlOperationStatus;
 use cruise_control_client::{ClientSettings, CruiseControlClient, CruiseControlEndpoint};
 
 use crate::apply::{self, Context};
+use crate::decision::{Inputs, Situation};
 use crate::kube_writes::OperationWriter;
 use crate::metrics::Metrics;
 use crate::model::{ClusterKey, CruiseControlView, OperationView, Pacing};
-use crate::plan::{self, Situation};
+use crate::plan;
 use crate::{observe, status};
 
 /// What every cluster worker shares.
@@ -81,7 +82,7 @@ pub async fn run_pass(shared: &Shared, state: &mut ClusterState, cluster: &Clust
         tracing::info!(%cluster, %reason, "Cruise Control is unreachable");
     }
     let now = Timestamp::now();
-    let inputs = plan::Inputs {
+    let inputs = Inputs {
         operations: &operations,
         cluster: &cluster_view,
         cruise_control: &cruise_control,
