@@ -1,6 +1,7 @@
 //! Carries out a plan, in this order: let go of operations that need no finalizer any more,
 //! stop an execution, start at most one task (finalizer first), delete expired operations.
-//! Answers what each operation's task and situation are afterwards, with the events to record.
+//! Answers what each operation's task and situation are afterwards, with the events to record,
+//! and the writes the API server refused (retried by the next pass).
 
 use std::collections::BTreeMap;
 
@@ -11,7 +12,7 @@ use crd_types::cruise_control_operation::ErrorPolicy;
 use cruise_control_client::{CruiseControlClient, Error, TaskRequest};
 
 use crate::decision::{Plan, Situation, Wait};
-use crate::kube_writes::{Notice, OperationWriter};
+use crate::kube_writes::{Notice, OperationWriter, WriteError};
 use crate::metrics::{Metrics, OperationLabels, OutcomeLabels};
 use crate::model::{FINALIZER, OperationView, Pacing};
 use crate::observe::task_endpoint;
@@ -26,6 +27,13 @@ pub struct Applied {
     pub notices: Vec<Notice>,
 }
 
+/// Every operation after the pass's actions.
+pub struct AppliedPlan {
+    /// By operation name; none for operations deleted in this pass.
+    pub operations: BTreeMap<String, Applied>,
+    pub write_failures: Vec<WriteError>,
+}
+
 pub struct Context<'a> {
     pub writer: &'a OperationWriter,
     pub metrics: &'a Metrics,
@@ -35,13 +43,14 @@ pub struct Context<'a> {
     pub now: Timestamp,
 }
 
-pub async fn apply(context: &Context<'_>, operations: &[OperationView], plan: Plan) -> BTreeMap<String, Applied> {
+pub async fn apply(context: &Context<'_>, operations: &[OperationView], plan: Plan) -> AppliedPlan {
     let by_name: BTreeMap<&str, &OperationView> = operations.iter().map(|op| (op.name.as_str(), op)).collect();
+    let mut write_failures = Vec::new();
     for name in &plan.release_finalizer {
         if let Some(operation) = by_name.get(name.as_str())
             && let Err(error) = context.writer.remove_finalizer(context.namespace, operation).await
         {
-            tracing::warn!(error = %operator_runtime::error_chain(&error), "will retry on the next pass");
+            write_failures.push(error);
         }
     }
     let mut applied = BTreeMap::new();
@@ -54,7 +63,7 @@ pub async fn apply(context: &Context<'_>, operations: &[OperationView], plan: Pl
             stop(context, operation, &mut entry).await;
         }
         let started_now = plan.start.as_deref() == Some(name.as_str())
-            && start(context, operation, plan.add_finalizer.contains(&name), &mut entry).await;
+            && start(context, operation, plan.add_finalizer.contains(&name), &mut entry, &mut write_failures).await;
         record_transition(context.metrics, operation, &mut entry, started_now);
         applied.insert(name, entry);
     }
@@ -62,14 +71,12 @@ pub async fn apply(context: &Context<'_>, operations: &[OperationView], plan: Pl
         if let Some(operation) = by_name.get(name.as_str()) {
             match context.writer.delete(context.namespace, operation).await {
                 Ok(()) => tracing::info!(operation = %name, "deleted: ttlSecondsAfterFinished passed"),
-                Err(error) => {
-                    tracing::warn!(error = %operator_runtime::error_chain(&error), "will retry on the next pass")
-                }
+                Err(error) => write_failures.push(error),
             }
             applied.remove(name);
         }
     }
-    applied
+    AppliedPlan { operations: applied, write_failures }
 }
 
 async fn stop(context: &Context<'_>, operation: &OperationView, entry: &mut Applied) {
@@ -90,10 +97,17 @@ async fn stop(context: &Context<'_>, operation: &OperationView, entry: &mut Appl
 }
 
 /// Sends the operation's request; false when it could not be sent at all.
-async fn start(context: &Context<'_>, operation: &OperationView, needs_finalizer: bool, entry: &mut Applied) -> bool {
+async fn start(
+    context: &Context<'_>,
+    operation: &OperationView,
+    needs_finalizer: bool,
+    entry: &mut Applied,
+    write_failures: &mut Vec<WriteError>,
+) -> bool {
     let Some(client) = context.cruise_control else { return false };
     if needs_finalizer && let Err(error) = context.writer.add_finalizer(context.namespace, operation).await {
         entry.situation = Situation::Waiting(Wait::ApiError(operator_runtime::error_chain(&error)));
+        write_failures.push(error);
         return false;
     }
     let task = entry.status.current_task.clone().unwrap_or_default();
@@ -134,7 +148,7 @@ async fn start(context: &Context<'_>, operation: &OperationView, needs_finalizer
             with_finalizer.finalizers.push(FINALIZER.to_owned());
         }
         if let Err(error) = context.writer.remove_finalizer(context.namespace, &with_finalizer).await {
-            tracing::warn!(error = %operator_runtime::error_chain(&error), "will retry on the next pass");
+            write_failures.push(error);
         }
     }
     match phase {
