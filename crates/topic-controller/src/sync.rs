@@ -24,7 +24,7 @@ use crate::apply;
 use crate::cache::CachedTopic;
 use crate::kube_writes::{Notice, TopicWriter};
 use crate::outcome::{Outcome, ProblemKind};
-use crate::plan::{self, CreatedHere, KafkaView, Plan, Release};
+use crate::plan::{self, AppliedConfig, ConfiguredHere, CreatedHere, KafkaView, Plan, Release};
 use crate::request::{ClusterKey, ResourceKey, TopicRequest};
 use crate::status;
 use crate::status_writer::{StatusQueue, StatusUpdate};
@@ -32,6 +32,10 @@ use crate::status_writer::{StatusQueue, StatusUpdate};
 /// API writes in flight at once: enough to keep a 10,000-topic flood moving without
 /// starving the API server.
 const WRITE_CONCURRENCY: usize = 32;
+
+/// Passes (retried within seconds) that a configuration this process set may stay invisible
+/// in DescribeConfigs before a difference counts as drift again.
+const PASSES_UNTIL_CONFIG_SHOWS: u32 = 3;
 
 /// What every cluster worker shares.
 pub struct Shared {
@@ -47,12 +51,13 @@ pub struct ClusterState {
     /// One admin client per cluster, replaced only when the bootstrap servers change.
     admin: Option<Arc<ClusterAdmin>>,
     created_here: CreatedHere,
+    configured_here: ConfiguredHere,
     pub statuses: StatusQueue,
 }
 
 impl ClusterState {
     pub fn new(statuses: StatusQueue) -> Self {
-        Self { admin: None, created_here: CreatedHere::new(), statuses }
+        Self { admin: None, created_here: CreatedHere::new(), configured_here: ConfiguredHere::new(), statuses }
     }
 }
 
@@ -164,6 +169,12 @@ pub async fn run_pass(
         match apply::apply(&admin, &mut plan, &mut state.created_here, uid_of).await {
             Ok(applied) => {
                 deleted = applied.deleted;
+                for key in &applied.configured {
+                    if let Some(topic) = by_key.get(key) {
+                        let applied = AppliedConfig { config: topic.request.config.clone(), passes_unseen: 0 };
+                        state.configured_here.insert((topic.request.topic.clone(), topic.request.uid.clone()), applied);
+                    }
+                }
                 publish(shared, &by_key, &applied.notices).await;
             }
             Err(error) => {
@@ -224,11 +235,17 @@ async fn observe_and_plan(
     let metadata = admin.cluster_metadata().await.map_err(unreachable)?;
     let to_describe = topics_to_describe(requests, &metadata, &state.created_here);
     let overrides = admin.topic_overrides(&to_describe).await.map_err(unreachable)?;
+    state.configured_here.retain(|(topic, _), applied| {
+        let shown = matches!(overrides.get(topic), Some(Ok(actual)) if *actual == applied.config);
+        applied.passes_unseen += 1;
+        !shown && applied.passes_unseen <= PASSES_UNTIL_CONFIG_SHOWS
+    });
     let view = KafkaView {
         metadata: &metadata,
         overrides: &overrides,
         spec_broker_count: target.spec_broker_count,
         created_here: &state.created_here,
+        configured_here: &state.configured_here,
     };
     Ok(plan::plan(requests, &view))
 }
