@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use kube::Resource;
 
 use crd_types::KafkaCluster;
 use operator_runtime::keyed_worker::{KeyedPass, PassOutcome};
+use operator_runtime::reconcile_report::regarding;
 
 use crate::model::ClusterKey;
 use crate::pass::{self, ClusterState, PassError, Shared};
@@ -43,13 +43,6 @@ impl KeyedPass for ClusterPass {
 
     /// The KafkaCluster: a pass covers all of its operations.
     fn regarding(&self) -> ObjectReference {
-        ObjectReference {
-            api_version: Some(KafkaCluster::api_version(&()).into_owned()),
-            kind: Some(KafkaCluster::kind(&()).into_owned()),
-            namespace: Some(self.cluster.namespace.clone()),
-            name: Some(self.cluster.name.clone()),
-            uid: self.state.cluster_uid.clone(),
-            ..ObjectReference::default()
-        }
+        regarding::<KafkaCluster>(&self.cluster.namespace, &self.cluster.name, self.state.cluster_uid.clone())
     }
 }

@@ -1,14 +1,14 @@
 //! Every write the runner makes to the API server: finalizers, status, TTL deletions and
 //! events, through operator-runtime's shared writers (the client counts each one).
 
-use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{DeleteParams, Preconditions};
 use kube::runtime::events::{Event, EventType, Recorder};
-use kube::{Api, Client, Resource};
+use kube::{Api, Client};
 
 use crd_types::{CruiseControlOperation, CruiseControlOperationStatus};
 use operator_runtime::error_class::{Classify, ErrorClass, kube_error_class};
 use operator_runtime::finalizers::{self, FinalizerError, FinalizerTarget};
+use operator_runtime::reconcile_report::regarding;
 use operator_runtime::status_apply::{self, StatusError, StatusWrite};
 
 use crate::model::{FINALIZER, OperationView};
@@ -109,14 +109,7 @@ impl OperationWriter {
 
     /// Events are best effort: failing to record one must not fail the pass.
     pub async fn publish(&self, namespace: &str, operation: &OperationView, notice: &Notice) {
-        let reference = ObjectReference {
-            api_version: Some(CruiseControlOperation::api_version(&()).into_owned()),
-            kind: Some(CruiseControlOperation::kind(&()).into_owned()),
-            name: Some(operation.name.clone()),
-            namespace: Some(namespace.to_owned()),
-            uid: Some(operation.uid.clone()),
-            ..ObjectReference::default()
-        };
+        let reference = regarding::<CruiseControlOperation>(namespace, &operation.name, Some(operation.uid.clone()));
         let event = Event {
             type_: if notice.warning { EventType::Warning } else { EventType::Normal },
             reason: notice.reason.to_owned(),

@@ -22,33 +22,46 @@ use crate::error_class::{Classify, ErrorClass, kube_error_class};
 
 /// Errors of this module.
 #[derive(Debug, thiserror::Error)]
-pub enum FinalizerError {
-    #[error("failed to add the finalizer {finalizer} to {kind} {namespace}/{name}")]
-    Add {
-        kind: String,
-        namespace: String,
-        name: String,
-        finalizer: String,
-        #[source]
-        source: kube::Error,
-    },
-    #[error("failed to remove the finalizer {finalizer} from {kind} {namespace}/{name}")]
-    Remove {
-        kind: String,
-        namespace: String,
-        name: String,
-        finalizer: String,
-        #[source]
-        source: kube::Error,
-    },
+#[error("failed to {} the finalizer {finalizer} {} {kind} {namespace}/{name}", change.verb(), change.preposition())]
+pub struct FinalizerError {
+    pub change: FinalizerChange,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub finalizer: String,
+    #[source]
+    pub source: kube::Error,
+}
+
+/// What a finalizer write was for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinalizerChange {
+    Add,
+    Remove,
+}
+
+impl FinalizerChange {
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Add => "add",
+            Self::Remove => "remove",
+        }
+    }
+
+    fn preposition(self) -> &'static str {
+        match self {
+            Self::Add => "to",
+            Self::Remove => "from",
+        }
+    }
 }
 
 impl Classify for FinalizerError {
     fn class(&self) -> ErrorClass {
-        let (Self::Add { source, .. } | Self::Remove { source, .. }) = self;
-        match source {
-            // The `test` failed: the finalizers changed since they were read. The next pass
-            // reads them again.
+        match &self.source {
+            // A failed `test` (the finalizers changed since they were read: the next pass
+            // reads them again), or an admission policy refusing the finalizer (retried at the
+            // pace of the pass, so that lifting the policy takes effect).
             kube::Error::Api(status) if status.code == 409 || status.code == 422 => {
                 ErrorClass::transient("finalizer_conflict")
             }
@@ -72,17 +85,9 @@ where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {
     let Some(patch) = add_patch(target.finalizers, finalizer) else { return Ok(()) };
-    let api: Api<K> = Api::namespaced(client.clone(), target.namespace);
-    match api.patch(target.name, &PatchParams::default(), &Patch::Json::<()>(patch)).await {
-        Ok(_) => Ok(()),
-        Err(source) => Err(FinalizerError::Add {
-            kind: K::kind(&()).into_owned(),
-            namespace: target.namespace.to_owned(),
-            name: target.name.to_owned(),
-            finalizer: finalizer.to_owned(),
-            source,
-        }),
-    }
+    send::<K>(client, target, patch)
+        .await
+        .map_err(|source| failed::<K>(FinalizerChange::Add, target, finalizer, source))
 }
 
 /// Removes `finalizer` if `target` has it; an object already gone counts as done (the
@@ -92,17 +97,33 @@ where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {
     let Some(patch) = remove_patch(target.finalizers, finalizer) else { return Ok(()) };
-    let api: Api<K> = Api::namespaced(client.clone(), target.namespace);
-    match api.patch(target.name, &PatchParams::default(), &Patch::Json::<()>(patch)).await {
-        Ok(_) => Ok(()),
+    match send::<K>(client, target, patch).await {
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(source) => Err(FinalizerError::Remove {
-            kind: K::kind(&()).into_owned(),
-            namespace: target.namespace.to_owned(),
-            name: target.name.to_owned(),
-            finalizer: finalizer.to_owned(),
-            source,
-        }),
+        result => result.map_err(|source| failed::<K>(FinalizerChange::Remove, target, finalizer, source)),
+    }
+}
+
+async fn send<K>(client: &Client, target: FinalizerTarget<'_>, patch: JsonPatch) -> Result<(), kube::Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), target.namespace);
+    api.patch(target.name, &PatchParams::default(), &Patch::Json::<()>(patch)).await.map(|_| ())
+}
+
+fn failed<K: Resource<DynamicType = ()>>(
+    change: FinalizerChange,
+    target: FinalizerTarget<'_>,
+    finalizer: &str,
+    source: kube::Error,
+) -> FinalizerError {
+    FinalizerError {
+        change,
+        kind: K::kind(&()).into_owned(),
+        namespace: target.namespace.to_owned(),
+        name: target.name.to_owned(),
+        finalizer: finalizer.to_owned(),
+        source,
     }
 }
 
@@ -207,7 +228,8 @@ mod tests {
 
     #[test]
     fn a_changed_list_is_a_transient_conflict() {
-        let error = |code| FinalizerError::Remove {
+        let error = |code| FinalizerError {
+            change: FinalizerChange::Remove,
             kind: "KafkaTopic".into(),
             namespace: "ns".into(),
             name: "orders".into(),

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ObjectReference;
+use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -146,6 +147,19 @@ impl ReconcileReporter {
         if let Err(publish_error) = recorder.publish(&event, regarding).await {
             tracing::debug!(error = %publish_error, name = ?regarding.name, "failed to publish the failure event");
         }
+    }
+}
+
+/// The object of kind `K` an event is about, by name (and uid when known: `kubectl describe`
+/// lists only events that carry the object's uid).
+pub fn regarding<K: Resource<DynamicType = ()>>(namespace: &str, name: &str, uid: Option<String>) -> ObjectReference {
+    ObjectReference {
+        api_version: Some(K::api_version(&()).into_owned()),
+        kind: Some(K::kind(&()).into_owned()),
+        namespace: Some(namespace.to_owned()),
+        name: Some(name.to_owned()),
+        uid,
+        ..ObjectReference::default()
     }
 }
 

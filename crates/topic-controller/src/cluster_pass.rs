@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use kube::Resource;
 
 use crd_types::KafkaCluster;
 use operator_runtime::CancellationToken;
 use operator_runtime::keyed_worker::{KeyedPass, NextPass, PassOutcome};
+use operator_runtime::reconcile_report::regarding;
 
 use crate::cache::TopicCache;
 use crate::request::ClusterKey;
@@ -73,12 +73,6 @@ impl KeyedPass for ClusterPass {
     /// (the topic controller does not read KafkaClusters), so `kubectl describe` does not
     /// list the event; `kubectl get events --field-selector involvedObject.name=<cluster>` does.
     fn regarding(&self) -> ObjectReference {
-        ObjectReference {
-            api_version: Some(KafkaCluster::api_version(&()).into_owned()),
-            kind: Some(KafkaCluster::kind(&()).into_owned()),
-            namespace: Some(self.cluster.namespace.clone()),
-            name: Some(self.cluster.name.clone()),
-            ..ObjectReference::default()
-        }
+        regarding::<KafkaCluster>(&self.cluster.namespace, &self.cluster.name, None)
     }
 }
