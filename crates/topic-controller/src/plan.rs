@@ -41,6 +41,9 @@ pub type ConfiguredHere = HashMap<(String, String), AppliedConfig>;
 pub struct AppliedConfig {
     /// The spec's whole configuration when it was applied.
     pub config: BTreeMap<String, String>,
+    /// The overrides Kafka described before: what a broker that has not caught up shows.
+    /// Anything else is a change made since.
+    pub before: BTreeMap<String, String>,
     /// Passes since, in which Kafka described something else.
     pub passes_unseen: u32,
 }
@@ -61,6 +64,8 @@ pub struct Plan {
     pub creates: Vec<(ResourceKey, NewTopicSpec)>,
     pub growths: Vec<(ResourceKey, PartitionGrowth)>,
     pub config_changes: Vec<(ResourceKey, TopicConfigChange, ConfigChangeCause)>,
+    /// The overrides each topic of `config_changes` had, for [`AppliedConfig::before`].
+    pub config_before: HashMap<ResourceKey, BTreeMap<String, String>>,
     pub deletes: Vec<(ResourceKey, String)>,
     /// Deleted KafkaTopics whose finalizer can go, and whether the Kafka topic was kept on purpose.
     pub releases: Vec<(ResourceKey, Release)>,
@@ -267,13 +272,14 @@ fn converge(
         Some(Ok(actual)) => {
             let Some(change) = config_change(topic, &request.config, actual) else { return };
             let applied = kafka.configured_here.get(&(topic.to_owned(), request.uid.clone()));
-            if applied.is_some_and(|applied| applied.config == request.config) {
+            if applied.is_some_and(|applied| applied.config == request.config && applied.before == *actual) {
                 // Set in an earlier pass; the broker that answered has not caught up yet.
                 outcome.recheck = true;
                 return;
             }
             let cause = if request.spec_changed() { ConfigChangeCause::SpecChanged } else { ConfigChangeCause::Drift };
             plan.config_changes.push((key.clone(), change, cause));
+            plan.config_before.insert(key.clone(), actual.clone());
         }
     }
 }

@@ -139,8 +139,11 @@ fn a_spec_edit_is_a_config_change_not_drift() {
 fn a_configuration_just_set_that_kafka_does_not_show_yet_is_looked_at_again_not_drift() {
     // The pass before set retention.ms=60000; the broker answering still has the old value.
     let mut kafka = Kafka::with_brokers(3).topic("orders", 3, 2, &[("retention.ms", "1000")]);
-    let applied =
-        AppliedConfig { config: BTreeMap::from([("retention.ms".to_owned(), "60000".to_owned())]), passes_unseen: 1 };
+    let applied = AppliedConfig {
+        config: BTreeMap::from([("retention.ms".to_owned(), "60000".to_owned())]),
+        before: BTreeMap::from([("retention.ms".to_owned(), "1000".to_owned())]),
+        passes_unseen: 1,
+    };
     kafka.configured_here.insert(("orders".to_owned(), "uid-orders".to_owned()), applied);
     let plan = kafka.plan(&[managed(request("orders", "orders"))]);
     assert!(plan.config_changes.is_empty(), "{:?}", plan.config_changes);
@@ -152,6 +155,18 @@ fn a_configuration_just_set_that_kafka_does_not_show_yet_is_looked_at_again_not_
     edited.config.insert("segment.ms".to_owned(), "7200000".to_owned());
     let plan = kafka.plan(&[edited]);
     assert_eq!(plan.config_changes.len(), 1);
+
+    // Kafka shows neither the old nor the applied values: someone changed it since, drift.
+    let drifted = Kafka { configured_here: kafka.configured_here.clone(), ..Kafka::with_brokers(3) }.topic(
+        "orders",
+        3,
+        2,
+        &[("retention.ms", "5")],
+    );
+    let plan = drifted.plan(&[managed(request("orders", "orders"))]);
+    assert_eq!(plan.config_changes.len(), 1);
+    assert_eq!(plan.config_changes[0].2, ConfigChangeCause::Drift);
+    assert_eq!(plan.config_before[&plan.config_changes[0].0]["retention.ms"], "5");
 }
 
 #[test]

@@ -170,8 +170,12 @@ pub async fn run_pass(
             Ok(applied) => {
                 deleted = applied.deleted;
                 for key in &applied.configured {
-                    if let Some(topic) = by_key.get(key) {
-                        let applied = AppliedConfig { config: topic.request.config.clone(), passes_unseen: 0 };
+                    if let (Some(topic), Some(before)) = (by_key.get(key), plan.config_before.get(key)) {
+                        let applied = AppliedConfig {
+                            config: topic.request.config.clone(),
+                            before: before.clone(),
+                            passes_unseen: 0,
+                        };
                         state.configured_here.insert((topic.request.topic.clone(), topic.request.uid.clone()), applied);
                     }
                 }
