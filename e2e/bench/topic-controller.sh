@@ -194,10 +194,11 @@ delta_of() {
         $1 ~ /^koperator_topic_controller_kafka_requests_total/ && $0 ~ "operation=\"" op "\"" {sum[file] += $NF}
         END {print sum[2] - sum[1]}' <(echo "$requests_before") <(echo "$requests_after")
 }
+# API writes of resource $1 with a verb matching $2, as the client counted them.
 writes_of() {
-    awk -v verb="$1" '
+    awk -v kind="$1" -v verb="$2" '
         FNR == 1 {file++}
-        $1 ~ /^koperator_topic_controller_writes_total/ && $0 ~ "verb=\"" verb "\"" {sum[file] += $NF}
+        $1 ~ /^koperator_topic_controller_writes_total/ && $0 ~ "kind=\"" kind "\"" && $0 ~ "verb=\"(" verb ")\"" {sum[file] += $NF}
         END {print sum[2] - sum[1]}' <(echo "$requests_before") <(echo "$requests_after")
 }
 
@@ -213,7 +214,7 @@ printf '  topic controller RSS, idle:                 %7s MiB\n' "$rss"
 printf '  Kafka requests to get there:                CreateTopics %s, IncrementalAlterConfigs %s, Metadata %s, DescribeConfigs %s\n' \
     "$(delta_of CreateTopics)" "$(delta_of IncrementalAlterConfigs)" "$(delta_of Metadata)" "$(delta_of DescribeConfigs)"
 printf '  API writes to get there:                    finalizer %s, status %s, event %s\n' \
-    "$(writes_of finalizer)" "$(writes_of status)" "$(writes_of event)"
+    "$(writes_of kafkatopics patch)" "$(writes_of kafkatopics/status apply)" "$(writes_of events 'create|patch')"
 printf '  idle resync (every %s), one whole pass:     API writes %s, Kafka write requests %s\n' \
     "$resync" "$((writes_after - writes_before))" "$((kafka_after - kafka_before))"
 printf '  idle pass over %s KafkaTopics took:         %s\n' "$topics" "$idle_pass"

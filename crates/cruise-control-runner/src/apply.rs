@@ -1,6 +1,7 @@
 //! Carries out a plan, in this order: let go of operations that need no finalizer any more,
 //! stop an execution, start at most one task (finalizer first), delete expired operations.
-//! Answers what each operation's task and situation are afterwards, with the events to record.
+//! Answers what each operation's task and situation are afterwards, with the events to record,
+//! and the writes the API server refused (retried by the next pass).
 
 use std::collections::BTreeMap;
 
@@ -10,11 +11,12 @@ use crd_types::CruiseControlOperationStatus;
 use crd_types::cruise_control_operation::ErrorPolicy;
 use cruise_control_client::{CruiseControlClient, Error, TaskRequest};
 
-use crate::kube_writes::{Notice, OperationWriter};
+use crate::decision::{Plan, Situation, Wait};
+use crate::kube_writes::{Notice, OperationWriter, WriteError};
 use crate::metrics::{Metrics, OperationLabels, OutcomeLabels};
 use crate::model::{FINALIZER, OperationView, Pacing};
 use crate::observe::task_endpoint;
-use crate::plan::{self, Plan, Situation, Wait};
+use crate::queue;
 use crate::task_state::{self, Phase, Submission};
 
 /// One operation after the pass's actions.
@@ -23,6 +25,13 @@ pub struct Applied {
     pub status: CruiseControlOperationStatus,
     pub situation: Situation,
     pub notices: Vec<Notice>,
+}
+
+/// Every operation after the pass's actions.
+pub struct AppliedPlan {
+    /// By operation name; none for operations deleted in this pass.
+    pub operations: BTreeMap<String, Applied>,
+    pub write_failures: Vec<WriteError>,
 }
 
 pub struct Context<'a> {
@@ -34,13 +43,14 @@ pub struct Context<'a> {
     pub now: Timestamp,
 }
 
-pub async fn apply(context: &Context<'_>, operations: &[OperationView], plan: Plan) -> BTreeMap<String, Applied> {
+pub async fn apply(context: &Context<'_>, operations: &[OperationView], plan: Plan) -> AppliedPlan {
     let by_name: BTreeMap<&str, &OperationView> = operations.iter().map(|op| (op.name.as_str(), op)).collect();
+    let mut write_failures = Vec::new();
     for name in &plan.release_finalizer {
         if let Some(operation) = by_name.get(name.as_str())
             && let Err(error) = context.writer.remove_finalizer(context.namespace, operation).await
         {
-            tracing::warn!(error = %operator_runtime::error_chain(&error), "will retry on the next pass");
+            write_failures.push(error);
         }
     }
     let mut applied = BTreeMap::new();
@@ -53,7 +63,7 @@ pub async fn apply(context: &Context<'_>, operations: &[OperationView], plan: Pl
             stop(context, operation, &mut entry).await;
         }
         let started_now = plan.start.as_deref() == Some(name.as_str())
-            && start(context, operation, plan.add_finalizer.contains(&name), &mut entry).await;
+            && start(context, operation, plan.add_finalizer.contains(&name), &mut entry, &mut write_failures).await;
         record_transition(context.metrics, operation, &mut entry, started_now);
         applied.insert(name, entry);
     }
@@ -61,14 +71,12 @@ pub async fn apply(context: &Context<'_>, operations: &[OperationView], plan: Pl
         if let Some(operation) = by_name.get(name.as_str()) {
             match context.writer.delete(context.namespace, operation).await {
                 Ok(()) => tracing::info!(operation = %name, "deleted: ttlSecondsAfterFinished passed"),
-                Err(error) => {
-                    tracing::warn!(error = %operator_runtime::error_chain(&error), "will retry on the next pass")
-                }
+                Err(error) => write_failures.push(error),
             }
             applied.remove(name);
         }
     }
-    applied
+    AppliedPlan { operations: applied, write_failures }
 }
 
 async fn stop(context: &Context<'_>, operation: &OperationView, entry: &mut Applied) {
@@ -89,10 +97,17 @@ async fn stop(context: &Context<'_>, operation: &OperationView, entry: &mut Appl
 }
 
 /// Sends the operation's request; false when it could not be sent at all.
-async fn start(context: &Context<'_>, operation: &OperationView, needs_finalizer: bool, entry: &mut Applied) -> bool {
+async fn start(
+    context: &Context<'_>,
+    operation: &OperationView,
+    needs_finalizer: bool,
+    entry: &mut Applied,
+    write_failures: &mut Vec<WriteError>,
+) -> bool {
     let Some(client) = context.cruise_control else { return false };
     if needs_finalizer && let Err(error) = context.writer.add_finalizer(context.namespace, operation).await {
         entry.situation = Situation::Waiting(Wait::ApiError(operator_runtime::error_chain(&error)));
+        write_failures.push(error);
         return false;
     }
     let task = entry.status.current_task.clone().unwrap_or_default();
@@ -133,7 +148,7 @@ async fn start(context: &Context<'_>, operation: &OperationView, needs_finalizer
             with_finalizer.finalizers.push(FINALIZER.to_owned());
         }
         if let Err(error) = context.writer.remove_finalizer(context.namespace, &with_finalizer).await {
-            tracing::warn!(error = %operator_runtime::error_chain(&error), "will retry on the next pass");
+            write_failures.push(error);
         }
     }
     match phase {
@@ -141,7 +156,7 @@ async fn start(context: &Context<'_>, operation: &OperationView, needs_finalizer
             entry.situation = if operation.error_policy == ErrorPolicy::Ignore {
                 Situation::FailedIgnored
             } else {
-                let delay = plan::backoff(context.pacing, entry.status.retry_count);
+                let delay = queue::backoff(context.pacing, entry.status.retry_count);
                 let until = context.now.as_second().saturating_add(i64::try_from(delay.as_secs()).unwrap_or(0));
                 Situation::Waiting(Wait::BackingOff { until: Timestamp::from_second(until).unwrap_or(context.now) })
             };

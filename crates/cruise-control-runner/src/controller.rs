@@ -1,26 +1,34 @@
-//! Wires the runner to the API: one watch on CruiseControlOperations, and one worker per
-//! KafkaCluster woken by changes to that cluster's operations. The watch only wakes workers;
-//! each pass reads the operations afresh (see `observe`).
+//! Wires the runner to the API: one watch on CruiseControlOperations, and one keyed worker
+//! per KafkaCluster (operator-runtime's `keyed_worker`) woken by changes to that cluster's
+//! operations. The watch only wakes workers; each pass reads the operations afresh (see
+//! `observe`).
 
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
-use tokio::sync::Notify;
 
 use crd_types::CruiseControlOperation;
 use crd_types::labels::{KAFKA_CR, PAUSE};
 use operator_runtime::CancellationToken;
+use operator_runtime::keyed_worker::{KeyedWorkers, Pacing};
+use operator_runtime::reconcile_report::ReconcileReporter;
 
+use crate::cluster_pass::ClusterPass;
 use crate::model::ClusterKey;
 use crate::pass::Shared;
-use crate::worker;
 
 /// Runs until `stop` is cancelled.
-pub async fn run(client: Client, namespace: Option<&str>, shared: Arc<Shared>, stop: CancellationToken) {
+pub async fn run(
+    client: Client,
+    namespace: Option<&str>,
+    shared: Arc<Shared>,
+    pacing: Pacing,
+    reporter: ReconcileReporter,
+    stop: CancellationToken,
+) {
     let api: Api<CruiseControlOperation> = match namespace {
         Some(ns) => Api::namespaced(client, ns),
         None => Api::all(client),
@@ -31,19 +39,11 @@ pub async fn run(client: Client, namespace: Option<&str>, shared: Arc<Shared>, s
         // Our own status writes and finalizers must not wake the worker again.
         .predicate_filter(relevant, Default::default());
 
-    let mut workers: HashMap<ClusterKey, Arc<Notify>> = HashMap::new();
+    let start_pass = |cluster: &ClusterKey| ClusterPass::new(cluster.clone(), shared.clone());
+    let mut workers = KeyedWorkers::new(start_pass, pacing, reporter, stop.clone());
     let dispatch = events.for_each(|event| {
         match event {
-            Ok(operation) => {
-                let cluster = ClusterKey::of(&operation);
-                let changed = workers.entry(cluster.clone()).or_insert_with(|| {
-                    let changed = Arc::new(Notify::new());
-                    let (shared, changed_for_worker, stop) = (shared.clone(), changed.clone(), stop.clone());
-                    tokio::spawn(worker::run(cluster, shared, changed_for_worker, stop));
-                    changed
-                });
-                changed.notify_one();
-            }
+            Ok(operation) => workers.wake(ClusterKey::of(&operation)),
             Err(error) => {
                 tracing::warn!(error = %operator_runtime::error_chain(&error), "CruiseControlOperation watch error")
             }

@@ -2,14 +2,15 @@
 //! Control, one execution at a time per cluster.
 //!
 //! The process around it (probes, CRD wait, leader election, shutdown) is
-//! `operator_runtime::deployable`; `controller` wires the watch to one `worker` per cluster,
-//! whose `pass` reads (`observe`) → plans (`plan`, pure) → applies (`apply`) → writes status
-//! (`status`, pure; `kube_writes`).
+//! `operator_runtime::deployable`; `controller` wires the watch to one keyed worker per
+//! cluster (`cluster_pass`), whose `pass` reads (`observe`) → plans (`plan` and `queue`, pure,
+//! deciding a `decision`) → applies (`apply`) → writes status (`status`, pure; `kube_writes`).
 
 mod apply;
+mod cluster_pass;
 mod controller;
+mod decision;
 mod kube_writes;
-mod merge_patch;
 mod metrics;
 mod model;
 mod observe;
@@ -18,7 +19,6 @@ mod plan;
 mod queue;
 mod status;
 mod task_state;
-mod worker;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -30,6 +30,9 @@ use kube::CustomResourceExt as _;
 use kube::runtime::events::{Recorder, Reporter};
 use operator_runtime::cli::{LeaderElectionArgs, RuntimeArgs, parse_duration};
 use operator_runtime::deployable;
+use operator_runtime::error_class::RetryPacing;
+use operator_runtime::keyed_worker;
+use operator_runtime::reconcile_report::{ReconcileMetrics, ReconcileReporter};
 
 use crate::kube_writes::OperationWriter;
 use crate::metrics::Metrics;
@@ -64,6 +67,7 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     deployable::run(NAME, &args.runtime, async |deployable| {
         let metrics = Metrics::register(&deployable.metrics);
+        let reconciles = ReconcileMetrics::register(&deployable.metrics, NAME);
         let pacing = Pacing {
             poll_interval: args.poll_interval,
             backoff: args.retry_backoff,
@@ -76,16 +80,27 @@ async fn main() -> ExitCode {
         };
         if deployable.wait_for_crds(&[CruiseControlOperation::crd_name(), KafkaCluster::crd_name()]).await {
             let client = deployable.client.clone();
+            let field_manager = deployable.field_manager();
             let namespace = args.runtime.watch_namespace().map(str::to_owned);
+            let worker_pacing = keyed_worker::Pacing {
+                // Gathers the create and status writes that set up one operation into one pass.
+                debounce: Duration::from_millis(200),
+                // Every pass says when it wants the next one; nothing drifts in between.
+                resync: None,
+                retry: RetryPacing {
+                    min: args.poll_interval,
+                    max: args.poll_interval.max(Duration::from_secs(30)),
+                    ..RetryPacing::default()
+                },
+            };
             deployable
                 .run_while_leading(&args.leader_election, |leading| {
                     let reporter =
                         Reporter { controller: NAME.to_owned(), instance: args.leader_election.identity.clone() };
-                    let writer = OperationWriter {
-                        client: client.clone(),
-                        metrics: metrics.clone(),
-                        recorder: Recorder::new(client.clone(), reporter),
-                    };
+                    let recorder = Recorder::new(client.clone(), reporter);
+                    let reconcile_reporter = ReconcileReporter::new(reconciles.clone(), recorder.clone());
+                    let writer =
+                        OperationWriter { client: client.clone(), field_manager: field_manager.clone(), recorder };
                     let shared = Arc::new(pass::Shared {
                         client: client.clone(),
                         writer,
@@ -94,7 +109,17 @@ async fn main() -> ExitCode {
                         cruise_control: cruise_control.clone(),
                     });
                     let (client, namespace) = (client.clone(), namespace.clone());
-                    async move { controller::run(client, namespace.as_deref(), shared, leading).await }
+                    async move {
+                        controller::run(
+                            client,
+                            namespace.as_deref(),
+                            shared,
+                            worker_pacing,
+                            reconcile_reporter,
+                            leading,
+                        )
+                        .await
+                    }
                 })
                 .await?;
         }

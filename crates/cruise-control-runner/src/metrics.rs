@@ -1,5 +1,6 @@
-//! The runner's Prometheus metrics: tasks started and finished, requests to Cruise Control,
-//! and writes to the API server (so "an idle pass writes nothing" can be checked).
+//! The runner's Prometheus metrics: tasks started and finished, and requests to Cruise
+//! Control. Its writes to the API server are counted by the client
+//! (`koperator_cruise_control_runner_writes_total`, see `operator_runtime::deployable`).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -27,20 +28,12 @@ pub struct RequestLabels {
     pub outcome: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct WriteLabels {
-    pub kind: String,
-    /// status | finalizer | delete | event
-    pub verb: String,
-}
-
 /// Registered once per process (leadership may be won several times).
 #[derive(Clone, Default)]
 pub struct Metrics {
     pub tasks_started: Family<OperationLabels, Counter>,
     pub tasks_finished: Family<OutcomeLabels, Counter>,
     pub requests: Family<RequestLabels, Counter>,
-    pub writes: Family<WriteLabels, Counter>,
 }
 
 impl Metrics {
@@ -61,11 +54,6 @@ impl Metrics {
             "Requests the runner sent to Cruise Control, by endpoint and outcome",
             metrics.requests.clone(),
         );
-        registry.register(
-            "cruise_control_runner_writes",
-            "Write requests the runner made to the API server",
-            metrics.writes.clone(),
-        );
         metrics
     }
 
@@ -77,12 +65,6 @@ impl Metrics {
         };
         self.requests
             .get_or_create(&RequestLabels { endpoint: endpoint.to_owned(), outcome: outcome.to_owned() })
-            .inc();
-    }
-
-    pub fn write(&self, verb: &str) {
-        self.writes
-            .get_or_create(&WriteLabels { kind: "CruiseControlOperation".to_owned(), verb: verb.to_owned() })
             .inc();
     }
 }

@@ -32,20 +32,29 @@ pub async fn operations(client: &Client, cluster: &ClusterKey) -> Result<Vec<Cru
     Ok(api.list(&ListParams::default().labels(&selector)).await?.items)
 }
 
+/// What the KafkaCluster of the operations says.
+pub struct ClusterRead {
+    pub view: ClusterView,
+    pub endpoint: Option<CruiseControlEndpoint>,
+    /// For events about the cluster; `None` when it does not exist.
+    pub uid: Option<String>,
+}
+
 /// The KafkaCluster's settings, read untyped: a KafkaCluster whose spec another controller
 /// finds invalid still says where its Cruise Control is.
-pub async fn cluster(
-    client: &Client,
-    cluster: &ClusterKey,
-) -> Result<(ClusterView, Option<CruiseControlEndpoint>), kube::Error> {
+pub async fn cluster(client: &Client, cluster: &ClusterKey) -> Result<ClusterRead, kube::Error> {
+    let missing = |reason: String| ClusterRead { view: ClusterView::Missing(reason), endpoint: None, uid: None };
     if cluster.name.is_empty() {
-        return Ok((ClusterView::Missing(format!("the label {KAFKA_CR} naming the KafkaCluster is missing")), None));
+        return Ok(missing(format!("the label {KAFKA_CR} naming the KafkaCluster is missing")));
     }
     let resource = ApiResource::erase::<KafkaCluster>(&());
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &cluster.namespace, &resource);
     Ok(match api.get_opt(&cluster.name).await? {
-        Some(object) => cluster_settings(&object.data, cluster),
-        None => (ClusterView::Missing(format!("KafkaCluster {cluster} (label {KAFKA_CR}) does not exist")), None),
+        Some(object) => {
+            let (view, endpoint) = cluster_settings(&object.data, cluster);
+            ClusterRead { view, endpoint, uid: object.metadata.uid }
+        }
+        None => missing(format!("KafkaCluster {cluster} (label {KAFKA_CR}) does not exist")),
     })
 }
 

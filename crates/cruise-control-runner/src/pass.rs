@@ -1,9 +1,12 @@
 //! One pass over the operations of one cluster: read them and the KafkaCluster → ask Cruise
 //! Control (only when a task may run or start) → plan (pure) → apply → write the statuses
 //! that changed and the events.
+//!
+//! A write the API server refuses does not end the pass: every other status is still
+//! written, and the pass then returns the first failure, for the worker's retry pacing, the
+//! reconcile metrics and a Warning event.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -11,13 +14,48 @@ use kube::Client;
 
 use crd_types::CruiseControlOperationStatus;
 use cruise_control_client::{ClientSettings, CruiseControlClient, CruiseControlEndpoint};
+use operator_runtime::error_class::{Classify, ErrorClass, kube_error_class};
+use operator_runtime::keyed_worker::{NextPass, PassOutcome};
 
 use crate::apply::{self, Context};
-use crate::kube_writes::OperationWriter;
+use crate::decision::{Inputs, Situation};
+use crate::kube_writes::{OperationWriter, WriteError};
 use crate::metrics::Metrics;
 use crate::model::{ClusterKey, CruiseControlView, OperationView, Pacing};
-use crate::plan::{self, Situation};
-use crate::{observe, status};
+use crate::{observe, plan, status};
+
+/// Why a pass could not do all of its work.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error("failed to list the CruiseControlOperations of KafkaCluster {cluster}")]
+    ListOperations {
+        cluster: ClusterKey,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("failed to read KafkaCluster {cluster}")]
+    ReadCluster {
+        cluster: ClusterKey,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("{failed} writes for the CruiseControlOperations of KafkaCluster {cluster} failed; the first")]
+    Write {
+        cluster: ClusterKey,
+        failed: usize,
+        #[source]
+        source: WriteError,
+    },
+}
+
+impl Classify for PassError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::ListOperations { source, .. } | Self::ReadCluster { source, .. } => kube_error_class(source),
+            Self::Write { source, .. } => source.class(),
+        }
+    }
+}
 
 /// What every cluster worker shares.
 pub struct Shared {
@@ -31,6 +69,8 @@ pub struct Shared {
 /// What one cluster's worker keeps between passes.
 #[derive(Default)]
 pub struct ClusterState {
+    /// The KafkaCluster's uid as last read, for events about it.
+    pub cluster_uid: Option<String>,
     /// One HTTP client per Cruise Control, replaced when the endpoint changes.
     cruise_control: Option<CruiseControlClient>,
     /// Statuses whose write failed, by operation uid: until one is written, the next pass
@@ -39,20 +79,16 @@ pub struct ClusterState {
     unwritten: HashMap<String, CruiseControlOperationStatus>,
 }
 
-/// Runs one pass; answers when to run the next one without being woken (`None`: only on a change).
-pub async fn run_pass(shared: &Shared, state: &mut ClusterState, cluster: &ClusterKey) -> Option<Duration> {
-    let retry_later = Some(shared.pacing.poll_interval);
+/// Runs one pass; answers when to run the next one without being woken, and its failure.
+pub async fn run_pass(shared: &Shared, state: &mut ClusterState, cluster: &ClusterKey) -> PassOutcome<PassError> {
     let resources = match observe::operations(&shared.client, cluster).await {
         Ok(resources) => resources,
-        Err(error) => {
-            tracing::warn!(%cluster, error = %operator_runtime::error_chain(&error), "failed to list CruiseControlOperations");
-            return retry_later;
-        }
+        Err(source) => return PassOutcome::failed(PassError::ListOperations { cluster: cluster.clone(), source }),
     };
     let mut operations: Vec<OperationView> = resources.iter().filter_map(OperationView::from_resource).collect();
     if operations.is_empty() {
         state.unwritten.clear();
-        return None;
+        return PassOutcome::done(NextPass::Idle);
     }
     let as_read: HashMap<String, CruiseControlOperationStatus> =
         operations.iter().map(|op| (op.name.clone(), op.status.clone())).collect();
@@ -63,13 +99,12 @@ pub async fn run_pass(shared: &Shared, state: &mut ClusterState, cluster: &Clust
             operation.status = status.clone();
         }
     }
-    let (cluster_view, endpoint) = match observe::cluster(&shared.client, cluster).await {
-        Ok(found) => found,
-        Err(error) => {
-            tracing::warn!(%cluster, error = %operator_runtime::error_chain(&error), "failed to read the KafkaCluster");
-            return retry_later;
-        }
-    };
+    let observe::ClusterRead { view: cluster_view, endpoint, uid } =
+        match observe::cluster(&shared.client, cluster).await {
+            Ok(read) => read,
+            Err(source) => return PassOutcome::failed(PassError::ReadCluster { cluster: cluster.clone(), source }),
+        };
+    state.cluster_uid = uid;
     let client = endpoint.and_then(|endpoint| client_for(shared, state, endpoint));
     let cruise_control = match &client {
         Some(client) if observe::needs_cruise_control(&operations) => {
@@ -81,7 +116,7 @@ pub async fn run_pass(shared: &Shared, state: &mut ClusterState, cluster: &Clust
         tracing::info!(%cluster, %reason, "Cruise Control is unreachable");
     }
     let now = Timestamp::now();
-    let inputs = plan::Inputs {
+    let inputs = Inputs {
         operations: &operations,
         cluster: &cluster_view,
         cruise_control: &cruise_control,
@@ -99,10 +134,10 @@ pub async fn run_pass(shared: &Shared, state: &mut ClusterState, cluster: &Clust
         now,
     };
     let applied = apply::apply(&context, &operations, plan).await;
+    let mut write_failures = applied.write_failures;
     let now = Time(now);
-    let mut next = wake_after;
     for operation in &operations {
-        let Some(entry) = applied.get(&operation.name) else { continue };
+        let Some(entry) = applied.operations.get(&operation.name) else { continue };
         for notice in &entry.notices {
             tracing::info!(%cluster, operation = %operation.name, reason = notice.reason, "{}", notice.note);
             shared.writer.publish(&cluster.namespace, operation, notice).await;
@@ -118,13 +153,15 @@ pub async fn run_pass(shared: &Shared, state: &mut ClusterState, cluster: &Clust
                 state.unwritten.remove(&operation.uid);
             }
             Err(error) => {
-                tracing::warn!(error = %operator_runtime::error_chain(&error), "will retry on the next pass");
                 state.unwritten.insert(operation.uid.clone(), desired);
-                next = retry_later;
+                write_failures.push(error);
             }
         }
     }
-    next
+    let failed = write_failures.len();
+    let failure =
+        write_failures.into_iter().next().map(|source| PassError::Write { cluster: cluster.clone(), failed, source });
+    PassOutcome { next: wake_after.map_or(NextPass::Idle, NextPass::After), failure }
 }
 
 fn client_for(

@@ -10,8 +10,9 @@ use k8s_openapi::jiff::Timestamp;
 use proptest::prelude::*;
 
 use super::*;
-use crate::model::{FINALIZER, Observed};
-use crate::queue::priority;
+use crate::decision::Wait;
+use crate::model::{FINALIZER, Observed, Pacing};
+use crate::queue::{backoff, priority};
 use crate::task_state::timestamp;
 
 const NOW: i64 = 10_000;

@@ -12,8 +12,8 @@ use k8s_openapi::jiff::Timestamp;
 
 use crd_types::cruise_control_operation::{CruiseControlTask, CruiseControlTaskOperation};
 
+use crate::decision::{Inputs, Plan, Planned, Situation, Wait, Wake};
 use crate::model::{ClusterView, CruiseControlView, OperationView, Pacing};
-use crate::plan::{Inputs, Plan, Planned, Situation, Wait, Wake};
 use crate::task_state::{self, Phase, parse_timestamp};
 
 /// How often a cluster that is missing or misconfigured is looked at again (the runner does

@@ -9,8 +9,8 @@ use crd_types::conditions::{self, DEGRADED, READY};
 use crd_types::cruise_control_operation::CruiseControlTask;
 use cruise_control_client::TaskRequest;
 
+use crate::decision::{Situation, Wait};
 use crate::model::OperationView;
-use crate::plan::{Situation, Wait};
 use crate::task_state::{self, Phase};
 
 /// `status` (with the current task this pass arrived at) completed with errorPolicy and

@@ -1,5 +1,6 @@
 //! The process around every deployable: tracing, signals, probes and metrics, the kube
-//! client, CRD wait and leader election, so each binary's `main` only says what it runs.
+//! client (counting its writes as `koperator_<deployable>_writes_total`), CRD wait and leader
+//! election, so each binary's `main` only says what it runs.
 //!
 //! A missing kube config ends the process with the error (exit 1); an unreachable apiserver or
 //! missing CRDs keep it running and not ready, retrying. SIGTERM/SIGINT drain everything and
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 
 use kube::Client;
 
+use crate::api_writes::WriteCounter;
 use crate::cli::{LeaderElectionArgs, RuntimeArgs};
 use crate::telemetry::{self, TracingConfig};
 use crate::{
@@ -19,6 +21,7 @@ use crate::{
 /// What a deployable's body gets to work with.
 pub struct Deployable {
     pub name: &'static str,
+    /// Counts every write it sends into `koperator_<name>_writes_total{kind,verb}`.
     pub client: Client,
     pub metrics: MetricsRegistry,
     pub readiness: Readiness,
@@ -27,6 +30,11 @@ pub struct Deployable {
 }
 
 impl Deployable {
+    /// The field manager of this deployable's server-side applies: `koperator-rs-<name>`.
+    pub fn field_manager(&self) -> String {
+        field_manager(self.name)
+    }
+
     /// Waits (not ready, naming what is missing) until `crds` are Established; false when
     /// shut down first.
     pub async fn wait_for_crds(&self, crds: &[&str]) -> bool {
@@ -82,7 +90,8 @@ where
     let readiness = Readiness::new();
     let probes_and_metrics =
         http_server::spawn(args.metrics_addr, metrics.clone(), readiness.clone(), shutdown.clone()).await?;
-    let client = kube_client::connect().await?;
+    let writes = register_writes(name, &metrics);
+    let client = kube_client::connect(&writes).await?;
     let outcome = body(Deployable { name, client, metrics, readiness, shutdown: shutdown.clone() }).await;
     // The body may also end without a shutdown (an error): stop the servers either way.
     shutdown.cancel();
@@ -90,4 +99,38 @@ where
     outcome?;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// `koperator-rs-<deployable>`: who owns the fields a deployable applies.
+pub fn field_manager(deployable: &str) -> String {
+    format!("koperator-rs-{deployable}")
+}
+
+/// `topic_controller_<suffix>` for `topic-controller`: the prefix of a deployable's metrics.
+pub fn metric_name(deployable: &str, suffix: &str) -> String {
+    format!("{}_{suffix}", deployable.replace('-', "_"))
+}
+
+/// Registered before the body runs, so that a deployable registering a writes counter of
+/// its own under the same name (the cluster controller's `Writer`, until it counts through
+/// the client) does not export it a second time: the registry keeps the first.
+fn register_writes(name: &str, metrics: &MetricsRegistry) -> WriteCounter {
+    let writes = WriteCounter::default();
+    metrics.register(
+        &metric_name(name, "writes"),
+        "Write requests sent to the API server (dry runs excepted), by resource and verb",
+        writes.clone(),
+    );
+    writes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_deployable() {
+        assert_eq!(field_manager("cluster-controller"), "koperator-rs-cluster-controller");
+        assert_eq!(metric_name("cruise-control-runner", "writes"), "cruise_control_runner_writes");
+    }
 }

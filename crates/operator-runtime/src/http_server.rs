@@ -3,6 +3,7 @@
 //! gates hold; the body names each unmet gate and why).
 
 use std::{
+    collections::HashSet,
     net::SocketAddr,
     sync::{Arc, Mutex, PoisonError},
 };
@@ -43,34 +44,54 @@ const METRIC_PREFIX: &str = "koperator";
 /// The registry behind `/metrics`, shared by everything that records metrics. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct MetricsRegistry {
-    registry: Arc<Mutex<Registry>>,
+    registry: Arc<Mutex<NamedRegistry>>,
+}
+
+#[derive(Debug)]
+struct NamedRegistry {
+    registry: Registry,
+    /// Names registered through [`MetricsRegistry::register`]: a second metric of the same
+    /// name would be exported twice, which scrapers reject or sum.
+    names: HashSet<String>,
 }
 
 impl Default for MetricsRegistry {
     fn default() -> Self {
-        Self { registry: Arc::new(Mutex::new(Registry::with_prefix(METRIC_PREFIX))) }
+        let named = NamedRegistry { registry: Registry::with_prefix(METRIC_PREFIX), names: HashSet::new() };
+        Self { registry: Arc::new(Mutex::new(named)) }
     }
 }
 
 impl MetricsRegistry {
     /// Registers `metric` as `koperator_<name>`; keep a clone of the metric to update it.
-    pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
-        self.lock().register(name, help, metric);
+    ///
+    /// The first registration of a name wins: a later one is not exported (and says so in
+    /// the log), so that a deployable registering a metric `deployable::run`
+    /// registers for it already (its write counter) exports it once. Returns whether
+    /// `metric` was registered.
+    pub fn register(&self, name: &str, help: &str, metric: impl Metric) -> bool {
+        let mut named = self.lock();
+        if !named.names.insert(name.to_owned()) {
+            tracing::warn!(metric = name, "a metric of this name is registered already; not exporting the second");
+            return false;
+        }
+        named.registry.register(name, help, metric);
+        true
     }
 
     /// Gives access to the registry itself, e.g. for sub-registries with their own prefix.
     pub fn with_registry<T>(&self, edit: impl FnOnce(&mut Registry) -> T) -> T {
-        edit(&mut self.lock())
+        edit(&mut self.lock().registry)
     }
 
     /// The OpenMetrics text exposition of all registered metrics.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.lock())?;
+        prometheus_client::encoding::text::encode(&mut text, &self.lock().registry)?;
         Ok(text)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, NamedRegistry> {
         // Registration is a single push; a panic elsewhere cannot corrupt the registry.
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -207,5 +228,19 @@ mod tests {
 
         shutdown.cancel();
         server.stopped().await.expect("clean shutdown");
+    }
+
+    #[test]
+    fn a_name_is_exported_once() {
+        let metrics = MetricsRegistry::default();
+        let first = Counter::<u64>::default();
+        let second = Counter::<u64>::default();
+        assert!(metrics.register("writes", "Writes", first.clone()));
+        assert!(!metrics.register("writes", "Writes again", second.clone()));
+        first.inc();
+        second.inc_by(5);
+        let exposition = metrics.encode().expect("encodes");
+        assert_eq!(exposition.matches("# TYPE koperator_writes counter").count(), 1, "{exposition}");
+        assert!(exposition.contains("koperator_writes_total 1"), "{exposition}");
     }
 }

@@ -10,15 +10,31 @@
 //! 6. [`crd_wait::wait_for_crds`]: block (not ready) until the CRDs are Established.
 //! 7. [`leader_election::start`]: campaign for a Lease; controllers run while
 //!    [`Leadership`] says so, and the lease is released after they drained.
+//!
+//! And the one way every controller writes and paces its work:
+//!
+//! - [`api_writes`]: every write the client sends is counted (a tower layer under the client
+//!   [`kube_client::connect`] builds), as `koperator_<deployable>_writes_total{kind,verb}`.
+//! - [`finalizers`]: add or remove one finalizer, guarded by a JSON patch `test`.
+//! - [`status_apply`]: a custom resource's status by server-side apply.
+//! - [`keyed_worker`]: one task per key (a cluster) running debounced, paced passes.
+//! - [`error_class`] and [`reconcile_report`]: transient or permanent failures, reconcile
+//!   metrics, and a Warning event on the object whose pass failed.
 
+pub mod api_writes;
 pub mod cli;
 pub mod crd_wait;
 pub mod deployable;
+pub mod error_class;
+pub mod finalizers;
 pub mod http_server;
+pub mod keyed_worker;
 pub mod kube_client;
 pub mod leader_election;
 pub mod readiness;
+pub mod reconcile_report;
 pub mod shutdown;
+pub mod status_apply;
 pub mod telemetry;
 
 pub use http_server::MetricsRegistry;

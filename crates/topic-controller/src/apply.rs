@@ -17,6 +17,8 @@ pub struct Applied {
     pub notices: Vec<Notice>,
     /// KafkaTopics whose Kafka topic was deleted: their finalizer can go.
     pub deleted: Vec<ResourceKey>,
+    /// KafkaTopics whose configuration Kafka took.
+    pub configured: Vec<ResourceKey>,
 }
 
 pub async fn apply(
@@ -124,7 +126,10 @@ async fn apply_config_changes(
         admin.alter_topic_configs(&valid.iter().map(|(_, c, _)| c.clone()).collect::<Vec<_>>(), false).await?;
     for ((resource, change, cause), answer) in valid.iter().zip(answers) {
         match answer.result {
-            Ok(()) => applied.notices.push(config_notice(resource, change, *cause)),
+            Ok(()) => {
+                applied.notices.push(config_notice(resource, change, *cause));
+                applied.configured.push(resource.clone());
+            }
             Err(error) => plan.outcomes.entry(resource.clone()).or_default().push(
                 kind_of(&error, ProblemKind::InvalidConfig),
                 format!("Kafka rejected the configuration of topic {}: {error}", change.name),

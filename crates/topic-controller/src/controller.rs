@@ -1,21 +1,22 @@
 //! Wires the topic controller to the API: one watch on KafkaTopics feeding a cache, and one
-//! worker per KafkaCluster woken by changes to that cluster's topics.
+//! keyed worker per KafkaCluster (operator-runtime's `keyed_worker`) woken by changes to that
+//! cluster's topics.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
-use tokio::sync::Notify;
 
 use crd_types::KafkaTopic;
 use operator_runtime::CancellationToken;
+use operator_runtime::keyed_worker::{KeyedWorkers, Pacing};
+use operator_runtime::reconcile_report::ReconcileReporter;
 
-use crate::cache::{self, TopicCache};
+use crate::cache;
+use crate::cluster_pass::ClusterPass;
 use crate::request::ClusterKey;
 use crate::sync::Shared;
-use crate::worker::{self, Pacing};
 
 /// Runs until `stop` is cancelled.
 pub async fn run(
@@ -23,6 +24,7 @@ pub async fn run(
     namespace: Option<&str>,
     shared: Arc<Shared>,
     pacing: Pacing,
+    reporter: ReconcileReporter,
     stop: CancellationToken,
 ) {
     let api: Api<KafkaTopic> = match namespace {
@@ -30,7 +32,9 @@ pub async fn run(
         None => Api::all(client),
     };
     let (cache, mut writer) = cache::new();
-    let mut workers = Workers { running: HashMap::new(), cache, shared, pacing, stop: stop.clone() };
+    let start_pass =
+        |cluster: &ClusterKey| ClusterPass::start(cluster.clone(), cache.clone(), shared.clone(), stop.clone());
+    let mut workers = KeyedWorkers::new(start_pass, pacing, reporter, stop.clone());
     let events = watcher(api, watcher::Config::default()).default_backoff();
     let dispatch = events.for_each(|event| {
         let changed = match event {
@@ -58,31 +62,5 @@ pub async fn run(
     tokio::select! {
         () = dispatch => {}
         () = stop.cancelled() => {}
-    }
-}
-
-/// One worker per cluster, started the first time the cluster has a KafkaTopic.
-struct Workers {
-    running: HashMap<ClusterKey, Arc<Notify>>,
-    cache: TopicCache,
-    shared: Arc<Shared>,
-    pacing: Pacing,
-    stop: CancellationToken,
-}
-
-impl Workers {
-    fn wake(&mut self, cluster: ClusterKey) {
-        let changed = self.running.entry(cluster.clone()).or_insert_with(|| {
-            let changed = Arc::new(Notify::new());
-            let (cache, shared, changed_for_worker, stop, pacing) =
-                (self.cache.clone(), self.shared.clone(), changed.clone(), self.stop.clone(), self.pacing);
-            tokio::spawn(async move {
-                if cache.wait_until_ready().await {
-                    worker::run(cluster, cache, shared, changed_for_worker, pacing, stop).await;
-                }
-            });
-            changed
-        });
-        changed.notify_one();
     }
 }

@@ -2,12 +2,14 @@
 //! which it reaches through the cluster controller's ClusterAccess gRPC service.
 //!
 //! The process around it (probes, CRD wait, leader election, shutdown) is
-//! `operator_runtime::deployable`; `controller` wires the watch to one `worker` per cluster,
-//! whose `sync` pass reads → plans (`plan`, pure) → applies (`apply`) → writes status.
+//! `operator_runtime::deployable`; `controller` wires the watch to one keyed worker per
+//! cluster (`cluster_pass`), whose `sync` pass reads → plans (`plan`, pure) → applies
+//! (`apply`) → writes status.
 
 mod access;
 mod apply;
 mod cache;
+mod cluster_pass;
 mod controller;
 mod kube_writes;
 mod outcome;
@@ -16,7 +18,6 @@ mod request;
 mod status;
 mod status_writer;
 mod sync;
-mod worker;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,9 +28,12 @@ use crd_types::{KafkaTopic, KafkaUser};
 use kube::CustomResourceExt as _;
 use kube::runtime::events::{Recorder, Reporter};
 use operator_runtime::cli::{LeaderElectionArgs, RuntimeArgs, parse_duration};
+use operator_runtime::error_class::RetryPacing;
+use operator_runtime::keyed_worker::Pacing;
+use operator_runtime::reconcile_report::{ReconcileMetrics, ReconcileReporter};
 use operator_runtime::{MetricsRegistry, deployable};
 
-use crate::kube_writes::{TopicWriter, WriteCounter};
+use crate::kube_writes::TopicWriter;
 
 const NAME: &str = env!("CARGO_PKG_NAME");
 
@@ -64,26 +68,36 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     deployable::run(NAME, &args.runtime, async |deployable| {
         let access = access::ClusterAccess::new(&args.cluster_access_endpoint)?;
-        let (writes, kafka_requests) = register_counters(&deployable.metrics);
+        let kafka_requests = register_kafka_requests(&deployable.metrics);
+        let reconciles = ReconcileMetrics::register(&deployable.metrics, NAME);
         if deployable.wait_for_crds(&[KafkaTopic::crd_name(), KafkaUser::crd_name()]).await {
             let client = deployable.client.clone();
+            let field_manager = deployable.field_manager();
             let namespace = args.runtime.watch_namespace().map(str::to_owned);
-            let pacing = worker::Pacing { resync_interval: args.resync_interval, ..Default::default() };
+            let pacing = Pacing {
+                // Gathers a burst of changes (10,000 topics applied at once) into few passes.
+                debounce: Duration::from_millis(250),
+                resync: Some(args.resync_interval),
+                retry: RetryPacing::default(),
+            };
             deployable
                 .run_while_leading(&args.leader_election, |leading| {
                     let recorder = Recorder::new(
                         client.clone(),
                         Reporter { controller: NAME.to_owned(), instance: args.leader_election.identity.clone() },
                     );
+                    let reporter = ReconcileReporter::new(reconciles.clone(), recorder.clone());
                     let shared = Arc::new(sync::Shared {
-                        writer: TopicWriter { client: client.clone(), writes: writes.clone(), recorder },
+                        writer: TopicWriter { client: client.clone(), field_manager: field_manager.clone(), recorder },
                         access: access.clone(),
                         kafka_requests: kafka_requests.clone(),
                         client_id: NAME.to_owned(),
                         request_timeout: args.kafka_request_timeout,
                     });
                     let (client, namespace) = (client.clone(), namespace.clone());
-                    async move { controller::run(client, namespace.as_deref(), shared, pacing, leading).await }
+                    async move {
+                        controller::run(client, namespace.as_deref(), shared, pacing, reporter, leading).await
+                    }
                 })
                 .await?;
         }
@@ -92,19 +106,14 @@ async fn main() -> ExitCode {
     .await
 }
 
-/// Registered once per process (leadership may be won several times).
-fn register_counters(metrics: &MetricsRegistry) -> (WriteCounter, kafka_admin::RequestCounter) {
-    let writes = WriteCounter::default();
-    metrics.register(
-        "topic_controller_writes",
-        "Write requests the topic controller made to the API server",
-        writes.clone(),
-    );
+/// Registered once per process (leadership may be won several times). API writes are
+/// counted by the client (`operator_runtime::deployable`).
+fn register_kafka_requests(metrics: &MetricsRegistry) -> kafka_admin::RequestCounter {
     let kafka_requests = kafka_admin::RequestCounter::default();
     metrics.register(
         "topic_controller_kafka_requests",
         "Requests the topic controller sent to Kafka",
         kafka_requests.clone(),
     );
-    (writes, kafka_requests)
+    kafka_requests
 }

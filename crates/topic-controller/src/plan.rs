@@ -23,11 +23,30 @@ pub struct KafkaView<'a> {
     /// (topic, KafkaTopic uid) pairs this process created, or tried to create without a
     /// definite answer (false), and may not have recorded in status yet.
     pub created_here: &'a CreatedHere,
+    /// Configurations this process applied that Kafka has not described back yet.
+    pub configured_here: &'a ConfiguredHere,
 }
 
 /// Topics this process created (true) or tried to create without a definite answer (false),
 /// by (topic, KafkaTopic uid).
 pub type CreatedHere = HashMap<(String, String), bool>;
+
+/// The overrides this process last set on a topic, by (topic, KafkaTopic uid), until Kafka
+/// describes them: a change is committed by Kafka's controller and reaches each broker's
+/// metadata a moment later, so the broker answering the next pass's DescribeConfigs may still
+/// show the old values. Those are not drift.
+pub type ConfiguredHere = HashMap<(String, String), AppliedConfig>;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedConfig {
+    /// The spec's whole configuration when it was applied.
+    pub config: BTreeMap<String, String>,
+    /// The overrides Kafka described before: what a broker that has not caught up shows.
+    /// Anything else is a change made since.
+    pub before: BTreeMap<String, String>,
+    /// Passes since, in which Kafka described something else.
+    pub passes_unseen: u32,
+}
 
 /// Why a configuration change is made, for the event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +64,8 @@ pub struct Plan {
     pub creates: Vec<(ResourceKey, NewTopicSpec)>,
     pub growths: Vec<(ResourceKey, PartitionGrowth)>,
     pub config_changes: Vec<(ResourceKey, TopicConfigChange, ConfigChangeCause)>,
+    /// The overrides each topic of `config_changes` had, for [`AppliedConfig::before`].
+    pub config_before: HashMap<ResourceKey, BTreeMap<String, String>>,
     pub deletes: Vec<(ResourceKey, String)>,
     /// Deleted KafkaTopics whose finalizer can go, and whether the Kafka topic was kept on purpose.
     pub releases: Vec<(ResourceKey, Release)>,
@@ -249,11 +270,16 @@ fn converge(
             outcome.push(ProblemKind::KafkaError, format!("failed to describe the configuration of {topic}: {error}"))
         }
         Some(Ok(actual)) => {
-            if let Some(change) = config_change(topic, &request.config, actual) {
-                let cause =
-                    if request.spec_changed() { ConfigChangeCause::SpecChanged } else { ConfigChangeCause::Drift };
-                plan.config_changes.push((key.clone(), change, cause));
+            let Some(change) = config_change(topic, &request.config, actual) else { return };
+            let applied = kafka.configured_here.get(&(topic.to_owned(), request.uid.clone()));
+            if applied.is_some_and(|applied| applied.config == request.config && applied.before == *actual) {
+                // Set in an earlier pass; the broker that answered has not caught up yet.
+                outcome.recheck = true;
+                return;
             }
+            let cause = if request.spec_changed() { ConfigChangeCause::SpecChanged } else { ConfigChangeCause::Drift };
+            plan.config_changes.push((key.clone(), change, cause));
+            plan.config_before.insert(key.clone(), actual.clone());
         }
     }
 }

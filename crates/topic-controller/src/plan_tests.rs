@@ -36,6 +36,7 @@ struct Kafka {
     metadata: ClusterMetadata,
     overrides: BTreeMap<String, Result<BTreeMap<String, String>, OperationError>>,
     created_here: CreatedHere,
+    configured_here: ConfiguredHere,
 }
 
 impl Kafka {
@@ -44,6 +45,7 @@ impl Kafka {
             metadata: ClusterMetadata { broker_ids: (0..count).collect(), topics: BTreeMap::new() },
             overrides: BTreeMap::new(),
             created_here: CreatedHere::new(),
+            configured_here: ConfiguredHere::new(),
         }
     }
 
@@ -60,6 +62,7 @@ impl Kafka {
             overrides: &self.overrides,
             spec_broker_count: self.metadata.broker_ids.len(),
             created_here: &self.created_here,
+            configured_here: &self.configured_here,
         };
         plan(&requests.iter().collect::<Vec<_>>(), &view)
     }
@@ -130,6 +133,40 @@ fn a_spec_edit_is_a_config_change_not_drift() {
     edited.generation = Some(2);
     let plan = kafka.plan(&[edited]);
     assert_eq!(plan.config_changes[0].2, ConfigChangeCause::SpecChanged);
+}
+
+#[test]
+fn a_configuration_just_set_that_kafka_does_not_show_yet_is_looked_at_again_not_drift() {
+    // The pass before set retention.ms=60000; the broker answering still has the old value.
+    let mut kafka = Kafka::with_brokers(3).topic("orders", 3, 2, &[("retention.ms", "1000")]);
+    let applied = AppliedConfig {
+        config: BTreeMap::from([("retention.ms".to_owned(), "60000".to_owned())]),
+        before: BTreeMap::from([("retention.ms".to_owned(), "1000".to_owned())]),
+        passes_unseen: 1,
+    };
+    kafka.configured_here.insert(("orders".to_owned(), "uid-orders".to_owned()), applied);
+    let plan = kafka.plan(&[managed(request("orders", "orders"))]);
+    assert!(plan.config_changes.is_empty(), "{:?}", plan.config_changes);
+    let outcome = &plan.outcomes[&ResourceKey { namespace: "apps".into(), name: "orders".into() }];
+    assert!(outcome.recheck && outcome.retry_soon(), "{outcome:?}");
+
+    // What was applied is not what the spec asks now: the difference is acted on.
+    let mut edited = managed(request("orders", "orders"));
+    edited.config.insert("segment.ms".to_owned(), "7200000".to_owned());
+    let plan = kafka.plan(&[edited]);
+    assert_eq!(plan.config_changes.len(), 1);
+
+    // Kafka shows neither the old nor the applied values: someone changed it since, drift.
+    let drifted = Kafka { configured_here: kafka.configured_here.clone(), ..Kafka::with_brokers(3) }.topic(
+        "orders",
+        3,
+        2,
+        &[("retention.ms", "5")],
+    );
+    let plan = drifted.plan(&[managed(request("orders", "orders"))]);
+    assert_eq!(plan.config_changes.len(), 1);
+    assert_eq!(plan.config_changes[0].2, ConfigChangeCause::Drift);
+    assert_eq!(plan.config_before[&plan.config_changes[0].0]["retention.ms"], "5");
 }
 
 #[test]
@@ -226,6 +263,7 @@ fn replication_above_the_cluster_size_is_invalid_but_above_live_brokers_waits() 
         overrides: &kafka.overrides,
         spec_broker_count: 3,
         created_here: &kafka.created_here,
+        configured_here: &kafka.configured_here,
     };
     let plan = super::plan(&[&request("orders", "orders")], &view);
     assert!(plan.creates.is_empty());

@@ -2,6 +2,11 @@
 //! brokers are → observe Kafka (one metadata request, batched config reads) → plan (pure) →
 //! finalizers → apply to Kafka in batches → release finalizers → status and events, each
 //! written only when it changed.
+//!
+//! A failure that keeps the pass from doing its work (the cluster controller or Kafka
+//! unreachable, a write refused) does not end the pass early: every KafkaTopic still gets its
+//! status, and the pass then returns the first failure, for the worker's retry pacing, the
+//! reconcile metrics and a Warning event.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -10,14 +15,16 @@ use futures::{StreamExt, stream};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use kafka_admin::{ClusterAdmin, ClusterMetadata, ConnectionSettings, RequestCounter};
+use kafka_admin::{ClusterAdmin, ClusterMetadata, ConnectionSettings, RequestCounter, RequestError};
+use operator_runtime::error_class::{Classify, ErrorClass};
+use operator_runtime::finalizers::FinalizerError;
 
 use crate::access::{self, ClusterAccess, ClusterTarget};
 use crate::apply;
 use crate::cache::CachedTopic;
 use crate::kube_writes::{Notice, TopicWriter};
 use crate::outcome::{Outcome, ProblemKind};
-use crate::plan::{self, CreatedHere, KafkaView, Plan, Release};
+use crate::plan::{self, AppliedConfig, ConfiguredHere, CreatedHere, KafkaView, Plan, Release};
 use crate::request::{ClusterKey, ResourceKey, TopicRequest};
 use crate::status;
 use crate::status_writer::{StatusQueue, StatusUpdate};
@@ -25,6 +32,10 @@ use crate::status_writer::{StatusQueue, StatusUpdate};
 /// API writes in flight at once: enough to keep a 10,000-topic flood moving without
 /// starving the API server.
 const WRITE_CONCURRENCY: usize = 32;
+
+/// Passes (retried within seconds) that a configuration this process set may stay invisible
+/// in DescribeConfigs before a difference counts as drift again.
+const PASSES_UNTIL_CONFIG_SHOWS: u32 = 3;
 
 /// What every cluster worker shares.
 pub struct Shared {
@@ -40,12 +51,72 @@ pub struct ClusterState {
     /// One admin client per cluster, replaced only when the bootstrap servers change.
     admin: Option<Arc<ClusterAdmin>>,
     created_here: CreatedHere,
+    configured_here: ConfiguredHere,
     pub statuses: StatusQueue,
 }
 
 impl ClusterState {
     pub fn new(statuses: StatusQueue) -> Self {
-        Self { admin: None, created_here: CreatedHere::new(), statuses }
+        Self { admin: None, created_here: CreatedHere::new(), configured_here: ConfiguredHere::new(), statuses }
+    }
+}
+
+/// Why a pass could not do all of its work.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error("failed to ask the cluster controller where the brokers of KafkaCluster {cluster} are")]
+    ClusterAccess {
+        cluster: ClusterKey,
+        #[source]
+        source: access::Error,
+    },
+    #[error("failed to create a Kafka admin client for KafkaCluster {cluster}")]
+    AdminClient {
+        cluster: ClusterKey,
+        #[source]
+        source: kafka_admin::ConnectError,
+    },
+    #[error("failed to read the topics of KafkaCluster {cluster} from Kafka")]
+    ObserveKafka {
+        cluster: ClusterKey,
+        #[source]
+        source: RequestError,
+    },
+    #[error("failed to apply the KafkaTopics of KafkaCluster {cluster} to Kafka")]
+    ApplyKafka {
+        cluster: ClusterKey,
+        #[source]
+        source: RequestError,
+    },
+    #[error("failed to add the finalizer to {failed} KafkaTopics; the first")]
+    AddFinalizers {
+        failed: usize,
+        #[source]
+        source: FinalizerError,
+    },
+    #[error("failed to remove the finalizer from {failed} KafkaTopics; the first")]
+    RemoveFinalizers {
+        failed: usize,
+        #[source]
+        source: FinalizerError,
+    },
+}
+
+impl Classify for PassError {
+    fn class(&self) -> ErrorClass {
+        let kafka = |source: &RequestError| {
+            if source.is_retriable() {
+                ErrorClass::transient("kafka_unreachable")
+            } else {
+                ErrorClass::permanent("kafka_request")
+            }
+        };
+        match self {
+            Self::ClusterAccess { .. } => ErrorClass::transient("cluster_access_unreachable"),
+            Self::AdminClient { .. } => ErrorClass::permanent("kafka_client"),
+            Self::ObserveKafka { source, .. } | Self::ApplyKafka { source, .. } => kafka(source),
+            Self::AddFinalizers { source, .. } | Self::RemoveFinalizers { source, .. } => source.class(),
+        }
     }
 }
 
@@ -55,6 +126,8 @@ pub struct PassReport {
     /// Something waits on a condition that may pass soon (cluster starting, deletion).
     pub retry_soon: bool,
     pub topics: usize,
+    /// The first failure of the pass, if any.
+    pub failure: Option<PassError>,
 }
 
 pub async fn run_pass(
@@ -70,16 +143,19 @@ pub async fn run_pass(
     let unmanaged: HashSet<&str> = requests.iter().filter(|r| !r.managed).map(|r| r.uid.as_str()).collect();
     state.created_here.retain(|(_, uid), _| unmanaged.contains(uid.as_str()));
 
+    let mut failures = Vec::new();
     let mut plan = match observe_and_plan(shared, state, cluster, &requests).await {
         Ok(plan) => plan,
         Err(unavailable) => {
             tracing::info!(%cluster, reason = %unavailable.message, "waiting for the cluster");
-            unavailable_plan(&requests, &unavailable)
+            let plan = unavailable_plan(&requests, &unavailable);
+            failures.extend(unavailable.failure.map(|failure| *failure));
+            plan
         }
     };
     let mut deleted = Vec::new();
     if let Some(admin) = state.admin.clone().filter(|_| has_kafka_work(&plan)) {
-        add_finalizers(shared, &by_key, &mut plan).await;
+        failures.extend(add_finalizers(shared, &by_key, &mut plan).await);
         let uid_of = |key: &ResourceKey| by_key.get(key).map(|r| r.request.uid.clone()).unwrap_or_default();
         tracing::info!(
             %cluster,
@@ -93,11 +169,20 @@ pub async fn run_pass(
         match apply::apply(&admin, &mut plan, &mut state.created_here, uid_of).await {
             Ok(applied) => {
                 deleted = applied.deleted;
+                for key in &applied.configured {
+                    if let (Some(topic), Some(before)) = (by_key.get(key), plan.config_before.get(key)) {
+                        let applied = AppliedConfig {
+                            config: topic.request.config.clone(),
+                            before: before.clone(),
+                            passes_unseen: 0,
+                        };
+                        state.configured_here.insert((topic.request.topic.clone(), topic.request.uid.clone()), applied);
+                    }
+                }
                 publish(shared, &by_key, &applied.notices).await;
             }
             Err(error) => {
                 let message = operator_runtime::error_chain(&error);
-                tracing::warn!(%cluster, error = %message, "a Kafka request failed; retrying");
                 // Earlier chunks of the failed request may have created topics: remember the
                 // attempts, so those topics are not taken for someone else's next pass.
                 for (key, spec) in &plan.creates {
@@ -106,19 +191,27 @@ pub async fn run_pass(
                 for outcome in plan.outcomes.values_mut() {
                     outcome.push(ProblemKind::KafkaError, message.clone());
                 }
+                failures.push(PassError::ApplyKafka { cluster: cluster.clone(), source: error });
             }
         }
     }
-    release_finalizers(shared, &by_key, &plan, &deleted).await;
+    failures.extend(release_finalizers(shared, &by_key, &plan, &deleted).await);
     publish(shared, &by_key, &adoption_notices(&plan, &requests)).await;
     queue_statuses(&state.statuses, &requests, &plan, &deleted);
-    PassReport { retry_soon: plan.outcomes.values().any(Outcome::retry_soon), topics: requests.len() }
+    PassReport {
+        retry_soon: plan.outcomes.values().any(Outcome::retry_soon),
+        topics: requests.len(),
+        failure: failures.into_iter().next(),
+    }
 }
 
 /// Why Kafka could not be observed in this pass.
 struct Unavailable {
     message: String,
     cluster_gone: bool,
+    /// Set when this is a failure rather than a state to wait out (a cluster not ready yet,
+    /// a listener protocol not supported yet). Boxed: it is large, and rare.
+    failure: Option<Box<PassError>>,
 }
 
 async fn observe_and_plan(
@@ -130,24 +223,33 @@ async fn observe_and_plan(
     let target = shared.access.target(cluster).await.map_err(|error| Unavailable {
         cluster_gone: matches!(error, access::Error::ClusterNotFound(_)),
         message: error.to_string(),
+        failure: matches!(error, access::Error::Unreachable { .. })
+            .then(|| Box::new(PassError::ClusterAccess { cluster: cluster.clone(), source: error })),
     })?;
-    let admin = admin_for(shared, state, &target)?;
-    let unreachable = |error: kafka_admin::RequestError| Unavailable {
+    let admin = admin_for(shared, state, cluster, &target)?;
+    let unreachable = |error: RequestError| Unavailable {
         message: format!(
             "cannot reach Kafka at {}: {}",
             target.bootstrap_servers.join(","),
             operator_runtime::error_chain(&error)
         ),
         cluster_gone: false,
+        failure: Some(Box::new(PassError::ObserveKafka { cluster: cluster.clone(), source: error })),
     };
     let metadata = admin.cluster_metadata().await.map_err(unreachable)?;
     let to_describe = topics_to_describe(requests, &metadata, &state.created_here);
     let overrides = admin.topic_overrides(&to_describe).await.map_err(unreachable)?;
+    state.configured_here.retain(|(topic, _), applied| {
+        let shown = matches!(overrides.get(topic), Some(Ok(actual)) if *actual == applied.config);
+        applied.passes_unseen += 1;
+        !shown && applied.passes_unseen <= PASSES_UNTIL_CONFIG_SHOWS
+    });
     let view = KafkaView {
         metadata: &metadata,
         overrides: &overrides,
         spec_broker_count: target.spec_broker_count,
         created_here: &state.created_here,
+        configured_here: &state.configured_here,
     };
     Ok(plan::plan(requests, &view))
 }
@@ -155,6 +257,7 @@ async fn observe_and_plan(
 fn admin_for(
     shared: &Shared,
     state: &mut ClusterState,
+    cluster: &ClusterKey,
     target: &ClusterTarget,
 ) -> Result<Arc<ClusterAdmin>, Unavailable> {
     if let Some(admin) = state.admin.as_ref().filter(|a| a.bootstrap_servers() == target.bootstrap_servers) {
@@ -168,6 +271,7 @@ fn admin_for(
     let admin = ClusterAdmin::connect(&settings, shared.kafka_requests.clone()).map_err(|error| Unavailable {
         message: format!("failed to create a Kafka admin client: {}", operator_runtime::error_chain(&error)),
         cluster_gone: false,
+        failure: Some(Box::new(PassError::AdminClient { cluster: cluster.clone(), source: error })),
     })?;
     let admin = Arc::new(admin);
     state.admin = Some(admin.clone());
@@ -222,27 +326,30 @@ fn has_kafka_work(plan: &Plan) -> bool {
 
 /// The finalizer goes on before anything is created in Kafka; where that fails, the topic's
 /// Kafka actions wait for the next pass.
-async fn add_finalizers(shared: &Shared, by_key: &HashMap<&ResourceKey, &CachedTopic>, plan: &mut Plan) {
-    let failures: Vec<(ResourceKey, String)> = stream::iter(plan.finalizers_to_add.clone())
+async fn add_finalizers(
+    shared: &Shared,
+    by_key: &HashMap<&ResourceKey, &CachedTopic>,
+    plan: &mut Plan,
+) -> Option<PassError> {
+    let failures: Vec<(ResourceKey, FinalizerError)> = stream::iter(plan.finalizers_to_add.clone())
         .map(|key| async move {
-            let existing = by_key.get(&key).map(|r| r.finalizers.clone()).unwrap_or_default();
-            shared.writer.add_finalizer(&key, &existing).await.err().map(|e| (key, operator_runtime::error_chain(&e)))
+            let existing = by_key.get(&key).map(|r| r.finalizers.as_slice()).unwrap_or_default();
+            shared.writer.add_finalizer(&key, existing).await.err().map(|error| (key, error))
         })
         .buffer_unordered(WRITE_CONCURRENCY)
         .filter_map(|failure| async move { failure })
         .collect()
         .await;
-    if failures.is_empty() {
-        return;
-    }
     let failed: HashSet<&ResourceKey> = failures.iter().map(|(key, _)| key).collect();
     plan.creates.retain(|(key, _)| !failed.contains(key));
     plan.growths.retain(|(key, _)| !failed.contains(key));
     plan.config_changes.retain(|(key, _, _)| !failed.contains(key));
-    for (key, message) in &failures {
+    for (key, error) in &failures {
         let outcome = plan.outcomes.entry(key.clone()).or_default();
-        *outcome = Outcome::default().with_problem(ProblemKind::ApiError, message.clone());
+        *outcome = Outcome::default().with_problem(ProblemKind::ApiError, operator_runtime::error_chain(error));
     }
+    let count = failures.len();
+    failures.into_iter().next().map(|(_, source)| PassError::AddFinalizers { failed: count, source })
 }
 
 async fn release_finalizers(
@@ -250,18 +357,15 @@ async fn release_finalizers(
     by_key: &HashMap<&ResourceKey, &CachedTopic>,
     plan: &Plan,
     deleted: &[ResourceKey],
-) {
+) -> Option<PassError> {
     let mut releases = plan.releases.clone();
     releases.extend(deleted.iter().cloned().zip(std::iter::repeat(Release::NothingToDelete)));
-    let notices: Vec<Notice> = stream::iter(releases)
+    let answers: Vec<Result<Option<Notice>, FinalizerError>> = stream::iter(releases)
         .map(|(key, release)| async move {
-            let existing = by_key.get(&key).map(|r| r.finalizers.clone()).unwrap_or_default();
-            if let Err(error) = shared.writer.remove_finalizer(&key, &existing).await {
-                tracing::warn!(error = %operator_runtime::error_chain(&error), "will retry on the next pass");
-                return None;
-            }
-            let topic = by_key.get(&key).map(|r| r.request.topic.clone()).unwrap_or_default();
-            match release {
+            let existing = by_key.get(&key).map(|r| r.finalizers.as_slice()).unwrap_or_default();
+            shared.writer.remove_finalizer(&key, existing).await?;
+            let topic = by_key.get(&key).map(|r| r.request.topic.as_str()).unwrap_or_default();
+            Ok(match release {
                 Release::KeptInKafka => Some(Notice {
                     resource: key,
                     warning: false,
@@ -269,13 +373,22 @@ async fn release_finalizers(
                     note: format!("topic {topic} stays in Kafka as the keep-topic-on-delete annotation asks"),
                 }),
                 Release::ClusterGone | Release::NothingToDelete => None,
-            }
+            })
         })
         .buffer_unordered(WRITE_CONCURRENCY)
-        .filter_map(|notice| async move { notice })
         .collect()
         .await;
+    let mut notices = Vec::new();
+    let mut failures = Vec::new();
+    for answer in answers {
+        match answer {
+            Ok(notice) => notices.extend(notice),
+            Err(error) => failures.push(error),
+        }
+    }
     publish(shared, by_key, &notices).await;
+    let count = failures.len();
+    failures.into_iter().next().map(|source| PassError::RemoveFinalizers { failed: count, source })
 }
 
 fn adoption_notices(plan: &Plan, requests: &[&TopicRequest]) -> Vec<Notice> {

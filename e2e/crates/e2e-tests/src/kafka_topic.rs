@@ -391,7 +391,9 @@ pub struct Metrics {
     pub samples: Vec<Sample>,
 }
 
-/// The topic controller's API writes (`verb` finalizer, status, event).
+/// The topic controller's API writes, counted by its client: `kind` the resource
+/// (`kafkatopics` for finalizers, `kafkatopics/status`, `events`), `verb` create, update,
+/// patch, apply or delete.
 pub const WRITES: &str = "koperator_topic_controller_writes_total";
 /// The topic controller's Kafka requests (`operation`, `validate_only`).
 pub const KAFKA_REQUESTS: &str = "koperator_topic_controller_kafka_requests_total";
@@ -539,7 +541,7 @@ mod tests {
     fn metrics_are_parsed_and_compared() -> Result<()> {
         let before = parse_metrics(
             "# TYPE koperator_topic_controller_writes counter\n\
-             koperator_topic_controller_writes_total{kind=\"KafkaTopic\",verb=\"status\"} 3\n\
+             koperator_topic_controller_writes_total{kind=\"kafkatopics/status\",verb=\"apply\"} 3\n\
              koperator_topic_controller_kafka_requests_total{operation=\"Metadata\",validate_only=\"false\"} 7\n\
              koperator_topic_controller_kafka_requests_total{operation=\"CreateTopics\",validate_only=\"false\"} 2\n\
              koperator_up 1\n# EOF\n",
@@ -549,12 +551,12 @@ mod tests {
         assert_eq!(before.kafka_writes(), 2.0);
         assert_eq!(before.sum("koperator_up", &[]), 1.0);
         let after = parse_metrics(
-            "koperator_topic_controller_writes_total{kind=\"KafkaTopic\",verb=\"status\"} 3\n\
-             koperator_topic_controller_writes_total{kind=\"KafkaTopic\",verb=\"event\"} 1\n",
+            "koperator_topic_controller_writes_total{kind=\"kafkatopics/status\",verb=\"apply\"} 3\n\
+             koperator_topic_controller_writes_total{kind=\"events\",verb=\"create\"} 1\n",
         )?;
         let changes = before.changes(&after, WRITES);
         assert_eq!(changes.len(), 1, "{changes:?}");
-        assert!(changes[0].contains("event") && changes[0].contains("0 -> 1"), "{changes:?}");
+        assert!(changes[0].contains("events") && changes[0].contains("0 -> 1"), "{changes:?}");
         Ok(())
     }
 

@@ -3,28 +3,37 @@
 //! endpoint, every POST answered 202 first so the asynchronous path is always taken):
 //!
 //! - add_broker runs and completes (summary from the polled result, finalizer gone, events);
+//!   the runner owns the status fields it applies (server-side apply, its own field manager)
+//!   next to the creator's `currentTask`, and passes over the finished operation write nothing;
 //! - an error answer (add_broker 99) is retried with back-off: retryCount grows, failedTasks
-//!   keep the attempts, the status says why and when;
+//!   keep the attempts, the status says why and when, and a new attempt shows none of the
+//!   failed one's fields (`errorMessage`, `finished`);
 //! - `errorPolicy: ignore` is done after one failure, and `ttlSecondsAfterFinished` deletes it;
 //! - the `pause` label holds an operation (status says so) until it is removed;
 //! - a throttled, executing operation that is deleted is stopped in Cruise Control first
 //!   (user task CompletedWithError, executor idle), then let go; meanwhile two queued
 //!   operations wait, and the remove_broker created after the rebalance runs first.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::Event;
-use kube::Api;
 use kube::api::ListParams;
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, ResourceExt};
 use serde_json::json;
 
 use crd_types::CruiseControlOperation;
-use crd_types::cruise_control_operation::{CruiseControlTaskOperation as Op, CruiseControlUserTaskState, ErrorPolicy};
+use crd_types::cruise_control_operation::{
+    CruiseControlTask, CruiseControlTaskOperation as Op, CruiseControlUserTaskState, ErrorPolicy,
+};
 use e2e_tests::controller_process::ControllerProcess;
 use e2e_tests::cruise_control::{self, CruiseControl};
 use e2e_tests::cruise_control_operation::{self as cco, NewOperation};
 use e2e_tests::kafka_cluster::{self, bootstrap};
+use e2e_tests::kafka_topic::{self as topics, Metrics};
 use e2e_tests::namespace::{self, TestNamespace};
 use e2e_tests::wait::{self, Check};
 use e2e_tests::{host_command, kcat};
@@ -39,6 +48,12 @@ const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
 const THROTTLE: &str = "100000";
 /// Short, so that retries show within the test: 2 s, 4 s, 8 s, 8 s...
 const RUNNER_ARGS: [&str; 6] = ["--poll-interval", "1s", "--retry-backoff", "2s", "--max-retry-backoff", "8s"];
+/// The runner's API writes, counted by its client (`kind`, `verb`).
+const WRITES: &str = "koperator_cruise_control_runner_writes_total";
+/// The runner's passes, by `outcome`.
+const RECONCILES: &str = "koperator_cruise_control_runner_reconciles_total";
+/// The field manager of the runner's status applies.
+const FIELD_MANAGER: &str = "koperator-rs-cruise-control-runner";
 
 #[tokio::test]
 async fn runner_carries_out_cruise_control_operations() -> Result<()> {
@@ -56,12 +71,15 @@ async fn runner_carries_out_cruise_control_operations() -> Result<()> {
         kafka_cluster::wait_running(ns, CLUSTER).await?;
         let cc = CruiseControl::for_service(ns, &format!("{STANDIN}-svc")).await?;
         let runner = ControllerProcess::start("cruise-control-runner", &ns.name, &RUNNER_ARGS).await?;
+        let metrics = topics::metrics_address(&runner.log, Duration::from_secs(60)).await?;
         let log = |step: &str| eprintln!("[{:>5.1}s] {step}", started.elapsed().as_secs_f64());
         log("cluster running, runner started");
 
         let scenarios = async {
             add_broker_completes(ns, &cc, &bootstrap).await?;
             log("add_broker completed");
+            the_runner_owns_its_status_fields_and_idle_passes_write_nothing(ns, &metrics).await?;
+            log("status fields owned, idle passes wrote nothing");
             an_error_is_retried_with_back_off(ns).await?;
             log("add_broker 99 retried");
             ignore_is_done_after_one_failure(ns).await?;
@@ -144,7 +162,99 @@ async fn add_broker_completes(ns: &TestNamespace, cc: &CruiseControl, bootstrap:
     Ok(())
 }
 
+/// The runner applies the status as its own field manager; the creator's merge patch of
+/// `currentTask` stays, and both own the fields they agree on. Then two passes over the
+/// finished operation (woken by the pause label going on and off) write nothing.
+async fn the_runner_owns_its_status_fields_and_idle_passes_write_nothing(
+    ns: &TestNamespace,
+    metrics: &str,
+) -> Result<()> {
+    let up = cco::api(ns).get("up").await?;
+    let managers: Vec<String> = up
+        .managed_fields()
+        .iter()
+        .map(|entry| format!("{:?} {:?} {:?}", entry.manager, entry.operation, entry.subresource))
+        .collect();
+    let owns = |entry: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry, field: &str| {
+        entry.fields_v1.as_ref().is_some_and(|fields| fields.0.to_string().contains(field))
+    };
+    let runner = up
+        .managed_fields()
+        .iter()
+        .find(|entry| entry.manager.as_deref() == Some(FIELD_MANAGER))
+        .with_context(|| format!("no managedFields entry of {FIELD_MANAGER}: {managers:?}"))?;
+    ensure!(
+        runner.operation.as_deref() == Some("Apply") && runner.subresource.as_deref() == Some("status"),
+        "the runner's status write is not an apply to the status subresource: {managers:?}"
+    );
+    for field in ["f:id", "f:state", "f:summary", "f:conditions"] {
+        ensure!(owns(runner, field), "{FIELD_MANAGER} does not own {field}: {:?}", runner.fields_v1);
+    }
+    let creator = up
+        .managed_fields()
+        .iter()
+        .find(|entry| entry.manager.as_deref() != Some(FIELD_MANAGER) && owns(entry, "f:currentTask"))
+        .with_context(|| format!("the creator's currentTask is not in managedFields: {managers:?}"))?;
+    ensure!(owns(creator, "f:operation"), "the creator lost currentTask.operation: {:?}", creator.fields_v1);
+
+    let passes = |metrics: &Metrics| metrics.sum(RECONCILES, &[("outcome", "success")]);
+    let before = topics::scrape(metrics).await?;
+    for paused in [true, false] {
+        cco::set_paused(ns, "up", paused).await?;
+        let at_least = passes(&before) + if paused { 1.0 } else { 2.0 };
+        wait::eventually("the runner passes over the finished operation", Duration::from_secs(30), || async {
+            let now = passes(&topics::scrape(metrics).await?);
+            Ok(if now >= at_least { Check::Done(()) } else { Check::Pending(format!("{now} passes")) })
+        })
+        .await?;
+    }
+    let after = topics::scrape(metrics).await?;
+    let changes = before.changes(&after, WRITES);
+    ensure!(changes.is_empty(), "writes during idle passes:\n{}", changes.join("\n"));
+    ensure!(
+        before.sum(WRITES, &[("kind", "cruisecontroloperations/status"), ("verb", "apply")]) > 0.0,
+        "no status applied"
+    );
+    Ok(())
+}
+
+/// Every `currentTask` the operation `name` shows, from a watch.
+struct TaskLog {
+    seen: Arc<Mutex<Vec<(i32, CruiseControlTask)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TaskLog {
+    fn start(ns: &TestNamespace, name: &str) -> Self {
+        let seen: Arc<Mutex<Vec<(i32, CruiseControlTask)>>> = Arc::default();
+        let record = seen.clone();
+        let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+        let events = watcher(cco::api(ns), config).default_backoff().applied_objects();
+        let task = tokio::spawn(events.for_each(move |operation| {
+            if let Ok(operation) = operation
+                && let Some(task) = cco::task(&operation)
+            {
+                let retry_count = cco::retry_count(&operation);
+                record.lock().unwrap_or_else(PoisonError::into_inner).push((retry_count, task.clone()));
+            }
+            async {}
+        }));
+        Self { seen, task }
+    }
+
+    fn seen(&self) -> Vec<(i32, CruiseControlTask)> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl Drop for TaskLog {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 async fn an_error_is_retried_with_back_off(ns: &TestNamespace) -> Result<()> {
+    let tasks = TaskLog::start(ns, "bad");
     cco::create(
         ns,
         &NewOperation { parameters: &[("brokerid", "99")], ..NewOperation::new("bad", CLUSTER, Op::AddBroker) },
@@ -154,6 +264,21 @@ async fn an_error_is_retried_with_back_off(ns: &TestNamespace) -> Result<()> {
         cco::retry_count(op) >= 2 && op.status.as_ref().is_some_and(|s| s.failed_tasks.len() >= 2)
     })
     .await?;
+    // Every POST is answered 202 first: each retry shows a running attempt before it fails.
+    // The apply drops what the failed attempt had and the new one has not.
+    let running_retries: Vec<CruiseControlTask> = tasks
+        .seen()
+        .into_iter()
+        .filter(|(retry_count, task)| *retry_count > 0 && task.state == Some(CruiseControlUserTaskState::Active))
+        .map(|(_, task)| task)
+        .collect();
+    ensure!(!running_retries.is_empty(), "the watch saw no running retry: {:?}", tasks.seen());
+    for task in &running_retries {
+        ensure!(
+            task.error_message.is_none() && task.finished.is_none(),
+            "a new attempt kept the failed one's fields: {task:?}"
+        );
+    }
     let status = retried.status.as_ref().context("no status")?;
     let first = &status.failed_tasks[0];
     ensure!(

@@ -548,9 +548,10 @@ async fn wait_for_guard(bed: &Bed<'_>, active: bool) -> Result<()> {
 
 async fn metrics_name_everything(bed: &Bed<'_>) -> Result<()> {
     let metrics = bed.scrape().await?;
-    for verb in ["finalizer", "status", "event"] {
-        let count = metrics.sum(WRITES, &[("kind", "KafkaTopic"), ("verb", verb)]);
-        ensure!(count > 0.0, "{WRITES}{{kind=\"KafkaTopic\",verb=\"{verb}\"}} is {count}");
+    // Finalizers (a JSON patch), statuses (server-side apply), events.
+    for (kind, verb) in [("kafkatopics", "patch"), ("kafkatopics/status", "apply"), ("events", "create")] {
+        let count = metrics.sum(WRITES, &[("kind", kind), ("verb", verb)]);
+        ensure!(count > 0.0, "{WRITES}{{kind=\"{kind}\",verb=\"{verb}\"}} is {count}");
     }
     let operations =
         ["Metadata", "DescribeConfigs", "CreateTopics", "CreatePartitions", "IncrementalAlterConfigs", "DeleteTopics"];
