@@ -12,18 +12,17 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use serde::de::DeserializeOwned;
 
 use crd_types::{CruiseControlOperation, KafkaCluster, KafkaTopic, labels};
 use kube::core::DeserializeGuard;
+use operator_runtime::reconcile_report::{ReconcileMetrics, ReconcileReporter};
 use operator_runtime::{CancellationToken, MetricsRegistry};
 
 use crate::reconcile::observe::OwnedStores;
 use crate::reconcile::observe::kafka::KafkaAccess;
-use crate::reconcile::writes::{WriteLabels, Writer};
-use crate::reconcile::{self, Context, ReconcileMetrics};
+use crate::reconcile::writes::Writer;
+use crate::reconcile::{self, Context};
 
 /// Options the binary's flags decide.
 pub struct ControllerOptions {
@@ -31,30 +30,26 @@ pub struct ControllerOptions {
     pub namespace: Option<String>,
     pub reporter: String,
     pub instance: Option<String>,
-    /// Counts every write request (see `reconcile::writes`).
-    pub writes: Family<WriteLabels, Counter>,
     /// Counts every Kafka request (health checks, dynamic configuration).
     pub kafka_requests: kafka_admin::RequestCounter,
     pub reconciles: ReconcileMetrics,
 }
 
-/// The counters, registered once per process (leadership may be won several times).
+/// The counters, registered once per process (leadership may be won several times). API
+/// writes are counted by the client itself (`operator_runtime::api_writes`).
 pub struct Counters {
-    pub writes: Family<WriteLabels, Counter>,
     pub kafka_requests: kafka_admin::RequestCounter,
     pub reconciles: ReconcileMetrics,
 }
 
 pub fn register_counters(metrics: &MetricsRegistry) -> Counters {
-    let writes = Family::<WriteLabels, Counter>::default();
-    metrics.register("cluster_controller_writes", "Write requests made by the cluster controller", writes.clone());
     let kafka_requests = kafka_admin::RequestCounter::default();
     metrics.register(
         "cluster_controller_kafka_requests",
         "Requests the cluster controller sent to Kafka",
         kafka_requests.clone(),
     );
-    Counters { writes, kafka_requests, reconciles: ReconcileMetrics::register(metrics) }
+    Counters { kafka_requests, reconciles: ReconcileMetrics::register(metrics, crate::NAME) }
 }
 
 fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
@@ -107,7 +102,7 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
         Reporter { controller: options.reporter.clone(), instance: options.instance.clone() },
     );
     let context = Arc::new(Context {
-        writer: Writer { client: client.clone(), writes: options.writes },
+        writer: Writer { client: client.clone() },
         stores: OwnedStores {
             pods,
             config_maps,
@@ -119,9 +114,9 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
             deployments,
             kafka_topics,
         },
-        recorder,
+        recorder: recorder.clone(),
         kafka: KafkaAccess::new(options.kafka_requests),
-        metrics: options.reconciles,
+        reporter: ReconcileReporter::new(options.reconciles, recorder.clone()),
     });
 
     // StorageClasses carry no owner: drive their cache without triggering reconciles. The

@@ -66,7 +66,6 @@ async fn main() -> ExitCode {
                         namespace: namespace.clone(),
                         reporter: NAME.to_owned(),
                         instance: args.leader_election.identity.clone(),
-                        writes: counters.writes.clone(),
                         kafka_requests: counters.kafka_requests.clone(),
                         reconciles: counters.reconciles.clone(),
                     };

@@ -1,14 +1,8 @@
-//! Why a pass failed, whether trying again soon can help, and the metrics of every pass.
-
-use std::time::Duration;
+//! Why a pass failed, and whether trying again soon can help.
 
 use kube::core::error_boundary::InvalidObject;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::Histogram;
 
-use operator_runtime::MetricsRegistry;
+use operator_runtime::error_class::{Classify, ErrorClass};
 
 use super::writes;
 
@@ -60,9 +54,15 @@ impl Error {
             },
         }
     }
+}
 
-    pub fn retry_after(&self) -> Duration {
-        if self.is_transient() { Duration::from_secs(5) } else { Duration::from_secs(120) }
+impl Classify for Error {
+    fn class(&self) -> ErrorClass {
+        if self.is_transient() {
+            ErrorClass::transient(self.category())
+        } else {
+            ErrorClass::permanent(self.category())
+        }
     }
 }
 
@@ -74,55 +74,6 @@ fn is_transient_kube_error(error: &kube::Error) -> bool {
     match error {
         kube::Error::Api(status) => is_transient_code(status.code),
         _ => true,
-    }
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabels {
-    /// ok | error
-    outcome: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct FailureLabels {
-    category: String,
-}
-
-/// `cluster_controller_reconciles_total{outcome}`,
-/// `cluster_controller_reconcile_failures_total{category}`,
-/// `cluster_controller_reconcile_duration_seconds`.
-#[derive(Clone)]
-pub struct ReconcileMetrics {
-    runs: Family<OutcomeLabels, Counter>,
-    failures: Family<FailureLabels, Counter>,
-    duration: Histogram,
-}
-
-impl ReconcileMetrics {
-    pub fn register(registry: &MetricsRegistry) -> Self {
-        let buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
-        let metrics = Self { runs: Family::default(), failures: Family::default(), duration: Histogram::new(buckets) };
-        registry.register("cluster_controller_reconciles", "KafkaCluster passes, by outcome", metrics.runs.clone());
-        registry.register(
-            "cluster_controller_reconcile_failures",
-            "Failed KafkaCluster passes, by kind of failure",
-            metrics.failures.clone(),
-        );
-        registry.register(
-            "cluster_controller_reconcile_duration_seconds",
-            "How long a KafkaCluster pass took",
-            metrics.duration.clone(),
-        );
-        metrics
-    }
-
-    pub fn record<T>(&self, result: &Result<T, Error>, elapsed: Duration) {
-        let outcome = if result.is_ok() { "ok" } else { "error" };
-        self.runs.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
-        if let Err(error) = result {
-            self.failures.get_or_create(&FailureLabels { category: error.category().to_owned() }).inc();
-        }
-        self.duration.observe(elapsed.as_secs_f64());
     }
 }
 
@@ -146,6 +97,6 @@ mod tests {
         assert!(!write_error(422).is_transient());
         assert!(!write_error(403).is_transient());
         assert_eq!(write_error(403).category(), "forbidden");
-        assert!(write_error(422).retry_after() > write_error(409).retry_after());
+        assert_eq!(write_error(409).class(), ErrorClass::transient("conflict"));
     }
 }

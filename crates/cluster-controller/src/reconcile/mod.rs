@@ -18,7 +18,7 @@ pub mod observe;
 pub mod writes;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::core::DeserializeGuard;
@@ -27,12 +27,14 @@ use kube::runtime::events::Recorder;
 use kube::{Resource, ResourceExt};
 
 use crd_types::KafkaCluster;
+use operator_runtime::error_class::{RetryPacing, retry_action};
+use operator_runtime::reconcile_report::{ReconcileReporter, regarding};
 
 use crate::model;
 use crate::status;
 
 use decide::{Decision, Facts, Notice};
-pub use error::{Error, ReconcileMetrics};
+pub use error::Error;
 use observe::OwnedStores;
 use observe::kafka::KafkaAccess;
 use writes::Writer;
@@ -50,30 +52,27 @@ pub struct Context {
     pub stores: OwnedStores,
     pub recorder: Recorder,
     pub kafka: KafkaAccess,
-    pub metrics: ReconcileMetrics,
+    /// Counts every pass and publishes a Warning event for a failed one.
+    pub reporter: ReconcileReporter,
 }
 
 /// One pass over one KafkaCluster, wrapped with what every pass records.
 pub async fn reconcile(guarded: Arc<DeserializeGuard<KafkaCluster>>, ctx: Arc<Context>) -> Result<Requeue, Error> {
-    let started = Instant::now();
-    let result = match &guarded.0 {
-        Ok(cluster) => run(cluster, &ctx).await,
-        Err(invalid) => Err(Error::Unreadable { name: guarded.name_any(), source: Box::new(invalid.clone()) }),
+    let namespace = guarded.namespace().unwrap_or_default();
+    let regarding = regarding::<KafkaCluster>(&namespace, &guarded.name_any(), guarded.uid());
+    let pass = async {
+        match &guarded.0 {
+            Ok(cluster) => run(cluster, &ctx).await,
+            Err(invalid) => Err(Error::Unreadable { name: guarded.name_any(), source: Box::new(invalid.clone()) }),
+        }
     };
-    ctx.metrics.record(&result, started.elapsed());
-    if let (Err(error), Ok(cluster)) = (&result, &guarded.0) {
-        let note = operator_runtime::error_chain(error);
-        tracing::warn!(cluster = %cluster.name_any(), error = %note, "reconcile failed");
-        apply::publish_to(&ctx.recorder, cluster, Notice::warning("ReconcileFailed", "Reconcile", note)).await;
-    }
-    result
+    ctx.reporter.observe(&regarding, pass).await
 }
 
+/// Transient failures are retried within seconds, permanent ones after minutes.
 pub fn error_policy(guarded: Arc<DeserializeGuard<KafkaCluster>>, error: &Error, _ctx: Arc<Context>) -> Requeue {
-    if !error.is_transient() {
-        tracing::warn!(cluster = %guarded.name_any(), error = %operator_runtime::error_chain(error), "reconcile failed; retrying slowly");
-    }
-    Requeue::requeue(error.retry_after())
+    tracing::warn!(cluster = %guarded.name_any(), error = %operator_runtime::error_chain(error), "reconcile failed");
+    retry_action(error, &RetryPacing::default())
 }
 
 async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {

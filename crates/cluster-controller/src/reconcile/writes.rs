@@ -1,6 +1,5 @@
-//! The cluster controller's requests that change objects in the apiserver, each counted (the
-//! idle-resync benchmark reads the counter). Only `apply` and the ClusterActions service call
-//! these.
+//! The cluster controller's requests that change objects in the apiserver (the client counts
+//! every write: `operator_runtime::api_writes`). Only `apply` calls these.
 
 use std::fmt::Debug;
 
@@ -8,9 +7,6 @@ use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, Resource, ResourceExt};
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -89,12 +85,6 @@ impl Error {
     }
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct WriteLabels {
-    pub kind: String,
-    pub verb: String,
-}
-
 /// What the controller writes: namespaced objects it can serialize and read back.
 pub trait NamespacedObject:
     Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope> + Clone + Debug + Serialize + DeserializeOwned
@@ -117,11 +107,9 @@ pub enum Created {
     Already,
 }
 
-/// The client plus the write counter.
 #[derive(Clone)]
 pub struct Writer {
     pub client: Client,
-    pub writes: Family<WriteLabels, Counter>,
 }
 
 fn kind<K: Resource<DynamicType = ()>>() -> String {
@@ -129,10 +117,6 @@ fn kind<K: Resource<DynamicType = ()>>() -> String {
 }
 
 impl Writer {
-    fn count(&self, kind: &str, verb: &str) {
-        self.writes.get_or_create(&WriteLabels { kind: kind.to_owned(), verb: verb.to_owned() }).inc();
-    }
-
     fn api<K: NamespacedObject>(&self, namespace: &str) -> Api<K> {
         Api::namespaced(self.client.clone(), namespace)
     }
@@ -142,7 +126,6 @@ impl Writer {
     pub async fn apply<K: NamespacedObject>(&self, desired: &K) -> Result<K, Error> {
         let name = desired.name_any();
         let namespace = desired.namespace().expect("builders set the namespace of every object");
-        self.count(&kind::<K>(), "apply");
         self.api::<K>(&namespace)
             .patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(desired))
             .await
@@ -153,7 +136,6 @@ impl Writer {
     pub async fn create<K: NamespacedObject>(&self, object: &K) -> Result<Created, Error> {
         let name = object.name_any();
         let namespace = object.namespace().expect("builders set the namespace of every object");
-        self.count(&kind::<K>(), "create");
         let params = PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..Default::default() };
         match self.api::<K>(&namespace).create(&params, object).await {
             Ok(_) => Ok(Created::Now),
@@ -164,7 +146,6 @@ impl Writer {
 
     /// Deletes an object; one that is already gone is not an error. Returns whether it existed.
     pub async fn delete<K: NamespacedObject>(&self, namespace: &str, name: &str) -> Result<bool, Error> {
-        self.count(&kind::<K>(), "delete");
         match self.api::<K>(namespace).delete(name, &DeleteParams::default()).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
@@ -175,7 +156,6 @@ impl Writer {
     /// Raises a claim's storage request (a merge patch of that one field: the rest of the
     /// claim's spec is immutable anyway).
     pub async fn grow_claim(&self, namespace: &str, name: &str, size: &Quantity) -> Result<(), Error> {
-        self.count("PersistentVolumeClaim", "patch");
         let patch = json!({"spec": {"resources": {"requests": {"storage": size}}}});
         let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..Default::default() };
         self.api::<PersistentVolumeClaim>(namespace)
@@ -205,7 +185,6 @@ impl Writer {
             }
         };
         if !has_task {
-            self.count("CruiseControlOperation", "status");
             let patch = json!({ "status": { "currentTask": task } });
             api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
@@ -219,7 +198,6 @@ impl Writer {
     /// patch would leave them.
     pub async fn apply_status(&self, namespace: &str, name: &str, status: &KafkaClusterStatus) -> Result<(), Error> {
         let api: Api<KafkaCluster> = Api::namespaced(self.client.clone(), namespace);
-        self.count("KafkaCluster", "status");
         let patch = json!({
             "apiVersion": KafkaCluster::api_version(&()),
             "kind": KafkaCluster::kind(&()),

@@ -142,7 +142,7 @@ async fn owned_objects_are_repaired_and_volumes_follow_the_spec() -> Result<()> 
 
         // The reconcile metrics count the passes.
         let scraped = scrape(&metrics).await?;
-        let runs = scraped.sum("koperator_cluster_controller_reconciles_total", &[("outcome", "ok")]);
+        let runs = scraped.sum("koperator_cluster_controller_reconciles_total", &[("outcome", "success")]);
         ensure!(runs > 0.0, "no reconcile counted");
         ensure!(
             scraped.matching("koperator_cluster_controller_reconcile_duration_seconds_count", &[]).count() == 1,
