@@ -18,7 +18,7 @@ metrics=127.0.0.1:18181
 
 e2e/testbed up >/dev/null
 cargo build --quiet --release --locked -p cluster-controller
-kubectl apply --server-side -f deploy/crds/ >/dev/null
+kubectl apply --server-side --force-conflicts -f deploy/crds/ >/dev/null
 kubectl delete namespace "$namespace" --ignore-not-found --wait=true >/dev/null
 kubectl create namespace "$namespace" >/dev/null
 

@@ -673,9 +673,10 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 /// Deletes every KafkaTopic the test made and waits until they are gone (the controller removes
-/// their topics and finalizers); whatever is left after a minute loses its finalizers, so that
-/// the namespace can go. The cluster's own KafkaTopic (Cruise Control's metrics topic) stays:
-/// the cluster controller would recreate it, and it goes with the cluster.
+/// their topics and finalizers), then deletes the KafkaCluster, whose own KafkaTopic (Cruise
+/// Control's metrics topic) the garbage collector takes along and the topic controller lets go
+/// of (the cluster is gone). Whatever is left after that loses its finalizers, so that the
+/// namespace can go.
 async fn remove_all_topics(ns: &TestNamespace) -> Result<()> {
     let api = topics::api(ns);
     let owned_by_cluster =
@@ -683,20 +684,25 @@ async fn remove_all_topics(ns: &TestNamespace) -> Result<()> {
     for topic in api.list(&ListParams::default()).await?.items.iter().filter(|t| !owned_by_cluster(t)) {
         api.delete(&topic.name_any(), &DeleteParams::default()).await?;
     }
-    let gone = wait::eventually("every KafkaTopic of the test is deleted", Duration::from_secs(60), || async {
-        let left: Vec<String> = api
-            .list(&ListParams::default())
-            .await?
-            .items
-            .iter()
-            .filter(|t| !owned_by_cluster(t))
-            .map(|t| t.name_any())
-            .collect();
-        Ok(if left.is_empty() { Check::Done(()) } else { Check::Pending(format!("left: {left:?}")) })
-    })
-    .await;
+    let left = |of_the_test_only: bool| {
+        let api = api.clone();
+        async move {
+            let topics = api.list(&ListParams::default()).await?.items;
+            let left: Vec<String> =
+                topics.iter().filter(|t| !of_the_test_only || !owned_by_cluster(t)).map(|t| t.name_any()).collect();
+            anyhow::Ok(if left.is_empty() { Check::Done(()) } else { Check::Pending(format!("left: {left:?}")) })
+        }
+    };
+    let mut gone =
+        wait::eventually("every KafkaTopic of the test is deleted", Duration::from_secs(60), || left(true)).await;
+    if gone.is_ok() {
+        kafka_cluster::api(ns).delete("kafka", &DeleteParams::default()).await?;
+        gone =
+            wait::eventually("the cluster's KafkaTopic goes with the cluster", Duration::from_secs(90), || left(false))
+                .await;
+    }
     if gone.is_err() {
-        for topic in api.list(&ListParams::default()).await?.items.iter().filter(|t| !owned_by_cluster(t)) {
+        for topic in api.list(&ListParams::default()).await?.items {
             let patch = Patch::Merge(json!({"metadata": {"finalizers": null}}));
             api.patch(&topic.name_any(), &PatchParams::default(), &patch).await.map_err(|e| anyhow!("{e}"))?;
         }
