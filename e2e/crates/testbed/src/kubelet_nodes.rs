@@ -157,8 +157,9 @@ impl KubeletNodes<'_> {
         Ok(vec![containerd, kubelet, kube_proxy])
     }
 
-    /// Imports every image archive listed in `images_list` that this node's containerd has not
-    /// imported yet (archives are named by their content, so a rebuilt image is a new file), and
+    /// Imports every image archive listed in `images_list` (lines `<archive> <image>
+    /// [<other name>...]`) that this node's containerd has not imported yet (archives are named
+    /// by their content, so a rebuilt image is a new file), tags it with its other names and
     /// pins it: kubelet never garbage-collects a pinned image, and none could be pulled again.
     pub fn import_images(&self, node: &NodeSpec, toolchain: &Toolchain, images_list: &Path) -> Result<()> {
         let files = self.files(node);
@@ -168,21 +169,27 @@ impl KubeletNodes<'_> {
             .with_context(|| format!("failed to read {}", images_list.display()))?;
         let ctr = toolchain.binary("CTR")?;
         let socket = files.containerd_socket();
+        let ctr_command = |args: &[&str]| {
+            let mut command = Command::new(&ctr);
+            command.arg("--address").arg(&socket).args(["--namespace", "k8s.io"]).args(args);
+            command
+        };
         for line in wanted.lines().filter(|line| !line.trim().is_empty() && !line.starts_with('#')) {
-            let Some((reference, archive)) = line.split_once(' ') else {
-                bail!("{}: `{line}` is not `<image> <archive>`", images_list.display());
+            let mut words = line.split_whitespace();
+            let (Some(archive), Some(image)) = (words.next(), words.next()) else {
+                bail!("{}: `{line}` is not `<archive> <image> [<other name>...]`", images_list.display());
             };
             if imported.lines().any(|done| done == archive) {
                 continue;
             }
-            let ctr_command = |args: &[&str]| {
-                let mut command = Command::new(&ctr);
-                command.arg("--address").arg(&socket).args(["--namespace", "k8s.io"]).args(args);
-                command
-            };
             run(ctr_command(&["images", "import", archive]))
                 .with_context(|| format!("failed to import {archive} into {}", node.name))?;
-            run(ctr_command(&["images", "label", reference, "io.cri-containerd.pinned=pinned"]))?;
+            for other_name in words {
+                run(ctr_command(&["images", "tag", "--force", image, other_name]))?;
+            }
+            for name in line.split_whitespace().skip(1) {
+                run(ctr_command(&["images", "label", name, "io.cri-containerd.pinned=pinned"]))?;
+            }
             let mut record_file = std::fs::OpenOptions::new().create(true).append(true).open(&record)?;
             std::io::Write::write_all(&mut record_file, format!("{archive}\n").as_bytes())?;
         }
