@@ -6,7 +6,7 @@
 #   e2e/bootstrap/bootstrap.sh kubernetes kafka  # only some components
 #
 # Components: apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
-#             node-runtime coredns pause images
+#             node-runtime coredns local-path-provisioner pause images
 # The cache lives in ${KOPERATOR_CACHE:-$HOME/.cache/koperator}; $CACHE/toolchain.env
 # lists the resulting paths as KEY=path lines. Re-running is cheap: finished parts are
 # recognised by their `.complete` markers (or binaries) and skipped.
@@ -19,7 +19,7 @@ source "$BOOTSTRAP_DIR/versions.env"
 CACHE=${KOPERATOR_CACHE:-$HOME/.cache/koperator}
 TOOLCHAIN_ENV=$CACHE/toolchain.env
 ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
-    node-runtime coredns pause images)
+    node-runtime coredns local-path-provisioner pause images)
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
 log() { printf '[bootstrap %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -437,6 +437,20 @@ component_coredns() {
     record COREDNS "$dir/bin/coredns"
 }
 
+component_local_path_provisioner() {
+    require_go
+    local dir=$CACHE/local-path-provisioner-$LOCAL_PATH_PROVISIONER_VERSION
+    if [[ ! -x $dir/bin/local-path-provisioner ]]; then
+        local start=$SECONDS
+        log "local-path-provisioner: go install github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION"
+        mkdir -p "$dir/bin"
+        GOBIN=$dir/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
+            "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION"
+        log "local-path-provisioner: built in $((SECONDS - start))s"
+    fi
+    record LOCAL_PATH_PROVISIONER "$dir/bin/local-path-provisioner"
+}
+
 # The pause binary from the Kubernetes module's own C source, built as its Makefile does.
 component_pause() {
     local dir=$CACHE/pause-$PAUSE_VERSION
@@ -458,7 +472,7 @@ component_pause() {
 # The images the kubelet nodes run (e2e/images), built with buildah and cached by content.
 component_images() {
     local key
-    for key in COREDNS PAUSE; do
+    for key in COREDNS PAUSE LOCAL_PATH_PROVISIONER; do
         grep -q "^$key=" "$TOOLCHAIN_ENV" 2>/dev/null || die "$key is not built yet: run e2e/bootstrap/bootstrap.sh ${key,,}"
     done
     local list
@@ -532,6 +546,7 @@ main() {
             kubernetes) component_kubernetes ;;
             node-runtime) component_node_runtime ;;
             coredns) component_coredns ;;
+            local-path-provisioner) component_local_path_provisioner ;;
             pause) component_pause ;;
             images) component_images ;;
             *) die "unknown component '$c' (known: ${ALL_COMPONENTS[*]}, kafka-<version>)" ;;

@@ -128,6 +128,11 @@ FILES=("$COREDNS")
 build coredns "registry.k8s.io/coredns/coredns:$COREDNS_VERSION"
 list_lines+=("$BUILT_ARCHIVE registry.k8s.io/coredns/coredns:$COREDNS_VERSION")
 
+FILES=("$LOCAL_PATH_PROVISIONER")
+BUILD_ARGS=("BASE_IMAGE=$busybox_image")
+build local-path-provisioner "docker.io/rancher/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION"
+list_lines+=("$BUILT_ARCHIVE docker.io/rancher/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION")
+
 # --- Java images ---------------------------------------------------------------------------
 rootfs=$(debian_jre_rootfs)
 cp_dir=$(mktemp -d)

@@ -56,7 +56,11 @@ impl KubeletNodes<'_> {
         ] {
             std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
         }
-        NodeMounts::under(&files.dir).prepare()?;
+        // A running holder keeps its mounts (and its ready file) as they are.
+        let holder_pid_file = self.layout.pid_file(&Self::component_name(node, "namespaces"));
+        if process::running_pid(&holder_pid_file).is_none() {
+            NodeMounts::under(&files.dir).prepare()?;
+        }
         let cni_bin_dir = toolchain.directory("CNI_BIN_DIR")?;
         write(&files.containerd_config(), &node_config::containerd_toml(&files, &cni_bin_dir))?;
         write(&files.cni_config_dir().join("10-testbed.conflist"), &node_config::cni_conflist(node))?;
@@ -234,7 +238,11 @@ fn kill_mount_namespace_members(holder: i32) -> Result<()> {
     Ok(())
 }
 
+/// Writes only what changed: kube-proxy exits when its configuration file is written to.
 fn write(path: &Path, text: &str) -> Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|current| current == text) {
+        return Ok(());
+    }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
