@@ -36,9 +36,34 @@ buildah_cmd() {
 }
 
 list_lines=()
+built=0
 # Set before each `build`: build arguments (NAME=VALUE) and host files copied into the context.
 BUILD_ARGS=()
 FILES=()
+
+# fingerprint PATH: what an image built from PATH depends on. Small files by content; files
+# over 1 MiB (jars, binaries, the root file system) by name and size, which is what changes when
+# the bootstrap replaces one (reading them all on every run would take seconds). Directories
+# without their dotfiles and logs/ (the bootstrap's markers, what running the tools left).
+fingerprint() {
+    local parent base
+    parent=$(dirname "$1") base=$(basename "$1")
+    (
+        cd "$parent"
+        find -L "$base" \( -name logs -o -name '.?*' \) -prune -o -type f -size -1025k -print0 |
+            LC_ALL=C sort -z | xargs -0r sha256sum
+        find -L "$base" \( -name logs -o -name '.?*' \) -prune -o -type f -size +1024k -printf '%p %s\n' |
+            LC_ALL=C sort
+    )
+}
+
+# in_storage REFERENCE: makes sure buildah's storage has an image built earlier (an image is
+# built FROM it), loading it from its archive if the storage lost it.
+declare -A archive_of=()
+in_storage() {
+    buildah_cmd inspect --type image "$1" >/dev/null 2>&1 && return
+    buildah_cmd pull --quiet "oci-archive:${archive_of[$1]}" >/dev/null
+}
 
 # build NAME REFERENCE [REFERENCE...]: builds e2e/images/NAME (with BUILD_ARGS and FILES)
 # unless an archive of the same content exists; makes sure buildah's storage has it (later
@@ -47,25 +72,30 @@ build() {
     local name=$1
     shift
     local references=("$@")
-    # The Containerfile and its neighbours by content; the bootstrap's files (binaries, Kafka
-    # distributions, the root file system) by name, size and time: they are only ever replaced.
     local hash
     hash=$({
         echo "recipe $RECIPE ${references[*]} ${BUILD_ARGS[*]}"
         (cd "$IMAGES_DIR/$name" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
         local file
-        for file in "${FILES[@]}"; do find -L "$file" -printf '%P %s %T@ %m\n' | LC_ALL=C sort; done
+        for file in "${FILES[@]}"; do fingerprint "$file"; done
     } | sha256sum | cut -c1-16)
     local archive=$OUT/$name-$hash.tar
     if [[ ! -s $archive ]]; then
         local start=$SECONDS arg
         local args=()
-        for arg in "${BUILD_ARGS[@]}"; do args+=(--build-arg "$arg"); done
+        for arg in "${BUILD_ARGS[@]}"; do
+            args+=(--build-arg "$arg")
+            [[ $arg == BASE_IMAGE=* ]] && in_storage "${arg#BASE_IMAGE=}"
+        done
         log "${references[0]}: building ($name-$hash)"
         local context file
         context=$(mktemp -d)
         cp -a "$IMAGES_DIR/$name/." "$context/"
-        for file in "${FILES[@]}"; do cp -aL "$file" "$context/"; done
+        for file in "${FILES[@]}"; do
+            cp -aL "$file" "$context/"
+            # What running the tools from the cache leaves next to them is not the image's.
+            [[ -d $file ]] && rm -rf "$context/$(basename "$file")/logs" "$context/$(basename "$file")"/.[!.]*
+        done
         buildah_cmd bud --quiet --isolation chroot --network host --pull=never --layers=false "${args[@]}" \
             -f "$context/Containerfile" -t "${references[0]}" "$context" >/dev/null
         mkdir -p "$OUT"
@@ -73,12 +103,10 @@ build() {
         buildah_cmd push --quiet "${references[0]}" "oci-archive:$archive.tmp:${references[0]}"
         mv "$archive.tmp" "$archive"
         rm -rf "$context"
+        built=$((built + 1))
         log "${references[0]}: built in $((SECONDS - start))s ($(du -h "$archive" | cut -f1))"
-    elif ! buildah_cmd inspect --type image "${references[0]}" >/dev/null 2>&1; then
-        buildah_cmd pull --quiet "oci-archive:$archive" >/dev/null
-        buildah_cmd tag "$(buildah_cmd images --quiet --filter "reference=${references[0]}" | head -n1)" \
-            "${references[0]}" 2>/dev/null || true
     fi
+    archive_of[${references[0]}]=$archive
     BUILT_ARCHIVE=$archive
     BUILD_ARGS=()
     FILES=()
@@ -155,10 +183,25 @@ for version in $KAFKA_VERSIONS; do
     list_lines+=("$BUILT_ARCHIVE docker.io/apache/kafka:$version")
 done
 
+ln -sfn "$CRUISE_CONTROL_STANDIN_HOME" "$cp_dir/cruise-control"
+FILES=("$cp_dir/cruise-control")
+BUILD_ARGS=("BASE_IMAGE=$jre_tag")
+build cruise-control "ghcr.io/banzaicloud/cruise-control:2.5.123"
+list_lines+=("$BUILT_ARCHIVE ghcr.io/banzaicloud/cruise-control:2.5.123")
+
+ln -sfn "$ZOOKEEPER_HOME" "$cp_dir/zookeeper"
+FILES=("$cp_dir/zookeeper")
+BUILD_ARGS=("BASE_IMAGE=$jre_tag" "ZOOKEEPER_VERSION=$ZOOKEEPER_VERSION")
+build zookeeper "docker.io/library/zookeeper:$ZOOKEEPER_VERSION"
+list_lines+=("$BUILT_ARCHIVE docker.io/library/zookeeper:$ZOOKEEPER_VERSION")
+
 FILES=("$JMX_EXPORTER_JAR")
 BUILD_ARGS=("BASE_IMAGE=$busybox_image" "JMX_EXPORTER_VERSION=$JMX_EXPORTER_VERSION")
 build jmx-exporter "ghcr.io/adobe/koperator/jmx-javaagent:1.5.0"
 list_lines+=("$BUILT_ARCHIVE ghcr.io/adobe/koperator/jmx-javaagent:1.5.0 ghcr.io/banzaicloud/jmx-javaagent:0.16.1")
+
+# Images replaced by a new build stay in buildah's storage, nameless, until pruned.
+if ((built)); then buildah_cmd rmi --prune >/dev/null 2>&1 || true; fi
 
 mkdir -p "$OUT"
 printf '%s\n' "${list_lines[@]}" > "$OUT/testbed.list.tmp"
