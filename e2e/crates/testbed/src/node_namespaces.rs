@@ -8,6 +8,12 @@
 //! (`vm.overcommit_memory`, `kernel.panic`, ...). In this namespace those paths are the node's
 //! own directories, and the tunables are files holding the machine's current values, so three
 //! nodes do not collide and the machine is left as it was.
+//!
+//! Each node also sees [`NODE_CPUS`] CPUs in /sys/devices/system/cpu (and no NUMA nodes), which
+//! is where kubelet's cAdvisor counts them: the machine has two cores for three nodes, and
+//! Koperator's brokers request a whole CPU each, so real capacities would leave most test
+//! clusters unschedulable. Limits are still enforced by the cgroups; only scheduling believes in
+//! the larger nodes.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +32,9 @@ pub const KERNEL_TUNABLES: [&str; 6] = [
     "kernel/keys/root_maxbytes",
 ];
 
+/// The CPUs each node reports (its `status.capacity.cpu`).
+pub const NODE_CPUS: u32 = 8;
+
 /// What the holder mounts; all paths are the node's directories on the host.
 pub struct NodeMounts {
     /// Over /var/lib (kubelet's root and certificates, CNI's results).
@@ -34,6 +43,11 @@ pub struct NodeMounts {
     pub var_log: PathBuf,
     /// One file per entry of [`KERNEL_TUNABLES`], named with `/` replaced by `.`.
     pub tunables: PathBuf,
+    /// Over /sys/devices/system/cpu: `cpu<n>/topology/{core_id,physical_package_id}` for
+    /// [`NODE_CPUS`] CPUs, and the machine's list of online CPUs.
+    pub cpus: PathBuf,
+    /// An empty directory over /sys/devices/system/node.
+    pub numa_nodes: PathBuf,
     /// Written once every mount is in place.
     pub ready_file: PathBuf,
 }
@@ -44,6 +58,8 @@ impl NodeMounts {
             var_lib: node_dir.join("var-lib"),
             var_log: node_dir.join("var-log"),
             tunables: node_dir.join("kernel-tunables"),
+            cpus: node_dir.join("sys-cpus"),
+            numa_nodes: node_dir.join("sys-numa-nodes"),
             ready_file: node_dir.join("namespaces.ready"),
         }
     }
@@ -54,9 +70,20 @@ impl NodeMounts {
 
     /// Creates the directories and the tunable files (with the machine's current values).
     pub fn prepare(&self) -> Result<()> {
-        for dir in [&self.var_lib, &self.var_log, &self.tunables] {
+        for dir in [&self.var_lib, &self.var_log, &self.tunables, &self.numa_nodes] {
             std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
         }
+        for cpu in 0..NODE_CPUS {
+            let topology = self.cpus.join(format!("cpu{cpu}")).join("topology");
+            std::fs::create_dir_all(&topology)?;
+            std::fs::write(topology.join("core_id"), format!("{cpu}\n"))?;
+            std::fs::write(topology.join("physical_package_id"), "0\n")?;
+        }
+        // cAdvisor counts every cpu<n> directory, but only the online ones make up the CPU set
+        // kubelet gives the pods' cgroup, which must name CPUs that exist.
+        let online = std::fs::read_to_string("/sys/devices/system/cpu/online")
+            .context("failed to read /sys/devices/system/cpu/online")?;
+        std::fs::write(self.cpus.join("online"), online)?;
         for key in KERNEL_TUNABLES {
             let current = std::fs::read_to_string(Path::new("/proc/sys").join(key))
                 .with_context(|| format!("failed to read /proc/sys/{key}"))?;
@@ -92,6 +119,8 @@ pub fn hold(netns: &str, mounts: &NodeMounts) -> Result<()> {
     for key in KERNEL_TUNABLES {
         bind(&mounts.tunable_file(key), &Path::new("/proc/sys").join(key))?;
     }
+    bind(&mounts.cpus, Path::new("/sys/devices/system/cpu"))?;
+    bind(&mounts.numa_nodes, Path::new("/sys/devices/system/node"))?;
     std::fs::write(&mounts.ready_file, "ready\n")?;
 
     signals.wait()?;
