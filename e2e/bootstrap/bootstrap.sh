@@ -306,18 +306,11 @@ require_go() {
 
 component_helm() {
     require_go
-    local dir=$CACHE/helm-$HELM_VERSION
-    if [[ ! -x $dir/bin/helm ]]; then
-        local start=$SECONDS
-        log "helm: go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-        mkdir -p "$dir/bin"
-        GOBIN=$dir/bin CGO_ENABLED=0 go install -trimpath \
-            -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-            "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-        log "helm: built in $((SECONDS - start))s"
-    fi
-    log "helm: $("$dir/bin/helm" version --short)"
-    record HELM "$dir/bin/helm"
+    local binary
+    binary=$(go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
+        "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION")
+    log "helm: $("$binary" version --short)"
+    record HELM "$binary"
 }
 
 component_etcd() {
@@ -422,33 +415,35 @@ component_node_runtime() {
     record CNI_BIN_DIR /usr/lib/cni
 }
 
+# go_install NAME PACKAGE VERSION [LDFLAGS]: `go install PACKAGE@VERSION` into
+# $CACHE/NAME-VERSION/bin unless its binary is there; prints the binary's path.
+go_install() {
+    local name=$1 package=$2 version=$3 ldflags=${4:-}
+    local dir=$CACHE/$name-$version
+    if [[ ! -x $dir/bin/$name ]]; then
+        local start=$SECONDS
+        log "$name: go install $package@$version"
+        mkdir -p "$dir/bin"
+        GOBIN=$dir/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w $ldflags" "$package@$version" >&2
+        log "$name: built in $((SECONDS - start))s"
+    fi
+    echo "$dir/bin/$name"
+}
+
 component_coredns() {
     require_go
-    local dir=$CACHE/coredns-$COREDNS_VERSION
-    if [[ ! -x $dir/bin/coredns ]]; then
-        local start=$SECONDS
-        log "coredns: go install github.com/coredns/coredns@$COREDNS_VERSION"
-        mkdir -p "$dir/bin"
-        GOBIN=$dir/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
-            "github.com/coredns/coredns@$COREDNS_VERSION"
-        log "coredns: built in $((SECONDS - start))s"
-    fi
-    log "coredns: $("$dir/bin/coredns" -version | head -n1)"
-    record COREDNS "$dir/bin/coredns"
+    local binary
+    binary=$(go_install coredns github.com/coredns/coredns "$COREDNS_VERSION")
+    log "coredns: $("$binary" -version | head -n1)"
+    record COREDNS "$binary"
 }
 
 component_local_path_provisioner() {
     require_go
-    local dir=$CACHE/local-path-provisioner-$LOCAL_PATH_PROVISIONER_VERSION
-    if [[ ! -x $dir/bin/local-path-provisioner ]]; then
-        local start=$SECONDS
-        log "local-path-provisioner: go install github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION"
-        mkdir -p "$dir/bin"
-        GOBIN=$dir/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
-            "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION"
-        log "local-path-provisioner: built in $((SECONDS - start))s"
-    fi
-    record LOCAL_PATH_PROVISIONER "$dir/bin/local-path-provisioner"
+    local binary
+    binary=$(go_install local-path-provisioner github.com/rancher/local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION")
+    log "local-path-provisioner: $binary"
+    record LOCAL_PATH_PROVISIONER "$binary"
 }
 
 # The pause binary from the Kubernetes module's own C source, built as its Makefile does.
