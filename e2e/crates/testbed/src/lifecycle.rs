@@ -247,9 +247,9 @@ impl TestBed {
                     None => format!("running (pid {pid}), no certificates to probe with"),
                 },
             };
-            println!("{:<24} {line}", component.name);
+            println!("{:<28} {line}", component.name);
         }
-        println!("{:<24} {}", "kubeconfig", self.layout.admin_kubeconfig().display());
+        println!("{:<28} {}", "kubeconfig", self.layout.admin_kubeconfig().display());
         if !healthy {
             bail!("the test bed is not fully up; see {}", self.layout.logs().display());
         }
