@@ -103,7 +103,7 @@ echo "  consumed: $received"
 step "status"
 kubectl get -n "$namespace" kafkaclusters,kafkatopics,pods,pvc,services
 if [[ ${TESTBED_NODES:-agent} == kubelet ]]; then
-    broker=$(kubectl get pods -n "$namespace" -l app=kafka,kafka_cr=$cluster -o name | head -n 1)
+    broker=pod/$(kubectl get pods -n "$namespace" -l app=kafka,kafka_cr=$cluster -o jsonpath='{.items[0].metadata.name}')
     step "the kubelet API on $broker: kubectl logs, exec (port-forward works the same way)"
     kubectl logs -n "$namespace" "$broker" -c kafka --tail=3
     kubectl exec -n "$namespace" "$broker" -c kafka -- sh -c 'echo "$(hostname): $(id)"'
