@@ -47,6 +47,10 @@ pub struct Pki {
     pub apiserver_kubelet_client: CertFiles,
     pub kube_proxy_client: CertFiles,
     pub nodes: Vec<NodeCerts>,
+    /// Whether the set has the kubelet nodes' certificates (the apiserver's and kube-proxy's
+    /// client certificates and `nodes`): a node agent's set stays as it always was, so a
+    /// running test bed's certificates are not made anew.
+    for_kubelets: bool,
     /// Names and addresses the apiserver's serving certificate must hold.
     apiserver_names: Vec<String>,
 }
@@ -102,6 +106,7 @@ impl Pki {
             apiserver_kubelet_client: pair("apiserver-kubelet-client"),
             kube_proxy_client: pair("kube-proxy-client"),
             nodes,
+            for_kubelets: settings.runtime == NodeRuntime::Kubelet,
             apiserver_names,
         }
     }
@@ -117,10 +122,14 @@ impl Pki {
             &self.controller_manager_serving,
             &self.scheduler_serving,
             &self.front_proxy_client,
-            &self.apiserver_kubelet_client,
-            &self.kube_proxy_client,
         ]
         .into_iter()
+        .chain(
+            self.for_kubelets
+                .then_some([&self.apiserver_kubelet_client, &self.kube_proxy_client])
+                .into_iter()
+                .flatten(),
+        )
         .chain(self.nodes.iter().flat_map(|node| [&node.client, &node.serving]))
         {
             files.push(&pair.cert);
@@ -158,17 +167,18 @@ impl Pki {
             (&self.controller_manager_serving, "kube-controller-manager".into(), None, local(), Usage::Server),
             (&self.scheduler_serving, "kube-scheduler".into(), None, local(), Usage::Server),
             (&self.front_proxy_client, FRONT_PROXY_CLIENT_NAME.into(), None, vec![], Usage::Client),
-            // Unused by the node agent, but kept in one set so the set stays one shape.
-            (
+        ];
+        if self.for_kubelets {
+            leaves.push((
                 &self.apiserver_kubelet_client,
                 "kube-apiserver-kubelet-client".into(),
                 Some("system:masters"),
                 vec![],
                 Usage::Client,
-            ),
+            ));
             // The default ClusterRoleBinding system:node-proxier binds this user.
-            (&self.kube_proxy_client, "system:kube-proxy".into(), None, vec![], Usage::Client),
-        ];
+            leaves.push((&self.kube_proxy_client, "system:kube-proxy".into(), None, vec![], Usage::Client));
+        }
         for node in &self.nodes {
             let name = &node.node.name;
             leaves.push((&node.client, format!("system:node:{name}"), Some("system:nodes"), vec![], Usage::Client));
@@ -232,6 +242,17 @@ fn write_private(path: &Path, pem: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_agents_set_has_no_kubelet_certificates() {
+        let dir = Path::new("/pki");
+        let agent = Pki::at(dir, &Settings { runtime: NodeRuntime::Agent, slot: 0 });
+        let kubelet = Pki::at(dir, &Settings { runtime: NodeRuntime::Kubelet, slot: 0 });
+        assert!(!agent.all_files().contains(&agent.kube_proxy_client.cert.as_path()));
+        // Two client pairs and a client and serving pair per node.
+        assert_eq!(kubelet.all_files().len(), agent.all_files().len() + 2 * 2 + 3 * 2 * 2);
+        assert!(kubelet.apiserver_names.contains(&"100.73.0.1".to_string()));
+    }
 
     #[test]
     fn generates_once_and_then_reuses_the_set() {
