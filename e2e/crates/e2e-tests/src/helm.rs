@@ -96,6 +96,18 @@ pub async fn kubectl(args: &[&str], stdin: Option<&[u8]>) -> Result<String> {
     run_ok("KUBECTL", args, stdin).await
 }
 
+/// `kubectl ARGS`, whatever its exit (for commands expected to fail).
+pub async fn kubectl_output(args: &[&str]) -> Result<Output> {
+    run("KUBECTL", args, None).await
+}
+
+/// kubectl with the test bed's kubeconfig, for commands that keep running (port-forward).
+pub fn kubectl_command() -> Result<Command> {
+    let mut command = Command::new(tool("KUBECTL")?);
+    command.env("KUBECONFIG", kubeconfig_path()).current_dir(repo_root()).kill_on_drop(true);
+    Ok(command)
+}
+
 /// `--set` arguments for helm from `key=value` pairs.
 fn set_args<'a>(sets: &[&'a str]) -> Vec<&'a str> {
     sets.iter().flat_map(|set| ["--set", set]).collect()

@@ -37,7 +37,7 @@ spec:
   containers:
     - name: zookeeper
       image: zookeeper:3.8.4
-      env: [{name: ZK_HEAP_OPTS, value: "-Xmx128m"}]
+      env: [{name: ZK_HEAP_OPTS, value: "-Xmx128m"}, {name: JVMFLAGS, value: "-Xmx128m"}]
       readinessProbe: {tcpSocket: {port: 2181}, periodSeconds: 2}
       volumeMounts:
         - {name: config, mountPath: /conf}

@@ -5,23 +5,14 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use std::net::Ipv4Addr;
+
 use crate::health::Probe;
 use crate::layout::Layout;
 use crate::pki::{FRONT_PROXY_CLIENT_NAME, Pki};
 use crate::process::Launch;
+use crate::settings::{NodeRuntime, Settings};
 use crate::toolchain::Toolchain;
-
-pub const ETCD_CLIENT_PORT: u16 = 12379;
-pub const ETCD_PEER_PORT: u16 = 12380;
-pub const APISERVER_PORT: u16 = 16443;
-pub const CONTROLLER_MANAGER_PORT: u16 = 10257;
-pub const SCHEDULER_PORT: u16 = 10259;
-
-/// Services get ClusterIPs here, pods (if anyone allocates them) addresses there. Both sit
-/// in 100.64.0.0/10 (shared address space) because 10/8, 172.16/12 and 192.168/16 are
-/// off limits on this machine.
-pub const SERVICE_CLUSTER_IP_RANGE: &str = "100.96.0.0/16";
-pub const CLUSTER_CIDR: &str = "100.64.0.0/12";
 
 /// Every controller the operator's tests rely on, and nothing that needs a cloud.
 const CONTROLLERS: &[&str] = &[
@@ -49,10 +40,9 @@ const CONTROLLERS: &[&str] = &[
     "clusterrole-aggregation-controller",
 ];
 
-/// Stop order and SIGTERM grace period: the node agent first, because it stops the pods
-/// (and needs the apiserver to report it), then the control plane in reverse start order.
-pub const STOP_ORDER: [(&str, Duration); 5] = [
-    ("node-agent", Duration::from_secs(60)),
+/// Stop order and SIGTERM grace period of the control plane (after the nodes), in reverse
+/// start order.
+pub const CONTROL_PLANE_STOP_ORDER: [(&str, Duration); 4] = [
     ("kube-scheduler", Duration::from_secs(10)),
     ("kube-controller-manager", Duration::from_secs(10)),
     ("kube-apiserver", Duration::from_secs(15)),
@@ -60,19 +50,15 @@ pub const STOP_ORDER: [(&str, Duration); 5] = [
 ];
 
 pub struct Component {
-    pub name: &'static str,
+    pub name: String,
     pub launch: Launch,
     pub probe: Probe,
     /// How long to wait for a healthy answer after starting.
     pub startup_timeout: Duration,
 }
 
-pub fn apiserver_url() -> String {
-    format!("https://127.0.0.1:{APISERVER_PORT}")
-}
-
 /// etcd, kube-apiserver, kube-controller-manager, kube-scheduler, in that order.
-pub fn control_plane(layout: &Layout, pki: &Pki, toolchain: &Toolchain) -> Result<Vec<Component>> {
+pub fn control_plane(layout: &Layout, pki: &Pki, toolchain: &Toolchain, settings: &Settings) -> Result<Vec<Component>> {
     let path = |p: &PathBuf| p.display().to_string();
     let launch = |name: &str, program: PathBuf, args: Vec<String>| Launch {
         program,
@@ -80,12 +66,18 @@ pub fn control_plane(layout: &Layout, pki: &Pki, toolchain: &Toolchain) -> Resul
         working_dir: layout.root.clone(),
         log_file: layout.log_file(name),
         pid_file: layout.pid_file(name),
+        namespaces_of: None,
     };
+    let local = Ipv4Addr::LOCALHOST;
+    let etcd_port = settings.etcd_client_port();
+    let apiserver_port = settings.apiserver_port();
+    let controller_manager_port = settings.controller_manager_port();
+    let scheduler_port = settings.scheduler_port();
 
-    let etcd_client_url = format!("http://127.0.0.1:{ETCD_CLIENT_PORT}");
-    let etcd_peer_url = format!("http://127.0.0.1:{ETCD_PEER_PORT}");
+    let etcd_client_url = format!("http://127.0.0.1:{etcd_port}");
+    let etcd_peer_url = format!("http://127.0.0.1:{}", settings.etcd_peer_port());
     let etcd = Component {
-        name: "etcd",
+        name: "etcd".into(),
         launch: launch(
             "etcd",
             toolchain.binary("ETCD")?,
@@ -102,52 +94,60 @@ pub fn control_plane(layout: &Layout, pki: &Pki, toolchain: &Toolchain) -> Resul
                 "--log-level=warn".into(),
             ],
         ),
-        probe: Probe::Http { port: ETCD_CLIENT_PORT, path: "/health" },
+        probe: Probe::Http { address: local, port: etcd_port, path: "/health" },
         startup_timeout: Duration::from_secs(30),
     };
 
+    let apiserver_address = settings.apiserver_address();
+    let mut apiserver_args: Vec<String> = vec![
+        format!("--etcd-servers={etcd_client_url}"),
+        format!("--bind-address={apiserver_address}"),
+        format!("--advertise-address={apiserver_address}"),
+        format!("--secure-port={apiserver_port}"),
+        format!("--cert-dir={}", path(&layout.pki())),
+        format!("--tls-cert-file={}", path(&pki.apiserver.cert)),
+        format!("--tls-private-key-file={}", path(&pki.apiserver.key)),
+        format!("--client-ca-file={}", path(&pki.ca.cert)),
+        format!("--service-cluster-ip-range={}", settings.service_cidr()),
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
+        format!("--service-account-key-file={}", path(&pki.service_account_public_key)),
+        format!("--service-account-signing-key-file={}", path(&pki.service_account_key)),
+        "--authorization-mode=Node,RBAC".into(),
+        // Controller-manager and scheduler read the request-header CA from the
+        // extension-apiserver-authentication ConfigMap and log errors without it.
+        format!("--requestheader-client-ca-file={}", path(&pki.ca.cert)),
+        format!("--requestheader-allowed-names={FRONT_PROXY_CLIENT_NAME}"),
+        "--requestheader-username-headers=X-Remote-User".into(),
+        "--requestheader-group-headers=X-Remote-Group".into(),
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-".into(),
+        format!("--proxy-client-cert-file={}", path(&pki.front_proxy_client.cert)),
+        format!("--proxy-client-key-file={}", path(&pki.front_proxy_client.key)),
+        "--allow-privileged=true".into(),
+        "--profiling=false".into(),
+    ];
+    match settings.runtime {
+        // The apiserver listens on 127.0.0.1, which Endpoints validation rejects for the
+        // `kubernetes` Service; pods get the real address from the node agent.
+        NodeRuntime::Agent => apiserver_args.push("--endpoint-reconciler-type=none".into()),
+        // Kubelets serve logs, exec and port-forward on their node address with a certificate
+        // from our CA, and let the apiserver in with its own client certificate.
+        NodeRuntime::Kubelet => apiserver_args.extend([
+            format!("--kubelet-certificate-authority={}", path(&pki.ca.cert)),
+            format!("--kubelet-client-certificate={}", path(&pki.apiserver_kubelet_client.cert)),
+            format!("--kubelet-client-key={}", path(&pki.apiserver_kubelet_client.key)),
+            "--kubelet-preferred-address-types=InternalIP".into(),
+        ]),
+    }
     let apiserver = Component {
-        name: "kube-apiserver",
-        launch: launch(
-            "kube-apiserver",
-            toolchain.binary("KUBE_APISERVER")?,
-            vec![
-                format!("--etcd-servers={etcd_client_url}"),
-                "--bind-address=127.0.0.1".into(),
-                "--advertise-address=127.0.0.1".into(),
-                format!("--secure-port={APISERVER_PORT}"),
-                format!("--cert-dir={}", path(&layout.pki())),
-                format!("--tls-cert-file={}", path(&pki.apiserver.cert)),
-                format!("--tls-private-key-file={}", path(&pki.apiserver.key)),
-                format!("--client-ca-file={}", path(&pki.ca.cert)),
-                format!("--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}"),
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
-                format!("--service-account-key-file={}", path(&pki.service_account_public_key)),
-                format!("--service-account-signing-key-file={}", path(&pki.service_account_key)),
-                "--authorization-mode=Node,RBAC".into(),
-                // Controller-manager and scheduler read the request-header CA from the
-                // extension-apiserver-authentication ConfigMap and log errors without it.
-                format!("--requestheader-client-ca-file={}", path(&pki.ca.cert)),
-                format!("--requestheader-allowed-names={FRONT_PROXY_CLIENT_NAME}"),
-                "--requestheader-username-headers=X-Remote-User".into(),
-                "--requestheader-group-headers=X-Remote-Group".into(),
-                "--requestheader-extra-headers-prefix=X-Remote-Extra-".into(),
-                format!("--proxy-client-cert-file={}", path(&pki.front_proxy_client.cert)),
-                format!("--proxy-client-key-file={}", path(&pki.front_proxy_client.key)),
-                // The apiserver listens on 127.0.0.1, which Endpoints validation rejects for
-                // the `kubernetes` Service; pods get the real address from the node agent.
-                "--endpoint-reconciler-type=none".into(),
-                "--allow-privileged=true".into(),
-                "--profiling=false".into(),
-            ],
-        ),
-        probe: Probe::Https { port: APISERVER_PORT, path: "/readyz" },
+        name: "kube-apiserver".into(),
+        launch: launch("kube-apiserver", toolchain.binary("KUBE_APISERVER")?, apiserver_args),
+        probe: Probe::Https { address: apiserver_address, port: apiserver_port, path: "/readyz" },
         startup_timeout: Duration::from_secs(90),
     };
 
     let controller_manager_kubeconfig = path(&layout.kubeconfigs().join("kube-controller-manager.kubeconfig"));
     let controller_manager = Component {
-        name: "kube-controller-manager",
+        name: "kube-controller-manager".into(),
         launch: launch(
             "kube-controller-manager",
             toolchain.binary("KUBE_CONTROLLER_MANAGER")?,
@@ -156,14 +156,14 @@ pub fn control_plane(layout: &Layout, pki: &Pki, toolchain: &Toolchain) -> Resul
                 format!("--authentication-kubeconfig={controller_manager_kubeconfig}"),
                 format!("--authorization-kubeconfig={controller_manager_kubeconfig}"),
                 "--bind-address=127.0.0.1".into(),
-                format!("--secure-port={CONTROLLER_MANAGER_PORT}"),
+                format!("--secure-port={controller_manager_port}"),
                 format!("--tls-cert-file={}", path(&pki.controller_manager_serving.cert)),
                 format!("--tls-private-key-file={}", path(&pki.controller_manager_serving.key)),
                 format!("--client-ca-file={}", path(&pki.ca.cert)),
                 format!("--controllers={}", CONTROLLERS.join(",")),
-                format!("--cluster-cidr={CLUSTER_CIDR}"),
+                format!("--cluster-cidr={}", settings.cluster_cidr()),
                 "--allocate-node-cidrs=false".into(),
-                format!("--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}"),
+                format!("--service-cluster-ip-range={}", settings.service_cidr()),
                 "--cluster-name=testbed".into(),
                 format!("--root-ca-file={}", path(&pki.ca.cert)),
                 format!("--service-account-private-key-file={}", path(&pki.service_account_key)),
@@ -174,13 +174,13 @@ pub fn control_plane(layout: &Layout, pki: &Pki, toolchain: &Toolchain) -> Resul
                 "--leader-elect=false".into(),
             ],
         ),
-        probe: Probe::Https { port: CONTROLLER_MANAGER_PORT, path: "/healthz" },
+        probe: Probe::Https { address: local, port: controller_manager_port, path: "/healthz" },
         startup_timeout: Duration::from_secs(60),
     };
 
     let scheduler_kubeconfig = path(&layout.kubeconfigs().join("kube-scheduler.kubeconfig"));
     let scheduler = Component {
-        name: "kube-scheduler",
+        name: "kube-scheduler".into(),
         launch: launch(
             "kube-scheduler",
             toolchain.binary("KUBE_SCHEDULER")?,
@@ -189,14 +189,14 @@ pub fn control_plane(layout: &Layout, pki: &Pki, toolchain: &Toolchain) -> Resul
                 format!("--authentication-kubeconfig={scheduler_kubeconfig}"),
                 format!("--authorization-kubeconfig={scheduler_kubeconfig}"),
                 "--bind-address=127.0.0.1".into(),
-                format!("--secure-port={SCHEDULER_PORT}"),
+                format!("--secure-port={scheduler_port}"),
                 format!("--tls-cert-file={}", path(&pki.scheduler_serving.cert)),
                 format!("--tls-private-key-file={}", path(&pki.scheduler_serving.key)),
                 format!("--client-ca-file={}", path(&pki.ca.cert)),
                 "--leader-elect=false".into(),
             ],
         ),
-        probe: Probe::Https { port: SCHEDULER_PORT, path: "/readyz" },
+        probe: Probe::Https { address: local, port: scheduler_port, path: "/readyz" },
         startup_timeout: Duration::from_secs(60),
     };
 
@@ -221,13 +221,14 @@ pub fn node_agent(layout: &Layout) -> Option<Component> {
         "testbed-node-1=zone-a,testbed-node-2=zone-b,testbed-node-3=zone-c".into(),
     ];
     Some(Component {
-        name: "node-agent",
+        name: "node-agent".into(),
         launch: Launch {
             program,
             args,
             working_dir: layout.root.clone(),
             log_file: layout.log_file("node-agent"),
             pid_file: layout.pid_file("node-agent"),
+            namespaces_of: None,
         },
         probe: Probe::Alive,
         startup_timeout: Duration::from_secs(2),

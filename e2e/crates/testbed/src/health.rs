@@ -2,8 +2,8 @@
 //! verified against the test bed's CA, optionally with a client certificate.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,13 +20,19 @@ const TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub enum Probe {
     Http {
+        address: Ipv4Addr,
         port: u16,
         path: &'static str,
     },
     Https {
+        address: Ipv4Addr,
         port: u16,
         path: &'static str,
     },
+    /// A Unix socket that accepts connections (containerd's API).
+    UnixSocket(PathBuf),
+    /// A file the process writes once it is ready (a node's namespace holder).
+    FileExists(PathBuf),
     /// No endpoint: being alive is all we can check.
     Alive,
 }
@@ -58,8 +64,19 @@ impl Prober {
     /// `Ok(())` when the endpoint answers 200; otherwise why not.
     pub fn check(&self, probe: &Probe) -> Result<()> {
         let (status, body) = match probe {
-            Probe::Http { port, path } => self.get(*port, path, false)?,
-            Probe::Https { port, path } => self.get(*port, path, true)?,
+            Probe::Http { address, port, path } => self.get(*address, *port, path, false)?,
+            Probe::Https { address, port, path } => self.get(*address, *port, path, true)?,
+            Probe::UnixSocket(path) => {
+                std::os::unix::net::UnixStream::connect(path)
+                    .with_context(|| format!("failed to connect to {}", path.display()))?;
+                return Ok(());
+            }
+            Probe::FileExists(path) => {
+                if !path.exists() {
+                    bail!("{} does not exist yet", path.display());
+                }
+                return Ok(());
+            }
             Probe::Alive => return Ok(()),
         };
         if status != 200 {
@@ -68,15 +85,14 @@ impl Prober {
         Ok(())
     }
 
-    /// GET https://127.0.0.1:<port><path>, returning status code and body.
-    pub fn get(&self, port: u16, path: &str, tls: bool) -> Result<(u16, String)> {
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let tcp = TcpStream::connect_timeout(&address, TIMEOUT)?;
+    /// GET http(s)://<address>:<port><path>, returning status code and body.
+    pub fn get(&self, address: Ipv4Addr, port: u16, path: &str, tls: bool) -> Result<(u16, String)> {
+        let tcp = TcpStream::connect_timeout(&SocketAddr::from((address, port)), TIMEOUT)?;
         tcp.set_read_timeout(Some(TIMEOUT))?;
         tcp.set_write_timeout(Some(TIMEOUT))?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {address}:{port}\r\nConnection: close\r\n\r\n");
         let response = if tls {
-            let server_name = ServerName::try_from("127.0.0.1")?.to_owned();
+            let server_name = ServerName::from(std::net::IpAddr::V4(address));
             let connection = ClientConnection::new(self.tls.clone(), server_name)?;
             exchange(StreamOwned::new(connection, tcp), &request)?
         } else {

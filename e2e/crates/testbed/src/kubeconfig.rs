@@ -36,9 +36,13 @@ current-context: testbed
     )
 }
 
+/// Leaves an unchanged file alone (components may watch theirs).
 pub fn write(path: &Path, server: &str, ca_cert: &Path, client: &CertFiles) -> Result<()> {
-    std::fs::write(path, render(server, ca_cert, client))
-        .with_context(|| format!("failed to write kubeconfig {}", path.display()))
+    let text = render(server, ca_cert, client);
+    if std::fs::read_to_string(path).is_ok_and(|current| current == text) {
+        return Ok(());
+    }
+    std::fs::write(path, text).with_context(|| format!("failed to write kubeconfig {}", path.display()))
 }
 
 #[cfg(test)]

@@ -54,6 +54,16 @@ impl Layout {
         self.base.join("kubeconfig")
     }
 
+    /// One directory per kubelet node (configuration, containerd's images, pod volumes).
+    pub fn nodes(&self) -> PathBuf {
+        self.base.join("nodes")
+    }
+
+    /// Which settings the state under `base` was made for.
+    pub fn settings_file(&self) -> PathBuf {
+        self.base.join("settings")
+    }
+
     pub fn agent_state(&self) -> PathBuf {
         self.base.join("agent")
     }

@@ -7,24 +7,34 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::components::{self, APISERVER_PORT, Component};
+use crate::addons;
+use crate::components::{self, Component};
 use crate::health::{Probe, Prober};
+use crate::host_exec;
 use crate::kubeconfig;
+use crate::kubelet_nodes::KubeletNodes;
 use crate::layout::Layout;
+use crate::network;
 use crate::pki::Pki;
 use crate::process;
-use crate::toolchain::Toolchain;
+use crate::settings::{NodeRuntime, Settings};
+use crate::toolchain::{self, Toolchain};
 
 /// Everything the commands need, built once.
 pub struct TestBed {
     layout: Layout,
+    settings: Settings,
     pki: Pki,
 }
 
 impl TestBed {
-    pub fn new(layout: Layout) -> Self {
-        let pki = Pki::at(&layout.pki());
-        Self { layout, pki }
+    pub fn new(layout: Layout, settings: Settings) -> Self {
+        let pki = Pki::at(&layout.pki(), &settings);
+        Self { layout, settings, pki }
+    }
+
+    fn kubelet_nodes(&self) -> KubeletNodes<'_> {
+        KubeletNodes { layout: &self.layout, settings: &self.settings, pki: &self.pki }
     }
 
     pub fn layout(&self) -> &Layout {
@@ -35,6 +45,11 @@ impl TestBed {
     pub fn up(&self) -> Result<()> {
         let started_at = Instant::now();
         self.layout.create_dirs()?;
+        self.forget_state_of_other_settings()?;
+        if self.settings.runtime == NodeRuntime::Kubelet {
+            // The apiserver listens on the host's end of the nodes' bridge.
+            network::ensure(&self.settings)?;
+        }
         if self.pki.ensure()? {
             println!("generated certificates in {}", self.layout.pki().display());
         }
@@ -42,19 +57,20 @@ impl TestBed {
         let prober = self.admin_prober()?;
         let toolchain = Toolchain::load()?;
 
-        for component in components::control_plane(&self.layout, &self.pki, &toolchain)? {
+        for component in components::control_plane(&self.layout, &self.pki, &toolchain, &self.settings)? {
             self.ensure_running(&component, &prober)?;
         }
         self.wait_for_default_service_account(&prober)?;
 
-        // ---- node agent hook -----------------------------------------------------------
-        // The node agent (e2e/crates/node-agent) registers the test nodes and runs their
-        // pods. It is optional: started only when its binary was built next to ours.
-        match components::node_agent(&self.layout) {
-            Some(agent) => self.ensure_running(&agent, &prober)?,
-            None => println!("node-agent: binary not built, skipped (pods will stay Pending)"),
+        match self.settings.runtime {
+            // The node agent (e2e/crates/node-agent) registers the test nodes and runs their
+            // pods. It is optional: started only when its binary was built next to ours.
+            NodeRuntime::Agent => match components::node_agent(&self.layout) {
+                Some(agent) => self.ensure_running(&agent, &prober)?,
+                None => println!("node-agent: binary not built, skipped (pods will stay Pending)"),
+            },
+            NodeRuntime::Kubelet => self.kubelet_nodes_up(&toolchain, &prober)?,
         }
-        // ---- end of node agent hook --------------------------------------------------
 
         println!(
             "test bed up in {:.1}s; export KUBECONFIG={}",
@@ -64,9 +80,125 @@ impl TestBed {
         Ok(())
     }
 
-    /// Stops the node agent first (it stops pods), then the control plane in reverse order.
+    /// Starts each node's holder, containerd (and imports the images), kubelet and kube-proxy,
+    /// then cluster DNS, and waits until every node is Ready.
+    fn kubelet_nodes_up(&self, toolchain: &Toolchain, prober: &Prober) -> Result<()> {
+        let nodes = self.kubelet_nodes();
+        let images_list = toolchain.file("TESTBED_IMAGES")?;
+        for certs in &self.pki.nodes {
+            nodes.prepare(certs, toolchain)?;
+            self.ensure_running(&nodes.holder(&certs.node)?, prober)?;
+            let mut daemons = nodes.daemons(&certs.node, toolchain)?.into_iter();
+            let containerd = daemons.next().expect("containerd comes first");
+            self.ensure_running(&containerd, prober)?;
+            let started = Instant::now();
+            nodes.import_images(&certs.node, toolchain, &images_list)?;
+            println!("{}: images imported in {:.1}s", certs.node.name, started.elapsed().as_secs_f64());
+            for daemon in daemons {
+                self.ensure_running(&daemon, prober)?;
+            }
+        }
+        let kafka_home = host_exec::default_kafka_home(&toolchain::cache_dir());
+        host_exec::prepare(&self.layout, &self.settings, kafka_home.as_deref())?;
+        let kubectl = toolchain.binary("KUBECTL")?;
+        let kubeconfig = self.layout.admin_kubeconfig();
+        addons::apply(&kubectl, &kubeconfig, &addons::coredns_manifest(&self.settings))?;
+        let volume_dirs = addons::VolumeDirs {
+            shared: self.layout.base.join("volumes"),
+            per_node: self
+                .settings
+                .nodes()
+                .into_iter()
+                .map(|node| {
+                    let dir = self.layout.nodes().join(&node.name).join("volumes");
+                    (node.name, dir)
+                })
+                .collect(),
+        };
+        for dir in std::iter::once(&volume_dirs.shared).chain(volume_dirs.per_node.iter().map(|(_, dir)| dir)) {
+            std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
+        }
+        addons::apply(&kubectl, &kubeconfig, &addons::local_path_manifest(&volume_dirs))?;
+        let started = Instant::now();
+        addons::wait(&kubectl, &kubeconfig, &["--for=condition=Ready", "node", "--all", "--timeout=120s"])?;
+        // After a restart the API still shows the old pods ready: only an answer counts.
+        self.wait_for_cluster_dns()?;
+        println!("nodes Ready and cluster DNS answering after {:.1}s", started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// Until the host resolves the `kubernetes` Service through kube-proxy and CoreDNS, as
+    /// every `testbed exec` command will.
+    fn wait_for_cluster_dns(&self) -> Result<()> {
+        let name = "kubernetes.default.svc.cluster.local";
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let output = std::process::Command::new(std::env::current_exe()?)
+                .arg("--root")
+                .arg(&self.layout.root)
+                .args(["exec", "--", "getent", "hosts", name])
+                .output()
+                .context("failed to run testbed exec")?;
+            if output.status.success() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "cluster DNS does not answer for {name} after 120 s: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// The state under target/testbed (etcd's objects, certificates) holds addresses of the
+    /// settings it was made with: made for other settings, it goes, unless it is in use.
+    fn forget_state_of_other_settings(&self) -> Result<()> {
+        let file = self.layout.settings_file();
+        let wanted = self.settings.fingerprint();
+        let recorded = std::fs::read_to_string(&file).unwrap_or_default();
+        if recorded.trim() == wanted {
+            return Ok(());
+        }
+        if !recorded.is_empty() {
+            if process::running_pid(&self.layout.pid_file("kube-apiserver")).is_some() {
+                bail!(
+                    "the running test bed was started with `{}`, not `{wanted}`: stop it first (e2e/testbed down)",
+                    recorded.trim()
+                );
+            }
+            println!("state made for `{}`: removing etcd's data and the certificates", recorded.trim());
+            for dir in [self.layout.etcd_data(), self.layout.pki()] {
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir).with_context(|| format!("failed to remove {}", dir.display()))?;
+                }
+            }
+            self.layout.create_dirs()?;
+        }
+        std::fs::write(&file, format!("{wanted}\n")).with_context(|| format!("failed to write {}", file.display()))
+    }
+
+    /// Stops the nodes first (they stop pods), then the control plane in reverse order, then
+    /// removes the nodes' network.
     pub fn down(&self, purge: bool) -> Result<()> {
-        for (name, grace) in components::STOP_ORDER {
+        match self.settings.runtime {
+            NodeRuntime::Agent => {
+                let started = Instant::now();
+                match process::stop(&self.layout.pid_file("node-agent"), Duration::from_secs(60))? {
+                    Some(pid) => {
+                        println!("node-agent: stopped (pid {pid}) in {:.1}s", started.elapsed().as_secs_f64())
+                    }
+                    None => println!("node-agent: not running"),
+                }
+            }
+            NodeRuntime::Kubelet => {
+                for node in self.settings.nodes() {
+                    self.kubelet_nodes().stop(&node)?;
+                }
+            }
+        }
+        for (name, grace) in components::CONTROL_PLANE_STOP_ORDER {
             let started = Instant::now();
             match process::stop(&self.layout.pid_file(name), grace)? {
                 Some(pid) => println!("{name}: stopped (pid {pid}) in {:.1}s", started.elapsed().as_secs_f64()),
@@ -78,6 +210,9 @@ impl TestBed {
                 .with_context(|| format!("failed to remove {}", self.layout.base.display()))?;
             println!("removed {}", self.layout.base.display());
         }
+        if self.settings.runtime == NodeRuntime::Kubelet {
+            network::remove(&self.settings)?;
+        }
         Ok(())
     }
 
@@ -85,8 +220,17 @@ impl TestBed {
     pub fn status(&self) -> Result<()> {
         let prober = self.admin_prober().ok();
         let toolchain = Toolchain::load()?;
-        let mut components = components::control_plane(&self.layout, &self.pki, &toolchain)?;
-        components.extend(components::node_agent(&self.layout));
+        let mut components = components::control_plane(&self.layout, &self.pki, &toolchain, &self.settings)?;
+        match self.settings.runtime {
+            NodeRuntime::Agent => components.extend(components::node_agent(&self.layout)),
+            NodeRuntime::Kubelet => {
+                let nodes = self.kubelet_nodes();
+                for node in self.settings.nodes() {
+                    components.push(nodes.holder(&node)?);
+                    components.extend(nodes.daemons(&node, &toolchain)?);
+                }
+            }
+        }
         let mut healthy = true;
         for component in &components {
             let line = match process::running_pid(&component.launch.pid_file) {
@@ -103,9 +247,9 @@ impl TestBed {
                     None => format!("running (pid {pid}), no certificates to probe with"),
                 },
             };
-            println!("{:<24} {line}", component.name);
+            println!("{:<28} {line}", component.name);
         }
-        println!("{:<24} {}", "kubeconfig", self.layout.admin_kubeconfig().display());
+        println!("{:<28} {}", "kubeconfig", self.layout.admin_kubeconfig().display());
         if !healthy {
             bail!("the test bed is not fully up; see {}", self.layout.logs().display());
         }
@@ -113,7 +257,7 @@ impl TestBed {
     }
 
     fn write_kubeconfigs(&self) -> Result<()> {
-        let server = components::apiserver_url();
+        let server = self.settings.apiserver_url();
         let ca = &self.pki.ca.cert;
         kubeconfig::write(&self.layout.admin_kubeconfig(), &server, ca, &self.pki.admin)?;
         let dir = self.layout.kubeconfigs();
@@ -138,11 +282,12 @@ impl TestBed {
         }
         // Otherwise a foreign process on the port (say, another test bed's etcd) would
         // answer our health probe.
-        if let Probe::Http { port, .. } | Probe::Https { port, .. } = component.probe
-            && TcpListener::bind(("127.0.0.1", port)).is_err()
+        if let Probe::Http { address, port, .. } | Probe::Https { address, port, .. } = component.probe
+            && component.launch.namespaces_of.is_none()
+            && TcpListener::bind((address, port)).is_err()
         {
             bail!(
-                "{}: port {port} on 127.0.0.1 is taken by a process that is not this test bed's \
+                "{}: port {port} on {address} is taken by a process that is not this test bed's \
                  (another test bed? `ss -ltnp sport = :{port}` shows it)",
                 component.name
             );
@@ -174,7 +319,7 @@ impl TestBed {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let path = "/api/v1/namespaces/default/serviceaccounts/default";
-            match prober.get(APISERVER_PORT, path, true) {
+            match prober.get(self.settings.apiserver_address(), self.settings.apiserver_port(), path, true) {
                 Ok((200, _)) => return Ok(()),
                 result if Instant::now() >= deadline => {
                     bail!("the default service account never appeared (last answer: {result:?})")

@@ -3,13 +3,21 @@
 //! logs and pid files under `<repo>/target/testbed`. Binaries come from
 //! `e2e/bootstrap/bootstrap.sh` (see e2e/README.md).
 
+mod addons;
+mod cgroups;
 mod components;
 mod health;
+mod host_exec;
 mod kubeconfig;
+mod kubelet_nodes;
 mod layout;
 mod lifecycle;
+mod network;
+mod node_config;
+mod node_namespaces;
 mod pki;
 mod process;
+mod settings;
 mod toolchain;
 
 use std::path::PathBuf;
@@ -20,6 +28,8 @@ use clap::{Parser, Subcommand};
 
 use crate::layout::Layout;
 use crate::lifecycle::TestBed;
+use crate::node_namespaces::NodeMounts;
+use crate::settings::Settings;
 
 #[derive(Parser)]
 #[command(about = "Runs the local Kubernetes test bed")]
@@ -45,6 +55,19 @@ enum Command {
     Status,
     /// Print the path of the admin kubeconfig.
     Kubeconfig,
+    /// Run a host command with cluster DNS and the Kafka CLI tools on PATH (kubelet nodes).
+    Exec {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Hold a kubelet node's mount namespace (inside its network namespace) until SIGTERM.
+    #[command(hide = true)]
+    NodeNamespaces {
+        #[arg(long)]
+        netns: String,
+        #[arg(long)]
+        node_dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -59,7 +82,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let testbed = TestBed::new(Layout::discover(cli.root)?);
+    if let Command::NodeNamespaces { netns, node_dir } = &cli.command {
+        return node_namespaces::hold(netns, &NodeMounts::under(node_dir));
+    }
+    let testbed = TestBed::new(Layout::discover(cli.root)?, Settings::from_env()?);
     match cli.command {
         Command::Up => testbed.up(),
         Command::Down { purge } => testbed.down(purge),
@@ -68,5 +94,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", testbed.layout().admin_kubeconfig().display());
             Ok(())
         }
+        Command::Exec { command } => host_exec::run(testbed.layout(), &command),
+        Command::NodeNamespaces { .. } => unreachable!("handled above"),
     }
 }

@@ -2,19 +2,22 @@
 //! client certificates of the admin and the control-plane components, and the serving
 //! certificates of controller-manager and scheduler (so health checks verify TLS too).
 //!
+//! With kubelet nodes the set also holds, per node, the kubelet's client certificate
+//! (`system:node:<name>` in `system:nodes`, what the Node authorizer expects) and its serving
+//! certificate (the node's name and address, so the apiserver verifies it for logs, exec and
+//! port-forward), the apiserver's client certificate towards kubelets, and kube-proxy's.
+//!
 //! Generated once as a set and reused while every file exists: the admin kubeconfig and
 //! service-account tokens stored in etcd stay valid across `down`/`up`.
 
 use std::path::{Path, PathBuf};
 
+use crate::settings::{NodeRuntime, NodeSpec, Settings};
 use anyhow::{Context, Result};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
-
-/// The first address of `--service-cluster-ip-range`: the `kubernetes` Service's ClusterIP.
-pub const KUBERNETES_SERVICE_IP: &str = "100.96.0.1";
 
 /// The only client name the apiserver trusts for request-header (front proxy) authentication.
 pub const FRONT_PROXY_CLIENT_NAME: &str = "front-proxy-client";
@@ -40,12 +43,55 @@ pub struct Pki {
     pub front_proxy_client: CertFiles,
     pub service_account_key: PathBuf,
     pub service_account_public_key: PathBuf,
+    /// The apiserver's identity towards kubelets (logs, exec, port-forward).
+    pub apiserver_kubelet_client: CertFiles,
+    pub kube_proxy_client: CertFiles,
+    pub nodes: Vec<NodeCerts>,
+    /// Whether the set has the kubelet nodes' certificates (the apiserver's and kube-proxy's
+    /// client certificates and `nodes`): a node agent's set stays as it always was, so a
+    /// running test bed's certificates are not made anew.
+    for_kubelets: bool,
+    /// Names and addresses the apiserver's serving certificate must hold.
+    apiserver_names: Vec<String>,
+}
+
+/// A kubelet's certificates.
+#[derive(Debug, Clone)]
+pub struct NodeCerts {
+    pub node: NodeSpec,
+    pub client: CertFiles,
+    pub serving: CertFiles,
 }
 
 impl Pki {
-    pub fn at(dir: &Path) -> Self {
+    pub fn at(dir: &Path, settings: &Settings) -> Self {
         let pair =
             |name: &str| CertFiles { cert: dir.join(format!("{name}.crt")), key: dir.join(format!("{name}.key")) };
+        let mut apiserver_names: Vec<String> = [
+            "127.0.0.1",
+            "localhost",
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local",
+        ]
+        .map(String::from)
+        .into();
+        apiserver_names.push(settings.kubernetes_service_ip().to_string());
+        apiserver_names.push(settings.apiserver_address().to_string());
+        apiserver_names.dedup();
+        let nodes = match settings.runtime {
+            NodeRuntime::Agent => Vec::new(),
+            NodeRuntime::Kubelet => settings
+                .nodes()
+                .into_iter()
+                .map(|node| NodeCerts {
+                    client: pair(&format!("{}-client", node.name)),
+                    serving: pair(&format!("{}-serving", node.name)),
+                    node,
+                })
+                .collect(),
+        };
         Self {
             ca: pair("ca"),
             apiserver: pair("apiserver"),
@@ -57,6 +103,11 @@ impl Pki {
             front_proxy_client: pair("front-proxy-client"),
             service_account_key: dir.join("service-account.key"),
             service_account_public_key: dir.join("service-account.pub"),
+            apiserver_kubelet_client: pair("apiserver-kubelet-client"),
+            kube_proxy_client: pair("kube-proxy-client"),
+            nodes,
+            for_kubelets: settings.runtime == NodeRuntime::Kubelet,
+            apiserver_names,
         }
     }
 
@@ -71,7 +122,16 @@ impl Pki {
             &self.controller_manager_serving,
             &self.scheduler_serving,
             &self.front_proxy_client,
-        ] {
+        ]
+        .into_iter()
+        .chain(
+            self.for_kubelets
+                .then_some([&self.apiserver_kubelet_client, &self.kube_proxy_client])
+                .into_iter()
+                .flatten(),
+        )
+        .chain(self.nodes.iter().flat_map(|node| [&node.client, &node.serving]))
+        {
             files.push(&pair.cert);
             files.push(&pair.key);
         }
@@ -98,35 +158,37 @@ impl Pki {
         write_pair(&self.ca, &ca_cert.pem(), &ca_key.serialize_pem())?;
         let issuer = Issuer::new(ca_params, ca_key);
 
-        let apiserver_names = [
-            "127.0.0.1",
-            "localhost",
-            "kubernetes",
-            "kubernetes.default",
-            "kubernetes.default.svc",
-            "kubernetes.default.svc.cluster.local",
-            KUBERNETES_SERVICE_IP,
+        let local = || vec!["127.0.0.1".to_string(), "localhost".to_string()];
+        let mut leaves = vec![
+            (&self.apiserver, "kube-apiserver".to_string(), None, self.apiserver_names.clone(), Usage::Server),
+            (&self.admin, "testbed-admin".into(), Some("system:masters"), vec![], Usage::Client),
+            (&self.controller_manager_client, "system:kube-controller-manager".into(), None, vec![], Usage::Client),
+            (&self.scheduler_client, "system:kube-scheduler".into(), None, vec![], Usage::Client),
+            (&self.controller_manager_serving, "kube-controller-manager".into(), None, local(), Usage::Server),
+            (&self.scheduler_serving, "kube-scheduler".into(), None, local(), Usage::Server),
+            (&self.front_proxy_client, FRONT_PROXY_CLIENT_NAME.into(), None, vec![], Usage::Client),
         ];
-        let leaves = [
-            (&self.apiserver, "kube-apiserver", None, &apiserver_names[..], Usage::Server),
-            (&self.admin, "testbed-admin", Some("system:masters"), &[][..], Usage::Client),
-            (&self.controller_manager_client, "system:kube-controller-manager", None, &[][..], Usage::Client),
-            (&self.scheduler_client, "system:kube-scheduler", None, &[][..], Usage::Client),
-            (
-                &self.controller_manager_serving,
-                "kube-controller-manager",
-                None,
-                &["127.0.0.1", "localhost"][..],
-                Usage::Server,
-            ),
-            (&self.scheduler_serving, "kube-scheduler", None, &["127.0.0.1", "localhost"][..], Usage::Server),
-            (&self.front_proxy_client, FRONT_PROXY_CLIENT_NAME, None, &[][..], Usage::Client),
-        ];
+        if self.for_kubelets {
+            leaves.push((
+                &self.apiserver_kubelet_client,
+                "kube-apiserver-kubelet-client".into(),
+                Some("system:masters"),
+                vec![],
+                Usage::Client,
+            ));
+            // The default ClusterRoleBinding system:node-proxier binds this user.
+            leaves.push((&self.kube_proxy_client, "system:kube-proxy".into(), None, vec![], Usage::Client));
+        }
+        for node in &self.nodes {
+            let name = &node.node.name;
+            leaves.push((&node.client, format!("system:node:{name}"), Some("system:nodes"), vec![], Usage::Client));
+            let names = vec![name.clone(), node.node.ip.to_string()];
+            leaves.push((&node.serving, name.clone(), None, names, Usage::Server));
+        }
         for (files, common_name, organization, names, usage) in leaves {
             let key = KeyPair::generate()?;
-            let names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
             let mut params = CertificateParams::new(names)?;
-            params.distinguished_name = distinguished_name(common_name, organization);
+            params.distinguished_name = distinguished_name(&common_name, organization);
             params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
             params.extended_key_usages = match usage {
                 Usage::Server => vec![ExtendedKeyUsagePurpose::ServerAuth],
@@ -182,10 +244,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_node_agents_set_has_no_kubelet_certificates() {
+        let dir = Path::new("/pki");
+        let agent = Pki::at(dir, &Settings { runtime: NodeRuntime::Agent, slot: 0 });
+        let kubelet = Pki::at(dir, &Settings { runtime: NodeRuntime::Kubelet, slot: 0 });
+        assert!(!agent.all_files().contains(&agent.kube_proxy_client.cert.as_path()));
+        // Two client pairs and a client and serving pair per node.
+        assert_eq!(kubelet.all_files().len(), agent.all_files().len() + 2 * 2 + 3 * 2 * 2);
+        assert!(kubelet.apiserver_names.contains(&"100.73.0.1".to_string()));
+    }
+
+    #[test]
     fn generates_once_and_then_reuses_the_set() {
         let dir = std::env::temp_dir().join(format!("testbed-pki-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let pki = Pki::at(&dir);
+        let settings = Settings { runtime: NodeRuntime::Kubelet, slot: 0 };
+        let pki = Pki::at(&dir, &settings);
+        assert_eq!(pki.nodes.len(), 3);
         assert!(pki.ensure().expect("first generation"));
         let ca = std::fs::read_to_string(&pki.ca.cert).expect("ca");
         assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));

@@ -21,6 +21,9 @@ pub struct Launch {
     pub working_dir: PathBuf,
     pub log_file: PathBuf,
     pub pid_file: PathBuf,
+    /// The pid file of a process whose mount and network namespaces this one joins (a
+    /// node's namespace holder), through `nsenter`, which then execs the program itself.
+    pub namespaces_of: Option<PathBuf>,
 }
 
 /// Starts the process detached from our terminal's process group.
@@ -31,7 +34,17 @@ pub fn spawn(launch: &Launch) -> Result<Child> {
         .open(&launch.log_file)
         .with_context(|| format!("failed to open {}", launch.log_file.display()))?;
     writeln!(log, "\n===== testbed: starting {} {}", launch.program.display(), launch.args.join(" "))?;
-    let child = Command::new(&launch.program)
+    let mut command = match &launch.namespaces_of {
+        None => Command::new(&launch.program),
+        Some(holder_pid_file) => {
+            let holder = running_pid(holder_pid_file)
+                .with_context(|| format!("no namespace holder runs ({})", holder_pid_file.display()))?;
+            let mut nsenter = Command::new("nsenter");
+            nsenter.args(["-t", &holder.to_string(), "--mount", "--net", "--"]).arg(&launch.program);
+            nsenter
+        }
+    };
+    let child = command
         .args(&launch.args)
         .current_dir(&launch.working_dir)
         .stdin(Stdio::null())
@@ -160,6 +173,7 @@ mod tests {
             working_dir: dir.clone(),
             log_file: dir.join("sleep.log"),
             pid_file: dir.join("sleep.pid"),
+            namespaces_of: None,
         };
         let mut child = spawn(&launch).expect("spawn");
         assert_eq!(running_pid(&launch.pid_file), Some(child.id() as i32));

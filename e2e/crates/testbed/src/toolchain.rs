@@ -43,7 +43,35 @@ impl Toolchain {
     }
 }
 
-fn cache_dir() -> PathBuf {
+impl Toolchain {
+    /// The directory recorded under `key`, checked to exist.
+    pub fn directory(&self, key: &str) -> Result<PathBuf> {
+        let path = PathBuf::from(self.value(key)?);
+        if !path.is_dir() {
+            bail!("{key}={} is not a directory; re-run e2e/bootstrap/bootstrap.sh", path.display());
+        }
+        Ok(path)
+    }
+
+    /// A file recorded under `key`, checked to exist.
+    pub fn file(&self, key: &str) -> Result<PathBuf> {
+        let path = PathBuf::from(self.value(key)?);
+        if !path.is_file() {
+            bail!("{key}={} is not a file; re-run e2e/bootstrap/bootstrap.sh", path.display());
+        }
+        Ok(path)
+    }
+
+    fn value(&self, key: &str) -> Result<String> {
+        match std::env::var(key).ok().or_else(|| self.entries.get(key).cloned()) {
+            Some(value) => Ok(value),
+            None => bail!("{key} is not set and not in {}; run e2e/bootstrap/bootstrap.sh", self.source.display()),
+        }
+    }
+}
+
+/// `$KOPERATOR_CACHE`, by default `~/.cache/koperator`.
+pub fn cache_dir() -> PathBuf {
     if let Some(cache) = std::env::var_os("KOPERATOR_CACHE") {
         return PathBuf::from(cache);
     }
