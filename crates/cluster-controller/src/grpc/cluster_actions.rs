@@ -335,3 +335,7 @@ impl ClusterActions for ClusterActionsService {
         Err(Status::aborted("the KafkaCluster kept changing; retry"))
     }
 }
+
+#[cfg(test)]
+#[path = "cluster_actions_tests.rs"]
+mod tests;
