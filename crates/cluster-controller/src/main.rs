@@ -25,6 +25,12 @@ use operator_runtime::deployable;
 
 const NAME: &str = env!("CARGO_PKG_NAME");
 
+/// Each pass builds every desired object of a cluster and drops it again; glibc's allocator
+/// keeps such short-lived memory, jemalloc returns it (also for librdkafka's C allocations:
+/// unprefixed).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Reconciles KafkaCluster resources: brokers, listeners, certificates, and the gRPC
 /// services other deployables call.
 #[derive(Debug, Parser)]
