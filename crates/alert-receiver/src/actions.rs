@@ -49,6 +49,15 @@ pub struct Executor {
     pub metrics: Metrics,
 }
 
+/// What an alert names that does not exist.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+enum UnknownTarget {
+    #[error("PersistentVolumeClaim {namespace}/{name} does not exist")]
+    NoSuchClaim { namespace: String, name: String },
+    #[error("PersistentVolumeClaim {name} is not a Kafka broker's (no kafka_cr/brokerId labels)")]
+    NotABrokerClaim { name: String },
+}
+
 impl Executor {
     pub fn new(
         endpoint: &str,
@@ -107,7 +116,7 @@ impl Executor {
         };
         let (cluster, claim) = match self.resolve(&target).await? {
             Ok(resolved) => resolved,
-            Err(reason) => return invalid(reason),
+            Err(unknown) => return invalid(unknown.to_string()),
         };
         if command.needs_claim() && claim.is_none() {
             return invalid(format!("{} needs the persistentvolumeclaim label", command.name()));
@@ -181,12 +190,12 @@ impl Executor {
         outcome(answer)
     }
 
-    /// The cluster, and for a claim target the broker id and claim name; Err(reason) when the
-    /// alert names something that does not exist.
+    /// The cluster, and for a claim target the broker id and claim name; the inner error when
+    /// the alert names something that does not exist.
     async fn resolve(
         &self,
         target: &Target,
-    ) -> Result<Result<(ClusterRef, Option<(i32, String)>), String>, Unavailable> {
+    ) -> Result<Result<(ClusterRef, Option<(i32, String)>), UnknownTarget>, Unavailable> {
         match target {
             Target::Cluster { namespace, name } => {
                 Ok(Ok((ClusterRef { namespace: namespace.clone(), name: name.clone() }, None)))
@@ -198,15 +207,13 @@ impl Executor {
                     .await
                     .map_err(|error| Unavailable(format!("reading claim {name}: {error}")))?;
                 let Some(claim) = claim else {
-                    return Ok(Err(format!("PersistentVolumeClaim {namespace}/{name} does not exist")));
+                    return Ok(Err(UnknownTarget::NoSuchClaim { namespace: namespace.clone(), name: name.clone() }));
                 };
                 let labels = claim.labels();
                 let (Some(cluster), Some(broker_id)) =
                     (labels.get(KAFKA_CR_LABEL), labels.get(BROKER_ID_LABEL).and_then(|id| id.parse().ok()))
                 else {
-                    return Ok(Err(format!(
-                        "PersistentVolumeClaim {name} is not a Kafka broker's (no kafka_cr/brokerId labels)"
-                    )));
+                    return Ok(Err(UnknownTarget::NotABrokerClaim { name: name.clone() }));
                 };
                 let cluster = ClusterRef { namespace: namespace.clone(), name: cluster.clone() };
                 Ok(Ok((cluster, Some((broker_id, name.clone())))))

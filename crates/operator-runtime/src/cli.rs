@@ -89,17 +89,26 @@ pub struct LeaderElectionArgs {
     pub retry_period: Duration,
 }
 
+/// A flag value that is not a duration.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidDuration {
+    #[error("{0:?} is not a duration like 15s")]
+    NotANumber(String),
+    #[error("unknown unit {unit:?} in {text:?}; use ms, s or m")]
+    UnknownUnit { unit: String, text: String },
+}
+
 /// Parses `500ms`, `15s`, `2m` or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, InvalidDuration> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 15s"))?;
+    let number: u64 = number.parse().map_err(|_| InvalidDuration::NotANumber(text.to_owned()))?;
     match unit {
         "ms" => Ok(Duration::from_millis(number)),
         "" | "s" => Ok(Duration::from_secs(number)),
         "m" => Ok(Duration::from_secs(number.saturating_mul(60))),
-        _ => Err(format!("unknown unit {unit:?} in {text:?}; use ms, s or m")),
+        _ => Err(InvalidDuration::UnknownUnit { unit: unit.to_owned(), text: text.to_owned() }),
     }
 }
 
