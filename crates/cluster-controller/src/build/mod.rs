@@ -82,7 +82,9 @@ pub struct ClusterObjects {
     /// Headless service or none; `<cluster>-all-broker`; per-broker services when not headless;
     /// `<cluster>-cruisecontrol-svc` unless Cruise Control is external.
     pub services: Vec<Service>,
-    pub pod_disruption_budget: Option<PodDisruptionBudget>,
+    /// `<cluster>-pdb` over the brokers and, in KRaft, `<cluster>-controller-pdb` over the
+    /// controllers, when `disruptionBudget.create`.
+    pub pod_disruption_budgets: Vec<PodDisruptionBudget>,
     /// Shared ConfigMaps (e.g. the JMX exporter configuration).
     pub config_maps: Vec<ConfigMap>,
 }
@@ -109,7 +111,7 @@ pub fn cluster_objects(cluster: &ValidatedCluster) -> ClusterObjects {
     services.extend(cruise_control::service(cluster));
     ClusterObjects {
         services,
-        pod_disruption_budget: pdb::pod_disruption_budget(cluster),
+        pod_disruption_budgets: pdb::pod_disruption_budgets(cluster),
         config_maps: vec![config_map::jmx_exporter_config_map(cluster)],
     }
 }

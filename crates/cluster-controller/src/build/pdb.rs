@@ -1,26 +1,55 @@
-//! The PodDisruptionBudget over the broker pods.
+//! The PodDisruptionBudgets over the broker pods and, in KRaft, the controller pods.
 
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::labels::{broker_role_selector, object_meta};
+use crd_types::labels::IS_CONTROLLER_NODE;
+
+use super::labels::{broker_role_selector, cluster_labels, object_meta};
 use crate::model::ValidatedCluster;
 
 /// `<cluster>-pdb` when `disruptionBudget.create`. Like Koperator: `minAvailable` =
 /// max(1, brokers − budget), the budget a number of brokers or a percentage of them (rounded
 /// down); an unset budget allows one broker at a time. KRaft counts broker-role nodes only.
-// TODO(kraft): Koperator adds `<cluster>-controller-pdb` (minAvailable = max(1, controllers − 1)).
-pub fn pod_disruption_budget(cluster: &ValidatedCluster) -> Option<PodDisruptionBudget> {
+fn pod_disruption_budget(cluster: &ValidatedCluster) -> Option<PodDisruptionBudget> {
     let settings = cluster.spec.disruption_budget.as_ref().filter(|b| b.create == Some(true))?;
     let brokers = cluster.brokers.iter().filter(|broker| broker.is_broker()).count() as i64;
     let budget = disruption_allowance(settings.budget.as_deref().unwrap_or("1"), brokers);
-    let selector = broker_role_selector(cluster);
-    let mut metadata = object_meta(cluster, format!("{}-pdb", cluster.name), selector.clone());
+    Some(budget_over(cluster, format!("{}-pdb", cluster.name), broker_role_selector(cluster), brokers - budget))
+}
+
+/// Both budgets of the cluster, when `disruptionBudget.create`.
+pub fn pod_disruption_budgets(cluster: &ValidatedCluster) -> Vec<PodDisruptionBudget> {
+    let mut budgets: Vec<PodDisruptionBudget> = pod_disruption_budget(cluster).into_iter().collect();
+    budgets.extend(controller_budget(cluster));
+    budgets
+}
+
+/// `<cluster>-controller-pdb` (Koperator's): a drain may take one KRaft controller at a time,
+/// so the quorum keeps its majority; `minAvailable` = max(1, controllers − 1).
+fn controller_budget(cluster: &ValidatedCluster) -> Option<PodDisruptionBudget> {
+    cluster.spec.disruption_budget.as_ref().filter(|b| b.create == Some(true))?;
+    if !cluster.is_kraft() {
+        return None;
+    }
+    let controllers = cluster.brokers.iter().filter(|broker| broker.is_controller()).count() as i64;
+    let mut selector = cluster_labels(cluster);
+    selector.insert(IS_CONTROLLER_NODE.to_owned(), "true".to_owned());
+    Some(budget_over(cluster, format!("{}-controller-pdb", cluster.name), selector, controllers - 1))
+}
+
+fn budget_over(
+    cluster: &ValidatedCluster,
+    name: String,
+    selector: super::labels::Labels,
+    min_available: i64,
+) -> PodDisruptionBudget {
+    let mut metadata = object_meta(cluster, name, selector.clone());
     let annotations = &cluster.spec.listeners_config.service_annotations;
     metadata.annotations = (!annotations.is_empty()).then(|| annotations.clone());
-    let min_available = i32::try_from((brokers - budget).max(1)).unwrap_or(i32::MAX);
-    Some(PodDisruptionBudget {
+    let min_available = i32::try_from(min_available.max(1)).unwrap_or(i32::MAX);
+    PodDisruptionBudget {
         metadata,
         spec: Some(PodDisruptionBudgetSpec {
             min_available: Some(IntOrString::Int(min_available)),
@@ -28,7 +57,7 @@ pub fn pod_disruption_budget(cluster: &ValidatedCluster) -> Option<PodDisruption
             ..Default::default()
         }),
         status: None,
-    })
+    }
 }
 
 /// Brokers that may be down at once; admission guarantees `N` or `P%`, anything else allows one.
@@ -66,5 +95,22 @@ mod tests {
         let validated = crate::model::validate(&cluster).expect("valid");
         let pdb = pod_disruption_budget(&validated).expect("pdb");
         assert_eq!(pdb.spec.and_then(|s| s.min_available), Some(IntOrString::Int(2)));
+    }
+
+    #[test]
+    fn kraft_controllers_get_a_budget_of_their_own() {
+        let mut cluster = crate::build::tests::kraft_dedicated();
+        let validated = crate::model::validate(&cluster).expect("valid");
+        assert!(pod_disruption_budgets(&validated).is_empty(), "only with disruptionBudget.create");
+        cluster.spec.disruption_budget =
+            Some(crd_types::kafka_cluster::DisruptionBudget { create: Some(true), budget: None });
+        let validated = crate::model::validate(&cluster).expect("valid");
+        let budgets = pod_disruption_budgets(&validated);
+        let names: Vec<_> = budgets.iter().map(|b| b.metadata.name.clone().unwrap_or_default()).collect();
+        assert_eq!(names, ["kafka-pdb", "kafka-controller-pdb"]);
+        let spec = budgets[1].spec.clone().expect("spec");
+        assert_eq!(spec.min_available, Some(IntOrString::Int(2)), "3 controllers, one may go");
+        let labels = spec.selector.and_then(|s| s.match_labels).expect("labels");
+        assert_eq!(labels.get(IS_CONTROLLER_NODE).map(String::as_str), Some("true"));
     }
 }

@@ -101,7 +101,7 @@ fn all_objects(cluster: &ValidatedCluster) -> Value {
         "unsupportedFields": cluster.unsupported_fields,
         "warnings": cluster.warnings,
         "services": shared.services,
-        "podDisruptionBudget": shared.pod_disruption_budget,
+        "podDisruptionBudgets": shared.pod_disruption_budgets,
         "configMaps": shared.config_maps,
         "brokers": brokers,
         "cruiseControl": cruise_control,

@@ -1,13 +1,15 @@
 //! Three broker-only nodes and three controller-only nodes (Koperator's image, Kafka 3.9.1):
 //! the cluster runs, clients see only the brokers, the quorum is the three controllers, and the
-//! default JMX exporter rules serve the metric names Koperator's defaults serve.
+//! default JMX exporter rules serve the metric names Koperator's defaults serve. With
+//! `disruptionBudget.create`, `kafka-controller-pdb` lets a drain evict one controller at a time.
 
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
 use k8s_openapi::api::core::v1::Pod;
-use kube::Api;
-use kube::api::ListParams;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::{EvictParams, ListParams};
+use kube::{Api, ResourceExt};
 
 use e2e_tests::controller_process::ControllerProcess;
 use e2e_tests::kafka_cluster::{self, bootstrap};
@@ -76,6 +78,31 @@ async fn dedicated_controllers_serve_no_clients_and_form_the_quorum() -> Result<
             active_controllers += usize::from(gauge_is_one(&page, ACTIVE_CONTROLLER));
         }
         ensure!(active_controllers == 1, "{active_controllers} nodes report {ACTIVE_CONTROLLER} 1");
+
+        // Two evictions of controller pods (a `kubectl drain` of two nodes at once): the
+        // controllers' budget admits the first and refuses the second.
+        let mut cluster = cluster;
+        cluster["spec"]["disruptionBudget"] = serde_json::json!({"create": true});
+        kafka_cluster::apply(ns, &cluster).await?;
+        let budgets: Api<PodDisruptionBudget> = Api::namespaced(ns.client.clone(), &ns.name);
+        wait::eventually("kafka-controller-pdb allows one disruption", Duration::from_secs(60), || async {
+            let allowed = budgets
+                .get_opt("kafka-controller-pdb")
+                .await?
+                .and_then(|b| b.status)
+                .map(|s| (s.disruptions_allowed, s.expected_pods));
+            Ok(if allowed == Some((1, 3)) { Check::Done(()) } else { Check::Pending(format!("{allowed:?}")) })
+        })
+        .await?;
+        let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+        let controllers = pods.list(&ListParams::default().labels("kafka_cr=kafka,isControllerNode=true")).await?;
+        let names: Vec<String> = controllers.items.iter().map(ResourceExt::name_any).collect();
+        ensure!(names.len() == 3, "controller pods {names:?}");
+        pods.evict(&names[0], &EvictParams::default()).await.context("the first eviction")?;
+        match pods.evict(&names[1], &EvictParams::default()).await {
+            Err(kube::Error::Api(status)) if status.code == 429 => {}
+            other => anyhow::bail!("the second controller eviction was not refused by the budget: {other:?}"),
+        }
         Ok(())
     })
     .await

@@ -24,8 +24,8 @@ pub fn plan(cluster: &ValidatedCluster, observed: &ObservedCluster, steps: &mut 
         let current = observed.config_maps.get(&config_map.name_any()).map(AsRef::as_ref);
         steps.extend(apply_step(config_map, current, Desired::ConfigMap));
     }
-    let wanted_pdb = objects.pod_disruption_budget.as_ref().map(|p| p.name_any());
-    if let Some(pdb) = objects.pod_disruption_budget {
+    let wanted_pdbs: BTreeSet<String> = objects.pod_disruption_budgets.iter().map(|p| p.name_any()).collect();
+    for pdb in objects.pod_disruption_budgets {
         let current = observed.pod_disruption_budgets.get(&pdb.name_any()).map(AsRef::as_ref);
         steps.extend(apply_step(pdb, current, Desired::PodDisruptionBudget));
     }
@@ -40,7 +40,7 @@ pub fn plan(cluster: &ValidatedCluster, observed: &ObservedCluster, steps: &mut 
         }
     }
     for (name, pdb) in &observed.pod_disruption_budgets {
-        if Some(name) != wanted_pdb.as_ref() && applied_by_us(pdb.as_ref()) {
+        if !wanted_pdbs.contains(name) && applied_by_us(pdb.as_ref()) {
             steps.push(Step::new(Action::Delete { kind: OwnedKind::PodDisruptionBudget, name: name.clone() }));
         }
     }

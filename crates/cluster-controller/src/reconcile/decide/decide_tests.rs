@@ -42,7 +42,21 @@ fn broker_id<K: ResourceExt>(object: &K) -> i32 {
 fn healthy(brokers: &[i32]) -> Facts {
     Facts {
         replica_health: Some(Ok(ReplicaHealth { broker_ids: brokers.to_vec(), ..Default::default() })),
-        active_controller: Some(Some(0)),
+        controllers: Some(
+            [0, 1, 2]
+                .into_iter()
+                .map(|id| {
+                    let state = if id == 0 { "leader" } else { "follower" };
+                    let view = RaftView {
+                        active: id == 0,
+                        state: Some(state.into()),
+                        high_watermark: Some(10.0),
+                        log_end_offset: Some(10.0),
+                    };
+                    (id, Ok(view))
+                })
+                .collect(),
+        ),
         ..Default::default()
     }
 }

@@ -14,8 +14,9 @@ use kafka_admin::{BrokerConfigs, ReplicaHealth};
 pub enum FactRequest {
     /// Registered brokers, offline partitions, out-of-sync replicas (Kafka's Metadata).
     ReplicaHealth,
-    /// Which of these KRaft controllers is active (their metrics).
-    ActiveController { controllers: Vec<i32> },
+    /// The Raft state of these KRaft controllers (their metrics): which is active, which are
+    /// voters, how far behind each is.
+    ControllerStates { controllers: Vec<i32> },
     /// The dynamic configuration of these brokers (Kafka's DescribeConfigs).
     BrokerConfigs { brokers: Vec<i32> },
     /// Which brokers Cruise Control sees, and their state (`GET load`).
@@ -32,12 +33,36 @@ pub enum FactRequest {
 #[error("{0}")]
 pub struct Unavailable(pub String);
 
+/// One KRaft controller as its metrics describe it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RaftView {
+    /// `kafka.controller:type=KafkaController,name=ActiveControllerCount` is 1.
+    pub active: bool,
+    /// The Raft state (leader, follower, candidate, unattached, observer, ...); None when the
+    /// node exports no Raft metrics (the user replaced the JMX exporter rules).
+    pub state: Option<String>,
+    pub high_watermark: Option<f64>,
+    pub log_end_offset: Option<f64>,
+}
+
+impl RaftView {
+    /// A voter that takes part: leader or follower.
+    pub fn in_quorum(&self) -> Option<bool> {
+        self.state.as_deref().map(|state| matches!(state, "leader" | "follower"))
+    }
+
+    /// Records the leader committed that this node does not hold yet; None when not exported.
+    pub fn behind(&self) -> Option<f64> {
+        Some((self.high_watermark? - self.log_end_offset?).max(0.0))
+    }
+}
+
 /// The answers gathered so far. `None` means "not asked yet".
 #[derive(Clone, Debug, Default)]
 pub struct Facts {
     pub replica_health: Option<Result<ReplicaHealth, Unavailable>>,
-    /// `Some(None)`: asked, and no controller says it is active.
-    pub active_controller: Option<Option<i32>>,
+    /// By controller id; a controller whose metrics do not answer is an error.
+    pub controllers: Option<BTreeMap<i32, Result<RaftView, Unavailable>>>,
     pub broker_configs: BTreeMap<i32, Result<BrokerConfigs, Unavailable>>,
     pub cruise_control_brokers: Option<Result<BTreeMap<i32, String>, Unavailable>>,
     pub cruise_control_log_dirs: Option<Result<BTreeMap<i32, Vec<String>>, Unavailable>>,
@@ -69,7 +94,7 @@ impl Facts {
     pub fn answers(&self, request: &FactRequest) -> bool {
         match request {
             FactRequest::ReplicaHealth => self.replica_health.is_some(),
-            FactRequest::ActiveController { .. } => self.active_controller.is_some(),
+            FactRequest::ControllerStates { .. } => self.controllers.is_some(),
             FactRequest::BrokerConfigs { brokers } => brokers.iter().all(|id| self.broker_configs.contains_key(id)),
             FactRequest::CruiseControlBrokers => self.cruise_control_brokers.is_some(),
             FactRequest::CruiseControlLogDirs => self.cruise_control_log_dirs.is_some(),
@@ -85,10 +110,14 @@ impl Facts {
         })
     }
 
-    /// The active controller among `controllers` (`Some(None)`: none says so), or a request.
-    pub fn active_controller(&self, controllers: Vec<i32>, needs: &mut Needs) -> Option<Option<i32>> {
-        self.active_controller.or_else(|| {
-            needs.ask(FactRequest::ActiveController { controllers });
+    /// The Raft state of `controllers`, or a request for it.
+    pub fn controllers(
+        &self,
+        controllers: Vec<i32>,
+        needs: &mut Needs,
+    ) -> Option<&BTreeMap<i32, Result<RaftView, Unavailable>>> {
+        self.controllers.as_ref().or_else(|| {
+            needs.ask(FactRequest::ControllerStates { controllers });
             None
         })
     }

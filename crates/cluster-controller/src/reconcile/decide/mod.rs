@@ -41,7 +41,7 @@ use outcome::StatusDraft;
 
 pub use claims::ClaimResize;
 pub use cruise_control::{CRUISE_CONTROL_AVAILABLE, CruiseControlReport, TopicReport};
-pub use facts::{FactRequest, Facts, Unavailable};
+pub use facts::{FactRequest, Facts, RaftView, Unavailable};
 pub use plan::{Action, Created, Desired, Notice, OwnedKind, Plan, Step};
 
 /// What the decision is made from, besides the facts.

@@ -9,7 +9,7 @@ use kube::Api;
 use crd_types::CruiseControlOperation;
 
 use crate::model::ValidatedCluster;
-use crate::reconcile::decide::{FactRequest, Facts, Unavailable};
+use crate::reconcile::decide::{FactRequest, Facts, RaftView, Unavailable};
 
 use super::cruise_control;
 use super::kafka::KafkaAccess;
@@ -17,7 +17,7 @@ use super::kafka::KafkaAccess;
 /// One answered request.
 enum Answer {
     ReplicaHealth(Result<kafka_admin::ReplicaHealth, Unavailable>),
-    ActiveController(Option<i32>),
+    ControllerStates(std::collections::BTreeMap<i32, Result<RaftView, Unavailable>>),
     BrokerConfigs(Vec<(i32, Result<kafka_admin::BrokerConfigs, Unavailable>)>),
     CruiseControlBrokers(Result<std::collections::BTreeMap<i32, String>, Unavailable>),
     CruiseControlLogDirs(Result<std::collections::BTreeMap<i32, Vec<String>>, Unavailable>),
@@ -41,7 +41,7 @@ pub async fn answer(
     for answer in answers {
         match answer {
             Answer::ReplicaHealth(health) => facts.replica_health = Some(health),
-            Answer::ActiveController(active) => facts.active_controller = Some(active),
+            Answer::ControllerStates(states) => facts.controllers = Some(states),
             Answer::BrokerConfigs(configs) => facts.broker_configs.extend(configs),
             Answer::CruiseControlBrokers(brokers) => facts.cruise_control_brokers = Some(brokers),
             Answer::CruiseControlLogDirs(dirs) => facts.cruise_control_log_dirs = Some(dirs),
@@ -59,8 +59,8 @@ async fn ask(kafka: &KafkaAccess, client: &kube::Client, cluster: &ValidatedClus
             Ok(admin) => admin.replica_health().await.map_err(|e| unavailable(&e)),
             Err(error) => Err(unavailable(&error)),
         }),
-        FactRequest::ActiveController { controllers } => {
-            Answer::ActiveController(kafka.active_controller(cluster, &controllers).await)
+        FactRequest::ControllerStates { controllers } => {
+            Answer::ControllerStates(kafka.controller_states(cluster, &controllers).await)
         }
         FactRequest::BrokerConfigs { brokers } => {
             let admin = kafka.admin(cluster);

@@ -3,11 +3,13 @@
 //! it (for `apply`). One admin client per cluster, replaced when its bootstrap addresses change
 //! and dropped when the cluster is.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use kafka_admin::{ClusterAdmin, ConnectError, ConnectionSettings, RequestCounter};
+
+use crate::reconcile::decide::{RaftView, Unavailable};
 
 use crd_types::kafka_cluster::SecurityProtocol;
 
@@ -21,6 +23,8 @@ const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The JMX exporter's name (with the operator's default rules) for
 /// `kafka.controller:type=KafkaController,name=ActiveControllerCount`: 1 on the active controller.
 const ACTIVE_CONTROLLER_METRIC: &str = "kafka_controller_kafkacontroller_activecontrollercount";
+/// `kafka.server:type=raft-metrics` `current-state`, one series per state, 1 while held.
+const RAFT_STATE_METRIC_PREFIX: &str = "kafka_server_raft_metrics_current_state_";
 
 /// Why the cluster controller cannot talk to a cluster's Kafka.
 #[derive(Debug, thiserror::Error)]
@@ -77,15 +81,22 @@ impl KafkaAccess {
         Ok(admin)
     }
 
-    /// The KRaft controller whose metrics say it is active, asking each of `controllers`;
-    /// None when none answers so (e.g. the user replaced the JMX exporter rules).
-    pub async fn active_controller(&self, cluster: &ValidatedCluster, controllers: &[i32]) -> Option<i32> {
+    /// Each controller's Raft state from its metrics page; an error for one that does not answer.
+    pub async fn controller_states(
+        &self,
+        cluster: &ValidatedCluster,
+        controllers: &[i32],
+    ) -> BTreeMap<i32, Result<RaftView, Unavailable>> {
         let scrapes = controllers.iter().map(|&id| async move {
             let url = format!("http://{}:{METRICS_PORT}/metrics", build::broker_host(cluster, id));
-            let page = self.http.get(&url).send().await.ok()?.text().await.ok()?;
-            is_active_controller(&page).then_some(id)
+            let page = async { self.http.get(&url).send().await?.error_for_status()?.text().await };
+            let view = page
+                .await
+                .map(|page| raft_view(&page))
+                .map_err(|error| Unavailable(format!("controller {id}'s metrics ({url}): {error}")));
+            (id, view)
         });
-        futures::future::join_all(scrapes).await.into_iter().flatten().next()
+        futures::future::join_all(scrapes).await.into_iter().collect()
     }
 }
 
@@ -111,11 +122,27 @@ fn bootstrap_servers(cluster: &ValidatedCluster) -> Result<Vec<String>, AccessEr
     Ok(per_broker.values().cloned().collect())
 }
 
-/// Whether a Prometheus text page has the active-controller gauge at 1.
-fn is_active_controller(page: &str) -> bool {
-    page.lines().filter(|line| line.starts_with(ACTIVE_CONTROLLER_METRIC)).any(|line| {
-        line.rsplit(' ').next().and_then(|value| value.parse::<f64>().ok()).is_some_and(|value| value >= 1.0)
-    })
+/// The value of the first sample of `name` on a Prometheus text page (labels ignored).
+fn sample(page: &str, name: &str) -> Option<f64> {
+    page.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find(|line| line.strip_prefix(name).is_some_and(|rest| rest.starts_with([' ', '{'])))
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+}
+
+/// A controller's Raft state as the operator's default JMX exporter rules export it.
+fn raft_view(page: &str) -> RaftView {
+    let state = page.lines().filter_map(|line| line.strip_prefix(RAFT_STATE_METRIC_PREFIX)).find_map(|rest| {
+        let (name, value) = rest.split_once([' ', '{'])?;
+        let value: f64 = value.rsplit(' ').next()?.parse().ok()?;
+        (value >= 1.0).then(|| name.to_owned())
+    });
+    RaftView {
+        active: sample(page, ACTIVE_CONTROLLER_METRIC).is_some_and(|value| value >= 1.0),
+        state,
+        high_watermark: sample(page, "kafka_server_raft_metrics_high_watermark"),
+        log_end_offset: sample(page, "kafka_server_raft_metrics_log_end_offset"),
+    }
 }
 
 #[cfg(test)]
@@ -123,11 +150,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_active_controller_gauge() {
+    fn reads_a_controllers_raft_state() {
         let page = "# HELP kafka_controller_kafkacontroller_activecontrollercount x\n\
-                    kafka_controller_kafkacontroller_activecontrollercount 1.0\n";
-        assert!(is_active_controller(page));
-        assert!(!is_active_controller("kafka_controller_kafkacontroller_activecontrollercount 0.0\n"));
-        assert!(!is_active_controller("kafka_server_other 1.0\n"));
+                    kafka_controller_kafkacontroller_activecontrollercount 1.0\n\
+                    kafka_server_raft_metrics_current_state_follower 0.0\n\
+                    kafka_server_raft_metrics_current_state_leader 1.0\n\
+                    kafka_server_raft_metrics_high_watermark 1200.0\n\
+                    kafka_server_raft_metrics_high_watermark_other 5.0\n\
+                    kafka_server_raft_metrics_log_end_offset 1195.0\n";
+        let view = raft_view(page);
+        assert!(view.active);
+        assert_eq!(view.state.as_deref(), Some("leader"));
+        assert_eq!(view.behind(), Some(5.0));
+        assert_eq!(view.in_quorum(), Some(true));
+        let bare = raft_view("kafka_server_other 1.0\n");
+        assert_eq!((bare.active, bare.state.clone(), bare.behind()), (false, None, None));
     }
 }

@@ -8,7 +8,8 @@
 //!    nothing, and the new configuration may be what it needs to come up.
 //! 2. Otherwise every node must be up, no Cruise Control operation may be moving data, Kafka
 //!    must answer, every broker must be registered, a node restarted earlier in the roll must be
-//!    back in every ISR, and offline partitions + brokers with out-of-sync replicas +
+//!    back in every ISR, every KRaft controller must be a voter (leader or follower) that holds
+//!    everything the quorum committed, and offline partitions + brokers with out-of-sync replicas +
 //!    `rollingupgrade` alerts must stay below `failureThreshold`.
 //! 3. Then one node goes: KRaft controllers first, the active controller last of them (each
 //!    controller change of leadership costs an election), then the other nodes by id.
@@ -18,7 +19,9 @@ use std::fmt;
 
 use kafka_admin::ReplicaHealth;
 
-use crate::reconcile::decide::facts::Unavailable;
+use std::collections::BTreeMap;
+
+use crate::reconcile::decide::facts::{RaftView, Unavailable};
 
 /// One node as the roll sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,13 +74,61 @@ pub enum ControllerOrder {
 /// Which gate holds the roll. `next` is the node the roll would take next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RollWait {
-    StoragePending { next: i32, claims: Vec<String> },
-    NodeNotReady { next: i32, node: i32, pod: Option<String> },
-    CruiseControlBusy { next: i32, moving: String },
-    HealthUnknown { next: i32, error: Option<Unavailable> },
-    NotRegistered { next: i32, broker: i32 },
-    NotInSync { next: i32, broker: i32, partitions: Vec<String> },
-    OverThreshold { next: i32, problems: usize, threshold: i32, details: Vec<String> },
+    StoragePending {
+        next: i32,
+        claims: Vec<String>,
+    },
+    NodeNotReady {
+        next: i32,
+        node: i32,
+        pod: Option<String>,
+    },
+    CruiseControlBusy {
+        next: i32,
+        moving: String,
+    },
+    HealthUnknown {
+        next: i32,
+        error: Option<Unavailable>,
+    },
+    NotRegistered {
+        next: i32,
+        broker: i32,
+    },
+    NotInSync {
+        next: i32,
+        broker: i32,
+        partitions: Vec<String>,
+    },
+    /// A KRaft controller that is not a voter taking part (its Raft state), or not reachable.
+    ControllerNotInQuorum {
+        next: i32,
+        controller: i32,
+        state: Result<String, Unavailable>,
+    },
+    /// A KRaft controller that has not caught up with the quorum's committed records.
+    ControllerBehind {
+        next: i32,
+        controller: i32,
+        records: u64,
+    },
+    OverThreshold {
+        next: i32,
+        problems: usize,
+        threshold: i32,
+        details: Vec<String>,
+    },
+}
+
+impl RollStep {
+    /// The condition reason of a held roll.
+    #[cfg(test)]
+    pub fn wait_reason(self) -> Option<&'static str> {
+        match self {
+            Self::Wait(wait) => Some(wait.reason()),
+            _ => None,
+        }
+    }
 }
 
 impl RollWait {
@@ -90,6 +141,8 @@ impl RollWait {
             Self::HealthUnknown { .. } => "KafkaHealthUnknown",
             Self::NotRegistered { .. } => "BrokerNotRegistered",
             Self::NotInSync { .. } => "BrokerNotInSync",
+            Self::ControllerNotInQuorum { .. } => "ControllerNotInQuorum",
+            Self::ControllerBehind { .. } => "ControllerCatchingUp",
             Self::OverThreshold { .. } => "FailureThresholdReached",
         }
     }
@@ -131,6 +184,21 @@ impl fmt::Display for RollWait {
                 f,
                 "rolling restart of broker {next} waits: broker {broker} is not back in every ISR yet ({})",
                 count_and_examples(partitions, "partition")
+            ),
+            Self::ControllerNotInQuorum { next, controller, state: Ok(state) } => write!(
+                f,
+                "rolling restart of broker {next} waits: KRaft controller {controller} is {state}, not a voter \
+                 taking part in the quorum (leader or follower)"
+            ),
+            Self::ControllerNotInQuorum { next, controller, state: Err(error) } => write!(
+                f,
+                "rolling restart of broker {next} waits: KRaft controller {controller}'s Raft state cannot be read: \
+                 {error}"
+            ),
+            Self::ControllerBehind { next, controller, records } => write!(
+                f,
+                "rolling restart of broker {next} waits: KRaft controller {controller} has not caught up with the \
+                 quorum ({records} committed records behind)"
             ),
             Self::OverThreshold { next, problems, threshold, details } => write!(
                 f,
@@ -175,8 +243,38 @@ pub struct Gates<'a> {
     pub failure_threshold: i32,
     /// Firing alerts labelled `rollingupgrade` (status.rollingUpgradeStatus.errorCount).
     pub alerts: i32,
-    /// KRaft's active controller, when known.
-    pub active_controller: Option<i32>,
+    /// KRaft controllers' Raft state; None in ZooKeeper mode (or not asked).
+    pub controllers: Option<&'a BTreeMap<i32, Result<RaftView, Unavailable>>>,
+}
+
+impl Gates<'_> {
+    /// The controller whose metrics say it is active.
+    fn active_controller(&self) -> Option<i32> {
+        let controllers = self.controllers?;
+        controllers.iter().find(|(_, view)| view.as_ref().is_ok_and(|v| v.active)).map(|(id, _)| *id)
+    }
+}
+
+/// The first controller that is not a voter taking part, or not caught up. A controller that
+/// exports no Raft metrics (the user's own JMX exporter rules) is not held against the roll:
+/// that would hold it forever.
+fn quorum_wait(next: i32, controllers: &BTreeMap<i32, Result<RaftView, Unavailable>>) -> Option<RollWait> {
+    controllers.iter().find_map(|(&controller, view)| match view {
+        Err(error) => Some(RollWait::ControllerNotInQuorum { next, controller, state: Err(error.clone()) }),
+        Ok(view) => match (view.in_quorum(), view.behind()) {
+            (Some(false), _) => Some(RollWait::ControllerNotInQuorum {
+                next,
+                controller,
+                state: Ok(view.state.clone().expect("in_quorum is Some only with a state")),
+            }),
+            // Offsets are whole numbers exported as floats.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            (_, Some(records)) if records >= 1.0 => {
+                Some(RollWait::ControllerBehind { next, controller, records: records as u64 })
+            }
+            _ => None,
+        },
+    })
 }
 
 /// Nodes whose pod must be replaced, in the order the roll takes them.
@@ -242,15 +340,19 @@ pub fn decide(nodes: &[RollNode], gates: &Gates<'_>) -> RollStep {
     if let Some((id, partitions)) = health.out_of_sync.iter().find(|(id, _)| restarted.contains(id)) {
         return RollStep::Wait(RollWait::NotInSync { next, broker: *id, partitions: partitions.clone() });
     }
+    if let Some(wait) = gates.controllers.and_then(|controllers| quorum_wait(next, controllers)) {
+        return RollStep::Wait(wait);
+    }
     let (problems, details) = problems(health, gates.alerts);
     let threshold = gates.failure_threshold.max(1);
     if problems >= usize::try_from(threshold).expect("threshold is at least 1") {
         return RollStep::Wait(RollWait::OverThreshold { next, problems, threshold, details });
     }
     // The active controller goes last of the controllers, before the other nodes.
-    let is_active = |n: &RollNode| n.is_controller && Some(n.id) == gates.active_controller;
+    let active_controller = gates.active_controller();
+    let is_active = |n: &RollNode| n.is_controller && Some(n.id) == active_controller;
     let chosen = outdated.iter().min_by_key(|n| (!n.is_controller, is_active(n), n.id)).unwrap_or(first);
-    let controller = match gates.active_controller {
+    let controller = match active_controller {
         _ if !chosen.is_controller => ControllerOrder::NotController,
         Some(active) if active == chosen.id => ControllerOrder::Active,
         Some(active) => ControllerOrder::ActiveIs(active),

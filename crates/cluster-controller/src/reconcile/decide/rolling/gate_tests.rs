@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use kafka_admin::ReplicaHealth;
 
 use super::*;
+use crate::reconcile::decide::facts::RaftView;
 
 fn node(id: i32, outdated: bool, ready: bool) -> RollNode {
     RollNode {
@@ -21,7 +22,7 @@ fn healthy() -> Result<ReplicaHealth, Unavailable> {
 }
 
 fn gates(health: &Result<ReplicaHealth, Unavailable>) -> Gates<'_> {
-    Gates { cruise_control_busy: None, health: Some(health), failure_threshold: 1, alerts: 0, active_controller: None }
+    Gates { cruise_control_busy: None, health: Some(health), failure_threshold: 1, alerts: 0, controllers: None }
 }
 
 fn waits(step: RollStep) -> String {
@@ -127,11 +128,76 @@ fn controllers_go_first_and_the_active_controller_last_of_them() {
     let controller = |id, outdated| RollNode { is_broker: false, ..node(id, outdated, true) };
     let nodes = [broker(0), controller(3, true), controller(4, true), controller(5, true)];
     let health = Ok(ReplicaHealth { broker_ids: vec![0], ..Default::default() });
-    let with_active = |active| Gates { active_controller: Some(active), ..gates(&health) };
-    assert_eq!(restarts(decide(&nodes, &with_active(3))), 4);
-    assert_eq!(restarts(decide(&nodes[..2], &with_active(3))), 3);
+    let quorum = |active: i32| quorum(&[3, 4, 5], active);
+    let active_3 = quorum(3);
+    let with_active = |controllers| Gates { controllers: Some(controllers), ..gates(&health) };
+    assert_eq!(restarts(decide(&nodes, &with_active(&active_3))), 4);
+    assert_eq!(restarts(decide(&nodes[..2], &with_active(&active_3))), 3);
     let after_controllers = [broker(0), controller(3, false), controller(4, false), controller(5, false)];
-    assert_eq!(restarts(decide(&after_controllers, &with_active(3))), 0);
+    assert_eq!(restarts(decide(&after_controllers, &with_active(&active_3))), 0);
+}
+
+fn with_quorum<'a>(
+    health: &'a Result<ReplicaHealth, Unavailable>,
+    controllers: &'a BTreeMap<i32, Result<RaftView, Unavailable>>,
+) -> Gates<'a> {
+    Gates { controllers: Some(controllers), ..gates(health) }
+}
+
+/// Controllers `ids`, `active` the leader, the others caught-up followers.
+fn quorum(ids: &[i32], active: i32) -> BTreeMap<i32, Result<RaftView, Unavailable>> {
+    ids.iter()
+        .map(|&id| {
+            let view = RaftView {
+                active: id == active,
+                state: Some(if id == active { "leader" } else { "follower" }.to_owned()),
+                high_watermark: Some(100.0),
+                log_end_offset: Some(100.0),
+            };
+            (id, Ok(view))
+        })
+        .collect()
+}
+
+#[test]
+fn a_controller_out_of_the_quorum_or_behind_holds_the_roll_and_is_named() {
+    let controller = |id, outdated| RollNode { is_broker: false, ..node(id, outdated, true) };
+    let nodes = [controller(3, true), controller(4, false), controller(5, true)];
+    let health = Ok(ReplicaHealth::default());
+    let mut controllers = quorum(&[3, 4, 5], 3);
+    // Restarted controller 4 is back, but only as an unattached node.
+    controllers.insert(4, Ok(RaftView { state: Some("unattached".into()), ..Default::default() }));
+    let step = decide(&nodes, &with_quorum(&health, &controllers));
+    assert!(matches!(step, RollStep::Wait(RollWait::ControllerNotInQuorum { controller: 4, .. })), "{step:?}");
+    assert!(waits(step).contains("KRaft controller 4 is unattached"));
+    // A follower again, but 40 committed records behind.
+    let behind = RaftView {
+        state: Some("follower".into()),
+        high_watermark: Some(140.0),
+        log_end_offset: Some(100.0),
+        ..Default::default()
+    };
+    controllers.insert(4, Ok(behind));
+    let step = decide(&nodes, &with_quorum(&health, &controllers));
+    assert_eq!(step.clone().wait_reason(), Some("ControllerCatchingUp"));
+    assert!(waits(step).contains("controller 4 has not caught up with the quorum (40 committed records behind)"));
+    // Caught up: the roll goes on, with the other outdated follower before the active one.
+    controllers.insert(
+        4,
+        Ok(RaftView {
+            state: Some("follower".into()),
+            high_watermark: Some(140.0),
+            log_end_offset: Some(140.0),
+            ..Default::default()
+        }),
+    );
+    assert_eq!(restarts(decide(&nodes, &with_quorum(&health, &controllers))), 5);
+    // Metrics that do not answer hold the roll; metrics without Raft series (the user's own
+    // rules) do not.
+    controllers.insert(4, Err(Unavailable("connection refused".into())));
+    assert!(waits(decide(&nodes, &with_quorum(&health, &controllers))).contains("cannot be read: connection refused"));
+    controllers.insert(4, Ok(RaftView::default()));
+    assert_eq!(restarts(decide(&nodes, &with_quorum(&health, &controllers))), 5);
 }
 
 #[test]

@@ -65,11 +65,11 @@ pub fn plan(
         Some(step) => step,
         None => {
             let health = known.replica_health(needs);
-            let outdated_controllers: Vec<i32> =
-                gate::outdated(&nodes).iter().filter(|n| n.is_controller).map(|n| n.id).collect();
-            let active_controller = if cluster.is_kraft() && !outdated_controllers.is_empty() {
-                let controllers: Vec<i32> = nodes.iter().filter(|n| n.is_controller).map(|n| n.id).collect();
-                known.active_controller(controllers, needs).flatten()
+            // Every controller: the quorum must be whole before any node goes, and the active
+            // one goes last of the controllers.
+            let controllers = if cluster.is_kraft() {
+                let ids: Vec<i32> = nodes.iter().filter(|n| n.is_controller).map(|n| n.id).collect();
+                known.controllers(ids, needs)
             } else {
                 None
             };
@@ -78,7 +78,7 @@ pub fn plan(
                 health,
                 failure_threshold: cluster.spec.rolling_upgrade_config.failure_threshold,
                 alerts: external.rolling_upgrade_alerts,
-                active_controller,
+                controllers,
             };
             gate::decide(&nodes, &gates)
         }
