@@ -32,6 +32,7 @@ pub use addresses::listener_addresses;
 #[cfg(test)]
 pub use broker_config::server_properties;
 pub use broker_config::server_properties_with;
+pub use config_map::BROKER_CONFIG_KEY;
 pub use cruise_control::{
     CAPACITY_KEY as CRUISE_CONTROL_CAPACITY_KEY, config_map_name as cruise_control_config_map_name,
     deployment_name as cruise_control_deployment_name,

@@ -95,9 +95,10 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
             return report_invalid(ctx, cluster, &namespace, &problems).await;
         }
     };
-    let storage_problems = decide::missing_storage_classes(&validated, &observed);
-    if !storage_problems.is_empty() {
-        return report_invalid(ctx, cluster, &namespace, &storage_problems).await;
+    let mut problems = decide::missing_storage_classes(&validated, &observed);
+    problems.extend(decide::static_quorum_change(&validated, &observed));
+    if !problems.is_empty() {
+        return report_invalid(ctx, cluster, &namespace, &problems).await;
     }
 
     // 3. decide, asking for facts until the plan is complete

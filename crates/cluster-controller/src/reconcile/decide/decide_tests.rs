@@ -459,6 +459,21 @@ fn an_operation_missing_from_the_cache_is_looked_up_before_anything_is_decided()
     assert_eq!(steps, vec!["create operation remove_broker".to_owned()]);
 }
 
+#[test]
+fn a_static_quorum_refuses_a_change_of_its_controllers() {
+    let mut world = World::new(kraft_dedicated());
+    world.settle();
+    assert_eq!(static_quorum_change(&world.validated(), &world.observed), None);
+    world.cluster.spec.brokers.retain(|b| b.id != 5);
+    let problem = static_quorum_change(&world.validated(), &world.observed).expect("refused");
+    assert!(problem.contains("from [3, 4, 5] to [3, 4]"), "{problem}");
+    // A broker-only change leaves the quorum alone.
+    let mut world = World::new(kraft_dedicated());
+    world.settle();
+    world.cluster.spec.brokers.retain(|b| b.id != 2);
+    assert_eq!(static_quorum_change(&world.validated(), &world.observed), None);
+}
+
 /// Every pod of a settled cluster made to run an older configuration.
 fn outdated(world: &mut World) {
     for pods in world.observed.pods.values_mut() {

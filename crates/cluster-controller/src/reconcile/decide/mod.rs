@@ -188,6 +188,34 @@ pub fn missing_storage_classes(cluster: &ValidatedCluster, observed: &ObservedCl
     problems
 }
 
+/// A KRaft controller set that differs from the one the running nodes were configured with.
+/// Their quorum is static (`controller.quorum.voters`), and Kafka cannot change a static
+/// quorum's voters: rolling the new list in would split or lose the metadata quorum. Pure, from
+/// the broker ConfigMaps in the cache; None for a new cluster or an unchanged set.
+pub fn static_quorum_change(cluster: &ValidatedCluster, observed: &ObservedCluster) -> Option<String> {
+    if !cluster.is_kraft() {
+        return None;
+    }
+    let desired: BTreeSet<i32> = cluster.brokers.iter().filter(|b| b.is_controller()).map(|b| b.id).collect();
+    let running = observed.config_maps.values().find_map(|config_map| {
+        let properties = config_map.data.as_ref()?.get(build::BROKER_CONFIG_KEY)?;
+        let voters = properties.lines().find_map(|line| line.strip_prefix("controller.quorum.voters="))?;
+        let ids: Option<BTreeSet<i32>> =
+            voters.split(',').map(|voter| voter.split_once('@').and_then(|(id, _)| id.trim().parse().ok())).collect();
+        ids
+    })?;
+    (running != desired).then(|| {
+        let list = |ids: &BTreeSet<i32>| ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        format!(
+            "spec.brokers: the KRaft controllers would change from [{}] to [{}], but this cluster's quorum is \
+             static (controller.quorum.voters) and Kafka cannot change a static quorum's voters; nothing is \
+             changed until the controllers (nodes with processRoles controller) are as before",
+            list(&running),
+            list(&desired)
+        )
+    })
+}
+
 #[cfg(test)]
 #[path = "decide_tests.rs"]
 mod tests;
