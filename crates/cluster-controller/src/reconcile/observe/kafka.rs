@@ -19,7 +19,7 @@ use crate::model::{METRICS_PORT, ValidatedCluster};
 /// How long one Kafka request may take; a roll waits rather than act on a slow answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one controller's metrics page may take to answer.
-const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The JMX exporter's name (with the operator's default rules) for
 /// `kafka.controller:type=KafkaController,name=ActiveControllerCount`: 1 on the active controller.
 const ACTIVE_CONTROLLER_METRIC: &str = "kafka_controller_kafkacontroller_activecontrollercount";
