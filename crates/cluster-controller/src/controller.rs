@@ -76,8 +76,20 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
-    let stream = watcher(api, config).default_backoff().reflect(writer).touched_objects();
+    let stream = watcher(api, config)
+        .default_backoff()
+        .modify(forget_managed_field_sets)
+        .reflect(writer)
+        .touched_objects();
     (reader, stream)
+}
+
+/// The cache keeps who manages an object's fields but not which fields: those sets are the
+/// bulk of a cached object's metadata, and no decision reads them.
+fn forget_managed_field_sets<K: Resource>(object: &mut K) {
+    for entry in object.meta_mut().managed_fields.iter_mut().flatten() {
+        entry.fields_v1 = None;
+    }
 }
 
 /// Runs until `stop` is cancelled.
