@@ -4,7 +4,8 @@
 //!
 //! The steps, in the order their writes must happen:
 //! 1. the KRaft cluster id (before any pod: brokers format their storage with it);
-//! 2. cluster-wide objects (Services, shared ConfigMaps, PodDisruptionBudget);
+//! 2. cluster-wide objects (Services, shared ConfigMaps, PodDisruptionBudget), and the
+//!    EndpointSlices that keep node names resolving while a cluster moves to Koperator's names;
 //! 3. Cruise Control (ConfigMaps, Deployment, metrics KafkaTopic);
 //! 4. each broker in the spec (ConfigMap, then claims, then pod: the pod mounts both), then
 //!    claims that grow;
@@ -21,6 +22,7 @@ pub mod dynamic_config;
 pub mod facts;
 mod graceful;
 mod naming;
+pub mod node_names;
 pub mod outcome;
 pub mod plan;
 pub mod rolling;
@@ -79,7 +81,8 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     };
 
     // 2. and 3.
-    cluster_objects::plan(validated, observed, &mut steps);
+    let names = node_names::decide(validated, observed);
+    let wanted = cluster_objects::plan(validated, observed, &names, &mut steps);
     let cruise_control = cruise_control::plan(validated, previous, observed, &mut steps);
 
     // 4. Volumes leaving a broker stay in its pod until Cruise Control moved their data off.
@@ -102,7 +105,11 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     // 6. Kept by ClusterActions in an annotation (a set of fingerprints, so repeats count once).
     let alerts = rolling_upgrade_alerts::alert_count(&rolling_upgrade_alerts::firing(cluster));
     let moving = graceful::moving_data(&graceful.status);
-    let gates = rolling::ExternalGates { cruise_control_busy: moving.as_deref(), rolling_upgrade_alerts: alerts };
+    let gates = rolling::ExternalGates {
+        cruise_control_busy: moving.as_deref(),
+        rolling_upgrade_alerts: alerts,
+        names_pending: &wanted.names_pending,
+    };
     let roll = rolling::plan(validated, previous, &progress, &gates, known, &mut needs, &mut steps);
 
     // 7.
@@ -216,6 +223,9 @@ pub fn static_quorum_change(cluster: &ValidatedCluster, observed: &ObservedClust
     })
 }
 
+#[cfg(test)]
+#[path = "node_names_roll_tests.rs"]
+mod node_names_roll_tests;
 #[cfg(test)]
 #[path = "decide_tests.rs"]
 mod tests;

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::build::ListenerAddresses;
+
 pub use super::brokers::BrokerProgress;
 use super::claims::ClaimResize;
 use super::cruise_control::CruiseControlReport;
@@ -22,8 +24,8 @@ pub struct StatusDraft {
     pub rolling_upgrade_alerts: i32,
     pub dynamic_config: DynamicConfigStatus,
     pub cluster_id: Option<String>,
-    /// Internal listener name → (advertised address per broker id, address of the all-broker service).
-    pub listener_addresses: BTreeMap<String, (BTreeMap<i32, String>, String)>,
+    /// Internal listener name → where it is reached.
+    pub listener_addresses: BTreeMap<String, ListenerAddresses>,
     pub cruise_control: CruiseControlReport,
     /// Claims whose size differs from the spec's.
     pub resizes: Vec<ClaimResize>,

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -87,6 +88,7 @@ pub enum Desired {
     PodDisruptionBudget(PodDisruptionBudget),
     Deployment(Deployment),
     KafkaTopic(KafkaTopic),
+    EndpointSlice(EndpointSlice),
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -104,6 +106,7 @@ pub enum OwnedKind {
     PodDisruptionBudget,
     Deployment,
     PersistentVolumeClaim,
+    EndpointSlice,
 }
 
 /// An event for the KafkaCluster.
