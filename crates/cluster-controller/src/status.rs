@@ -31,6 +31,8 @@ pub const GRACEFUL_ACTIONS: &str = "GracefulActions";
 /// node and which gate the roll waits for.
 pub const ROLLING_UPGRADE: &str = "RollingUpgrade";
 pub use crate::reconcile::decide::outcome::DYNAMIC_CONFIG;
+#[path = "status_takeover.rs"]
+mod takeover;
 
 pub fn running_status(
     previous: Option<&KafkaClusterStatus>,
@@ -49,6 +51,7 @@ pub fn running_status(
         listener_addresses,
         cruise_control,
         resizes,
+        takeover,
     } = draft;
     let rolling_upgrade_alerts = *rolling_upgrade_alerts;
     let mut status = previous.cloned().unwrap_or_default();
@@ -132,7 +135,8 @@ pub fn running_status(
     set_dynamic_config(&mut status, dynamic_config, generation, now.clone());
     set_volume_resize(&mut status, resizes, generation, now.clone());
     set_storage_retained(&mut status, retained_claims, generation, now.clone());
-    set_cruise_control(&mut status, cruise_control, generation, now);
+    set_cruise_control(&mut status, cruise_control, generation, now.clone());
+    takeover::set_takeover(&mut status, takeover, generation, now);
     status
 }
 

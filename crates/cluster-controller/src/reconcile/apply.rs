@@ -78,6 +78,17 @@ async fn write(target: &Target<'_>, action: Action) -> Result<bool, writes::Erro
             }
             Ok(true)
         }
+        Action::Replace(desired) => {
+            match *desired {
+                Desired::ConfigMap(object) => drop(writer.replace(&object).await?),
+                Desired::Service(object) => drop(writer.replace(&object).await?),
+                Desired::PodDisruptionBudget(object) => drop(writer.replace(&object).await?),
+                Desired::Deployment(object) => drop(writer.replace(&object).await?),
+                Desired::KafkaTopic(object) => drop(writer.replace(&object).await?),
+                Desired::EndpointSlice(object) => drop(writer.replace(&object).await?),
+            }
+            Ok(true)
+        }
         Action::Create(created) => {
             let outcome = match *created {
                 Created::Pod(pod) => writer.create(&pod).await?,

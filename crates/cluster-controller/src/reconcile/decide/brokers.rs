@@ -48,6 +48,9 @@ pub struct BrokerProgress {
     /// pod before they are would leave the broker down, and would hide a new volume from
     /// graceful scaling (it notices a new disk by the running pod lacking it).
     pub storage_pending: Vec<String>,
+    /// The running pod carries no configuration hash of ours: another operator made it
+    /// (Koperator, before a takeover).
+    pub made_elsewhere: bool,
     /// The running pod's name does not start as the desired one's (`<cluster>-controller-<id>-`
     /// for nodes with the controller role): made before the operator named pods as Koperator.
     pub renamed: bool,
@@ -56,6 +59,8 @@ pub struct BrokerProgress {
 /// Why a node's running pod is not the one the operator wants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outdated {
+    /// Another operator made it.
+    MadeElsewhere,
     /// Its configuration or pod spec is older than the desired one.
     Changed,
     /// It is named as before the operator named pods as Koperator does.
@@ -65,6 +70,7 @@ pub enum Outdated {
 impl std::fmt::Display for Outdated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Self::MadeElsewhere => "its pod was made by another operator and is replaced by the operator's own",
             Self::Changed => "its pod spec or configuration changed",
             Self::Renamed => "its pod is renamed as Koperator names it",
         })
@@ -77,11 +83,10 @@ impl BrokerProgress {
     }
 
     /// Why the running pod must be replaced, if it must (whether it has a pod is the caller's).
-    /// A pod without a configuration hash of ours was made by another operator: not this
-    /// roll's to replace.
     pub fn outdated(&self) -> Option<Outdated> {
-        self.running_config_hash.as_ref()?;
-        if !self.in_sync() {
+        if self.made_elsewhere {
+            Some(Outdated::MadeElsewhere)
+        } else if !self.in_sync() {
             Some(Outdated::Changed)
         } else if self.renamed {
             Some(Outdated::Renamed)
@@ -108,13 +113,17 @@ impl BrokerProgress {
                 Some(format!("broker {id}: waiting for pod {pod} to terminate before starting a new one"))
             }
             BrokerPhase::Starting { pod, reason } => Some(format!("broker {id}: pod {pod} not ready ({reason})")),
-            BrokerPhase::Ready { .. } if !self.in_sync() => {
-                Some(format!("broker {id}: runs an older configuration; the rolling restart replaces its pod"))
-            }
-            BrokerPhase::Ready { .. } if self.renamed => {
-                Some(format!("broker {id}: its pod is renamed as Koperator names it by the rolling restart"))
-            }
-            BrokerPhase::Ready { .. } => None,
+            BrokerPhase::Ready { .. } => match self.outdated()? {
+                Outdated::MadeElsewhere => {
+                    Some(format!("broker {id}: runs a pod another operator made; the rolling restart replaces it"))
+                }
+                Outdated::Changed => {
+                    Some(format!("broker {id}: runs an older configuration; the rolling restart replaces its pod"))
+                }
+                Outdated::Renamed => {
+                    Some(format!("broker {id}: its pod is renamed as Koperator names it by the rolling restart"))
+                }
+            },
         }
     }
 }
@@ -171,6 +180,7 @@ pub fn plan(
         running_config_hash: None,
         phase: BrokerPhase::WaitingForStorage { claims: Vec::new() },
         storage_pending: Vec::new(),
+        made_elsewhere: false,
         renamed: false,
     };
     // Just created (not in the cache yet) or not bound yet.
@@ -181,6 +191,7 @@ pub fn plan(
     let name_prefix = build::pod_name_prefix(cluster, broker);
     if let Some(pod) = observed.live_pod(id) {
         progress.running_config_hash = pod.annotations().get(CONFIG_HASH_ANNOTATION).cloned();
+        progress.made_elsewhere = progress.running_config_hash.is_none();
         progress.renamed = !pod.name_any().starts_with(&name_prefix);
         progress.phase = pod_phase(pod);
         return progress;

@@ -19,6 +19,7 @@ use super::plan::{Action, Desired, OwnedKind, Step};
 #[derive(Debug, Default)]
 pub struct Wanted {
     pub services: BTreeSet<String>,
+    pub config_maps: BTreeSet<String>,
     pub pod_disruption_budgets: BTreeSet<String>,
     /// `<hostname>.<service>` of the node-name records written this pass (not served yet).
     pub names_pending: Vec<String>,
@@ -33,6 +34,7 @@ pub fn plan(
     let objects = build::cluster_objects(cluster, names.headless);
     let mut wanted = Wanted {
         services: objects.services.iter().map(|s| s.name_any()).collect(),
+        config_maps: objects.config_maps.iter().map(|c| c.name_any()).collect(),
         pod_disruption_budgets: objects.pod_disruption_budgets.iter().map(|p| p.name_any()).collect(),
         names_pending: Vec::new(),
     };

@@ -101,15 +101,22 @@ impl World {
 
     /// Decides and carries the plan out in memory; returns the actions' names for asserting.
     pub(super) fn pass(&mut self) -> Vec<String> {
+        self.pass_with_notices().0
+    }
+
+    /// As [`pass`](Self::pass), with the reasons of the events it publishes.
+    pub(super) fn pass_with_notices(&mut self) -> (Vec<String>, Vec<&'static str>) {
         let plan = self.plan();
         let names = plan.steps.iter().map(|step| describe(&step.action)).collect();
+        let mut notices: Vec<&'static str> = plan.notices.iter().map(|n| n.reason).collect();
+        notices.extend(plan.steps.iter().filter_map(|s| Some(s.notice.as_ref()?.reason)));
         let Plan { steps, status: draft, .. } = plan;
         for step in steps {
             self.carry_out(step.action);
         }
         let status = crate::status::running_status(self.cluster.status.as_ref(), &self.validated(), &draft, at(1));
         self.cluster.status = Some(status);
-        names
+        (names, notices)
     }
 
     /// Passes until nothing is left to do.
@@ -128,7 +135,7 @@ impl World {
             Action::RecordClusterId { id } => {
                 self.cluster.status.get_or_insert_default().cluster_id = Some(id);
             }
-            Action::Apply(desired) => match *desired {
+            Action::Apply(desired) | Action::Replace(desired) => match *desired {
                 Desired::ConfigMap(o) => drop(observed.config_maps.insert(o.name_any(), Arc::new(o))),
                 Desired::Service(o) => drop(observed.services.insert(o.name_any(), Arc::new(o))),
                 Desired::PodDisruptionBudget(o) => {
@@ -229,6 +236,7 @@ pub(super) fn describe(action: &Action) -> String {
     match action {
         Action::RecordClusterId { .. } => "record cluster id".into(),
         Action::Apply(desired) => format!("apply {}", object(desired)),
+        Action::Replace(desired) => format!("replace {}", object(desired)),
         Action::Create(created) => match &**created {
             Created::Pod(pod) => format!("create Pod for broker {}", broker_id(pod)),
             Created::Claim(claim) => format!("create PersistentVolumeClaim for broker {}", broker_id(claim)),
@@ -303,13 +311,25 @@ fn a_deleted_service_is_recreated() {
 }
 
 #[test]
-fn a_service_this_operator_did_not_apply_is_left_alone() {
+fn a_service_this_operator_did_not_apply_is_left_alone_and_reported() {
     let mut world = settled_cluster();
     let mut foreign = (*world.observed.services["kafka-all-broker"]).clone();
     foreign.metadata.name = Some("kafka-bootstrap".into());
     foreign.metadata.annotations = None;
     world.observed.services.insert("kafka-bootstrap".into(), Arc::new(foreign));
-    assert!(world.pass().is_empty());
+    let (steps, notices) = world.pass_with_notices();
+    assert!(steps.is_empty(), "{steps:?}");
+    assert_eq!(notices, ["ForeignObjects"]);
+    let status = world.cluster.status.clone().expect("status");
+    let condition = status.conditions.iter().find(|c| c.type_ == takeover::FOREIGN_OBJECTS).expect("condition");
+    assert!(condition.message.contains("Service kafka-bootstrap"), "{}", condition.message);
+    // Reported once, not on every pass.
+    assert_eq!(world.pass_with_notices(), (vec![], vec![]));
+    // Gone: so is the condition.
+    world.observed.services.remove("kafka-bootstrap");
+    world.pass();
+    let status = world.cluster.status.clone().expect("status");
+    assert!(!status.conditions.iter().any(|c| c.type_ == takeover::FOREIGN_OBJECTS));
 }
 
 #[test]

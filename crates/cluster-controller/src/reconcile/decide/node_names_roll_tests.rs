@@ -65,7 +65,7 @@ fn unresolved(world: &World, pod: &Pod) -> Vec<String> {
 }
 
 /// Fails unless every controller name every running pod uses resolves to that node's pod.
-fn every_voter_resolves(world: &World) {
+pub(super) fn every_voter_resolves(world: &World) {
     for pod in world.observed.pods.values().flatten() {
         let unresolved = unresolved(world, pod);
         assert!(unresolved.is_empty(), "pod {} cannot reach {unresolved:?}", pod.name_any());
@@ -74,7 +74,7 @@ fn every_voter_resolves(world: &World) {
 
 /// Kafka's side of the world: a controller follows the quorum (or leads it: the lowest id)
 /// once every controller name it uses resolves; until then it is unattached.
-fn simulate_quorum(world: &mut World) {
+pub(super) fn simulate_quorum(world: &mut World) {
     let controllers: Vec<i32> = world.validated().brokers.iter().filter(|b| b.is_controller()).map(|b| b.id).collect();
     let mut states = BTreeMap::new();
     for id in &controllers {
@@ -97,13 +97,13 @@ fn simulate_quorum(world: &mut World) {
     world.facts.controllers = Some(states);
 }
 
-fn settled_dedicated() -> World {
+pub(super) fn settled_dedicated() -> World {
     let mut world = World::new(kraft_dedicated());
     world.settle();
     world
 }
 
-fn pods(world: &World) -> Vec<Arc<Pod>> {
+pub(super) fn pods(world: &World) -> Vec<Arc<Pod>> {
     world.observed.pods.values().flatten().cloned().collect()
 }
 

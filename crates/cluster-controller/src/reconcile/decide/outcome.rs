@@ -10,6 +10,7 @@ use super::cruise_control::CruiseControlReport;
 pub use super::dynamic_config::{DYNAMIC_CONFIG, DynamicConfigStatus};
 pub use super::graceful::GracefulStatus;
 pub use super::rolling::{RollReport, RollStatus};
+pub use super::takeover::TakeoverReport;
 
 /// Everything the status is computed from, as the decision left it (and the writes completed:
 /// Kafka's answers to dynamic configuration changes).
@@ -29,4 +30,6 @@ pub struct StatusDraft {
     pub cruise_control: CruiseControlReport,
     /// Claims whose size differs from the spec's.
     pub resizes: Vec<ClaimResize>,
+    /// What another operator left of the cluster.
+    pub takeover: TakeoverReport,
 }

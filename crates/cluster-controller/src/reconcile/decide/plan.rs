@@ -51,6 +51,11 @@ pub enum Action {
     },
     /// Server-side apply of an object the operator owns (its desired-hash stamped on).
     Apply(Box<Desired>),
+    /// Replace (PUT, guarded by the resourceVersion it carries) an object another operator
+    /// made: nothing of what it set survives, so no field of its can clash with ours (e.g. a
+    /// Deployment's `strategy.rollingUpdate`, which a server-side apply of `Recreate` would
+    /// leave to its owner and the apiserver then refuses).
+    Replace(Box<Desired>),
     /// Create an object whose name was derived from what it is for: a 409 means an earlier pass
     /// created it already.
     Create(Box<Created>),
