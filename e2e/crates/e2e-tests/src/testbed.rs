@@ -51,6 +51,17 @@ pub async fn client() -> Result<Client> {
     }
 }
 
+/// A client that returns a 429 (or 503) as it comes: kube's default client retries those with
+/// backoff for minutes, so a refusal a test asserts (an eviction a PodDisruptionBudget forbids)
+/// would turn into a success once the budget allows it again. The test bed must be up.
+pub async fn client_without_retries() -> Result<Client> {
+    let path = kubeconfig_path();
+    let kubeconfig = Kubeconfig::read_from(&path).with_context(|| format!("failed to read {}", path.display()))?;
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+    config.default_retry = false;
+    Ok(Client::try_from(config)?)
+}
+
 async fn answering_client() -> Result<Client> {
     let path = kubeconfig_path();
     let kubeconfig = Kubeconfig::read_from(&path).with_context(|| format!("failed to read {}", path.display()))?;
