@@ -51,9 +51,8 @@ pub async fn client() -> Result<Client> {
     }
 }
 
-/// A client that returns a 429 (or 503) as it comes: kube's default client retries those with
-/// backoff for minutes, so a refusal a test asserts (an eviction a PodDisruptionBudget forbids)
-/// would turn into a success once the budget allows it again. The test bed must be up.
+/// A client that returns a 429 instead of retrying it (kube's default retries 429, 503 and 504
+/// with backoff): for a test that checks a refusal, such as an eviction a budget forbids.
 pub async fn client_without_retries() -> Result<Client> {
     let path = kubeconfig_path();
     let kubeconfig = Kubeconfig::read_from(&path).with_context(|| format!("failed to read {}", path.display()))?;

@@ -163,7 +163,7 @@ async fn alerts_through_prometheus(
     let clusters = kafka_cluster::api(ns);
     // Always present on a broker; the test's threshold (0) makes the rule fire. Over the last
     // minute, so that one slow scrape does not resolve and re-fire it (a new firing is a new action).
-    let metric = "kafka_server_replicamanager_partitioncount";
+    let metric = alerting::SCRAPED_METRIC;
     wait::eventually("Prometheus scrapes every broker's JMX exporter", Duration::from_secs(60), || async {
         let series = monitoring.query(&format!("{metric}{{job=\"kafka\"}}")).await?;
         Ok(if series.len() == 3 { Check::Done(()) } else { Check::Pending(format!("{series:?}")) })

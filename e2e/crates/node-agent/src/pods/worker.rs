@@ -642,7 +642,11 @@ impl Worker {
         let namespace = self.pod.metadata.namespace.clone().unwrap_or_default();
         let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), &namespace);
         let name = self.pod.metadata.name.clone().unwrap_or_default();
-        match api.patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({"status": status}))).await {
+        // The uid makes the patch fail on a new pod that took this one's name (the cluster
+        // controller names a broker's pod deterministically), as the kubelet checks the uid
+        // before it writes a status: else the new pod would look Running and Ready at once.
+        let patch = json!({"metadata": {"uid": self.uid}, "status": status});
+        match api.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch)).await {
             Ok(_) => self.last_status = Some(comparable),
             Err(error) => tracing::debug!(pod = %self.name(), %error, "status update failed"),
         }
