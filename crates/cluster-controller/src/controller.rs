@@ -6,6 +6,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::runtime::events::{Recorder, Reporter};
@@ -19,6 +20,7 @@ use kube::core::DeserializeGuard;
 use operator_runtime::reconcile_report::{ReconcileMetrics, ReconcileReporter};
 use operator_runtime::{CancellationToken, MetricsRegistry};
 
+use crate::build;
 use crate::reconcile::observe::OwnedStores;
 use crate::reconcile::observe::kafka::KafkaAccess;
 use crate::reconcile::writes::Writer;
@@ -108,6 +110,10 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
     // Cruise Control's Deployment and metrics topic: availability and topic state feed the status.
     let (deployments, deployment_events) = cached(api::<Deployment>(&client, ns), owned());
     let (kafka_topics, kafka_topic_events) = cached(api::<KafkaTopic>(&client, ns), owned());
+    // Only the slices this operator manages; the EndpointSlice controller's are none of its business.
+    let ours = format!("{},{}={}", labels::KAFKA_CR, build::MANAGED_BY_LABEL, build::MANAGED_BY_US);
+    let (endpoint_slices, endpoint_slice_events) =
+        cached(api::<EndpointSlice>(&client, ns), watcher::Config::default().labels(&ours));
 
     let recorder = Recorder::new(
         client.clone(),
@@ -125,6 +131,7 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
             operations,
             deployments,
             kafka_topics,
+            endpoint_slices,
         },
         recorder: recorder.clone(),
         kafka: KafkaAccess::new(options.kafka_requests),
@@ -151,6 +158,7 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
         .owns_stream(operation_events)
         .owns_stream(deployment_events)
         .owns_stream(kafka_topic_events)
+        .owns_stream(endpoint_slice_events)
         .graceful_shutdown_on(async move { stop.cancelled().await })
         .run(reconcile::reconcile, reconcile::error_policy, context)
         .for_each(|result| async move {

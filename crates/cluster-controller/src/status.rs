@@ -11,6 +11,7 @@ use crd_types::kafka_cluster::{
     ListenerStatuses, RollingUpgradeStatus,
 };
 
+use crate::build::ListenerAddresses;
 use crate::model::ValidatedCluster;
 pub use crate::reconcile::decide::outcome::DynamicConfigStatus;
 use crate::reconcile::decide::outcome::{BrokerProgress, GracefulStatus, RollReport, RollStatus, StatusDraft};
@@ -30,6 +31,8 @@ pub const GRACEFUL_ACTIONS: &str = "GracefulActions";
 /// node and which gate the roll waits for.
 pub const ROLLING_UPGRADE: &str = "RollingUpgrade";
 pub use crate::reconcile::decide::outcome::DYNAMIC_CONFIG;
+#[path = "status_takeover.rs"]
+mod takeover;
 
 pub fn running_status(
     previous: Option<&KafkaClusterStatus>,
@@ -48,6 +51,7 @@ pub fn running_status(
         listener_addresses,
         cruise_control,
         resizes,
+        takeover,
     } = draft;
     let rolling_upgrade_alerts = *rolling_upgrade_alerts;
     let mut status = previous.cloned().unwrap_or_default();
@@ -95,7 +99,7 @@ pub fn running_status(
     status.brokers_ready = Some(format!("{ready}/{}", brokers.len()));
     status.observed_generation = generation;
     status.cluster_id = cluster_id.clone().or(status.cluster_id);
-    status.listener_statuses = Some(listener_statuses(listener_addresses.clone()));
+    status.listener_statuses = Some(listener_statuses(listener_addresses));
 
     let ready_message = format!("{ready} of {} brokers ready", brokers.len());
     conditions::upsert(
@@ -131,7 +135,8 @@ pub fn running_status(
     set_dynamic_config(&mut status, dynamic_config, generation, now.clone());
     set_volume_resize(&mut status, resizes, generation, now.clone());
     set_storage_retained(&mut status, retained_claims, generation, now.clone());
-    set_cruise_control(&mut status, cruise_control, generation, now);
+    set_cruise_control(&mut status, cruise_control, generation, now.clone());
+    takeover::set_takeover(&mut status, takeover, generation, now);
     status
 }
 
@@ -293,15 +298,20 @@ fn set_dynamic_config(
     );
 }
 
-fn listener_statuses(addresses: BTreeMap<String, (BTreeMap<i32, String>, String)>) -> ListenerStatuses {
+/// As Koperator writes them: per client listener the Service entry (`headless` or
+/// `any-broker`) then `broker-<id>`; the controller listener is left out.
+fn listener_statuses(addresses: &BTreeMap<String, ListenerAddresses>) -> ListenerStatuses {
     let internal_listeners = addresses
-        .into_iter()
-        .map(|(listener, (per_broker, any_broker))| {
-            let mut entries = vec![ListenerStatus { name: "any-broker".to_owned(), address: any_broker }];
-            entries.extend(
-                per_broker.into_iter().map(|(id, address)| ListenerStatus { name: format!("broker-{id}"), address }),
-            );
-            (listener, entries)
+        .iter()
+        .filter(|(_, addresses)| !addresses.controller)
+        .map(|(listener, addresses)| {
+            let service =
+                ListenerStatus { name: addresses.service_entry.to_owned(), address: addresses.service.clone() };
+            let per_node = addresses
+                .per_node
+                .iter()
+                .map(|(id, address)| ListenerStatus { name: format!("broker-{id}"), address: address.clone() });
+            (listener.clone(), std::iter::once(service).chain(per_node).collect())
         })
         .collect();
     ListenerStatuses { internal_listeners, external_listeners: BTreeMap::new() }

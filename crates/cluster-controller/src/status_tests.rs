@@ -23,6 +23,8 @@ fn broker(id: i32, phase: BrokerPhase, running: Option<&str>) -> BrokerProgress 
         running_config_hash: running.map(str::to_owned),
         phase,
         storage_pending: Vec::new(),
+        made_elsewhere: false,
+        renamed: false,
     }
 }
 

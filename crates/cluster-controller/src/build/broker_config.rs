@@ -198,9 +198,9 @@ mod tests {
         assert_eq!(controller["log.dirs"], "/kafka-metadata/kafka");
         assert_eq!(
             controller["controller.quorum.voters"],
-            "3@kafka-3.kafka-headless.kafka.svc.cluster.local:29093,\
-             4@kafka-4.kafka-headless.kafka.svc.cluster.local:29093,\
-             5@kafka-5.kafka-headless.kafka.svc.cluster.local:29093"
+            "3@kafka-3.kafka-controller-headless.kafka.svc.cluster.local:29093,\
+             4@kafka-4.kafka-controller-headless.kafka.svc.cluster.local:29093,\
+             5@kafka-5.kafka-controller-headless.kafka.svc.cluster.local:29093"
         );
     }
 

@@ -6,8 +6,8 @@ use crd_types::kafka_cluster::Broker;
 
 use super::tests::{kraft_combined, zookeeper};
 use super::{
-    CONFIG_HASH_ANNOTATION, CruiseControlFacts, CruiseControlObjects, cluster_objects, cruise_control_objects,
-    metrics_topic,
+    CONFIG_HASH_ANNOTATION, CruiseControlFacts, CruiseControlObjects, HeadlessSelection, cluster_objects,
+    cruise_control_objects, metrics_topic,
 };
 use crate::model::{CruiseControlPlan, ValidatedCluster, validate};
 
@@ -85,7 +85,7 @@ fn an_external_cruise_control_means_no_objects_of_ours() {
     let mut spec = kraft_combined();
     spec.spec.cruise_control_config.cruise_control_endpoint = Some("cc.tools:8090".into());
     let cluster = validate(&spec).expect("valid");
-    let services = cluster_objects(&cluster).services;
+    let services = cluster_objects(&cluster, HeadlessSelection::BrokerRole).services;
     assert!(services.iter().all(|s| s.metadata.name.as_deref() != Some("kafka-cruisecontrol-svc")));
     assert!(metrics_topic(&cluster, None).is_none());
     // The brokers still report metrics, for the external Cruise Control.

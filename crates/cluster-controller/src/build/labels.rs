@@ -22,13 +22,28 @@ pub fn broker_labels(cluster: &ValidatedCluster, broker_id: i32) -> Labels {
     labels
 }
 
-/// Selects the nodes that serve clients: in KRaft only those with the broker role.
+/// Selects the nodes that serve clients: in KRaft only those with the broker role
+/// (Koperator's `LabelsForBroker`).
 pub fn broker_role_selector(cluster: &ValidatedCluster) -> Labels {
     let mut labels = cluster_labels(cluster);
     if cluster.is_kraft() {
         labels.insert(IS_BROKER_NODE.to_string(), "true".to_string());
     }
     labels
+}
+
+/// Selects the KRaft nodes with the controller role, combined ones included (Koperator's
+/// `LabelsForController`).
+pub fn controller_role_selector(cluster: &ValidatedCluster) -> Labels {
+    let mut labels = cluster_labels(cluster);
+    labels.insert(IS_CONTROLLER_NODE.to_string(), "true".to_string());
+    labels
+}
+
+/// Whether `node` is a KRaft node with the controller role: Koperator names its pod
+/// `<cluster>-controller-<id>-...` and gives it the controller headless Service's records.
+pub fn has_controller_role(cluster: &ValidatedCluster, node: &BrokerModel) -> bool {
+    cluster.is_kraft() && node.is_controller()
 }
 
 /// Labels of a broker pod: the user's `brokerLabels`, overridden by the operator's own
@@ -80,6 +95,11 @@ pub fn headless_service_name(cluster: &ValidatedCluster) -> String {
     format!("{}-headless", cluster.name)
 }
 
+/// The KRaft controllers' headless Service (Koperator's `HeadlessControllerServiceTemplate`).
+pub fn controller_headless_service_name(cluster: &ValidatedCluster) -> String {
+    format!("{}-controller-headless", cluster.name)
+}
+
 pub fn all_broker_service_name(cluster: &ValidatedCluster) -> String {
     format!("{}-all-broker", cluster.name)
 }
@@ -96,13 +116,48 @@ pub fn jmx_exporter_config_map_name(cluster: &ValidatedCluster) -> String {
     format!("{}-kafka-jmx-exporter", cluster.name)
 }
 
-/// The DNS name other nodes and clients reach a broker at: through the headless service's pod
-/// records, or through the broker's own service.
-pub fn broker_host(cluster: &ValidatedCluster, broker_id: i32) -> String {
-    let ValidatedCluster { name, namespace, cluster_domain, .. } = cluster;
-    if cluster.spec.headless_service_enabled {
-        format!("{name}-{broker_id}.{name}-headless.{namespace}.svc.{cluster_domain}")
+/// The prefix of a node's pod name, as Koperator's `generateName`: `<cluster>-controller-<id>-`
+/// for KRaft nodes with the controller role, `<cluster>-<id>-` for the others.
+pub fn pod_name_prefix(cluster: &ValidatedCluster, node: &BrokerModel) -> String {
+    if has_controller_role(cluster, node) {
+        format!("{}-controller-{}-", cluster.name, node.id)
     } else {
-        format!("{name}-{broker_id}.{namespace}.svc.{cluster_domain}")
+        format!("{}-{}-", cluster.name, node.id)
+    }
+}
+
+/// A pod's `hostname`: `<cluster>-<id>`, whatever the role.
+pub fn node_hostname(cluster: &ValidatedCluster, node_id: i32) -> String {
+    format!("{}-{node_id}", cluster.name)
+}
+
+/// The headless Service whose DNS records name `node` (its pod's `subdomain`): the
+/// controllers' for KRaft nodes with the controller role, `<cluster>-headless` for the others.
+pub fn node_headless_service(cluster: &ValidatedCluster, node: &BrokerModel) -> String {
+    if has_controller_role(cluster, node) {
+        controller_headless_service_name(cluster)
+    } else {
+        headless_service_name(cluster)
+    }
+}
+
+/// The DNS name other nodes and clients reach a node at: its pod's record in its headless
+/// Service, or the node's own Service when the cluster has no headless Service.
+///
+/// Koperator advertises a combined (broker + controller) node's client listeners as
+/// `<cluster>-<id>.<cluster>-headless`, a name no record answers: the endpoint controllers
+/// give a pod a hostname record only in the Service named by its `subdomain`, which is the
+/// controllers' for such a node. Here every listener of a node uses the name that resolves.
+pub fn broker_host(cluster: &ValidatedCluster, broker_id: i32) -> String {
+    let ValidatedCluster { namespace, cluster_domain, .. } = cluster;
+    let hostname = node_hostname(cluster, broker_id);
+    if cluster.spec.headless_service_enabled {
+        let service = match cluster.brokers.iter().find(|node| node.id == broker_id) {
+            Some(node) => node_headless_service(cluster, node),
+            None => headless_service_name(cluster),
+        };
+        format!("{hostname}.{service}.{namespace}.svc.{cluster_domain}")
+    } else {
+        format!("{hostname}.{namespace}.svc.{cluster_domain}")
     }
 }

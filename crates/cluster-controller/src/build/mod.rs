@@ -14,6 +14,7 @@ mod cruise_control_reporter;
 #[cfg(test)]
 mod cruise_control_tests;
 mod labels;
+mod name_bridge;
 mod pdb;
 mod pod;
 mod pvc;
@@ -28,7 +29,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service}
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use sha2::{Digest, Sha256};
 
-pub use addresses::listener_addresses;
+pub use addresses::{ListenerAddresses, listener_addresses};
 #[cfg(test)]
 pub use broker_config::server_properties;
 pub use broker_config::server_properties_with;
@@ -38,13 +39,24 @@ pub use cruise_control::{
     deployment_name as cruise_control_deployment_name,
     jmx_exporter_config_map_name as cruise_control_jmx_config_map_name, metrics_topic, metrics_topic_name,
 };
-pub use labels::broker_host;
+pub use labels::{
+    broker_host, broker_role_selector, cluster_labels, controller_headless_service_name, controller_role_selector,
+    has_controller_role, headless_service_name, node_hostname, pod_name_prefix,
+};
+pub use name_bridge::{BridgedName, MANAGED_BY_LABEL, MANAGED_BY_US, name_bridge};
 pub use pvc::fill_placeholders;
+pub use services::HeadlessSelection;
 
 use crate::model::{BrokerModel, ValidatedCluster};
 
 /// Pod annotation holding [`BrokerObjects::config_hash`].
 pub const CONFIG_HASH_ANNOTATION: &str = "koperator-rs.io/config-hash";
+/// Pod annotation: the node names the pod's configuration uses are Koperator's
+/// ([`NODE_NAMES_KOPERATOR`]). A pod of this operator without it was made before the operator
+/// named nodes as Koperator does, and reaches KRaft controllers as `<cluster>-<id>.<cluster>-headless`.
+/// Set outside the configuration hash, so that adding it restarted no pod.
+pub const NODE_NAMES_ANNOTATION: &str = "koperator-rs.io/node-names";
+pub const NODE_NAMES_KOPERATOR: &str = "koperator";
 
 /// What the reconciler has observed and the builders need.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -80,7 +92,8 @@ pub struct CruiseControlObjects {
 /// Objects shared by all brokers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClusterObjects {
-    /// Headless service or none; `<cluster>-all-broker`; per-broker services when not headless;
+    /// `<cluster>-headless` (and in KRaft `<cluster>-controller-headless`), or per-broker
+    /// services when not headless; `<cluster>-all-broker`;
     /// `<cluster>-cruisecontrol-svc` unless Cruise Control is external.
     pub services: Vec<Service>,
     /// `<cluster>-pdb` over the brokers and, in KRaft, `<cluster>-controller-pdb` over the
@@ -107,8 +120,8 @@ pub struct BrokerObjects {
     pub config_hash: String,
 }
 
-pub fn cluster_objects(cluster: &ValidatedCluster) -> ClusterObjects {
-    let mut services = services::services(cluster);
+pub fn cluster_objects(cluster: &ValidatedCluster, headless: HeadlessSelection) -> ClusterObjects {
+    let mut services = services::services(cluster, headless);
     services.extend(cruise_control::service(cluster));
     ClusterObjects {
         services,
@@ -142,7 +155,9 @@ pub fn broker_objects(cluster: &ValidatedCluster, broker: &BrokerModel, facts: &
     let mut pod = pod::broker_pod(cluster, broker, claim_names, facts.cluster_id.as_deref());
 
     let config_hash = config_hash(&config_map, &pod);
-    pod.metadata.annotations.get_or_insert_default().insert(CONFIG_HASH_ANNOTATION.to_string(), config_hash.clone());
+    let annotations = pod.metadata.annotations.get_or_insert_default();
+    annotations.insert(CONFIG_HASH_ANNOTATION.to_string(), config_hash.clone());
+    annotations.insert(NODE_NAMES_ANNOTATION.to_string(), NODE_NAMES_KOPERATOR.to_string());
 
     let claims_exist = claims.keys().all(|mount_path| claim_names.contains_key(mount_path));
     let identity_known = !cluster.is_kraft() || facts.cluster_id.is_some();

@@ -14,8 +14,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::config_map::BROKER_CONFIG_KEY;
 use super::cruise_control_reporter::{extensions_mount, extensions_volume, reporter_init_container};
 use super::labels::{
-    broker_config_map_name, cluster_labels, headless_service_name, jmx_exporter_config_map_name, owner_reference,
-    pod_labels,
+    broker_config_map_name, cluster_labels, jmx_exporter_config_map_name, node_headless_service, node_hostname,
+    owner_reference, pod_labels, pod_name_prefix,
 };
 use crate::model::{BrokerModel, JMX_AGENT_JAR_IN_POD, METRICS_PORT, ValidatedCluster};
 
@@ -87,10 +87,10 @@ pub fn broker_pod(
     init_containers.push(jmx_exporter_init_container(cluster));
 
     let mut annotations = config.broker_annotations.clone();
-    annotations.retain(|key, _| key != super::CONFIG_HASH_ANNOTATION);
+    annotations.retain(|key, _| key != super::CONFIG_HASH_ANNOTATION && key != super::NODE_NAMES_ANNOTATION);
     Pod {
         metadata: ObjectMeta {
-            generate_name: Some(format!("{}-{}-", cluster.name, broker.id)),
+            generate_name: Some(pod_name_prefix(cluster, broker)),
             namespace: Some(cluster.namespace.clone()),
             labels: Some(pod_labels(cluster, broker)),
             annotations: Some(annotations),
@@ -98,8 +98,8 @@ pub fn broker_pod(
             ..Default::default()
         },
         spec: Some(PodSpec {
-            hostname: cluster.spec.headless_service_enabled.then(|| format!("{}-{}", cluster.name, broker.id)),
-            subdomain: cluster.spec.headless_service_enabled.then(|| headless_service_name(cluster)),
+            hostname: cluster.spec.headless_service_enabled.then(|| node_hostname(cluster, broker.id)),
+            subdomain: cluster.spec.headless_service_enabled.then(|| node_headless_service(cluster, broker)),
             init_containers: Some(init_containers),
             containers,
             volumes: Some(volumes),

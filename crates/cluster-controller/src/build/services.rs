@@ -5,23 +5,37 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::labels::{
     Labels, all_broker_service_name, broker_labels, broker_role_selector, broker_service_name, cluster_labels,
-    headless_service_name, object_meta,
+    controller_headless_service_name, controller_role_selector, headless_service_name, object_meta,
 };
 use crate::model::{METRICS_PORT, ValidatedCluster};
 
-/// The headless service or one service per node, then `<cluster>-all-broker`.
-pub fn services(cluster: &ValidatedCluster) -> Vec<Service> {
+/// Which pods `<cluster>-headless` selects in KRaft mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HeadlessSelection {
+    /// Koperator's: the nodes with the broker role, so that clients bootstrapping from it reach
+    /// brokers only (controllers have `<cluster>-controller-headless`).
+    #[default]
+    BrokerRole,
+    /// Every node: while a controller pod of this operator's earlier layout still takes its
+    /// DNS name from `<cluster>-headless`, that name must keep resolving or the quorum breaks.
+    EveryNode,
+}
+
+/// The headless Services or one Service per node, then `<cluster>-all-broker`.
+pub fn services(cluster: &ValidatedCluster, headless: HeadlessSelection) -> Vec<Service> {
     let mut services = Vec::new();
     if cluster.spec.headless_service_enabled {
-        // Selects every node, controllers included: a controller's DNS name is a record of this
-        // service, and the quorum has to resolve before any member is ready.
-        services.push(service(
-            cluster,
-            headless_service_name(cluster),
-            cluster_labels(cluster),
-            cluster_labels(cluster),
-            true,
-        ));
+        // Koperator: in KRaft mode brokers and controllers each get their own headless Service
+        // (a combined node is in both); in ZooKeeper mode one selects every node.
+        let selector = match headless {
+            HeadlessSelection::BrokerRole => broker_role_selector(cluster),
+            HeadlessSelection::EveryNode => cluster_labels(cluster),
+        };
+        services.push(headless_service(cluster, headless_service_name(cluster), selector));
+        if cluster.is_kraft() {
+            let selector = controller_role_selector(cluster);
+            services.push(headless_service(cluster, controller_headless_service_name(cluster), selector));
+        }
     } else {
         for broker in &cluster.brokers {
             let labels = broker_labels(cluster, broker.id);
@@ -42,20 +56,20 @@ pub fn services(cluster: &ValidatedCluster) -> Vec<Service> {
     services
 }
 
+/// As Koperator: labelled with its selector merged with the KafkaCluster's own labels (the
+/// selector's keys win, so the operator's caches keep finding it).
+fn headless_service(cluster: &ValidatedCluster, name: String, selector: Labels) -> Service {
+    let mut labels = cluster.labels.clone();
+    labels.extend(selector.clone());
+    service(cluster, name, labels, selector, true)
+}
+
 /// Not-ready pods stay published on per-node names, so KRaft controllers and ZooKeeper-mode
 /// brokers reach each other while starting; the all-broker service only routes to ready brokers.
 fn service(cluster: &ValidatedCluster, name: String, labels: Labels, selector: Labels, per_node: bool) -> Service {
     let mut metadata = object_meta(cluster, name, labels);
     let annotations = &cluster.spec.listeners_config.service_annotations;
     metadata.annotations = (!annotations.is_empty()).then(|| annotations.clone());
-    let mut ports = listener_ports(cluster);
-    ports.push(ServicePort {
-        name: Some("metrics".to_string()),
-        port: METRICS_PORT,
-        target_port: Some(IntOrString::Int(METRICS_PORT)),
-        protocol: Some("TCP".to_string()),
-        ..Default::default()
-    });
     let headless = per_node && cluster.spec.headless_service_enabled;
     Service {
         metadata,
@@ -65,11 +79,24 @@ fn service(cluster: &ValidatedCluster, name: String, labels: Labels, selector: L
             session_affinity: Some("None".to_string()),
             publish_not_ready_addresses: per_node.then_some(true),
             selector: Some(selector),
-            ports: Some(ports),
+            ports: Some(node_ports(cluster)),
             ..Default::default()
         }),
         status: None,
     }
+}
+
+/// The listener ports, then `metrics`: what a per-node Service (and its EndpointSlices) serve.
+pub fn node_ports(cluster: &ValidatedCluster) -> Vec<ServicePort> {
+    let mut ports = listener_ports(cluster);
+    ports.push(ServicePort {
+        name: Some("metrics".to_string()),
+        port: METRICS_PORT,
+        target_port: Some(IntOrString::Int(METRICS_PORT)),
+        protocol: Some("TCP".to_string()),
+        ..Default::default()
+    });
+    ports
 }
 
 /// `tcp-<listener>` per internal listener, then the additional ports.

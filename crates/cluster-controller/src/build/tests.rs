@@ -14,8 +14,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::{
-    CONFIG_HASH_ANNOTATION, CruiseControlFacts, ObservedFacts, broker_objects, cluster_objects, cruise_control_objects,
-    metrics_topic,
+    CONFIG_HASH_ANNOTATION, CruiseControlFacts, HeadlessSelection, ObservedFacts, broker_objects, cluster_objects,
+    cruise_control_objects, metrics_topic,
 };
 use crate::model::{CruiseControlPlan, ValidatedCluster, validate};
 
@@ -70,7 +70,7 @@ fn facts_with_every_claim(cluster: &ValidatedCluster) -> ObservedFacts {
 /// Every object for the cluster, as one YAML-friendly document.
 fn all_objects(cluster: &ValidatedCluster) -> Value {
     let facts = facts_with_every_claim(cluster);
-    let shared = cluster_objects(cluster);
+    let shared = cluster_objects(cluster, HeadlessSelection::BrokerRole);
     let brokers: Vec<Value> = cluster
         .brokers
         .iter()
@@ -141,8 +141,11 @@ fn per_broker_services_without_headless() {
     let mut spec = zookeeper();
     spec.spec.headless_service_enabled = false;
     let cluster = validate(&spec).expect("valid");
-    let names: Vec<String> =
-        cluster_objects(&cluster).services.iter().filter_map(|s| s.metadata.name.clone()).collect();
+    let names: Vec<String> = cluster_objects(&cluster, HeadlessSelection::BrokerRole)
+        .services
+        .iter()
+        .filter_map(|s| s.metadata.name.clone())
+        .collect();
     assert_eq!(names, ["kafka-0", "kafka-1", "kafka-2", "kafka-all-broker", "kafka-cruisecontrol-svc"]);
 }
 
@@ -364,7 +367,7 @@ proptest! {
     fn validate_and_build_never_panic(cluster in cluster_strategy(), with_facts in prop::bool::ANY) {
         match validate(&cluster) {
             Ok(validated) => {
-                let shared = cluster_objects(&validated);
+                let shared = cluster_objects(&validated, HeadlessSelection::BrokerRole);
                 prop_assert!(shared.services.iter().any(|s| s.metadata.name.as_deref() == Some("kafka-all-broker")));
                 let facts = if with_facts { facts_with_every_claim(&validated) } else { ObservedFacts::default() };
                 for broker in &validated.brokers {

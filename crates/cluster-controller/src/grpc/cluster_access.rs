@@ -68,7 +68,7 @@ fn access_info(cluster: ClusterRef, validated: &model::ValidatedCluster) -> Clus
         .internal_listeners
         .iter()
         .filter_map(|listener| {
-            let (per_broker, _) = addresses.get(&listener.common.name)?;
+            let per_broker = &addresses.get(&listener.common.name)?.per_node;
             let protocol = listener.common.security_protocol;
             Some(v1::Listener {
                 name: listener.common.name.clone(),

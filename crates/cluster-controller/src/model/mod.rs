@@ -10,7 +10,7 @@ mod merge;
 mod properties;
 mod validate;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crd_types::kafka_cluster::{BrokerConfig, KafkaClusterSpec, ProcessRole};
 use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements};
@@ -47,6 +47,8 @@ pub struct ValidatedCluster {
     /// For owner references on every object the operator creates.
     pub uid: String,
     pub generation: Option<i64>,
+    /// The KafkaCluster's own labels: Koperator copies them onto its headless Services.
+    pub labels: BTreeMap<String, String>,
     pub mode: MetadataMode,
     /// `spec.kubernetesClusterDomain`, default `cluster.local`.
     pub cluster_domain: String,

@@ -152,6 +152,7 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
         namespace: cluster.metadata.namespace.clone().unwrap_or_default(),
         uid: cluster.metadata.uid.clone().unwrap_or_default(),
         generation: cluster.metadata.generation,
+        labels: cluster.metadata.labels.clone().unwrap_or_default(),
         mode,
         cluster_domain: spec
             .kubernetes_cluster_domain

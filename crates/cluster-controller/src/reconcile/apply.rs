@@ -5,6 +5,7 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
@@ -73,6 +74,18 @@ async fn write(target: &Target<'_>, action: Action) -> Result<bool, writes::Erro
                 Desired::PodDisruptionBudget(object) => applied(writer, &object).await?,
                 Desired::Deployment(object) => applied(writer, &object).await?,
                 Desired::KafkaTopic(object) => applied(writer, &object).await?,
+                Desired::EndpointSlice(object) => applied(writer, &object).await?,
+            }
+            Ok(true)
+        }
+        Action::Replace(desired) => {
+            match *desired {
+                Desired::ConfigMap(object) => drop(writer.replace(&object).await?),
+                Desired::Service(object) => drop(writer.replace(&object).await?),
+                Desired::PodDisruptionBudget(object) => drop(writer.replace(&object).await?),
+                Desired::Deployment(object) => drop(writer.replace(&object).await?),
+                Desired::KafkaTopic(object) => drop(writer.replace(&object).await?),
+                Desired::EndpointSlice(object) => drop(writer.replace(&object).await?),
             }
             Ok(true)
         }
@@ -97,6 +110,7 @@ async fn write(target: &Target<'_>, action: Action) -> Result<bool, writes::Erro
             OwnedKind::PodDisruptionBudget => writer.delete::<PodDisruptionBudget>(namespace, &name).await,
             OwnedKind::Deployment => writer.delete::<Deployment>(namespace, &name).await,
             OwnedKind::PersistentVolumeClaim => writer.delete::<PersistentVolumeClaim>(namespace, &name).await,
+            OwnedKind::EndpointSlice => writer.delete::<EndpointSlice>(namespace, &name).await,
         },
         Action::RestartPod { pod } => writer.delete::<Pod>(namespace, &pod).await,
         Action::AlterBrokerConfig { .. } => unreachable!("handled by `apply`: Kafka's answer is an outcome"),

@@ -26,6 +26,13 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    #[error("failed to replace {kind} {name}")]
+    Replace {
+        kind: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
     #[error("failed to create {kind} {name}")]
     Create {
         kind: String,
@@ -71,6 +78,7 @@ impl Error {
     pub fn api_status(&self) -> Option<&kube::core::Status> {
         let source = match self {
             Self::Apply { source, .. }
+            | Self::Replace { source, .. }
             | Self::Create { source, .. }
             | Self::Delete { source, .. }
             | Self::GrowClaim { source, .. }
@@ -130,6 +138,19 @@ impl Writer {
             .patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(desired))
             .await
             .map_err(|source| Error::Apply { kind: kind::<K>(), name, source })
+    }
+
+    /// Replaces `desired` whole (its resourceVersion guards against a change since it was
+    /// observed); returns what the apiserver stored.
+    pub async fn replace<K: NamespacedObject>(&self, desired: &K) -> Result<K, Error> {
+        let name = desired.name_any();
+        let namespace = desired.namespace().expect("builders set the namespace of every object");
+        let params = PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..Default::default() };
+        self.api::<K>(&namespace).replace(&name, &params, desired).await.map_err(|source| Error::Replace {
+            kind: kind::<K>(),
+            name,
+            source,
+        })
     }
 
     /// Creates an object whose name says what it is for; 409 means an earlier pass did.

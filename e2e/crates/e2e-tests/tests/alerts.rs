@@ -243,10 +243,11 @@ async fn alerts_through_prometheus(
 fn scrape_targets(cluster: &KafkaCluster) -> Result<Vec<String>> {
     let listeners = cluster.status.as_ref().and_then(|s| s.listener_statuses.as_ref()).context("no listener status")?;
     let internal = listeners.internal_listeners.get("internal").context("no internal listener status")?;
+    // `broker-<id>` entries only: the first one is the cluster-wide Service (`headless` or `any-broker`).
     let targets: Vec<String> = internal
         .iter()
+        .filter(|l| l.name.starts_with("broker-"))
         .filter_map(|l| l.address.rsplit_once(':').map(|(host, _)| format!("{host}:9020")))
-        .filter(|target| !target.starts_with("kafka-all-broker"))
         .collect();
     ensure!(targets.len() == 3, "expected three broker addresses, found {targets:?}");
     Ok(targets)

@@ -1,12 +1,16 @@
 //! Three broker-only nodes and three controller-only nodes (Koperator's image, Kafka 3.9.1):
 //! the cluster runs, clients see only the brokers, the quorum is the three controllers, and the
-//! default JMX exporter rules serve the metric names Koperator's defaults serve. With
-//! `disruptionBudget.create`, `kafka-controller-pdb` lets a drain evict one controller at a time.
+//! default JMX exporter rules serve the metric names Koperator's defaults serve. Nodes are named
+//! as Koperator names them: controller pods `kafka-controller-<id>-*` under
+//! `kafka-controller-headless`, so that 100 kcat producers in a row bootstrapping from
+//! `kafka-headless:29092` all reach a broker. With `disruptionBudget.create`,
+//! `kafka-controller-pdb` lets a drain evict one controller at a time.
 
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{EvictParams, ListParams};
 use kube::{Api, ResourceExt};
@@ -23,6 +27,9 @@ const METRICS_PORT: u16 = 9020;
 const RAFT_STATE_PREFIX: &str = "kafka_server_raft_metrics_current_state_";
 /// What the rolling restart reads to find the active controller (`kafka_access.rs`).
 const ACTIVE_CONTROLLER: &str = "kafka_controller_kafkacontroller_activecontrollercount";
+/// Koperator's e2e suite and many users bootstrap from the headless Service: every producer
+/// must reach a broker, whichever address it picks.
+const HEADLESS_PRODUCERS: u32 = 100;
 
 #[tokio::test]
 async fn dedicated_controllers_serve_no_clients_and_form_the_quorum() -> Result<()> {
@@ -38,6 +45,45 @@ async fn dedicated_controllers_serve_no_clients_and_form_the_quorum() -> Result<
         ensure!(brokers == vec![0, 1, 2], "clients must see brokers 0-2 only, saw {brokers:?}");
 
         kafka_cluster::round_trip(&bootstrap, "accounting", 1000).await?;
+
+        // Koperator's names: the headless Services split by role, controller pods named apart.
+        let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+        let ip_of = |role: &str| {
+            let pods = pods.clone();
+            let selector = format!("kafka_cr=kafka,{role}=true");
+            async move {
+                let list = pods.list(&ListParams::default().labels(&selector)).await?;
+                let named: Vec<(String, String)> = list
+                    .items
+                    .iter()
+                    .filter_map(|pod| Some((pod.name_any(), pod.status.as_ref()?.pod_ip.clone()?)))
+                    .collect();
+                anyhow::Ok(named)
+            }
+        };
+        let controller_pods = ip_of("isControllerNode").await?;
+        ensure!(
+            controller_pods.len() == 3 && controller_pods.iter().all(|(name, _)| name.starts_with("kafka-controller-")),
+            "controller pods must be named kafka-controller-<id>-*: {controller_pods:?}"
+        );
+        let broker_ips: Vec<String> = ip_of("isBrokerNode").await?.into_iter().map(|(_, ip)| ip).collect();
+        let controller_ips: Vec<String> = controller_pods.into_iter().map(|(_, ip)| ip).collect();
+        ensure!(
+            endpoint_ips(ns, "kafka-headless").await? == sorted(broker_ips),
+            "kafka-headless must reach the brokers only"
+        );
+        ensure!(
+            endpoint_ips(ns, "kafka-controller-headless").await? == sorted(controller_ips),
+            "kafka-controller-headless must reach the controllers"
+        );
+        let headless = format!("kafka-headless.{}.svc.cluster.local:29092", ns.name);
+        e2e_tests::kafka_topic::create_with_kafka_tool(&bootstrap, "headless-bootstrap", 3, 3, &[]).await?;
+        for number in 0..HEADLESS_PRODUCERS {
+            kcat::produce_numbered(&headless, "headless-bootstrap", number..number + 1)
+                .await
+                .with_context(|| format!("producer {number} of {HEADLESS_PRODUCERS} bootstrapping from {headless}"))?;
+        }
+        kcat::expect_exactly(&bootstrap, "headless-bootstrap", 0..HEADLESS_PRODUCERS).await?;
 
         let replication = host_command::run_ok(
             &["kafka-metadata-quorum", "--bootstrap-server", &bootstrap, "describe", "--replication"],
@@ -94,7 +140,6 @@ async fn dedicated_controllers_serve_no_clients_and_form_the_quorum() -> Result<
             Ok(if allowed == Some((1, 3)) { Check::Done(()) } else { Check::Pending(format!("{allowed:?}")) })
         })
         .await?;
-        let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
         let controllers = pods.list(&ListParams::default().labels("kafka_cr=kafka,isControllerNode=true")).await?;
         let names: Vec<String> = controllers.items.iter().map(ResourceExt::name_any).collect();
         ensure!(names.len() == 3, "controller pods {names:?}");
@@ -146,6 +191,20 @@ async fn metrics_pages(ns: &TestNamespace, nodes: usize) -> Result<Vec<(i32, Str
         Ok(Check::Done(pages))
     })
     .await
+}
+
+/// The addresses of `service`'s EndpointSlices, sorted.
+async fn endpoint_ips(ns: &TestNamespace, service: &str) -> Result<Vec<String>> {
+    let slices: Api<EndpointSlice> = Api::namespaced(ns.client.clone(), &ns.name);
+    let selector = format!("kubernetes.io/service-name={service}");
+    let list = slices.list(&ListParams::default().labels(&selector)).await?;
+    let ips = list.items.iter().flat_map(|slice| &slice.endpoints).flat_map(|e| e.addresses.clone()).collect();
+    Ok(sorted(ips))
+}
+
+fn sorted(mut items: Vec<String>) -> Vec<String> {
+    items.sort();
+    items
 }
 
 /// The `<state>` of the `kafka_server_raft_metrics_current_state_<state>` series at 1.

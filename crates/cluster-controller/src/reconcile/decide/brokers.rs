@@ -48,11 +48,51 @@ pub struct BrokerProgress {
     /// pod before they are would leave the broker down, and would hide a new volume from
     /// graceful scaling (it notices a new disk by the running pod lacking it).
     pub storage_pending: Vec<String>,
+    /// The running pod carries no configuration hash of ours: another operator made it
+    /// (Koperator, before a takeover).
+    pub made_elsewhere: bool,
+    /// The running pod's name does not start as the desired one's (`<cluster>-controller-<id>-`
+    /// for nodes with the controller role): made before the operator named pods as Koperator.
+    pub renamed: bool,
+}
+
+/// Why a node's running pod is not the one the operator wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outdated {
+    /// Another operator made it.
+    MadeElsewhere,
+    /// Its configuration or pod spec is older than the desired one.
+    Changed,
+    /// It is named as before the operator named pods as Koperator does.
+    Renamed,
+}
+
+impl std::fmt::Display for Outdated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::MadeElsewhere => "its pod was made by another operator and is replaced by the operator's own",
+            Self::Changed => "its pod spec or configuration changed",
+            Self::Renamed => "its pod is renamed as Koperator names it",
+        })
+    }
 }
 
 impl BrokerProgress {
     pub fn in_sync(&self) -> bool {
         self.running_config_hash.as_deref() == Some(self.desired_config_hash.as_str())
+    }
+
+    /// Why the running pod must be replaced, if it must (whether it has a pod is the caller's).
+    pub fn outdated(&self) -> Option<Outdated> {
+        if self.made_elsewhere {
+            Some(Outdated::MadeElsewhere)
+        } else if !self.in_sync() {
+            Some(Outdated::Changed)
+        } else if self.renamed {
+            Some(Outdated::Renamed)
+        } else {
+            None
+        }
     }
 
     pub fn is_ready(&self) -> bool {
@@ -73,10 +113,17 @@ impl BrokerProgress {
                 Some(format!("broker {id}: waiting for pod {pod} to terminate before starting a new one"))
             }
             BrokerPhase::Starting { pod, reason } => Some(format!("broker {id}: pod {pod} not ready ({reason})")),
-            BrokerPhase::Ready { .. } if !self.in_sync() => {
-                Some(format!("broker {id}: runs an older configuration; the rolling restart replaces its pod"))
-            }
-            BrokerPhase::Ready { .. } => None,
+            BrokerPhase::Ready { .. } => match self.outdated()? {
+                Outdated::MadeElsewhere => {
+                    Some(format!("broker {id}: runs a pod another operator made; the rolling restart replaces it"))
+                }
+                Outdated::Changed => {
+                    Some(format!("broker {id}: runs an older configuration; the rolling restart replaces its pod"))
+                }
+                Outdated::Renamed => {
+                    Some(format!("broker {id}: its pod is renamed as Koperator names it by the rolling restart"))
+                }
+            },
         }
     }
 }
@@ -133,14 +180,19 @@ pub fn plan(
         running_config_hash: None,
         phase: BrokerPhase::WaitingForStorage { claims: Vec::new() },
         storage_pending: Vec::new(),
+        made_elsewhere: false,
+        renamed: false,
     };
     // Just created (not in the cache yet) or not bound yet.
     let mut pending = observed.pending_claims(id);
     pending.extend(created_claims);
     progress.storage_pending = pending;
 
+    let name_prefix = build::pod_name_prefix(cluster, broker);
     if let Some(pod) = observed.live_pod(id) {
         progress.running_config_hash = pod.annotations().get(CONFIG_HASH_ANNOTATION).cloned();
+        progress.made_elsewhere = progress.running_config_hash.is_none();
+        progress.renamed = !pod.name_any().starts_with(&name_prefix);
         progress.phase = pod_phase(pod);
         return progress;
     }
@@ -156,8 +208,8 @@ pub fn plan(
         return progress;
     }
     let Some(mut pod) = objects.pod else { return progress };
-    let prefix = pod.metadata.generate_name.take().unwrap_or_else(|| format!("{}-{id}-", cluster.name));
-    let name = deterministic_name(&prefix, &format!("{}/{id}/{}", cluster.uid, objects.config_hash));
+    pod.metadata.generate_name = None;
+    let name = deterministic_name(&name_prefix, &format!("{}/{id}/{}", cluster.uid, objects.config_hash));
     pod.metadata.name = Some(name.clone());
     steps.push(Step::noted(
         Action::Create(Box::new(Created::Pod(pod))),

@@ -1,5 +1,6 @@
 //! Pure: the objects shared by every broker — Services, the PodDisruptionBudget, shared
-//! ConfigMaps — and the ones no longer wanted.
+//! ConfigMaps, the EndpointSlices that keep node names resolving (see `node_names`) — and the
+//! ones no longer wanted.
 
 use std::collections::BTreeSet;
 
@@ -11,11 +12,32 @@ use crate::reconcile::observe::ObservedCluster;
 
 use super::apply_step;
 use super::drift::DESIRED_HASH_ANNOTATION;
+use super::node_names::NodeNames;
 use super::plan::{Action, Desired, OwnedKind, Step};
 
-pub fn plan(cluster: &ValidatedCluster, observed: &ObservedCluster, steps: &mut Vec<Step>) {
-    let objects = build::cluster_objects(cluster);
-    let wanted_services: BTreeSet<String> = objects.services.iter().map(|s| s.name_any()).collect();
+/// Names of the cluster-wide objects this pass wants, by kind.
+#[derive(Debug, Default)]
+pub struct Wanted {
+    pub services: BTreeSet<String>,
+    pub config_maps: BTreeSet<String>,
+    pub pod_disruption_budgets: BTreeSet<String>,
+    /// `<hostname>.<service>` of the node-name records written this pass (not served yet).
+    pub names_pending: Vec<String>,
+}
+
+pub fn plan(
+    cluster: &ValidatedCluster,
+    observed: &ObservedCluster,
+    names: &NodeNames,
+    steps: &mut Vec<Step>,
+) -> Wanted {
+    let objects = build::cluster_objects(cluster, names.headless);
+    let mut wanted = Wanted {
+        services: objects.services.iter().map(|s| s.name_any()).collect(),
+        config_maps: objects.config_maps.iter().map(|c| c.name_any()).collect(),
+        pod_disruption_budgets: objects.pod_disruption_budgets.iter().map(|p| p.name_any()).collect(),
+        names_pending: Vec::new(),
+    };
     for service in objects.services {
         let current = observed.services.get(&service.name_any()).map(AsRef::as_ref);
         steps.extend(apply_step(service, current, Desired::Service));
@@ -24,10 +46,20 @@ pub fn plan(cluster: &ValidatedCluster, observed: &ObservedCluster, steps: &mut 
         let current = observed.config_maps.get(&config_map.name_any()).map(AsRef::as_ref);
         steps.extend(apply_step(config_map, current, Desired::ConfigMap));
     }
-    let wanted_pdbs: BTreeSet<String> = objects.pod_disruption_budgets.iter().map(|p| p.name_any()).collect();
     for pdb in objects.pod_disruption_budgets {
         let current = observed.pod_disruption_budgets.get(&pdb.name_any()).map(AsRef::as_ref);
         steps.extend(apply_step(pdb, current, Desired::PodDisruptionBudget));
+    }
+    // After the Services they add records to.
+    let mut wanted_bridges = BTreeSet::new();
+    for (service, bridged) in &names.bridges {
+        let slice = build::name_bridge(cluster, service, bridged);
+        wanted_bridges.insert(slice.name_any());
+        let current = observed.endpoint_slices.get(&slice.name_any()).map(AsRef::as_ref);
+        if let Some(step) = apply_step(slice, current, Desired::EndpointSlice) {
+            wanted.names_pending.extend(bridged.iter().map(|name| format!("{}.{service}", name.hostname)));
+            steps.push(step);
+        }
     }
     // Per-broker services of departed brokers are graceful scaling's; here only the
     // cluster-wide ones (e.g. the headless service after headlessServiceEnabled turned off).
@@ -35,18 +67,23 @@ pub fn plan(cluster: &ValidatedCluster, observed: &ObservedCluster, steps: &mut 
     // before a takeover) may be what running brokers still resolve each other by.
     for (name, service) in &observed.services {
         let per_broker = service.labels().contains_key(crd_types::labels::BROKER_ID);
-        if !per_broker && !wanted_services.contains(name) && applied_by_us(service.as_ref()) {
+        if !per_broker && !wanted.services.contains(name) && applied_by_us(service.as_ref()) {
             steps.push(Step::new(Action::Delete { kind: OwnedKind::Service, name: name.clone() }));
         }
     }
     for (name, pdb) in &observed.pod_disruption_budgets {
-        if !wanted_pdbs.contains(name) && applied_by_us(pdb.as_ref()) {
+        if !wanted.pod_disruption_budgets.contains(name) && applied_by_us(pdb.as_ref()) {
             steps.push(Step::new(Action::Delete { kind: OwnedKind::PodDisruptionBudget, name: name.clone() }));
         }
     }
+    // The cache holds only slices this operator manages.
+    for name in observed.endpoint_slices.keys().filter(|name| !wanted_bridges.contains(*name)) {
+        steps.push(Step::new(Action::Delete { kind: OwnedKind::EndpointSlice, name: name.clone() }));
+    }
+    wanted
 }
 
 /// Objects this operator applied carry the hash of what it applied.
-fn applied_by_us(object: &impl ResourceExt) -> bool {
+pub fn applied_by_us(object: &impl ResourceExt) -> bool {
     object.annotations().contains_key(DESIRED_HASH_ANNOTATION)
 }

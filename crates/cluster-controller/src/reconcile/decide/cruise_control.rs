@@ -19,6 +19,7 @@ use crate::model::{CruiseControlPlan, DeploySettings, ValidatedCluster};
 
 use super::super::observe::ObservedCluster;
 use super::apply_step;
+use super::cluster_objects::applied_by_us;
 use super::plan::{Action, Desired, OwnedKind, Step};
 
 /// Condition: the Cruise Control the operator uses answers (or is external).
@@ -149,14 +150,15 @@ fn is_available(deployment: &Deployment) -> bool {
 }
 
 /// Once Cruise Control is external, the operator's own goes. The metrics KafkaTopic stays:
-/// deleting it would delete the topic in Kafka, which an external Cruise Control may use.
+/// deleting it would delete the topic in Kafka, which an external Cruise Control may use. One
+/// another operator made stays too (reported by `takeover`): it may be that external one.
 fn remove_deployed(cluster: &ValidatedCluster, observed: &ObservedCluster, steps: &mut Vec<Step>) {
     let deployment = build::cruise_control_deployment_name(cluster);
-    if observed.deployments.contains_key(&deployment) {
+    if observed.deployments.get(&deployment).is_some_and(|d| applied_by_us(d.as_ref())) {
         steps.push(Step::new(Action::Delete { kind: OwnedKind::Deployment, name: deployment }));
     }
     for name in [build::cruise_control_config_map_name(cluster), build::cruise_control_jmx_config_map_name(cluster)] {
-        if observed.config_maps.contains_key(&name) {
+        if observed.config_maps.get(&name).is_some_and(|c| applied_by_us(c.as_ref())) {
             steps.push(Step::new(Action::Delete { kind: OwnedKind::ConfigMap, name }));
         }
     }

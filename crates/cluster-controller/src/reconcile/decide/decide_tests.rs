@@ -1,6 +1,7 @@
 //! The decision over whole clusters, without a client: a simulated apiserver (`World`) carries
 //! plans out in memory, so a test can bring a cluster to rest and then change one thing.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{
@@ -20,63 +21,71 @@ use super::*;
 use crate::build::CONFIG_HASH_ANNOTATION;
 use crate::build::tests::{kraft_combined, kraft_dedicated};
 use crate::model;
+use crate::reconcile::decide::facts::{RaftView, Unavailable};
 use crate::reconcile::observe::StorageClassInfo;
 
 const CLASS: &str = "standard";
 
 /// What an apiserver would hold, and Kafka's answers.
-struct World {
-    cluster: KafkaCluster,
-    observed: ObservedCluster,
-    facts: Facts,
+pub(super) struct World {
+    pub(super) cluster: KafkaCluster,
+    pub(super) observed: ObservedCluster,
+    pub(super) facts: Facts,
+    /// Pod name → the `controller.quorum.voters` its broker's ConfigMap held when it was made:
+    /// the names the running Kafka uses for the controllers.
+    pub(super) voters: BTreeMap<String, String>,
+    /// Pods made so far: the next pod's IP.
+    pods_made: u32,
 }
 
 fn at(seconds: i64) -> Time {
     Time(k8s_openapi::jiff::Timestamp::from_second(seconds).expect("valid time"))
 }
 
-fn broker_id<K: ResourceExt>(object: &K) -> i32 {
+pub(super) fn broker_id<K: ResourceExt>(object: &K) -> i32 {
     object.labels()[BROKER_ID].parse().expect("a broker id label")
 }
 
-fn healthy(brokers: &[i32]) -> Facts {
+pub(super) fn healthy(brokers: &[i32]) -> Facts {
     Facts {
         replica_health: Some(Ok(ReplicaHealth { broker_ids: brokers.to_vec(), ..Default::default() })),
-        controllers: Some(
-            [0, 1, 2]
-                .into_iter()
-                .map(|id| {
-                    let state = if id == 0 { "leader" } else { "follower" };
-                    let view = RaftView {
-                        active: id == 0,
-                        state: Some(state.into()),
-                        high_watermark: Some(10.0),
-                        log_end_offset: Some(10.0),
-                    };
-                    (id, Ok(view))
-                })
-                .collect(),
-        ),
+        controllers: Some(following_controllers(&[0, 1, 2, 3, 4, 5], 0)),
         ..Default::default()
     }
 }
 
+/// Every node of `ids` a caught-up follower of the metadata quorum but `active`, its leader.
+pub(super) fn following_controllers(ids: &[i32], active: i32) -> BTreeMap<i32, Result<RaftView, Unavailable>> {
+    ids.iter()
+        .map(|&id| {
+            let state = if id == active { "leader" } else { "follower" };
+            let view = RaftView {
+                active: id == active,
+                state: Some(state.into()),
+                high_watermark: Some(10.0),
+                log_end_offset: Some(10.0),
+            };
+            (id, Ok(view))
+        })
+        .collect()
+}
+
 impl World {
-    fn new(cluster: KafkaCluster) -> Self {
+    pub(super) fn new(cluster: KafkaCluster) -> Self {
         let mut observed = ObservedCluster::default();
         observed
             .storage_classes
             .insert(CLASS.into(), StorageClassInfo { binds_for_pod: false, allows_expansion: true });
         observed.default_storage_class = Some(CLASS.into());
-        Self { cluster, observed, facts: healthy(&[0, 1, 2]) }
+        Self { cluster, observed, facts: healthy(&[0, 1, 2]), voters: BTreeMap::new(), pods_made: 0 }
     }
 
-    fn validated(&self) -> ValidatedCluster {
+    pub(super) fn validated(&self) -> ValidatedCluster {
         model::validate(&self.cluster).expect("a valid sample")
     }
 
     /// One decision, with the facts the world has (a test world answers everything at once).
-    fn plan(&self) -> Plan {
+    pub(super) fn plan(&self) -> Plan {
         let validated = self.validated();
         let inputs = Inputs {
             cluster: &self.cluster,
@@ -91,20 +100,27 @@ impl World {
     }
 
     /// Decides and carries the plan out in memory; returns the actions' names for asserting.
-    fn pass(&mut self) -> Vec<String> {
+    pub(super) fn pass(&mut self) -> Vec<String> {
+        self.pass_with_notices().0
+    }
+
+    /// As [`pass`](Self::pass), with the reasons of the events it publishes.
+    pub(super) fn pass_with_notices(&mut self) -> (Vec<String>, Vec<&'static str>) {
         let plan = self.plan();
         let names = plan.steps.iter().map(|step| describe(&step.action)).collect();
+        let mut notices: Vec<&'static str> = plan.notices.iter().map(|n| n.reason).collect();
+        notices.extend(plan.steps.iter().filter_map(|s| Some(s.notice.as_ref()?.reason)));
         let Plan { steps, status: draft, .. } = plan;
         for step in steps {
             self.carry_out(step.action);
         }
         let status = crate::status::running_status(self.cluster.status.as_ref(), &self.validated(), &draft, at(1));
         self.cluster.status = Some(status);
-        names
+        (names, notices)
     }
 
     /// Passes until nothing is left to do.
-    fn settle(&mut self) {
+    pub(super) fn settle(&mut self) {
         for _ in 0..10 {
             if self.pass().is_empty() {
                 return;
@@ -113,13 +129,13 @@ impl World {
         panic!("the cluster did not settle: {:?}", self.pass());
     }
 
-    fn carry_out(&mut self, action: Action) {
+    pub(super) fn carry_out(&mut self, action: Action) {
         let observed = &mut self.observed;
         match action {
             Action::RecordClusterId { id } => {
                 self.cluster.status.get_or_insert_default().cluster_id = Some(id);
             }
-            Action::Apply(desired) => match *desired {
+            Action::Apply(desired) | Action::Replace(desired) => match *desired {
                 Desired::ConfigMap(o) => drop(observed.config_maps.insert(o.name_any(), Arc::new(o))),
                 Desired::Service(o) => drop(observed.services.insert(o.name_any(), Arc::new(o))),
                 Desired::PodDisruptionBudget(o) => {
@@ -127,11 +143,21 @@ impl World {
                 }
                 Desired::Deployment(o) => drop(observed.deployments.insert(o.name_any(), Arc::new(o))),
                 Desired::KafkaTopic(o) => drop(observed.kafka_topics.insert(o.name_any(), Arc::new(o))),
+                Desired::EndpointSlice(o) => drop(observed.endpoint_slices.insert(o.name_any(), Arc::new(o))),
             },
             Action::Create(created) => match *created {
                 Created::Pod(mut pod) => {
-                    pod.status = Some(ready_status());
-                    observed.pods.entry(broker_id(&pod)).or_default().push(Arc::new(pod));
+                    self.pods_made += 1;
+                    let mut status = ready_status();
+                    status.pod_ip = Some(format!("10.1.{}.{}", self.pods_made / 250, self.pods_made % 250));
+                    pod.status = Some(status);
+                    let id = broker_id(&pod);
+                    let config = observed.config_maps.get(&format!("kafka-config-{id}"));
+                    let properties = config.and_then(|c| c.data.as_ref()?.get("broker-config").cloned());
+                    let voters = properties.as_deref().map(model::parse_properties).unwrap_or_default();
+                    let voters = voters.get("controller.quorum.voters").cloned().unwrap_or_default();
+                    self.voters.insert(pod.name_any(), voters);
+                    observed.pods.entry(id).or_default().push(Arc::new(pod));
                 }
                 Created::Claim(mut claim) => {
                     let request = claim.spec.as_ref().and_then(|s| s.resources.as_ref()?.requests.clone());
@@ -185,28 +211,32 @@ fn remove(observed: &mut ObservedCluster, kind: OwnedKind, name: &str) {
         OwnedKind::Service => drop(observed.services.remove(name)),
         OwnedKind::PodDisruptionBudget => drop(observed.pod_disruption_budgets.remove(name)),
         OwnedKind::Deployment => drop(observed.deployments.remove(name)),
+        OwnedKind::EndpointSlice => drop(observed.endpoint_slices.remove(name)),
     }
     observed.pods.retain(|_, pods| !pods.is_empty());
     observed.claims.retain(|_, claims| !claims.is_empty());
 }
 
-fn ready_status() -> PodStatus {
+pub(super) fn ready_status() -> PodStatus {
     PodStatus {
         conditions: Some(vec![PodCondition { type_: "Ready".into(), status: "True".into(), ..Default::default() }]),
         ..Default::default()
     }
 }
 
-fn describe(action: &Action) -> String {
+pub(super) fn describe(action: &Action) -> String {
+    let object = |desired: &Desired| match desired {
+        Desired::ConfigMap(o) => format!("ConfigMap {}", o.name_any()),
+        Desired::Service(o) => format!("Service {}", o.name_any()),
+        Desired::PodDisruptionBudget(o) => format!("PodDisruptionBudget {}", o.name_any()),
+        Desired::Deployment(o) => format!("Deployment {}", o.name_any()),
+        Desired::KafkaTopic(o) => format!("KafkaTopic {}", o.name_any()),
+        Desired::EndpointSlice(o) => format!("EndpointSlice {}", o.name_any()),
+    };
     match action {
         Action::RecordClusterId { .. } => "record cluster id".into(),
-        Action::Apply(desired) => match &**desired {
-            Desired::ConfigMap(o) => format!("apply ConfigMap {}", o.name_any()),
-            Desired::Service(o) => format!("apply Service {}", o.name_any()),
-            Desired::PodDisruptionBudget(o) => format!("apply PodDisruptionBudget {}", o.name_any()),
-            Desired::Deployment(o) => format!("apply Deployment {}", o.name_any()),
-            Desired::KafkaTopic(o) => format!("apply KafkaTopic {}", o.name_any()),
-        },
+        Action::Apply(desired) => format!("apply {}", object(desired)),
+        Action::Replace(desired) => format!("replace {}", object(desired)),
         Action::Create(created) => match &**created {
             Created::Pod(pod) => format!("create Pod for broker {}", broker_id(pod)),
             Created::Claim(claim) => format!("create PersistentVolumeClaim for broker {}", broker_id(claim)),
@@ -281,13 +311,25 @@ fn a_deleted_service_is_recreated() {
 }
 
 #[test]
-fn a_service_this_operator_did_not_apply_is_left_alone() {
+fn a_service_this_operator_did_not_apply_is_left_alone_and_reported() {
     let mut world = settled_cluster();
     let mut foreign = (*world.observed.services["kafka-all-broker"]).clone();
-    foreign.metadata.name = Some("kafka-controller-headless".into());
+    foreign.metadata.name = Some("kafka-bootstrap".into());
     foreign.metadata.annotations = None;
-    world.observed.services.insert("kafka-controller-headless".into(), Arc::new(foreign));
-    assert!(world.pass().is_empty());
+    world.observed.services.insert("kafka-bootstrap".into(), Arc::new(foreign));
+    let (steps, notices) = world.pass_with_notices();
+    assert!(steps.is_empty(), "{steps:?}");
+    assert_eq!(notices, ["ForeignObjects"]);
+    let status = world.cluster.status.clone().expect("status");
+    let condition = status.conditions.iter().find(|c| c.type_ == takeover::FOREIGN_OBJECTS).expect("condition");
+    assert!(condition.message.contains("Service kafka-bootstrap"), "{}", condition.message);
+    // Reported once, not on every pass.
+    assert_eq!(world.pass_with_notices(), (vec![], vec![]));
+    // Gone: so is the condition.
+    world.observed.services.remove("kafka-bootstrap");
+    world.pass();
+    let status = world.cluster.status.clone().expect("status");
+    assert!(!status.conditions.iter().any(|c| c.type_ == takeover::FOREIGN_OBJECTS));
 }
 
 #[test]
@@ -519,7 +561,10 @@ fn a_healthy_cluster_rolls_one_node_at_a_time_active_controller_last() {
     let steps = world.pass();
     let restarts: Vec<&String> = steps.iter().filter(|s| s.starts_with("restart")).collect();
     assert_eq!(restarts.len(), 1, "{steps:?}");
-    assert!(restarts[0].starts_with("restart kafka-1-"), "controller 0 is active, so 1 goes first: {steps:?}");
+    assert!(
+        restarts[0].starts_with("restart kafka-controller-1-"),
+        "controller 0 is active, so 1 goes first: {steps:?}"
+    );
     // The replacement is created on the next pass, with the desired configuration.
     assert!(world.pass().contains(&"create Pod for broker 1".to_owned()));
 }

@@ -25,6 +25,11 @@ pub enum ApplyReason {
     Drifted {
         paths: Vec<String>,
     },
+    /// The operator never applied it (no desired-hash): another operator made it, e.g.
+    /// Koperator before a takeover. Its field managers, as the apiserver records them.
+    Foreign {
+        managers: Vec<String>,
+    },
 }
 
 /// A stable hash of an object's serialized form (object maps serialize in sorted order).
@@ -41,8 +46,16 @@ where
 {
     let Some(observed) = observed else { return Some(ApplyReason::Missing) };
     let hash = content_hash(desired);
-    if observed.annotations().get(DESIRED_HASH_ANNOTATION) != Some(&hash) {
-        return Some(ApplyReason::Changed);
+    match observed.annotations().get(DESIRED_HASH_ANNOTATION) {
+        None => {
+            let mut managers: Vec<String> =
+                observed.managed_fields().iter().filter_map(|entry| entry.manager.clone()).collect();
+            managers.sort();
+            managers.dedup();
+            return Some(ApplyReason::Foreign { managers });
+        }
+        Some(applied) if *applied != hash => return Some(ApplyReason::Changed),
+        Some(_) => {}
     }
     let desired = serde_json::to_value(desired).expect("serializable, see content_hash");
     let observed = serde_json::to_value(observed).expect("serializable, see content_hash");
@@ -156,6 +169,8 @@ mod tests {
         assert_eq!(apply_reason(&desired, Some(&applied)), None);
         let changed = config_map(&[("broker-config", "a=2")]);
         assert_eq!(apply_reason(&changed, Some(&applied)), Some(ApplyReason::Changed));
+        // Never applied by this operator, even if equal: another operator's object.
+        assert_eq!(apply_reason(&desired, Some(&desired)), Some(ApplyReason::Foreign { managers: vec![] }));
     }
 
     #[test]

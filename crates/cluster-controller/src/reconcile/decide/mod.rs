@@ -4,13 +4,16 @@
 //!
 //! The steps, in the order their writes must happen:
 //! 1. the KRaft cluster id (before any pod: brokers format their storage with it);
-//! 2. cluster-wide objects (Services, shared ConfigMaps, PodDisruptionBudget);
+//! 2. cluster-wide objects (Services, shared ConfigMaps, PodDisruptionBudget), and the
+//!    EndpointSlices that keep node names resolving while a cluster moves to Koperator's names;
 //! 3. Cruise Control (ConfigMaps, Deployment, metrics KafkaTopic);
 //! 4. each broker in the spec (ConfigMap, then claims, then pod: the pod mounts both), then
 //!    claims that grow;
 //! 5. graceful scaling (operations, brokers kept while they drain, drained objects);
 //! 6. the rolling restart (at most one pod deletion);
 //! 7. dynamic configuration (through Kafka).
+//!
+//! Besides: what another operator left of the cluster (a takeover), for the status and events.
 
 pub mod brokers;
 mod claims;
@@ -21,9 +24,11 @@ pub mod dynamic_config;
 pub mod facts;
 mod graceful;
 mod naming;
+pub mod node_names;
 pub mod outcome;
 pub mod plan;
 pub mod rolling;
+pub mod takeover;
 
 use std::collections::BTreeSet;
 
@@ -79,7 +84,8 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     };
 
     // 2. and 3.
-    cluster_objects::plan(validated, observed, &mut steps);
+    let names = node_names::decide(validated, observed);
+    let wanted = cluster_objects::plan(validated, observed, &names, &mut steps);
     let cruise_control = cruise_control::plan(validated, previous, observed, &mut steps);
 
     // 4. Volumes leaving a broker stay in its pod until Cruise Control moved their data off.
@@ -102,7 +108,11 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     // 6. Kept by ClusterActions in an annotation (a set of fingerprints, so repeats count once).
     let alerts = rolling_upgrade_alerts::alert_count(&rolling_upgrade_alerts::firing(cluster));
     let moving = graceful::moving_data(&graceful.status);
-    let gates = rolling::ExternalGates { cruise_control_busy: moving.as_deref(), rolling_upgrade_alerts: alerts };
+    let gates = rolling::ExternalGates {
+        cruise_control_busy: moving.as_deref(),
+        rolling_upgrade_alerts: alerts,
+        names_pending: &wanted.names_pending,
+    };
     let roll = rolling::plan(validated, previous, &progress, &gates, known, &mut needs, &mut steps);
 
     // 7.
@@ -121,10 +131,12 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     if !needs.is_empty() {
         return Decision::Need(needs.into_requests());
     }
+    let mut notices = Vec::new();
+    let takeover = takeover::report(validated, observed, &progress, &wanted, previous, &mut notices);
     let settled = progress.iter().all(|b| b.is_ready()) && !graceful.in_progress && !roll.in_progress;
     Decision::Plan(Box::new(Plan {
         steps,
-        notices: Vec::new(),
+        notices,
         status: StatusDraft {
             brokers: progress,
             retained_claims: graceful.retained_claims,
@@ -136,32 +148,39 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
             listener_addresses: build::listener_addresses(validated),
             cruise_control,
             resizes,
+            takeover,
         },
         settled,
     }))
 }
 
 /// The step that brings `observed` to `desired`, if one is needed; repairing someone else's
-/// change is worth an event.
+/// change, or taking over another operator's object, is worth an event.
 fn apply_step<K>(desired: K, observed: Option<&K>, wrap: fn(K) -> Desired) -> Option<Step>
 where
     K: Serialize + ResourceExt + kube::Resource<DynamicType = ()>,
 {
     let reason = drift::apply_reason(&desired, observed)?;
-    let notice = match &reason {
-        drift::ApplyReason::Drifted { paths } => Some(Notice::warning(
-            "DriftRepaired",
-            "RepairObject",
-            format!(
-                "{} {} was changed by someone else ({}); the operator set it back",
-                K::kind(&()),
-                desired.name_any(),
-                paths.join(", ")
-            ),
-        )),
-        drift::ApplyReason::Missing | drift::ApplyReason::Changed => None,
-    };
-    Some(Step { action: Action::Apply(Box::new(wrap(drift::stamped(desired)))), notice })
+    let what = format!("{} {}", K::kind(&()), desired.name_any());
+    match reason {
+        drift::ApplyReason::Missing | drift::ApplyReason::Changed => {
+            Some(Step::new(Action::Apply(Box::new(wrap(drift::stamped(desired))))))
+        }
+        drift::ApplyReason::Drifted { paths } => {
+            let note = format!("{what} was changed by someone else ({}); the operator set it back", paths.join(", "));
+            let notice = Notice::warning("DriftRepaired", "RepairObject", note);
+            Some(Step::noted(Action::Apply(Box::new(wrap(drift::stamped(desired)))), notice))
+        }
+        drift::ApplyReason::Foreign { managers } => {
+            let mut replacement = drift::stamped(desired);
+            replacement.meta_mut().resource_version = observed.and_then(|o| o.resource_version());
+            let by =
+                if managers.is_empty() { String::new() } else { format!(" (field managers: {})", managers.join(", ")) };
+            let note = format!("{what} was made by another operator{by}; the operator replaced it with its own");
+            let notice = Notice::normal("ObjectTakenOver", "TakeOver", note);
+            Some(Step::noted(Action::Replace(Box::new(wrap(replacement))), notice))
+        }
+    }
 }
 
 /// Claims that name a StorageClass which does not exist would stay Pending forever. Pure, but
@@ -216,6 +235,12 @@ pub fn static_quorum_change(cluster: &ValidatedCluster, observed: &ObservedClust
     })
 }
 
+#[cfg(test)]
+#[path = "node_names_roll_tests.rs"]
+mod node_names_roll_tests;
+#[cfg(test)]
+#[path = "takeover_tests.rs"]
+mod takeover_tests;
 #[cfg(test)]
 #[path = "decide_tests.rs"]
 mod tests;

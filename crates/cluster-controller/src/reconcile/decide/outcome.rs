@@ -2,12 +2,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::build::ListenerAddresses;
+
 pub use super::brokers::BrokerProgress;
 use super::claims::ClaimResize;
 use super::cruise_control::CruiseControlReport;
 pub use super::dynamic_config::{DYNAMIC_CONFIG, DynamicConfigStatus};
 pub use super::graceful::GracefulStatus;
 pub use super::rolling::{RollReport, RollStatus};
+pub use super::takeover::TakeoverReport;
 
 /// Everything the status is computed from, as the decision left it (and the writes completed:
 /// Kafka's answers to dynamic configuration changes).
@@ -22,9 +25,11 @@ pub struct StatusDraft {
     pub rolling_upgrade_alerts: i32,
     pub dynamic_config: DynamicConfigStatus,
     pub cluster_id: Option<String>,
-    /// Internal listener name → (advertised address per broker id, address of the all-broker service).
-    pub listener_addresses: BTreeMap<String, (BTreeMap<i32, String>, String)>,
+    /// Internal listener name → where it is reached.
+    pub listener_addresses: BTreeMap<String, ListenerAddresses>,
     pub cruise_control: CruiseControlReport,
     /// Claims whose size differs from the spec's.
     pub resizes: Vec<ClaimResize>,
+    /// What another operator left of the cluster.
+    pub takeover: TakeoverReport,
 }

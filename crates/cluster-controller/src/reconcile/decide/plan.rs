@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -50,6 +51,11 @@ pub enum Action {
     },
     /// Server-side apply of an object the operator owns (its desired-hash stamped on).
     Apply(Box<Desired>),
+    /// Replace (PUT, guarded by the resourceVersion it carries) an object another operator
+    /// made: nothing of what it set survives, so no field of its can clash with ours (e.g. a
+    /// Deployment's `strategy.rollingUpdate`, which a server-side apply of `Recreate` would
+    /// leave to its owner and the apiserver then refuses).
+    Replace(Box<Desired>),
     /// Create an object whose name was derived from what it is for: a 409 means an earlier pass
     /// created it already.
     Create(Box<Created>),
@@ -87,6 +93,7 @@ pub enum Desired {
     PodDisruptionBudget(PodDisruptionBudget),
     Deployment(Deployment),
     KafkaTopic(KafkaTopic),
+    EndpointSlice(EndpointSlice),
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -104,6 +111,7 @@ pub enum OwnedKind {
     PodDisruptionBudget,
     Deployment,
     PersistentVolumeClaim,
+    EndpointSlice,
 }
 
 /// An event for the KafkaCluster.

@@ -141,10 +141,10 @@ fn bootstrap_servers(cluster: &ValidatedCluster) -> Result<Vec<String>, AccessEr
         });
     }
     let addresses = build::listener_addresses(cluster);
-    let (per_broker, _) = addresses
+    let listener_addresses = addresses
         .get(&listener.common.name)
         .ok_or_else(|| AccessError::NoAddresses { listener: listener.common.name.clone() })?;
-    Ok(per_broker.values().cloned().collect())
+    Ok(listener_addresses.per_node.values().cloned().collect())
 }
 
 /// The value of the first sample of `name` on a Prometheus text page (labels ignored).

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::ResourceExt;
@@ -34,6 +35,8 @@ pub struct OwnedStores {
     /// The Cruise Control metrics topic's KafkaTopic.
     pub kafka_topics: Store<KafkaTopic>,
     pub operations: Store<CruiseControlOperation>,
+    /// The EndpointSlices this operator manages (`build::name_bridge`), and no others.
+    pub endpoint_slices: Store<EndpointSlice>,
 }
 
 /// Objects of one KafkaCluster, by what they are for.
@@ -53,6 +56,8 @@ pub struct ObservedCluster {
     pub kafka_topics: BTreeMap<String, Arc<KafkaTopic>>,
     /// CruiseControlOperations of the cluster by name.
     pub operations: BTreeMap<String, Arc<CruiseControlOperation>>,
+    /// The EndpointSlices of the cluster this operator manages, by name.
+    pub endpoint_slices: BTreeMap<String, Arc<EndpointSlice>>,
 }
 
 /// What the reconcile needs of a StorageClass.
@@ -127,6 +132,7 @@ pub fn read(stores: &OwnedStores, namespace: &str, cluster: &str) -> ObservedClu
         operations: by_name(&stores.operations, namespace, cluster),
         deployments: by_name(&stores.deployments, namespace, cluster),
         kafka_topics: by_name(&stores.kafka_topics, namespace, cluster),
+        endpoint_slices: by_name(&stores.endpoint_slices, namespace, cluster),
     }
 }
 
@@ -142,6 +148,8 @@ pub async fn wait_until_ready(stores: &OwnedStores) {
         // An empty cache would hide the metrics topic's immutable replication factor.
         stores.deployments.wait_until_ready(),
         stores.kafka_topics.wait_until_ready(),
+        // An empty cache would make a bridge that still carries names look absent.
+        stores.endpoint_slices.wait_until_ready(),
     );
 }
 

@@ -21,6 +21,7 @@ use kafka_admin::ReplicaHealth;
 
 use std::collections::BTreeMap;
 
+use crate::reconcile::decide::brokers::Outdated;
 use crate::reconcile::decide::facts::{RaftView, Unavailable};
 
 /// One node as the roll sees it.
@@ -32,8 +33,8 @@ pub struct RollNode {
     /// The live (not terminating) pod, if any.
     pub pod: Option<String>,
     pub ready: bool,
-    /// The live pod runs an older configuration or pod spec than the desired one.
-    pub outdated: bool,
+    /// Why the live pod is not the desired one; None when it is.
+    pub outdated: Option<Outdated>,
     /// Claims the new pod needs that are not seen or not bound yet: the node waits for them.
     pub storage_pending: Vec<String>,
 }
@@ -54,8 +55,8 @@ pub enum RollStep {
 pub enum RestartReason {
     /// It is down already: replacing it takes nothing away.
     AlreadyDown,
-    /// Its pod spec or configuration changed and Kafka is healthy enough.
-    Outdated { problems: usize, threshold: i32, controller: ControllerOrder },
+    /// Its pod is not the desired one and Kafka is healthy enough.
+    Outdated { because: Outdated, problems: usize, threshold: i32, controller: ControllerOrder },
 }
 
 /// Where a restarted controller stands in the order controllers go in.
@@ -77,6 +78,11 @@ pub enum RollWait {
     StoragePending {
         next: i32,
         claims: Vec<String>,
+    },
+    /// Node names this pass writes records for (see `node_names`) that are not served yet.
+    NamesPending {
+        next: i32,
+        names: Vec<String>,
     },
     NodeNotReady {
         next: i32,
@@ -136,6 +142,7 @@ impl RollWait {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::StoragePending { .. } => "WaitingForStorage",
+            Self::NamesPending { .. } => "WaitingForNodeNames",
             Self::NodeNotReady { .. } => "WaitingForNode",
             Self::CruiseControlBusy { .. } => "WaitingForCruiseControl",
             Self::HealthUnknown { .. } => "KafkaHealthUnknown",
@@ -155,6 +162,11 @@ impl fmt::Display for RollWait {
                 f,
                 "rolling restart of broker {next} waits for its PersistentVolumeClaims {} to exist and be bound",
                 claims.join(", ")
+            ),
+            Self::NamesPending { next, names } => write!(
+                f,
+                "rolling restart of broker {next} waits until the names {} resolve (nodes of both naming layouts run)",
+                names.join(", ")
             ),
             Self::NodeNotReady { next, node, pod } => {
                 let what = match pod {
@@ -214,11 +226,10 @@ impl fmt::Display for RestartReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::AlreadyDown => write!(f, "it is not ready, so replacing it takes nothing away"),
-            Self::Outdated { problems, threshold, controller } => {
+            Self::Outdated { because, problems, threshold, controller } => {
                 write!(
                     f,
-                    "its pod spec or configuration changed; Kafka is healthy ({} against failureThreshold \
-                     {threshold})",
+                    "{because}; Kafka is healthy ({} against failureThreshold {threshold})",
                     plural(*problems, "problem")
                 )?;
                 match controller {
@@ -279,7 +290,7 @@ fn quorum_wait(next: i32, controllers: &BTreeMap<i32, Result<RaftView, Unavailab
 
 /// Nodes whose pod must be replaced, in the order the roll takes them.
 pub fn outdated(nodes: &[RollNode]) -> Vec<&RollNode> {
-    let mut outdated: Vec<&RollNode> = nodes.iter().filter(|n| n.outdated && n.pod.is_some()).collect();
+    let mut outdated: Vec<&RollNode> = nodes.iter().filter(|n| n.outdated.is_some() && n.pod.is_some()).collect();
     outdated.sort_by_key(|n| (!n.is_controller, n.id));
     outdated
 }
@@ -302,7 +313,7 @@ pub fn before_kafka(nodes: &[RollNode], cruise_control_busy: Option<&str>) -> Op
     };
     // Only while no node the roll already replaced is still coming up: two nodes down at
     // once would be the roll's doing.
-    let replaced_node_starting = nodes.iter().any(|n| !n.ready && !n.outdated);
+    let replaced_node_starting = nodes.iter().any(|n| !n.ready && n.outdated.is_none());
     if let Some(down) = outdated.iter().find(|n| !n.ready).filter(|_| !replaced_node_starting) {
         let pod = down.pod.clone().expect("outdated nodes have a pod");
         return Some(RollStep::Restart { id: down.id, pod, why: RestartReason::AlreadyDown });
@@ -336,7 +347,7 @@ pub fn decide(nodes: &[RollNode], gates: &Gates<'_>) -> RollStep {
     if let Some(missing) = nodes.iter().find(|n| n.is_broker && !health.broker_ids.contains(&n.id)) {
         return RollStep::Wait(RollWait::NotRegistered { next, broker: missing.id });
     }
-    let restarted: BTreeSet<i32> = nodes.iter().filter(|n| !n.outdated).map(|n| n.id).collect();
+    let restarted: BTreeSet<i32> = nodes.iter().filter(|n| n.outdated.is_none()).map(|n| n.id).collect();
     if let Some((id, partitions)) = health.out_of_sync.iter().find(|(id, _)| restarted.contains(id)) {
         return RollStep::Wait(RollWait::NotInSync { next, broker: *id, partitions: partitions.clone() });
     }
@@ -358,7 +369,8 @@ pub fn decide(nodes: &[RollNode], gates: &Gates<'_>) -> RollStep {
         Some(active) => ControllerOrder::ActiveIs(active),
         None => ControllerOrder::ActiveUnknown,
     };
-    let why = RestartReason::Outdated { problems, threshold, controller };
+    let because = chosen.outdated.expect("chosen among the outdated nodes");
+    let why = RestartReason::Outdated { because, problems, threshold, controller };
     RollStep::Restart { id: chosen.id, pod: chosen.pod.clone().expect("outdated nodes have a pod"), why }
 }
 

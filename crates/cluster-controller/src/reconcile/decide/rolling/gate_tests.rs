@@ -12,7 +12,7 @@ fn node(id: i32, outdated: bool, ready: bool) -> RollNode {
         is_broker: true,
         pod: Some(format!("kafka-{id}-abc")),
         ready,
-        outdated,
+        outdated: outdated.then_some(Outdated::Changed),
         storage_pending: Vec::new(),
     }
 }

@@ -1,6 +1,7 @@
 //! Pure: health-gated rolling restarts. A node whose pod runs an older pod spec or
-//! configuration than the desired one gets its pod replaced, one node at a time, only while
-//! Kafka is healthy (see [`gate`] for the gates). The replacement pod is created by the broker
+//! configuration than the desired one (or that another operator made, or that is named as
+//! before this operator named pods as Koperator) gets its pod replaced, one node at a time,
+//! only while Kafka is healthy (see [`gate`] for the gates). The replacement pod is created by the broker
 //! step of the next pass, with the desired configuration.
 //!
 //! `concurrentBrokerRestartCountPerRack` above 1 needs rack awareness, which this operator does
@@ -47,6 +48,9 @@ pub struct ExternalGates<'a> {
     pub cruise_control_busy: Option<&'a str>,
     /// Firing alerts labelled `rollingupgrade`.
     pub rolling_upgrade_alerts: i32,
+    /// Node names (`<hostname>.<service>`) whose records this pass writes (see `node_names`):
+    /// until they are served, a node restarted now could not reach, or be reached by, a peer.
+    pub names_pending: &'a [String],
 }
 
 /// The roll's step for this pass (a pod deletion onto `steps`), and its status.
@@ -61,7 +65,13 @@ pub fn plan(
 ) -> RollStatus {
     let cruise_control_busy = external.cruise_control_busy;
     let nodes = roll_nodes(cluster, brokers);
-    let step = match gate::before_kafka(&nodes, cruise_control_busy) {
+    let waiting_for_names =
+        gate::outdated(&nodes).first().map(|next| next.id).filter(|_| !external.names_pending.is_empty());
+    let before_kafka = match waiting_for_names {
+        Some(next) => Some(RollStep::Wait(RollWait::NamesPending { next, names: external.names_pending.to_vec() })),
+        None => gate::before_kafka(&nodes, cruise_control_busy),
+    };
+    let step = match before_kafka {
         Some(step) => step,
         None => {
             let health = known.replica_health(needs);
@@ -113,7 +123,7 @@ fn roll_nodes(cluster: &ValidatedCluster, brokers: &[BrokerProgress]) -> Vec<Rol
                 id: model.id,
                 is_controller: cluster.is_kraft() && model.is_controller(),
                 is_broker: model.is_broker(),
-                outdated: pod.is_some() && progress.running_config_hash.is_some() && !progress.in_sync(),
+                outdated: pod.as_ref().and(progress.outdated()),
                 storage_pending: progress.storage_pending.clone(),
                 pod,
                 ready: progress.is_ready(),
