@@ -139,7 +139,9 @@ async fn run_agent(cli: Cli) -> Result<()> {
         nodes::register(&client, node).await.with_context(|| format!("failed to register node {}", node.name))?;
     }
     tokio::spawn(nodes::heartbeat(client.clone(), nodes.clone()));
-    storage::ensure_storage_class(&client).await.context("failed to create the standard StorageClass")?;
+    storage::ensure_storage_class(&client)
+        .await
+        .context("failed to create the StorageClasses standard and local-path")?;
     let cache = cluster::ClusterCache::start(&client).await?;
     let dns = dns::DnsServer::new(cache.clone(), cli.dns_upstream);
     tokio::spawn(async move {

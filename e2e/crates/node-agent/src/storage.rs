@@ -1,5 +1,9 @@
 //! The `standard` StorageClass: a hostPath provisioner (one directory per PVC
-//! under `<state>/volumes`), PV deletion on Delete reclaim, and volume expansion.
+//! under `<state>/volumes`), PV deletion on Delete reclaim, and volume expansion. And
+//! `local-path` (named as on the real-kubelet test bed): the same volumes, bound the way a
+//! node-local class binds (`WaitForFirstConsumer`): a claim is provisioned only once the
+//! scheduler picked a node for the pod that uses it (`volume.kubernetes.io/selected-node`),
+//! and its volume is pinned to that node.
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -17,16 +21,26 @@ use crate::{cluster::ClusterCache, env::parse_quantity};
 
 pub const PROVISIONER: &str = "koperator-rs.io/node-agent-hostpath";
 const CLASS: &str = "standard";
+const NODE_LOCAL_CLASS: &str = "local-path";
+/// Set by the scheduler on a claim of a `WaitForFirstConsumer` class once it placed the pod.
+const SELECTED_NODE: &str = "volume.kubernetes.io/selected-node";
 
 pub async fn ensure_storage_class(client: &Client) -> anyhow::Result<()> {
     let api: Api<StorageClass> = Api::all(client.clone());
-    let class: StorageClass = serde_json::from_value(json!({
+    let standard: StorageClass = serde_json::from_value(json!({
         "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
         "metadata": {"name": CLASS, "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
         "provisioner": PROVISIONER, "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate", "allowVolumeExpansion": true,
     }))?;
-    if api.get_opt(CLASS).await?.is_none() {
-        api.create(&PostParams::default(), &class).await?;
+    let node_local: StorageClass = serde_json::from_value(json!({
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": NODE_LOCAL_CLASS},
+        "provisioner": PROVISIONER, "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer",
+    }))?;
+    for class in [standard, node_local] {
+        if api.get_opt(class.metadata.name.as_deref().unwrap_or_default()).await?.is_none() {
+            api.create(&PostParams::default(), &class).await?;
+        }
     }
     Ok(())
 }
@@ -59,10 +73,21 @@ async fn reconcile_claim(
     claim: &PersistentVolumeClaim,
 ) -> anyhow::Result<()> {
     let spec = claim.spec.as_ref();
-    if spec.and_then(|s| s.storage_class_name.as_deref()) != Some(CLASS) || claim.metadata.deletion_timestamp.is_some()
-    {
+    let class = spec.and_then(|s| s.storage_class_name.as_deref());
+    if !matches!(class, Some(CLASS | NODE_LOCAL_CLASS)) || claim.metadata.deletion_timestamp.is_some() {
         return Ok(());
     }
+    let class = class.unwrap_or(CLASS).to_owned();
+    // A node-local claim waits for its first consumer: the node the scheduler picked for it.
+    let selected_node = claim.metadata.annotations.as_ref().and_then(|a| a.get(SELECTED_NODE)).cloned();
+    if class == NODE_LOCAL_CLASS && selected_node.is_none() {
+        return Ok(());
+    }
+    let node_affinity = selected_node.map(|node| {
+        json!({"required": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}
+        ]}]}})
+    });
     let namespace = claim.metadata.namespace.clone().unwrap_or_default();
     let name = claim.metadata.name.clone().unwrap_or_default();
     let uid = claim.metadata.uid.clone().unwrap_or_default();
@@ -82,7 +107,8 @@ async fn reconcile_claim(
                 "metadata": {"name": pv_name, "annotations": {"pv.kubernetes.io/provisioned-by": PROVISIONER}},
                 "spec": {
                     "capacity": {"storage": size}, "accessModes": access_modes,
-                    "persistentVolumeReclaimPolicy": "Delete", "storageClassName": CLASS,
+                    "persistentVolumeReclaimPolicy": "Delete", "storageClassName": class,
+                    "nodeAffinity": node_affinity,
                     "volumeMode": spec.and_then(|s| s.volume_mode.clone()).unwrap_or_else(|| "Filesystem".into()),
                     "hostPath": {"path": path.display().to_string(), "type": "DirectoryOrCreate"},
                     "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": namespace, "name": name, "uid": uid},
