@@ -54,18 +54,20 @@ pub async fn client() -> Result<Client> {
 /// A client that returns a 429 instead of retrying it (kube's default retries 429, 503 and 504
 /// with backoff): for a test that checks a refusal, such as an eviction a budget forbids.
 pub async fn client_without_retries() -> Result<Client> {
-    let path = kubeconfig_path();
-    let kubeconfig = Kubeconfig::read_from(&path).with_context(|| format!("failed to read {}", path.display()))?;
-    let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+    let mut config = client_config().await?;
     config.default_retry = false;
     Ok(Client::try_from(config)?)
 }
 
-async fn answering_client() -> Result<Client> {
+/// The client configuration of the test bed's kubeconfig.
+async fn client_config() -> Result<Config> {
     let path = kubeconfig_path();
     let kubeconfig = Kubeconfig::read_from(&path).with_context(|| format!("failed to read {}", path.display()))?;
-    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
-    let client = Client::try_from(config)?;
+    Ok(Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?)
+}
+
+async fn answering_client() -> Result<Client> {
+    let client = Client::try_from(client_config().await?)?;
     tokio::time::timeout(Duration::from_secs(5), client.apiserver_version())
         .await
         .context("the apiserver did not answer within 5 s")??;
