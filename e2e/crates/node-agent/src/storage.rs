@@ -73,11 +73,12 @@ async fn reconcile_claim(
     claim: &PersistentVolumeClaim,
 ) -> anyhow::Result<()> {
     let spec = claim.spec.as_ref();
-    let class = spec.and_then(|s| s.storage_class_name.as_deref());
-    if !matches!(class, Some(CLASS | NODE_LOCAL_CLASS)) || claim.metadata.deletion_timestamp.is_some() {
+    let Some(class @ (CLASS | NODE_LOCAL_CLASS)) = spec.and_then(|s| s.storage_class_name.as_deref()) else {
+        return Ok(());
+    };
+    if claim.metadata.deletion_timestamp.is_some() {
         return Ok(());
     }
-    let class = class.unwrap_or(CLASS).to_owned();
     // A node-local claim waits for its first consumer: the node the scheduler picked for it.
     let selected_node = claim.metadata.annotations.as_ref().and_then(|a| a.get(SELECTED_NODE)).cloned();
     if class == NODE_LOCAL_CLASS && selected_node.is_none() {
