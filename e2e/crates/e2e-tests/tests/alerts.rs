@@ -164,7 +164,9 @@ async fn alerts_through_prometheus(
     // Always present on a broker; the test's threshold (0) makes the rule fire. Over the last
     // minute, so that one slow scrape does not resolve and re-fire it (a new firing is a new action).
     let metric = alerting::SCRAPED_METRIC;
-    wait::eventually("Prometheus scrapes every broker's JMX exporter", Duration::from_secs(60), || async {
+    // The first scrapes can take the whole timeout while other test binaries start their JVMs
+    // (CI once saw none succeed within 60 s): a readiness wait, not what the test proves.
+    wait::eventually("Prometheus scrapes every broker's JMX exporter", Duration::from_secs(180), || async {
         let series = monitoring.query(&format!("{metric}{{job=\"kafka\"}}")).await?;
         Ok(if series.len() == 3 { Check::Done(()) } else { Check::Pending(format!("{series:?}")) })
     })
