@@ -78,11 +78,8 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
-    let stream = watcher(api, config)
-        .default_backoff()
-        .modify(forget_managed_field_sets)
-        .reflect(writer)
-        .touched_objects();
+    let stream =
+        watcher(api, config).default_backoff().modify(forget_managed_field_sets).reflect(writer).touched_objects();
     (reader, stream)
 }
 
