@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 use serde_json::json;
@@ -48,6 +49,8 @@ const TOPIC: &str = "load";
 const TAKEOVER_TIMEOUT: Duration = Duration::from_secs(720);
 /// The annotation our pods carry (the configuration they were created with).
 const CONFIG_HASH_ANNOTATION: &str = "koperator-rs.io/config-hash";
+/// The annotation every other object of ours carries (what was last applied).
+const DESIRED_HASH_ANNOTATION: &str = "koperator-rs.io/desired-hash";
 
 #[tokio::test]
 async fn a_cluster_koperator_made_is_taken_over_under_load_without_losing_messages() -> Result<()> {
@@ -119,6 +122,8 @@ async fn take_over_under_load(ns: &TestNamespace) -> Result<()> {
         kept_before.iter().filter(|(object, uid)| kept_after.get(*object) != Some(uid)).map(|(o, _)| o).collect();
     ensure!(replaced.is_empty(), "deleted or re-created during the takeover: {replaced:?}");
 
+    expect_no_koperator_leftovers(ns).await?;
+
     let foreign = kafka_cluster::condition(&taken_over, "ForeignObjects").context("no ForeignObjects condition")?;
     ensure!(
         foreign.status == "True" && foreign.message.contains("Service kafka-cruisecontrol-svc"),
@@ -162,6 +167,35 @@ async fn wait_taken_over(ns: &TestNamespace, koperator_pods: &[String]) -> Resul
         )
     })
     .await
+}
+
+/// Every Service and ConfigMap of the cluster but Koperator's Cruise Control Service is ours
+/// now: our annotation, not Koperator's, and no field left to Koperator's manager (a field it
+/// still owned would survive the day we stop setting it).
+async fn expect_no_koperator_leftovers(ns: &TestNamespace) -> Result<()> {
+    let selector = ListParams::default().labels(&format!("kafka_cr={CLUSTER}"));
+    let mut objects: Vec<(String, ObjectMeta)> = Vec::new();
+    for service in Api::<Service>::namespaced(ns.client.clone(), &ns.name).list(&selector).await?.items {
+        objects.push((format!("Service {}", service.name_any()), service.metadata));
+    }
+    for config_map in Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name).list(&selector).await?.items {
+        objects.push((format!("ConfigMap {}", config_map.name_any()), config_map.metadata));
+    }
+    let mut leftovers = Vec::new();
+    for (object, metadata) in objects.iter().filter(|(object, _)| object != "Service kafka-cruisecontrol-svc") {
+        let annotations = metadata.annotations.clone().unwrap_or_default();
+        let managers: Vec<&str> =
+            metadata.managed_fields.iter().flatten().filter_map(|m| m.manager.as_deref()).collect();
+        if !annotations.contains_key(DESIRED_HASH_ANNOTATION)
+            || annotations.contains_key(koperator_layout::LAST_APPLIED_ANNOTATION)
+            || managers.contains(&KOPERATOR_MANAGER)
+        {
+            leftovers.push(format!("{object}: annotations {:?}, field managers {managers:?}", annotations.keys()));
+        }
+    }
+    ensure!(objects.len() > 3, "only {objects:?}");
+    ensure!(leftovers.is_empty(), "Koperator's marks left after the takeover:\n{}", leftovers.join("\n"));
+    Ok(())
 }
 
 /// The node pods of the cluster.
