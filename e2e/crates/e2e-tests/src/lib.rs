@@ -24,6 +24,7 @@ pub mod host_command;
 pub mod kafka_cluster;
 pub mod kafka_topic;
 pub mod kcat;
+pub mod koperator_layout;
 pub mod manifests;
 pub mod message_accounting;
 pub mod namespace;

@@ -32,6 +32,7 @@ pub mod takeover;
 
 use std::collections::BTreeSet;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use kube::ResourceExt;
 use serde::Serialize;
 
@@ -174,6 +175,11 @@ where
         drift::ApplyReason::Foreign { managers } => {
             let mut replacement = drift::stamped(desired);
             replacement.meta_mut().resource_version = observed.and_then(|o| o.resource_version());
+            // The other manager's claims go with its content: a field it still co-owned (same
+            // value as ours) would outlive the day this operator stops setting it, as server-side
+            // apply removes only fields nobody else owns. One empty entry is the API's way to
+            // clear them on an update.
+            replacement.meta_mut().managed_fields = Some(vec![ManagedFieldsEntry::default()]);
             let by =
                 if managers.is_empty() { String::new() } else { format!(" (field managers: {})", managers.join(", ")) };
             let note = format!("{what} was made by another operator{by}; the operator replaced it with its own");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
 use kube::ResourceExt;
 
 use super::drift::DESIRED_HASH_ANNOTATION;
@@ -14,6 +14,9 @@ use super::node_names_roll_tests::{every_voter_resolves, pods, settled_dedicated
 use super::tests::World;
 use super::*;
 use crate::build::CONFIG_HASH_ANNOTATION;
+
+/// The resourceVersion of every object Koperator wrote (the replace must be guarded by it).
+const KOPERATOR_RESOURCE_VERSION: &str = "4711";
 
 /// The settled cluster as Koperator would have made it: no annotation of ours anywhere, pods
 /// named by the apiserver, objects written by Koperator's manager; and Koperator's controller
@@ -41,6 +44,7 @@ fn made_by_koperator(world: &mut World) {
             let mut made = (**object).clone();
             made.annotations_mut().remove(DESIRED_HASH_ANNOTATION);
             made.meta_mut().managed_fields = Some(koperator.to_vec());
+            made.meta_mut().resource_version = Some(KOPERATOR_RESOURCE_VERSION.into());
             *object = Arc::new(made);
         }
     }
@@ -102,4 +106,34 @@ fn restart_notes_of(plan: &Plan) -> Vec<String> {
         .filter(|s| matches!(s.action, Action::RestartPod { .. }))
         .map(|s| s.notice.as_ref().expect("an event").note.clone())
         .collect()
+}
+
+#[test]
+fn an_object_taken_over_is_replaced_with_its_field_managers_cleared() {
+    let mut world = settled_dedicated();
+    made_by_koperator(&mut world);
+
+    let plan = world.plan();
+    let replaced: Vec<&ObjectMeta> = plan
+        .steps
+        .iter()
+        .filter_map(|step| match &step.action {
+            Action::Replace(desired) => Some(match desired.as_ref() {
+                Desired::ConfigMap(object) => &object.metadata,
+                Desired::Service(object) => &object.metadata,
+                Desired::PodDisruptionBudget(object) => &object.metadata,
+                Desired::Deployment(object) => &object.metadata,
+                Desired::KafkaTopic(object) => &object.metadata,
+                Desired::EndpointSlice(object) => &object.metadata,
+            }),
+            _ => None,
+        })
+        .collect();
+    assert!(replaced.len() >= 3, "{replaced:?}");
+    for metadata in replaced {
+        let name = metadata.name.as_deref().expect("named");
+        assert_eq!(metadata.managed_fields, Some(vec![ManagedFieldsEntry::default()]), "{name}");
+        assert_eq!(metadata.resource_version.as_deref(), Some(KOPERATOR_RESOURCE_VERSION), "{name}: a guarded replace");
+        assert!(metadata.annotations.as_ref().is_some_and(|a| a.contains_key(DESIRED_HASH_ANNOTATION)), "{name}");
+    }
 }
