@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
@@ -31,18 +32,23 @@ async fn pod_uids(ns: &TestNamespace) -> Result<BTreeMap<String, String>> {
     Ok(list.items.into_iter().map(|p| (p.name_any(), p.uid().unwrap_or_default())).collect())
 }
 
+/// Each claim's requested size.
 async fn claim_requests(ns: &TestNamespace) -> Result<BTreeMap<String, String>> {
+    claim_sizes(ns, |c| c.spec.as_ref()?.resources.as_ref()?.requests.as_ref()?.get("storage").cloned()).await
+}
+
+/// Each claim's size as its volume holds it (the status).
+async fn claim_capacities(ns: &TestNamespace) -> Result<BTreeMap<String, String>> {
+    claim_sizes(ns, |c| c.status.as_ref()?.capacity.as_ref()?.get("storage").cloned()).await
+}
+
+async fn claim_sizes(
+    ns: &TestNamespace,
+    size: impl Fn(&PersistentVolumeClaim) -> Option<Quantity>,
+) -> Result<BTreeMap<String, String>> {
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ns.client.clone(), &ns.name);
     let list = claims.list(&ListParams::default().labels("app=kafka,kafka_cr=kafka")).await?;
-    Ok(list
-        .items
-        .into_iter()
-        .map(|c| {
-            let request =
-                c.spec.as_ref().and_then(|s| s.resources.as_ref()?.requests.as_ref()?.get("storage").cloned());
-            (c.name_any(), request.map(|q| q.0).unwrap_or_default())
-        })
-        .collect())
+    Ok(list.items.iter().map(|c| (c.name_any(), size(c).map(|q| q.0).unwrap_or_default())).collect())
 }
 
 async fn event_reasons(ns: &TestNamespace) -> Result<Vec<(String, String)>> {
@@ -66,89 +72,104 @@ async fn owned_objects_are_repaired_and_volumes_follow_the_spec() -> Result<()> 
     namespace::run_isolated("drift-volumes", async |ns| {
         let controller =
             ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
-        let mut cluster = kafka_cluster::sample(SAMPLE)?;
-        kafka_cluster::apply(ns, &cluster).await?;
-        kafka_cluster::wait_running(ns, "kafka").await?;
-        let pods_at_start = pod_uids(ns).await?;
-        let metrics = metrics_address(&controller.log, Duration::from_secs(30)).await?;
-
-        // An edit of a broker's ConfigMap, as `kubectl edit` makes it (another field manager).
-        let config_maps: Api<ConfigMap> = Api::namespaced(ns.client.clone(), &ns.name);
-        let desired = config_maps.get("kafka-config-0").await?.data.context("data")?["broker-config"].clone();
-        let edit = json!({"data": {"broker-config": format!("{desired}num.io.threads=1\n")}});
-        config_maps
-            .patch(
-                "kafka-config-0",
-                &PatchParams { field_manager: Some("kubectl-edit".into()), ..Default::default() },
-                &Patch::Merge(&edit),
-            )
-            .await?;
-        wait::eventually("the edited ConfigMap is set back", REPAIR_TIMEOUT, || async {
-            let now = config_maps.get("kafka-config-0").await?.data.unwrap_or_default();
-            let held = now.get("broker-config").cloned().unwrap_or_default();
-            Ok(if held == desired { Check::Done(()) } else { Check::Pending("still edited".to_owned()) })
-        })
-        .await?;
-        wait::eventually("a DriftRepaired event names the ConfigMap", REPAIR_TIMEOUT, || async {
-            let events = event_reasons(ns).await?;
-            let found =
-                events.iter().any(|(reason, note)| reason == "DriftRepaired" && note.contains("kafka-config-0"));
-            Ok(if found { Check::Done(()) } else { Check::Pending(format!("{events:?}")) })
-        })
-        .await?;
-
-        // A deleted Service comes back.
-        let services: Api<Service> = Api::namespaced(ns.client.clone(), &ns.name);
-        let old_uid = services.get("kafka-all-broker").await?.uid();
-        services.delete("kafka-all-broker", &DeleteParams::default()).await?;
-        wait::eventually("the deleted Service is recreated", REPAIR_TIMEOUT, || async {
-            Ok(match services.get_opt("kafka-all-broker").await? {
-                Some(service) if service.uid() != old_uid => Check::Done(()),
-                _ => Check::Pending("not recreated yet".to_owned()),
-            })
-        })
-        .await?;
-
-        // 1Gi -> 2Gi in the config group: every claim grows, no pod is replaced.
-        set_storage(&mut cluster, "2Gi");
-        kafka_cluster::apply(ns, &cluster).await?;
-        wait::eventually("every claim asks for 2Gi", REPAIR_TIMEOUT, || async {
-            let requests = claim_requests(ns).await?;
-            let grown = requests.len() == 3 && requests.values().all(|r| r == "2Gi");
-            Ok(if grown { Check::Done(()) } else { Check::Pending(format!("{requests:?}")) })
-        })
-        .await?;
-        // The test bed's volumes cannot really grow (hostPath), so the claims stay "growing".
-        wait::until(&kafka_cluster::api(ns), "kafka", "reports the claims growing", REPAIR_TIMEOUT, |c| {
-            kafka_cluster::condition(c, "VolumeResize").is_some_and(|c| c.status == "True" && c.reason == "Growing")
-        })
-        .await?;
-
-        // 2Gi -> 1Gi: refused, with a True condition naming the claims and the fix.
-        set_storage(&mut cluster, "1Gi");
-        kafka_cluster::apply(ns, &cluster).await?;
-        let refused = wait::until(&kafka_cluster::api(ns), "kafka", "refuses to shrink", REPAIR_TIMEOUT, |c| {
-            kafka_cluster::condition(c, "VolumeResize").is_some_and(|c| c.status == "True" && c.reason == "Refused")
-        })
-        .await?;
-        let message = kafka_cluster::condition(&refused, "VolumeResize").map(|c| c.message.clone()).unwrap_or_default();
-        ensure!(message.contains("cannot shrink to 1Gi") && message.contains("at least 2Gi"), "{message}");
-        ensure!(claim_requests(ns).await?.values().all(|r| r == "2Gi"), "a claim shrank");
-
-        // Nothing of the above replaced a pod or started a roll.
-        ensure!(pod_uids(ns).await? == pods_at_start, "a broker pod was replaced");
-        let state = refused.status.as_ref().and_then(|s| s.state);
-        ensure!(state == Some(crd_types::kafka_cluster::ClusterState::ClusterRunning), "state {state:?}");
-
-        // The reconcile metrics count the passes.
-        let scraped = scrape(&metrics).await?;
-        let runs = scraped.sum("koperator_cluster_controller_reconciles_total", &[("outcome", "success")]);
-        ensure!(runs > 0.0, "no reconcile counted");
-        ensure!(
-            scraped.matching("koperator_cluster_controller_reconcile_duration_seconds_count", &[]).count() == 1,
-            "no duration histogram"
-        );
-        Ok(())
+        scenario(ns, &controller)
+            .await
+            .with_context(|| format!("cluster controller log tail:\n{}", controller.log_tail(40)))
     })
     .await
+}
+
+async fn scenario(ns: &TestNamespace, controller: &ControllerProcess) -> Result<()> {
+    let mut cluster = kafka_cluster::sample(SAMPLE)?;
+    kafka_cluster::apply(ns, &cluster).await?;
+    kafka_cluster::wait_running(ns, "kafka").await?;
+    let pods_at_start = pod_uids(ns).await?;
+    let metrics = metrics_address(&controller.log, Duration::from_secs(30)).await?;
+
+    // An edit of a broker's ConfigMap, as `kubectl edit` makes it (another field manager).
+    let config_maps: Api<ConfigMap> = Api::namespaced(ns.client.clone(), &ns.name);
+    let desired = config_maps.get("kafka-config-0").await?.data.context("data")?["broker-config"].clone();
+    let edit = json!({"data": {"broker-config": format!("{desired}num.io.threads=1\n")}});
+    config_maps
+        .patch(
+            "kafka-config-0",
+            &PatchParams { field_manager: Some("kubectl-edit".into()), ..Default::default() },
+            &Patch::Merge(&edit),
+        )
+        .await?;
+    wait::eventually("the edited ConfigMap is set back", REPAIR_TIMEOUT, || async {
+        let now = config_maps.get("kafka-config-0").await?.data.unwrap_or_default();
+        let held = now.get("broker-config").cloned().unwrap_or_default();
+        Ok(if held == desired { Check::Done(()) } else { Check::Pending("still edited".to_owned()) })
+    })
+    .await?;
+    wait::eventually("a DriftRepaired event names the ConfigMap", REPAIR_TIMEOUT, || async {
+        let events = event_reasons(ns).await?;
+        let found = events.iter().any(|(reason, note)| reason == "DriftRepaired" && note.contains("kafka-config-0"));
+        Ok(if found { Check::Done(()) } else { Check::Pending(format!("{events:?}")) })
+    })
+    .await?;
+
+    // A deleted Service comes back.
+    let services: Api<Service> = Api::namespaced(ns.client.clone(), &ns.name);
+    let old_uid = services.get("kafka-all-broker").await?.uid();
+    services.delete("kafka-all-broker", &DeleteParams::default()).await?;
+    wait::eventually("the deleted Service is recreated", REPAIR_TIMEOUT, || async {
+        Ok(match services.get_opt("kafka-all-broker").await? {
+            Some(service) if service.uid() != old_uid => Check::Done(()),
+            _ => Check::Pending("not recreated yet".to_owned()),
+        })
+    })
+    .await?;
+
+    // 1Gi -> 2Gi in the config group: every claim grows, no pod is replaced.
+    set_storage(&mut cluster, "2Gi");
+    kafka_cluster::apply(ns, &cluster).await?;
+    wait::eventually("every claim asks for 2Gi", REPAIR_TIMEOUT, || async {
+        let requests = claim_requests(ns).await?;
+        let grown = requests.len() == 3 && requests.values().all(|r| r == "2Gi");
+        Ok(if grown { Check::Done(()) } else { Check::Pending(format!("{requests:?}")) })
+    })
+    .await?;
+    // The test bed's provisioner grows its volumes as soon as a claim asks (as a CSI resizer
+    // with online expansion would), so the `Growing` condition may last only one reconcile:
+    // the proof is an event per claim, the claims' capacity, and the condition gone once done.
+    wait::eventually("every claim holds 2Gi", REPAIR_TIMEOUT, || async {
+        let capacities = claim_capacities(ns).await?;
+        let grown = capacities.len() == 3 && capacities.values().all(|c| c == "2Gi");
+        Ok(if grown { Check::Done(()) } else { Check::Pending(format!("{capacities:?}")) })
+    })
+    .await?;
+    let growing = event_reasons(ns).await?.into_iter().filter(|(reason, _)| reason == "VolumeGrowing").count();
+    ensure!(growing >= 3, "{growing} VolumeGrowing events for 3 claims");
+    wait::until(&kafka_cluster::api(ns), "kafka", "clears VolumeResize once grown", REPAIR_TIMEOUT, |c| {
+        kafka_cluster::condition(c, "VolumeResize").is_none()
+    })
+    .await?;
+
+    // 2Gi -> 1Gi: refused, with a True condition naming the claims and the fix.
+    set_storage(&mut cluster, "1Gi");
+    kafka_cluster::apply(ns, &cluster).await?;
+    let refused = wait::until(&kafka_cluster::api(ns), "kafka", "refuses to shrink", REPAIR_TIMEOUT, |c| {
+        kafka_cluster::condition(c, "VolumeResize").is_some_and(|c| c.status == "True" && c.reason == "Refused")
+    })
+    .await?;
+    let message = kafka_cluster::condition(&refused, "VolumeResize").map(|c| c.message.clone()).unwrap_or_default();
+    ensure!(message.contains("cannot shrink to 1Gi") && message.contains("at least 2Gi"), "{message}");
+    ensure!(claim_requests(ns).await?.values().all(|r| r == "2Gi"), "a claim shrank");
+
+    // Nothing of the above replaced a pod or started a roll.
+    ensure!(pod_uids(ns).await? == pods_at_start, "a broker pod was replaced");
+    let state = refused.status.as_ref().and_then(|s| s.state);
+    ensure!(state == Some(crd_types::kafka_cluster::ClusterState::ClusterRunning), "state {state:?}");
+
+    // The reconcile metrics count the passes.
+    let scraped = scrape(&metrics).await?;
+    let runs = scraped.sum("koperator_cluster_controller_reconciles_total", &[("outcome", "success")]);
+    ensure!(runs > 0.0, "no reconcile counted");
+    ensure!(
+        scraped.matching("koperator_cluster_controller_reconcile_duration_seconds_count", &[]).count() == 1,
+        "no duration histogram"
+    );
+    Ok(())
 }
