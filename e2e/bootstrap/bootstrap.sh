@@ -5,7 +5,7 @@
 #   e2e/bootstrap/bootstrap.sh                 # everything
 #   e2e/bootstrap/bootstrap.sh kubernetes kafka  # only some components
 #
-# Components: apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
+# Components: apt build-deps kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
 #             node-runtime coredns local-path-provisioner pause images
 # The cache lives in ${KOPERATOR_CACHE:-$HOME/.cache/koperator}; $CACHE/toolchain.env
 # lists the resulting paths as KEY=path lines. Re-running is cheap: finished parts are
@@ -49,22 +49,43 @@ PREREQUISITES="java:openjdk-17-jre-headless javac:openjdk-17-jdk-headless mvn:ma
 flock:util-linux sha256sum:coreutils"
 
 component_apt() {
-    local missing=() pkg entry
-    for pkg in $APT_PACKAGES; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-    done
+    local missing=() entry
+    mapfile -t missing < <(apt_missing $APT_PACKAGES $BUILD_APT_PACKAGES)
     for entry in $PREREQUISITES; do
         command -v "${entry%%:*}" >/dev/null || missing+=("${entry#*:}")
     done
-    if ((${#missing[@]} == 0)); then
-        log "apt: all of [$APT_PACKAGES] installed"
+    apt_install "[$APT_PACKAGES $BUILD_APT_PACKAGES]" "${missing[@]}"
+}
+
+# Only what `cargo build` needs, so `make clippy` and `make unit` on a fresh machine do not
+# pull in the test bed's packages.
+component_build_deps() {
+    local missing=()
+    mapfile -t missing < <(apt_missing $BUILD_APT_PACKAGES)
+    apt_install "[$BUILD_APT_PACKAGES]" "${missing[@]}"
+}
+
+# apt_missing PKG...: prints the packages that are not installed, one a line.
+apt_missing() {
+    local pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "$pkg"
+    done
+}
+
+# apt_install WHAT PKG...: installs PKG... (none: logs that WHAT is installed).
+apt_install() {
+    local what=$1
+    shift
+    if (($# == 0)); then
+        log "apt: all of $what installed"
         return
     fi
-    log "apt: installing ${missing[*]}"
+    log "apt: installing $*"
     local sudo=""
     [[ $(id -u) == 0 ]] || sudo=sudo
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 component_kcat() {
@@ -524,12 +545,14 @@ main() {
     log "cache: $CACHE"
     local c start
     local -a timings=()
-    # Every other component needs the Debian prerequisites (Maven, unzip, kcat for checks).
-    [[ " ${components[*]} " == *" apt "* ]] || component_apt
+    # Every other component needs the Debian prerequisites (Maven, unzip, kcat for checks);
+    # build-deps alone is for cargo and needs none of them.
+    [[ " ${components[*]} " == *" apt "* || " ${components[*]} " == " build-deps " ]] || component_apt
     for c in "${components[@]}"; do
         start=$SECONDS
         case $c in
             apt) component_apt ;;
+            build-deps) component_build_deps ;;
             kcat) component_kcat ;;
             jmx-exporter) component_jmx_exporter ;;
             zookeeper) component_zookeeper ;;

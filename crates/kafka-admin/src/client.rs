@@ -167,6 +167,19 @@ impl ProducerContext for ClientEvents {
 mod tests {
     use super::*;
 
+    /// rdkafka's `ssl` feature: a librdkafka built without OpenSSL refuses the setting when the
+    /// client is created ("OpenSSL not available at build time"), so no component could reach a
+    /// TLS listener.
+    #[test]
+    fn librdkafka_is_built_with_tls() {
+        let client: Result<BaseProducer, KafkaError> = ClientConfig::new()
+            .set("bootstrap.servers", "127.0.0.1:9")
+            .set("security.protocol", "ssl")
+            .set("ssl.endpoint.identification.algorithm", "https")
+            .create();
+        assert!(client.is_ok(), "{:?}", client.err());
+    }
+
     #[test]
     fn repeated_client_errors_warn_once_per_interval() {
         let events = ClientEvents { bootstrap: "kafka:9092".into(), warned: Mutex::default() };
