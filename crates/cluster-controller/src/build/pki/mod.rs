@@ -12,6 +12,7 @@
 //! `<cluster>-server-certificate` and `<cluster>-controller`; [`inspect`] decides when a stored
 //! certificate must be issued again.
 
+pub mod cert_manager;
 pub mod inspect;
 pub mod names;
 pub mod operator_ca;

@@ -12,6 +12,10 @@ use crate::model::ValidatedCluster;
 /// Koperator's `MaxCNLen`: an X.509 common name holds at most 64 characters.
 const MAX_COMMON_NAME_LEN: usize = 64;
 
+/// The namespace cert-manager runs in, where Koperator puts each cluster's CA Certificate and
+/// Secret (its `--cert-manager-namespace` flag, same default).
+pub const DEFAULT_CERT_MANAGER_NAMESPACE: &str = "cert-manager";
+
 /// Label Koperator puts on every PKI object, naming the cluster's issuer.
 pub const ISSUER_LABEL: &str = "kafka_issuer";
 
