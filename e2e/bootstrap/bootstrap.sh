@@ -6,7 +6,7 @@
 #   e2e/bootstrap/bootstrap.sh kubernetes kafka  # only some components
 #
 # Components: apt build-deps kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
-#             node-runtime coredns local-path-provisioner pause images
+#             cert-manager-crds node-runtime coredns local-path-provisioner pause images
 # The cache lives in ${KOPERATOR_CACHE:-$HOME/.cache/koperator}; $CACHE/toolchain.env
 # lists the resulting paths as KEY=path lines. Re-running is cheap: finished parts are
 # recognised by their `.complete` markers (or binaries) and skipped.
@@ -18,7 +18,7 @@ source "$BOOTSTRAP_DIR/versions.env"
 
 CACHE=${KOPERATOR_CACHE:-$HOME/.cache/koperator}
 TOOLCHAIN_ENV=$CACHE/toolchain.env
-ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
+ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes cert-manager-crds
     node-runtime coredns local-path-provisioner pause images)
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
@@ -397,6 +397,25 @@ etcd_from_pypi() {
     [[ -z $ctl ]] || ln -sf "$ctl" "$dir/bin/etcdctl"
 }
 
+# cert-manager's CRDs as released: plain YAML in the root module's deploy/crds.
+component_cert_manager_crds() {
+    require_go
+    local dir=$CACHE/cert-manager/$CERT_MANAGER_VERSION/crds
+    if [[ ! -f $dir/.complete ]]; then
+        local module
+        module=$(go mod download -json "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" |
+            sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+        [[ -d $module/deploy/crds ]] || die "cert-manager $CERT_MANAGER_VERSION has no deploy/crds"
+        rm -rf "$dir" && mkdir -p "$dir"
+        cp "$module"/deploy/crds/*.yaml "$dir/"
+        rm -f "$dir/README.md"
+        touch "$dir/.complete"
+    fi
+    log "cert-manager CRDs: $CERT_MANAGER_VERSION ($(find "$dir" -name '*.yaml' | wc -l) files)"
+    record CERT_MANAGER_CRDS "$dir"
+    record CERT_MANAGER_VERSION "$CERT_MANAGER_VERSION"
+}
+
 component_kubernetes() {
     require_go
     local dir=$CACHE/kubernetes-$KUBERNETES_VERSION
@@ -562,6 +581,7 @@ main() {
             helm) component_helm ;;
             etcd) component_etcd ;;
             kubernetes) component_kubernetes ;;
+            cert-manager-crds) component_cert_manager_crds ;;
             node-runtime) component_node_runtime ;;
             coredns) component_coredns ;;
             local-path-provisioner) component_local_path_provisioner ;;
