@@ -6,7 +6,7 @@
 #   e2e/bootstrap/bootstrap.sh kubernetes kafka  # only some components
 #
 # Components: apt build-deps kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
-#             cert-manager-crds node-runtime coredns local-path-provisioner pause images
+#             cert-manager node-runtime coredns local-path-provisioner pause images
 # The cache lives in ${KOPERATOR_CACHE:-$HOME/.cache/koperator}; $CACHE/toolchain.env
 # lists the resulting paths as KEY=path lines. Re-running is cheap: finished parts are
 # recognised by their `.complete` markers (or binaries) and skipped.
@@ -18,7 +18,7 @@ source "$BOOTSTRAP_DIR/versions.env"
 
 CACHE=${KOPERATOR_CACHE:-$HOME/.cache/koperator}
 TOOLCHAIN_ENV=$CACHE/toolchain.env
-ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes cert-manager-crds
+ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes cert-manager
     node-runtime coredns local-path-provisioner pause images)
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
@@ -397,23 +397,50 @@ etcd_from_pypi() {
     [[ -z $ctl ]] || ln -sf "$ctl" "$dir/bin/etcdctl"
 }
 
-# cert-manager's CRDs as released: plain YAML in the root module's deploy/crds.
-component_cert_manager_crds() {
+# cert-manager from the Go module github.com/cert-manager/cert-manager: its CRDs as released
+# (plain YAML in deploy/crds) and its controller. cert-manager's own mains (cmd/*) are nested
+# modules without tags, which the Go module proxy does not serve; cert-manager-controller/main.go
+# starts the module's controllers instead, built in a wrapper module pinned to the version.
+component_cert_manager() {
     require_go
-    local dir=$CACHE/cert-manager/$CERT_MANAGER_VERSION/crds
-    if [[ ! -f $dir/.complete ]]; then
-        local module
+    local dir=$CACHE/cert-manager/$CERT_MANAGER_VERSION
+    local module
+    if [[ ! -f $dir/crds/.complete || ! -x $dir/bin/cert-manager-controller ]]; then
         module=$(go mod download -json "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" |
             sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
         [[ -d $module/deploy/crds ]] || die "cert-manager $CERT_MANAGER_VERSION has no deploy/crds"
-        rm -rf "$dir" && mkdir -p "$dir"
-        cp "$module"/deploy/crds/*.yaml "$dir/"
-        rm -f "$dir/README.md"
-        touch "$dir/.complete"
     fi
-    log "cert-manager CRDs: $CERT_MANAGER_VERSION ($(find "$dir" -name '*.yaml' | wc -l) files)"
-    record CERT_MANAGER_CRDS "$dir"
+    if [[ ! -f $dir/crds/.complete ]]; then
+        rm -rf "$dir/crds" && mkdir -p "$dir/crds"
+        cp "$module"/deploy/crds/*.yaml "$dir/crds/"
+        touch "$dir/crds/.complete"
+    fi
+    if [[ ! -x $dir/bin/cert-manager-controller ]]; then
+        local start=$SECONDS
+        log "cert-manager: building the controller of github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION"
+        build_cert_manager_controller "$dir"
+        log "cert-manager: built in $((SECONDS - start))s"
+    fi
+    log "cert-manager: $CERT_MANAGER_VERSION ($(find "$dir/crds" -name '*.yaml' | wc -l) CRDs, controller)"
+    record CERT_MANAGER_CRDS "$dir/crds"
+    record CERT_MANAGER_CONTROLLER "$dir/bin/cert-manager-controller"
     record CERT_MANAGER_VERSION "$CERT_MANAGER_VERSION"
+}
+
+build_cert_manager_controller() {
+    local dir=$1 src=$1/src
+    local minor
+    minor=$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+    ((minor >= 26)) || die "$(go env GOVERSION) is too old: cert-manager $CERT_MANAGER_VERSION needs Go >= 1.26"
+    rm -rf "$src" && mkdir -p "$src" "$dir/bin"
+    cp "$BOOTSTRAP_DIR/cert-manager-controller/main.go" "$src/"
+    printf 'module koperator.local/cert-manager-controller\n\ngo 1.26.0\n' > "$src/go.mod"
+    (
+        cd "$src"
+        go get "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION"
+        go mod tidy
+        CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "-s -w" -o "$dir/bin/cert-manager-controller.tmp" .
+    ) && mv "$dir/bin/cert-manager-controller.tmp" "$dir/bin/cert-manager-controller"
 }
 
 component_kubernetes() {
@@ -581,7 +608,7 @@ main() {
             helm) component_helm ;;
             etcd) component_etcd ;;
             kubernetes) component_kubernetes ;;
-            cert-manager-crds) component_cert_manager_crds ;;
+            cert-manager) component_cert_manager ;;
             node-runtime) component_node_runtime ;;
             coredns) component_coredns ;;
             local-path-provisioner) component_local_path_provisioner ;;
