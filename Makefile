@@ -31,12 +31,16 @@ prune-target-dirs: ## drop other checkouts' stale cargo target dirs and incremen
 fmt-check: ## fail on unformatted code
 	$(CARGO) fmt --all -- --check
 
+.PHONY: build-deps
+build-deps: ## the Debian packages cargo needs (OpenSSL headers for rdkafka's TLS)
+	bash e2e/bootstrap/bootstrap.sh build-deps
+
 .PHONY: clippy
-clippy: ## lints, warnings denied
+clippy: build-deps ## lints, warnings denied
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 .PHONY: unit
-unit: ## unit tests, API round trips, admission rules, CRD sync check
+unit: build-deps ## unit tests, API round trips, admission rules, CRD sync check
 	$(CARGO) test --workspace --locked --exclude e2e-tests
 
 .PHONY: e2e

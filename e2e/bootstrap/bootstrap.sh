@@ -5,8 +5,8 @@
 #   e2e/bootstrap/bootstrap.sh                 # everything
 #   e2e/bootstrap/bootstrap.sh kubernetes kafka  # only some components
 #
-# Components: apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
-#             node-runtime coredns local-path-provisioner pause images
+# Components: apt build-deps kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
+#             cert-manager node-runtime coredns local-path-provisioner pause images
 # The cache lives in ${KOPERATOR_CACHE:-$HOME/.cache/koperator}; $CACHE/toolchain.env
 # lists the resulting paths as KEY=path lines. Re-running is cheap: finished parts are
 # recognised by their `.complete` markers (or binaries) and skipped.
@@ -18,7 +18,7 @@ source "$BOOTSTRAP_DIR/versions.env"
 
 CACHE=${KOPERATOR_CACHE:-$HOME/.cache/koperator}
 TOOLCHAIN_ENV=$CACHE/toolchain.env
-ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
+ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes cert-manager
     node-runtime coredns local-path-provisioner pause images)
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
@@ -49,22 +49,43 @@ PREREQUISITES="java:openjdk-17-jre-headless javac:openjdk-17-jdk-headless mvn:ma
 flock:util-linux sha256sum:coreutils"
 
 component_apt() {
-    local missing=() pkg entry
-    for pkg in $APT_PACKAGES; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-    done
+    local missing=() entry
+    mapfile -t missing < <(apt_missing $APT_PACKAGES $BUILD_APT_PACKAGES)
     for entry in $PREREQUISITES; do
         command -v "${entry%%:*}" >/dev/null || missing+=("${entry#*:}")
     done
-    if ((${#missing[@]} == 0)); then
-        log "apt: all of [$APT_PACKAGES] installed"
+    apt_install "[$APT_PACKAGES $BUILD_APT_PACKAGES]" "${missing[@]}"
+}
+
+# Only what `cargo build` needs, so `make clippy` and `make unit` on a fresh machine do not
+# pull in the test bed's packages.
+component_build_deps() {
+    local missing=()
+    mapfile -t missing < <(apt_missing $BUILD_APT_PACKAGES)
+    apt_install "[$BUILD_APT_PACKAGES]" "${missing[@]}"
+}
+
+# apt_missing PKG...: prints the packages that are not installed, one a line.
+apt_missing() {
+    local pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "$pkg"
+    done
+}
+
+# apt_install WHAT PKG...: installs PKG... (none: logs that WHAT is installed).
+apt_install() {
+    local what=$1
+    shift
+    if (($# == 0)); then
+        log "apt: all of $what installed"
         return
     fi
-    log "apt: installing ${missing[*]}"
+    log "apt: installing $*"
     local sudo=""
     [[ $(id -u) == 0 ]] || sudo=sudo
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 component_kcat() {
@@ -376,6 +397,52 @@ etcd_from_pypi() {
     [[ -z $ctl ]] || ln -sf "$ctl" "$dir/bin/etcdctl"
 }
 
+# cert-manager from the Go module github.com/cert-manager/cert-manager: its CRDs as released
+# (plain YAML in deploy/crds) and its controller. cert-manager's own mains (cmd/*) are nested
+# modules without tags, which the Go module proxy does not serve; cert-manager-controller/main.go
+# starts the module's controllers instead, built in a wrapper module pinned to the version.
+component_cert_manager() {
+    require_go
+    local dir=$CACHE/cert-manager/$CERT_MANAGER_VERSION
+    local module
+    if [[ ! -f $dir/crds/.complete || ! -x $dir/bin/cert-manager-controller ]]; then
+        module=$(go mod download -json "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" |
+            sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+        [[ -d $module/deploy/crds ]] || die "cert-manager $CERT_MANAGER_VERSION has no deploy/crds"
+    fi
+    if [[ ! -f $dir/crds/.complete ]]; then
+        rm -rf "$dir/crds" && mkdir -p "$dir/crds"
+        cp "$module"/deploy/crds/*.yaml "$dir/crds/"
+        touch "$dir/crds/.complete"
+    fi
+    if [[ ! -x $dir/bin/cert-manager-controller ]]; then
+        local start=$SECONDS
+        log "cert-manager: building the controller of github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION"
+        build_cert_manager_controller "$dir"
+        log "cert-manager: built in $((SECONDS - start))s"
+    fi
+    log "cert-manager: $CERT_MANAGER_VERSION ($(find "$dir/crds" -name '*.yaml' | wc -l) CRDs, controller)"
+    record CERT_MANAGER_CRDS "$dir/crds"
+    record CERT_MANAGER_CONTROLLER "$dir/bin/cert-manager-controller"
+    record CERT_MANAGER_VERSION "$CERT_MANAGER_VERSION"
+}
+
+build_cert_manager_controller() {
+    local dir=$1 src=$1/src
+    local minor
+    minor=$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+    ((minor >= 26)) || die "$(go env GOVERSION) is too old: cert-manager $CERT_MANAGER_VERSION needs Go >= 1.26"
+    rm -rf "$src" && mkdir -p "$src" "$dir/bin"
+    cp "$BOOTSTRAP_DIR/cert-manager-controller/main.go" "$src/"
+    printf 'module koperator.local/cert-manager-controller\n\ngo 1.26.0\n' > "$src/go.mod"
+    (
+        cd "$src"
+        go get "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION"
+        go mod tidy
+        CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "-s -w" -o "$dir/bin/cert-manager-controller.tmp" .
+    ) && mv "$dir/bin/cert-manager-controller.tmp" "$dir/bin/cert-manager-controller"
+}
+
 component_kubernetes() {
     require_go
     local dir=$CACHE/kubernetes-$KUBERNETES_VERSION
@@ -524,12 +591,14 @@ main() {
     log "cache: $CACHE"
     local c start
     local -a timings=()
-    # Every other component needs the Debian prerequisites (Maven, unzip, kcat for checks).
-    [[ " ${components[*]} " == *" apt "* ]] || component_apt
+    # Every other component needs the Debian prerequisites (Maven, unzip, kcat for checks);
+    # build-deps alone is for cargo and needs none of them.
+    [[ " ${components[*]} " == *" apt "* || " ${components[*]} " == " build-deps " ]] || component_apt
     for c in "${components[@]}"; do
         start=$SECONDS
         case $c in
             apt) component_apt ;;
+            build-deps) component_build_deps ;;
             kcat) component_kcat ;;
             jmx-exporter) component_jmx_exporter ;;
             zookeeper) component_zookeeper ;;
@@ -539,6 +608,7 @@ main() {
             helm) component_helm ;;
             etcd) component_etcd ;;
             kubernetes) component_kubernetes ;;
+            cert-manager) component_cert_manager ;;
             node-runtime) component_node_runtime ;;
             coredns) component_coredns ;;
             local-path-provisioner) component_local_path_provisioner ;;

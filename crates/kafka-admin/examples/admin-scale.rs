@@ -24,6 +24,7 @@ async fn main() -> Result<()> {
         bootstrap_servers: vec![bootstrap.clone()],
         client_id: "kafka-admin-scale".into(),
         request_timeout: Duration::from_secs(30),
+        tls: None,
     };
     let admin = ClusterAdmin::connect(&settings, requests.clone())?;
     println!("after connect: {}", process_status());

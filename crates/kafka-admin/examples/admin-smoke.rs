@@ -2,15 +2,17 @@
 //!
 //! Usage: `admin-smoke <bootstrap> [all|keep|cleanup]` (run under `e2e/testbed exec --` so that
 //! cluster DNS names resolve). `keep` stops before deleting the topics, so that Kafka's own
-//! tools can inspect them; `cleanup` only deletes them.
+//! tools can inspect them; `cleanup` only deletes them. With `ADMIN_SMOKE_TLS_DIR` set, it
+//! connects over TLS with the `ca.crt`, `tls.crt` and `tls.key` found there (a certificate
+//! Secret's keys).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use kafka_admin::{
-    BROKER_DEFAULT, ClusterAdmin, ClusterMetadata, ConnectionSettings, NewTopicSpec, PartitionGrowth, RDKafkaErrorCode,
-    RequestCounter, TopicConfigChange, TopicMetadata, TopicOutcome,
+    BROKER_DEFAULT, ClientCertificate, ClusterAdmin, ClusterMetadata, ConnectionSettings, NewTopicSpec,
+    PartitionGrowth, RDKafkaErrorCode, RequestCounter, TlsSettings, TopicConfigChange, TopicMetadata, TopicOutcome,
 };
 use prometheus_client::encoding::text::encode;
 use prometheus_client::registry::Registry;
@@ -34,6 +36,7 @@ async fn main() -> Result<()> {
         bootstrap_servers: vec![bootstrap.clone()],
         client_id: "kafka-admin-smoke".into(),
         request_timeout: Duration::from_secs(10),
+        tls: tls_from_env()?,
     };
     let admin = ClusterAdmin::connect(&settings, requests.clone())?;
     println!(
@@ -229,4 +232,16 @@ fn process_status() -> String {
     let field =
         |name: &str| status.lines().find_map(|line| line.strip_prefix(name)).map(str::trim).unwrap_or("?").to_owned();
     format!("VmRSS {}, threads {}", field("VmRSS:"), field("Threads:"))
+}
+
+/// TLS material from `ADMIN_SMOKE_TLS_DIR`, if set.
+fn tls_from_env() -> Result<Option<TlsSettings>> {
+    let Ok(dir) = std::env::var("ADMIN_SMOKE_TLS_DIR") else {
+        return Ok(None);
+    };
+    let read = |name: &str| std::fs::read_to_string(format!("{dir}/{name}")).with_context(|| format!("{dir}/{name}"));
+    Ok(Some(TlsSettings {
+        ca_pem: read("ca.crt")?,
+        client: Some(ClientCertificate { certificate_pem: read("tls.crt")?, private_key_pem: read("tls.key")? }),
+    }))
 }

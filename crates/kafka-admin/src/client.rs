@@ -22,6 +22,37 @@ pub struct ConnectionSettings {
     /// deletes and partition growth also give the controller this long to apply the change
     /// before it answers, so one of their requests may take up to twice this.
     pub request_timeout: Duration,
+    /// TLS to the listener, when it uses TLS; `None` for plaintext.
+    pub tls: Option<TlsSettings>,
+}
+
+/// TLS to a cluster, from PEM text as certificate Secrets hold it (`ca.crt`, `tls.crt`,
+/// `tls.key`). Brokers' certificates are verified against `ca_pem` and the name the client
+/// connects to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// The CA (or CAs, concatenated) that signed the brokers' certificates.
+    pub ca_pem: String,
+    /// The client's certificate, for listeners that ask for one (`sslClientAuth`).
+    pub client: Option<ClientCertificate>,
+}
+
+/// A client certificate (chain) and its private key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    pub certificate_pem: String,
+    pub private_key_pem: String,
+}
+
+impl std::fmt::Debug for TlsSettings {
+    /// Never the private key: settings end up in logs.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("TlsSettings")
+            .field("ca_pem", &format_args!("{} bytes", self.ca_pem.len()))
+            .field("client_certificate", &self.client.is_some())
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +98,16 @@ pub(crate) fn create(settings: &ConnectionSettings, bootstrap: &str) -> Result<A
         // Info is librdkafka's most verbose level without `debug` contexts; `ClientEvents::log`
         // decides what reaches which tracing level.
         .set_log_level(RDKafkaLogLevel::Info);
+    if let Some(tls) = &settings.tls {
+        config
+            .set("security.protocol", "ssl")
+            .set("ssl.ca.pem", &tls.ca_pem)
+            // librdkafka's default since 2.0; set so that no build of it skips the check.
+            .set("ssl.endpoint.identification.algorithm", "https");
+        if let Some(client) = &tls.client {
+            config.set("ssl.certificate.pem", &client.certificate_pem).set("ssl.key.pem", &client.private_key_pem);
+        }
+    }
     let events = ClientEvents { bootstrap: bootstrap.to_owned(), warned: Mutex::default() };
     let client: KafkaClient = config
         .create_with_context(events)
@@ -166,6 +207,72 @@ impl ProducerContext for ClientEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(tls: TlsSettings) -> ConnectionSettings {
+        ConnectionSettings {
+            bootstrap_servers: vec!["127.0.0.1:9".into()],
+            client_id: "kafka-admin-test".into(),
+            request_timeout: Duration::from_secs(1),
+            tls: Some(tls),
+        }
+    }
+
+    /// A CA and a client certificate it signed, as the operator's CA makes them (ECDSA P-256,
+    /// PKCS#8 key).
+    fn material() -> (String, ClientCertificate) {
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).expect("CA");
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let leaf = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params").signed_by(&key, &issuer);
+        let client =
+            ClientCertificate { certificate_pem: leaf.expect("leaf").pem(), private_key_pem: key.serialize_pem() };
+        (ca.pem(), client)
+    }
+
+    #[test]
+    fn a_client_with_a_ca_and_a_client_certificate_is_created() {
+        let (ca_pem, client) = material();
+        let created = create(&settings(TlsSettings { ca_pem, client: Some(client) }), "127.0.0.1:9");
+        assert!(created.is_ok(), "{:?}", created.err());
+    }
+
+    /// librdkafka reads the PEM when the client is created: bad material fails there, naming
+    /// what it could not read, rather than on every connection.
+    #[test]
+    fn unreadable_tls_material_fails_the_client() {
+        let (ca_pem, client) = material();
+        let bad_ca = TlsSettings { ca_pem: "not a certificate".into(), client: None };
+        let error = create(&settings(bad_ca), "127.0.0.1:9").err().expect("refused").to_string();
+        assert!(error.starts_with("failed to create the kafka client for 127.0.0.1:9"), "{error}");
+        let (_, other) = material();
+        let mismatched = ClientCertificate { private_key_pem: other.private_key_pem, ..client };
+        let refused = create(&settings(TlsSettings { ca_pem, client: Some(mismatched) }), "127.0.0.1:9");
+        assert!(refused.is_err(), "a key that is not the certificate's must be refused");
+    }
+
+    #[test]
+    fn debug_output_leaves_the_key_out() {
+        let (ca_pem, client) = material();
+        let shown = format!("{:?}", settings(TlsSettings { ca_pem, client: Some(client) }));
+        assert!(!shown.contains("PRIVATE KEY") && !shown.contains("CERTIFICATE"), "{shown}");
+        assert!(shown.contains("client_certificate: true"), "{shown}");
+    }
+
+    /// rdkafka's `ssl` feature: a librdkafka built without OpenSSL refuses the setting when the
+    /// client is created ("OpenSSL not available at build time"), so no component could reach a
+    /// TLS listener.
+    #[test]
+    fn librdkafka_is_built_with_tls() {
+        let client: Result<BaseProducer, KafkaError> = ClientConfig::new()
+            .set("bootstrap.servers", "127.0.0.1:9")
+            .set("security.protocol", "ssl")
+            .set("ssl.endpoint.identification.algorithm", "https")
+            .create();
+        assert!(client.is_ok(), "{:?}", client.err());
+    }
 
     #[test]
     fn repeated_client_errors_warn_once_per_interval() {

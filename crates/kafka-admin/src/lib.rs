@@ -25,7 +25,7 @@ mod request_error;
 pub use admin::{BrokerConfigs, ClusterAdmin, TopicOverrides};
 pub use batch::MAX_TOPICS_PER_REQUEST;
 pub use changes::{BROKER_DEFAULT, NewTopicSpec, PartitionGrowth, TopicConfigChange, TopicOutcome};
-pub use client::{ConnectError, ConnectionSettings};
+pub use client::{ClientCertificate, ConnectError, ConnectionSettings, TlsSettings};
 pub use metadata::{ClusterMetadata, INTERNAL_TOPICS, ReplicaHealth, TopicMetadata, is_internal_topic};
 pub use metrics::{Operation, RequestCounter, RequestLabels};
 pub use operation_error::{OperationError, kafka_error_name};

@@ -267,6 +267,8 @@ fn admin_for(
         bootstrap_servers: target.bootstrap_servers.clone(),
         client_id: shared.client_id.clone(),
         request_timeout: shared.request_timeout,
+        // TODO(#16): TLS listeners, from the ClusterAccess answer.
+        tls: None,
     };
     let admin = ClusterAdmin::connect(&settings, shared.kafka_requests.clone()).map_err(|error| Unavailable {
         message: format!("failed to create a Kafka admin client: {}", operator_runtime::error_chain(&error)),

@@ -23,7 +23,7 @@ const DEDICATED_CONTROLLERS: &str = "deploy/samples/kafkacluster-kraft-dedicated
 const CLUSTER_ID: &str = "TGVfhv8sQ0eUKAX5Dm0ZcA";
 
 /// A sample from the repository, as the apiserver would hand it to the reconciler.
-fn load(repository_path: &str) -> KafkaCluster {
+pub(crate) fn load(repository_path: &str) -> KafkaCluster {
     let path = format!("{}/../../{repository_path}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("sample exists");
     let mut cluster: KafkaCluster = serde_yaml::from_str(&text).expect("sample parses");

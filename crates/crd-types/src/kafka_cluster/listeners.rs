@@ -217,11 +217,17 @@ pub struct IssuerReference {
     pub group: Option<String>,
 }
 
-/// Who issues certificates.
+/// Who issues certificates (default cert-manager). `operator-ca` (koperator-rs, not in
+/// Koperator's API): the operator is the CA, for clusters without cert-manager; it keeps the CA
+/// in `tlsSecretName` and the certificates in `<cluster>-server-certificate` and
+/// `<cluster>-controller` (keys `ca.crt`, `tls.crt`, `tls.key`, as cert-manager's).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 pub enum PkiBackend {
     #[serde(rename = "cert-manager")]
     CertManager,
+    // Documented on the enum: a documented variant would turn the schema's `enum` into `oneOf`.
+    #[serde(rename = "operator-ca")]
+    OperatorCa,
     #[serde(rename = "k8s-csr")]
     K8sCsr,
     #[serde(rename = "pki-backend-provided")]

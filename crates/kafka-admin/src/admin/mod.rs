@@ -162,6 +162,7 @@ mod tests {
             bootstrap_servers: vec!["127.0.0.1:1".into()],
             client_id: "kafka-admin-test".into(),
             request_timeout: Duration::from_secs(1),
+            tls: None,
         }
     }
 

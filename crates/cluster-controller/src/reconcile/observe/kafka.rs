@@ -79,6 +79,8 @@ impl KafkaAccess {
             bootstrap_servers,
             client_id: "koperator-rs-cluster-controller".to_owned(),
             request_timeout: REQUEST_TIMEOUT,
+            // TODO(#16): TLS listeners, from the cluster's CA and the operator's certificate.
+            tls: None,
         };
         let admin =
             ClusterAdmin::connect(&settings, self.requests.clone()).map(Arc::new).map_err(AccessError::Connect)?;

@@ -1,0 +1,132 @@
+//! `server.properties` settings of TLS listeners (`type: ssl` or `sasl_ssl`): key and trust
+//! material per listener, client authentication, and the principals that must stay super users.
+//! Pure.
+//!
+//! Koperator points each TLS listener at a JKS keystore and truststore and writes their password
+//! into the broker ConfigMap. Here brokers read the PEM files of the certificate's Secret
+//! (`tls.key`, `tls.crt`, `ca.crt`, as cert-manager and the operator's CA write them) mounted
+//! where Koperator mounts a listener's keystore, through Kafka's `DirectoryConfigProvider`: the
+//! ConfigMap holds only `${provider:dir:file}` references, no key material and no password.
+//! (A PEM `ssl.keystore.location` would not do: Kafka requires `ssl.key.password`, hence an
+//! encrypted key, for a PEM key store read from a file; cert-manager writes unencrypted keys.)
+
+use crd_types::kafka_cluster::{CommonListenerSpec, SslClientAuth};
+
+use super::pki::names::{controller_common_name, principal, server_common_name};
+use crate::model::{Properties, ValidatedCluster};
+
+/// Where a broker pod mounts the server certificate of listener `<name>`:
+/// `/var/run/secrets/java.io/keystores/server/<name>` (Koperator's path).
+pub const SERVER_CERTIFICATE_DIR: &str = "/var/run/secrets/java.io/keystores/server";
+/// The config provider the TLS settings read files through. Named after the operator so that it
+/// cannot take the place of a provider the user configured.
+pub const FILE_PROVIDER: &str = "koperator-tls";
+const FILE_PROVIDER_CLASS: &str = "org.apache.kafka.common.config.provider.DirectoryConfigProvider";
+const CONFIG_PROVIDERS: &str = "config.providers";
+const SUPER_USERS: &str = "super.users";
+
+/// The directory a listener's server certificate is mounted at.
+pub fn server_certificate_dir(listener: &CommonListenerSpec) -> String {
+    format!("{SERVER_CERTIFICATE_DIR}/{}", listener.name)
+}
+
+/// Every listener, internal and external, with TLS.
+pub fn tls_listeners(cluster: &ValidatedCluster) -> impl Iterator<Item = &CommonListenerSpec> {
+    let listeners = &cluster.spec.listeners_config;
+    listeners
+        .internal_listeners
+        .iter()
+        .map(|listener| &listener.common)
+        .chain(listeners.external_listeners.iter().map(|listener| &listener.common))
+        .filter(|listener| listener.security_protocol.uses_tls())
+}
+
+/// What TLS listeners need in `server.properties`, given the user's own settings (`user`) and
+/// the principals that must be super users (the brokers' and the operator's, e.g.
+/// `User:CN=kafka-headless.kafka.svc.cluster.local`). Nothing for a cluster without TLS.
+///
+/// - per listener `<l>`, under `listener.name.<l>.`: PEM key store and trust store read from
+///   [`server_certificate_dir`], and `ssl.client.auth` (`required` unless `sslClientAuth` says
+///   otherwise, as Koperator);
+/// - `config.providers`: the user's providers with [`FILE_PROVIDER`] added;
+/// - `super.users`: `principals`, then the user's own that are not among them (Koperator's
+///   merge), so neither the brokers nor the operator lose access when the user turns on an
+///   authorizer.
+pub fn tls_properties(cluster: &ValidatedCluster, user: &Properties, principals: &[String]) -> Properties {
+    let mut properties = Properties::new();
+    let listeners: Vec<&CommonListenerSpec> = tls_listeners(cluster).collect();
+    if listeners.is_empty() {
+        return properties;
+    }
+    for listener in listeners {
+        let prefix = format!("listener.name.{}.", listener.name.to_lowercase());
+        let dir = server_certificate_dir(listener);
+        let file = |name: &str| format!("${{{FILE_PROVIDER}:{dir}:{name}}}");
+        let client_auth = match listener.ssl_client_auth.unwrap_or(SslClientAuth::Required) {
+            SslClientAuth::Required => "required",
+            SslClientAuth::Requested => "requested",
+            SslClientAuth::None => "none",
+        };
+        for (key, value) in [
+            ("ssl.keystore.type", "PEM".to_string()),
+            ("ssl.keystore.key", file("tls.key")),
+            ("ssl.keystore.certificate.chain", file("tls.crt")),
+            ("ssl.truststore.type", "PEM".to_string()),
+            ("ssl.truststore.certificates", file("ca.crt")),
+            ("ssl.client.auth", client_auth.to_string()),
+        ] {
+            properties.insert(format!("{prefix}{key}"), value);
+        }
+    }
+
+    let mut providers = list(user.get(CONFIG_PROVIDERS).map(String::as_str), ',');
+    if !providers.contains(&FILE_PROVIDER) {
+        providers.push(FILE_PROVIDER);
+    }
+    properties.insert(CONFIG_PROVIDERS.to_string(), providers.join(","));
+    properties.insert(format!("{CONFIG_PROVIDERS}.{FILE_PROVIDER}.class"), FILE_PROVIDER_CLASS.to_string());
+
+    if !principals.is_empty() {
+        let mut super_users: Vec<&str> = Vec::new();
+        for principal in
+            principals.iter().map(String::as_str).chain(list(user.get(SUPER_USERS).map(String::as_str), ';'))
+        {
+            if !super_users.contains(&principal) {
+                super_users.push(principal);
+            }
+        }
+        properties.insert(SUPER_USERS.to_string(), super_users.join(";"));
+    }
+    properties
+}
+
+/// The principals of the certificates `sslSecrets` has the operator make: the brokers' when a
+/// listener they talk to each other or to the controllers over uses TLS with that certificate,
+/// and the operator's (as Koperator: `getServerPasswordKeysAndUsers`, `getClientPasswordKeyAndUser`).
+/// Listeners with their own `serverSSLCertSecret` name whoever that certificate names: the
+/// caller reads it from the certificate.
+pub fn generated_principals(cluster: &ValidatedCluster) -> Vec<String> {
+    if cluster.spec.listeners_config.ssl_secrets.is_none() {
+        return Vec::new();
+    }
+    let mut principals = Vec::new();
+    let brokers_use_generated = cluster.spec.listeners_config.internal_listeners.iter().any(|listener| {
+        let common = &listener.common;
+        let between_nodes = common.used_for_inner_broker_communication == Some(true)
+            || listener.used_for_controller_communication == Some(true);
+        between_nodes && common.security_protocol.uses_tls() && common.server_ssl_cert_secret.is_none()
+    });
+    if brokers_use_generated {
+        principals.push(principal(&server_common_name(cluster)));
+    }
+    principals.push(principal(&controller_common_name(cluster)));
+    principals
+}
+
+fn list(value: Option<&str>, separator: char) -> Vec<&str> {
+    value.map(|v| v.split(separator).map(str::trim).filter(|item| !item.is_empty()).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+#[path = "broker_tls_tests.rs"]
+mod tests;
