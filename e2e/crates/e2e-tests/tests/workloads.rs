@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, ensure};
+use anyhow::Result;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
@@ -56,8 +56,13 @@ async fn deployment_runs_its_replicas_and_deleting_it_collects_them() -> Result<
             })
         })
         .await?;
-        let running = processes::with_environment(MARKER, &ns.name);
-        ensure!(running.len() == 2, "expected 2 container processes, found pids {running:?}");
+        // The node agent reports a container started once its sandbox process is spawned; the
+        // process takes the container's environment only when the sandbox execs the command.
+        wait::eventually("2 container processes run", Duration::from_secs(30), || async {
+            let running = processes::with_environment(MARKER, &ns.name);
+            Ok(if running.len() == 2 { Check::Done(()) } else { Check::Pending(format!("pids {running:?}")) })
+        })
+        .await?;
 
         Api::<Deployment>::namespaced(ns.client.clone(), &ns.name)
             .delete("sleeper", &DeleteParams::background())
