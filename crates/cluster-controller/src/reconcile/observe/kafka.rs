@@ -18,8 +18,10 @@ use crate::model::{METRICS_PORT, ValidatedCluster};
 
 /// How long one Kafka request may take; a roll waits rather than act on a slow answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long one controller's metrics page may take to answer.
-const SCRAPE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one controller's metrics page may take to answer. The JMX exporter walks every
+/// MBean before it filters by name, and a combined node has thousands: on a loaded machine
+/// (two cores, a dozen JVMs) one page took over 5 s for minutes, and the roll stood still.
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(15);
 /// The JMX exporter's name (with the operator's default rules) for
 /// `kafka.controller:type=KafkaController,name=ActiveControllerCount`: 1 on the active controller.
 const ACTIVE_CONTROLLER_METRIC: &str = "kafka_controller_kafkacontroller_activecontrollercount";
@@ -103,10 +105,10 @@ impl KafkaAccess {
                 // series (~0.9 MB), and serving it to every reconcile exhausts a small broker heap.
                 let page =
                     async { self.http.get(format!("{url}?{filter}")).send().await?.error_for_status()?.text().await };
-                let view = page
-                    .await
-                    .map(|page| raft_view(&page))
-                    .map_err(|error| Unavailable(format!("controller {id}'s metrics ({url}): {error}")));
+                let view = page.await.map(|page| raft_view(&page)).map_err(|error| {
+                    let cause = operator_runtime::error_chain(&error);
+                    Unavailable(format!("controller {id}'s metrics ({url}): {cause}"))
+                });
                 (id, view)
             }
         });
