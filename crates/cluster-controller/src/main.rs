@@ -2,28 +2,18 @@
 //! ClusterAccess and ClusterActions gRPC services to the other deployables.
 //!
 //! The process around it (probes, CRD wait, leader election, shutdown) is
-//! `operator_runtime::deployable`; the reconciler is `reconcile`, wired to the API in
-//! `controller`; the gRPC services are in `grpc`.
-
-mod actions;
-mod build;
-mod controller;
-mod grpc;
-mod model;
-mod reconcile;
-mod status;
+//! `operator_runtime::deployable`; the rest is the library (`lib.rs`).
 
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use clap::Parser;
+use cluster_controller::{NAME, controller, grpc};
 use crd_types::{CruiseControlOperation, KafkaCluster, KafkaTopic};
 use kube::CustomResourceExt as _;
 use kube::runtime::events::Reporter;
 use operator_runtime::cli::{LeaderElectionArgs, RuntimeArgs};
 use operator_runtime::deployable;
-
-const NAME: &str = env!("CARGO_PKG_NAME");
 
 /// Each pass builds every desired object of a cluster and drops it again; glibc's allocator
 /// keeps such short-lived memory, jemalloc returns it (also for librdkafka's C allocations:

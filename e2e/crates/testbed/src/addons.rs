@@ -339,6 +339,30 @@ allowVolumeExpansion: true
     )
 }
 
+/// cert-manager's namespace and every CRD file in `crds_dir` (cert-manager's released
+/// `deploy/crds`), as one manifest.
+pub fn cert_manager_manifest(crds_dir: &Path, namespace: &str) -> Result<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(crds_dir)
+        .with_context(|| format!("failed to list {}", crds_dir.display()))?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<std::io::Result<_>>()?;
+    files.retain(|path| path.extension().is_some_and(|ext| ext == "yaml"));
+    files.sort();
+    if files.is_empty() {
+        bail!("{} holds no CRDs; re-run e2e/bootstrap/bootstrap.sh cert-manager", crds_dir.display());
+    }
+    let mut manifest = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {namespace}\n");
+    for file in files {
+        let text = std::fs::read_to_string(&file).with_context(|| format!("failed to read {}", file.display()))?;
+        manifest.push_str("---\n");
+        manifest.push_str(&text);
+        if !text.ends_with('\n') {
+            manifest.push('\n');
+        }
+    }
+    Ok(manifest)
+}
+
 /// `kubectl apply --server-side` of `manifest`, as the test bed's admin.
 pub fn apply(kubectl: &Path, kubeconfig: &Path, manifest: &str) -> Result<()> {
     let mut child = Command::new(kubectl)
@@ -390,6 +414,22 @@ mod tests {
             manifest.contains(r#""local-path": {"nodePathMap": [{"node": "n1", "paths": ["/t/nodes/n1/volumes"]}]}"#)
         );
         assert!(manifest.contains("volumeBindingMode: WaitForFirstConsumer"));
+    }
+
+    #[test]
+    fn cert_manager_manifest_is_the_namespace_then_every_crd_file_in_name_order() {
+        let dir = std::env::temp_dir().join(format!("testbed-crds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("b.yaml"), "---\nkind: B").expect("write");
+        std::fs::write(dir.join("a.yaml"), "kind: A\n").expect("write");
+        std::fs::write(dir.join(".complete"), "").expect("write");
+        let manifest = cert_manager_manifest(&dir, "cert-manager");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+        assert_eq!(
+            manifest.expect("manifest"),
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: cert-manager\n---\nkind: A\n---\n---\nkind: B\n"
+        );
+        assert!(cert_manager_manifest(Path::new("/nonexistent-crds"), "cert-manager").is_err());
     }
 
     #[test]

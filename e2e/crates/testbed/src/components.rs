@@ -203,6 +203,34 @@ pub fn control_plane(layout: &Layout, pki: &Pki, toolchain: &Toolchain, settings
     Ok(vec![etcd, apiserver, controller_manager, scheduler])
 }
 
+/// Namespace of cert-manager's controller: where ClusterIssuers find their Secrets, as in a
+/// cert-manager installed by its chart.
+pub const CERT_MANAGER_NAMESPACE: &str = "cert-manager";
+
+/// cert-manager's controller (e2e/bootstrap/cert-manager-controller) as a host process with the
+/// admin kubeconfig, like the control plane; `None` when the bootstrap has not built it. It
+/// serves no endpoint: alive for a second counts as started, so it does not slow `up` down.
+pub fn cert_manager(layout: &Layout, toolchain: &Toolchain) -> Option<Component> {
+    let program = toolchain.binary("CERT_MANAGER_CONTROLLER").ok()?;
+    let args = vec![
+        format!("--kubeconfig={}", layout.admin_kubeconfig().display()),
+        format!("--cluster-resource-namespace={CERT_MANAGER_NAMESPACE}"),
+    ];
+    Some(Component {
+        name: "cert-manager".into(),
+        launch: Launch {
+            program,
+            args,
+            working_dir: layout.root.clone(),
+            log_file: layout.log_file("cert-manager"),
+            pid_file: layout.pid_file("cert-manager"),
+            namespaces_of: None,
+        },
+        probe: Probe::Alive,
+        startup_timeout: Duration::from_secs(1),
+    })
+}
+
 /// The node agent (e2e/crates/node-agent) when its binary was built next to ours.
 /// It runs the pods, so it starts last and stops first, with time to stop them.
 pub fn node_agent(layout: &Layout) -> Option<Component> {

@@ -61,6 +61,7 @@ impl TestBed {
             self.ensure_running(&component, &prober)?;
         }
         self.wait_for_default_service_account(&prober)?;
+        self.cert_manager_up(&toolchain, &prober)?;
 
         match self.settings.runtime {
             // The node agent (e2e/crates/node-agent) registers the test nodes and runs their
@@ -78,6 +79,23 @@ impl TestBed {
             self.layout.admin_kubeconfig().display()
         );
         Ok(())
+    }
+
+    /// cert-manager's CRDs (server-side applied on every `up`: cheap, and a newer bootstrap's
+    /// CRDs replace older ones), its namespace, then its controller. Skipped with a note when
+    /// the bootstrap has not built it (`e2e/bootstrap/bootstrap.sh cert-manager`).
+    fn cert_manager_up(&self, toolchain: &Toolchain, prober: &Prober) -> Result<()> {
+        let (Some(controller), Ok(crds)) =
+            (components::cert_manager(&self.layout, toolchain), toolchain.directory("CERT_MANAGER_CRDS"))
+        else {
+            println!("cert-manager: not bootstrapped, skipped (e2e/bootstrap/bootstrap.sh cert-manager)");
+            return Ok(());
+        };
+        let started = Instant::now();
+        let manifest = addons::cert_manager_manifest(&crds, components::CERT_MANAGER_NAMESPACE)?;
+        addons::apply(&toolchain.binary("KUBECTL")?, &self.layout.admin_kubeconfig(), &manifest)?;
+        println!("cert-manager: CRDs applied in {:.1}s", started.elapsed().as_secs_f64());
+        self.ensure_running(&controller, prober)
     }
 
     /// Starts each node's holder, containerd (and imports the images), kubelet and kube-proxy,
@@ -198,7 +216,10 @@ impl TestBed {
                 }
             }
         }
-        for (name, grace) in components::CONTROL_PLANE_STOP_ORDER {
+        // cert-manager before the apiserver it talks to.
+        let stop_order =
+            std::iter::once(("cert-manager", Duration::from_secs(10))).chain(components::CONTROL_PLANE_STOP_ORDER);
+        for (name, grace) in stop_order {
             let started = Instant::now();
             match process::stop(&self.layout.pid_file(name), grace)? {
                 Some(pid) => println!("{name}: stopped (pid {pid}) in {:.1}s", started.elapsed().as_secs_f64()),
@@ -221,6 +242,7 @@ impl TestBed {
         let prober = self.admin_prober().ok();
         let toolchain = Toolchain::load()?;
         let mut components = components::control_plane(&self.layout, &self.pki, &toolchain, &self.settings)?;
+        components.extend(components::cert_manager(&self.layout, &toolchain));
         match self.settings.runtime {
             NodeRuntime::Agent => components.extend(components::node_agent(&self.layout)),
             NodeRuntime::Kubelet => {

@@ -1,0 +1,219 @@
+//! The cert-manager objects the cluster controller's builder makes for Koperator's SSL sample
+//! (`sslSecrets.create: true`), applied to the test bed's real cert-manager: every Certificate
+//! becomes Ready, the CA, server and controller Secrets hold `ca.crt`, `tls.crt` and `tls.key`,
+//! openssl verifies both leaves against the CA and finds every broker and Service name in the
+//! server certificate, and a deleted certificate Secret is issued again with a new serial.
+//! Brokers do not use these certificates yet (#16): no cluster controller runs here.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind};
+use kube::{Api, Client};
+use tokio::process::Command;
+
+use e2e_tests::kafka_cluster;
+use e2e_tests::manifests;
+use e2e_tests::namespace::{self, TestNamespace};
+use e2e_tests::wait::{self, Check};
+
+const SAMPLE: &str = "crates/crd-types/tests/fixtures/koperator/samples/simplekafkacluster_ssl.yaml";
+/// Where the test bed runs cert-manager; its ClusterIssuers read their Secrets there.
+const CERT_MANAGER_NAMESPACE: &str = "cert-manager";
+const CLUSTER: &str = "kafka";
+const ISSUE_TIMEOUT: Duration = Duration::from_secs(90);
+
+#[tokio::test]
+async fn cert_manager_issues_the_ssl_samples_certificates() -> Result<()> {
+    namespace::run_isolated("cert-manager-pki", async |ns| {
+        // The leaf Certificates are owned by the KafkaCluster: without it, the garbage
+        // collector would delete them. No controller runs, so it stays a plain object.
+        let sample = kafka_cluster::sample(SAMPLE)?;
+        kafka_cluster::apply(ns, &sample).await?;
+        let stored = kafka_cluster::api(ns).get(CLUSTER).await?;
+        let cluster = cluster_controller::validate(&stored).map_err(|errors| anyhow!("{errors:?}"))?;
+        let objects = cluster_controller::cert_manager_objects(&cluster, CERT_MANAGER_NAMESPACE, &[]);
+
+        let outcome = prove(ns, &objects).await;
+        // ClusterIssuers and the CA live outside the test namespace: removed here, pass or fail.
+        let cleanup = delete_outside_namespace(&ns.client, &ns.name, &objects).await;
+        outcome.and(cleanup)
+    })
+    .await
+}
+
+async fn prove(ns: &TestNamespace, objects: &cluster_controller::CertManagerObjects) -> Result<()> {
+    // All at once, in the builder's order, as the operator will: cert-manager sorts out that
+    // the CA issuer is ready only once the CA is issued.
+    for object in objects.all() {
+        let namespace = object.metadata.namespace.as_deref().unwrap_or(&ns.name);
+        manifests::apply_object(&ns.client, namespace, &serde_json::to_value(object)?).await?;
+    }
+    for certificate in &objects.certificates {
+        let namespace = certificate.metadata.namespace.as_deref().context("a Certificate has a namespace")?;
+        let name = certificate.metadata.name.as_deref().context("a Certificate has a name")?;
+        wait_ready(&ns.client, namespace, name).await?;
+    }
+
+    let ca = pem_files(&ns.client, CERT_MANAGER_NAMESPACE, "kafka-ca-certificate").await?;
+    let server = pem_files(&ns.client, &ns.name, "kafka-server-certificate").await?;
+    let controller = pem_files(&ns.client, &ns.name, "kafka-controller").await?;
+    let dir = std::env::temp_dir().join(&ns.name);
+    std::fs::create_dir_all(&dir)?;
+    for (name, leaf) in [("server", &server), ("controller", &controller)] {
+        ensure!(leaf.ca == ca.tls, "the {name} Secret's ca.crt is not the CA's certificate");
+        verify(&dir, name, leaf).await?;
+    }
+
+    let san = openssl_x509(&dir, "server", &server.tls, &["-noout", "-ext", "subjectAltName"]).await?;
+    // "X509v3 Subject Alternative Name:" then one line "DNS:a, DNS:b, URI:c".
+    let entries: String = san.lines().skip(1).collect();
+    let dns_names: Vec<&str> = entries.split(',').filter_map(|entry| entry.trim().strip_prefix("DNS:")).collect();
+    let namespace = &ns.name;
+    for service in ["kafka-headless", "kafka-all-broker"] {
+        for name in [
+            format!("{service}.{namespace}.svc.cluster.local"),
+            format!("{service}.{namespace}.svc"),
+            format!("{service}.{namespace}"),
+            service.to_string(),
+        ] {
+            ensure!(dns_names.contains(&name.as_str()), "the server certificate lacks {name}; it has {dns_names:?}");
+        }
+    }
+    // Brokers are reached as <pod>.<headless service>: a wildcard must cover each, as a TLS
+    // client checks it.
+    for broker in 0..3 {
+        for name in [
+            format!("kafka-{broker}.kafka-headless.{namespace}.svc.cluster.local"),
+            format!("kafka-{broker}.kafka-headless.{namespace}.svc"),
+            format!("kafka-{broker}.kafka-headless.{namespace}"),
+        ] {
+            ensure!(matches_host(&dir, &server.tls, &name).await?, "the server certificate does not match {name}");
+        }
+    }
+    let foreign = "kafka-0.kafka-headless.elsewhere.svc.cluster.local";
+    ensure!(!matches_host(&dir, &server.tls, foreign).await?, "the server certificate matches {foreign}");
+
+    // A lost Secret is issued again, with a new serial, still signed by the same CA.
+    let serial = openssl_x509(&dir, "server", &server.tls, &["-noout", "-serial"]).await?;
+    Api::<Secret>::namespaced(ns.client.clone(), &ns.name)
+        .delete("kafka-server-certificate", &DeleteParams::default())
+        .await?;
+    let reissued = wait::eventually("kafka-server-certificate is issued again", ISSUE_TIMEOUT, || async {
+        Ok(match pem_files(&ns.client, &ns.name, "kafka-server-certificate").await {
+            Ok(files) => Check::Done(files),
+            Err(error) => Check::Pending(format!("{error:#}")),
+        })
+    })
+    .await?;
+    let new_serial = openssl_x509(&dir, "reissued", &reissued.tls, &["-noout", "-serial"]).await?;
+    ensure!(new_serial != serial, "the reissued certificate kept the serial {serial}");
+    verify(&dir, "reissued", &reissued).await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// `ca.crt`, `tls.crt` and `tls.key` of a certificate Secret, each required and non-empty.
+struct PemFiles {
+    ca: String,
+    tls: String,
+}
+
+async fn pem_files(client: &Client, namespace: &str, name: &str) -> Result<PemFiles> {
+    let secret = Api::<Secret>::namespaced(client.clone(), namespace).get(name).await?;
+    let data = secret.data.unwrap_or_default();
+    let text = |key: &str| -> Result<String> {
+        let bytes = data.get(key).with_context(|| format!("Secret {namespace}/{name} has no {key}"))?;
+        ensure!(!bytes.0.is_empty(), "{key} of Secret {namespace}/{name} is empty");
+        String::from_utf8(bytes.0.clone()).with_context(|| format!("{key} of Secret {namespace}/{name} is not PEM"))
+    };
+    let key = text("tls.key")?;
+    ensure!(key.contains("PRIVATE KEY-----"), "tls.key of Secret {namespace}/{name} is no PEM private key");
+    Ok(PemFiles { ca: text("ca.crt")?, tls: text("tls.crt")? })
+}
+
+async fn wait_ready(client: &Client, namespace: &str, name: &str) -> Result<()> {
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("cert-manager.io", "v1", "Certificate"));
+    let api = Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &resource);
+    wait::eventually(&format!("Certificate {namespace}/{name} is Ready"), ISSUE_TIMEOUT, || async {
+        let certificate = api.get(name).await?;
+        let conditions = certificate.data["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        let ready = conditions.iter().any(|c| c["type"] == "Ready" && c["status"] == "True");
+        Ok(if ready { Check::Done(()) } else { Check::Pending(format!("conditions: {conditions:?}")) })
+    })
+    .await
+}
+
+/// `openssl verify -CAfile ca.crt tls.crt`.
+async fn verify(dir: &Path, name: &str, files: &PemFiles) -> Result<()> {
+    let ca = dir.join(format!("{name}-ca.crt"));
+    let leaf = dir.join(format!("{name}-tls.crt"));
+    std::fs::write(&ca, &files.ca)?;
+    std::fs::write(&leaf, &files.tls)?;
+    let output = Command::new("openssl").arg("verify").arg("-CAfile").arg(&ca).arg(&leaf).output().await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() || !stdout.trim_end().ends_with(": OK") {
+        bail!("openssl verify of the {name} certificate failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(())
+}
+
+/// `openssl x509 -in tls.crt ARGS`: its output.
+async fn openssl_x509(dir: &Path, name: &str, certificate: &str, args: &[&str]) -> Result<String> {
+    let file = dir.join(format!("{name}-x509.crt"));
+    std::fs::write(&file, certificate)?;
+    let output = Command::new("openssl").arg("x509").arg("-in").arg(&file).args(args).output().await?;
+    ensure!(output.status.success(), "openssl x509 {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Whether the certificate is valid for `host` as openssl's host name check (RFC 6125
+/// wildcards) sees it.
+async fn matches_host(dir: &Path, certificate: &str, host: &str) -> Result<bool> {
+    let answer = openssl_x509(dir, "host", certificate, &["-noout", "-checkhost", host]).await?;
+    if answer.contains("does NOT match") {
+        Ok(false)
+    } else if answer.contains("does match") {
+        Ok(true)
+    } else {
+        bail!("unexpected answer of openssl x509 -checkhost {host}: {answer}")
+    }
+}
+
+/// The cluster-scoped issuers, and the CA Certificate and Secret in cert-manager's namespace.
+async fn delete_outside_namespace(
+    client: &Client,
+    test_namespace: &str,
+    objects: &cluster_controller::CertManagerObjects,
+) -> Result<()> {
+    let mut failures = Vec::new();
+    for object in objects.all() {
+        let namespace = object.metadata.namespace.as_deref();
+        if namespace == Some(test_namespace) {
+            continue;
+        }
+        let value = serde_json::to_value(object)?;
+        let (api, name) = manifests::api_for(client, namespace.unwrap_or(test_namespace), &value).await?;
+        if let Err(error) = ignore_absent(api.delete(&name, &DeleteParams::default()).await) {
+            failures.push(format!("{}: {error}", manifests::describe(&value)));
+        }
+        if let Some(namespace) = namespace {
+            let secret = object.data["spec"]["secretName"].as_str().unwrap_or(&name);
+            let secrets = Api::<Secret>::namespaced(client.clone(), namespace);
+            if let Err(error) = ignore_absent(secrets.delete(secret, &DeleteParams::default()).await) {
+                failures.push(format!("Secret {namespace}/{secret}: {error}"));
+            }
+        }
+    }
+    ensure!(failures.is_empty(), "cleanup failed: {}", failures.join("; "));
+    Ok(())
+}
+
+fn ignore_absent<T>(result: kube::Result<T>) -> kube::Result<()> {
+    match result {
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        other => other.map(drop),
+    }
+}
