@@ -3,7 +3,9 @@
 # ports (koperator-rs.test/idle-kafka, see images.yaml) so that dozens of clusters fit on two
 # cores and the figures are the controller's, not Kafka's. Prints:
 #   - time from applying one KafkaCluster to all its objects created, and to ClusterRunning
-#   - controller RSS (release build) idle with 1 and with N clusters
+#   - controller RSS (release build) idle with 1 and with N clusters, split into anonymous
+#     memory (the heap: what the controller holds) and file pages (its binary's code, mapped
+#     from the page cache; grows with the binary, not with the clusters)
 #   - write requests per idle resync (every cluster reconciled again with nothing changed)
 # Usage: e2e/bench/cluster-controller.sh [N clusters, default 20]
 set -euo pipefail
@@ -43,7 +45,11 @@ cluster_manifest() {
 }
 now() { date +%s.%N; }
 seconds() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%6.2f", a - b}'; }
-rss_mib() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$controller/status"; }
+rss_mib() {
+    awk '/^VmRSS/ {rss = $2} /^RssAnon/ {anon = $2} /^RssFile/ {file = $2}
+         END {printf "%6.1f MiB (anonymous %.1f, file %.1f)", rss / 1024, anon / 1024, file / 1024}' \
+        "/proc/$controller/status"
+}
 writes() { curl -s "http://$metrics/metrics" | awk '/^koperator_cluster_controller_writes_total/ {sum += $2} END {print sum + 0}'; }
 running() { kubectl get kafkaclusters -n "$namespace" -o jsonpath='{range .items[*]}{.status.state}{"\n"}{end}' | grep -c '^ClusterRunning$' || true; }
 wait_running() {
@@ -79,7 +85,7 @@ printf '\ncluster-controller benchmark (%s clusters of 3 brokers, release build)
 printf '  apply -> all objects of one cluster created: %s s\n' "$(seconds "$created" "$start")"
 printf '  apply -> one cluster ClusterRunning:         %s s\n' "$(seconds "$one_running" "$start")"
 printf '  apply -> %s more clusters ClusterRunning:    %s s\n' "$((clusters - 1))" "$(seconds "$all_running" "$start_many")"
-printf '  controller RSS idle, 1 cluster:              %6s MiB\n' "$rss_one"
-printf '  controller RSS idle, %s clusters:             %6s MiB\n' "$clusters" "$rss_many"
+printf '  controller RSS idle, 1 cluster:              %s\n' "$rss_one"
+printf '  controller RSS idle, %s clusters:             %s\n' "$clusters" "$rss_many"
 printf '  write requests per idle resync:              %6s (over %s resyncs of %s clusters)\n' \
     "$(awk -v w="$((after - before))" -v n="$((rounds * clusters))" 'BEGIN {printf "%.2f", w / n}')" "$rounds" "$clusters"
