@@ -19,8 +19,9 @@ use crate::model::{METRICS_PORT, ValidatedCluster};
 /// How long one Kafka request may take; a roll waits rather than act on a slow answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one controller's metrics page may take to answer. The JMX exporter walks every
-/// MBean before it filters by name, and a combined node has thousands: on a loaded machine
-/// (two cores, a dozen JVMs) one page took over 5 s for minutes, and the roll stood still.
+/// MBean before it filters by name, and a combined node has thousands. With 5 s, a roll on a
+/// loaded machine (two cores, a dozen JVMs) stood still for minutes on failed scrapes of one
+/// controller, most likely timeouts (the status did not yet name the cause).
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(15);
 /// The JMX exporter's name (with the operator's default rules) for
 /// `kafka.controller:type=KafkaController,name=ActiveControllerCount`: 1 on the active controller.
