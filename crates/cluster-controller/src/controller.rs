@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
-use kube::{Api, Client, Resource};
+use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use crd_types::{CruiseControlOperation, KafkaCluster, KafkaTopic, labels};
@@ -91,6 +91,12 @@ fn forget_managed_field_sets<K: Resource>(object: &mut K) {
     }
 }
 
+/// The KafkaCluster a certificate's Secret belongs to, by its `kafka_cr` label.
+fn cluster_of_secret(secret: Secret) -> Option<reflector::ObjectRef<DeserializeGuard<KafkaCluster>>> {
+    let cluster = secret.labels().get(labels::KAFKA_CR)?;
+    Some(reflector::ObjectRef::new(cluster).within(&secret.namespace()?))
+}
+
 /// Runs until `stop` is cancelled.
 pub async fn run(client: Client, options: ControllerOptions, stop: CancellationToken) {
     let ns = options.namespace.as_deref();
@@ -112,6 +118,10 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
     let (endpoint_slices, endpoint_slice_events) =
         cached(api::<EndpointSlice>(&client, ns), watcher::Config::default().labels(&ours));
 
+    // Certificates: the operator's CA's Secrets carry an owner reference, cert-manager's do not
+    // (cert-manager owns them), so both wake their cluster by its label.
+    let (secrets, secret_events) = cached(api::<Secret>(&client, ns), owned());
+
     let recorder = Recorder::new(
         client.clone(),
         Reporter { controller: options.reporter.clone(), instance: options.instance.clone() },
@@ -129,10 +139,12 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
             deployments,
             kafka_topics,
             endpoint_slices,
+            secrets: secrets.clone(),
         },
         recorder: recorder.clone(),
-        kafka: KafkaAccess::new(options.kafka_requests),
+        kafka: KafkaAccess::new(options.kafka_requests, secrets),
         reporter: ReconcileReporter::new(options.reconciles, recorder.clone()),
+        cert_manager: Default::default(),
     });
 
     // StorageClasses carry no owner: drive their cache without triggering reconciles. The
@@ -156,6 +168,7 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
         .owns_stream(deployment_events)
         .owns_stream(kafka_topic_events)
         .owns_stream(endpoint_slice_events)
+        .watches_stream(secret_events, cluster_of_secret)
         .graceful_shutdown_on(async move { stop.cancelled().await })
         .run(reconcile::reconcile, reconcile::error_policy, context)
         .for_each(|result| async move {

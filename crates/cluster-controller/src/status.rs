@@ -13,6 +13,7 @@ use crd_types::kafka_cluster::{
 
 use crate::build::ListenerAddresses;
 use crate::model::ValidatedCluster;
+use crate::reconcile::decide::certificates::{CERTIFICATES, CertificatesReport};
 pub use crate::reconcile::decide::outcome::DynamicConfigStatus;
 use crate::reconcile::decide::outcome::{BrokerProgress, GracefulStatus, RollReport, RollStatus, StatusDraft};
 use crate::reconcile::decide::{ClaimResize, CruiseControlReport, TopicReport};
@@ -52,6 +53,7 @@ pub fn running_status(
         cruise_control,
         resizes,
         takeover,
+        certificates,
     } = draft;
     let rolling_upgrade_alerts = *rolling_upgrade_alerts;
     let mut status = previous.cloned().unwrap_or_default();
@@ -60,8 +62,12 @@ pub fn running_status(
     let mut waits: Vec<String> = brokers.iter().filter_map(BrokerProgress::waiting_for).collect();
     waits.extend(graceful.waits.iter().cloned());
     waits.extend(roll.report.iter().map(ToString::to_string));
+    let certificates_wait = certificates.condition.as_ref().filter(|c| !c.ready).map(|c| c.message.clone());
+    if certificates.brokers_wait.is_none() {
+        waits.extend(certificates_wait.clone());
+    }
     let all_ready = ready == brokers.len();
-    let settled = all_ready && graceful.waits.is_empty() && !roll.in_progress;
+    let settled = all_ready && graceful.waits.is_empty() && !roll.in_progress && certificates_wait.is_none();
 
     status.brokers_state = brokers
         .iter()
@@ -136,6 +142,7 @@ pub fn running_status(
     set_volume_resize(&mut status, resizes, generation, now.clone());
     set_storage_retained(&mut status, retained_claims, generation, now.clone());
     set_cruise_control(&mut status, cruise_control, generation, now.clone());
+    set_certificates(&mut status, certificates, generation, now.clone());
     takeover::set_takeover(&mut status, takeover, generation, now);
     status
 }
@@ -164,6 +171,19 @@ fn set_volume_resize(status: &mut KafkaClusterStatus, resizes: &[ClaimResize], g
     let reason = if resizes.iter().any(ClaimResize::is_refusal) { "Refused" } else { "Growing" };
     let message = resizes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
     conditions::upsert(&mut status.conditions, conditions::new(VOLUME_RESIZE, true, reason, message, generation, now));
+}
+
+/// The `Certificates` condition: each certificate's serial and expiry, or why they wait; gone
+/// for a cluster whose certificates the operator does not make.
+fn set_certificates(status: &mut KafkaClusterStatus, report: &CertificatesReport, generation: Option<i64>, now: Time) {
+    let Some(condition) = &report.condition else {
+        status.conditions.retain(|c| c.type_ != CERTIFICATES);
+        return;
+    };
+    conditions::upsert(
+        &mut status.conditions,
+        conditions::new(CERTIFICATES, condition.ready, condition.reason, &condition.message, generation, now),
+    );
 }
 
 /// `cruiseControlTopicStatus` and the `CruiseControlAvailable` condition.

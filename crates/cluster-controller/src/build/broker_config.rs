@@ -15,7 +15,8 @@ use crate::model::{BrokerModel, MetadataMode, Properties, ValidatedCluster, pars
 /// 2. the broker's own `readOnlyConfig`;
 /// 3. settings the operator generates ([`operator_properties`]): a user's `node.id`,
 ///    listeners or quorum must not override the operator's, which the rest of the cluster's
-///    objects (services, probes, voters) agree with;
+///    objects (services, probes, voters) agree with; with TLS, each TLS listener's key and
+///    trust material and the principals kept in `super.users` ([`super::broker_tls`]);
 /// 4. the Cruise Control metrics reporter's, which keep the user's reporters and tuning
 ///    ([`super::cruise_control_reporter::reporter_properties`]).
 #[cfg(test)]
@@ -38,8 +39,13 @@ pub fn server_properties_with(
         user.extend(dynamic.into_iter().filter(|(key, _)| read_only_dynamic_keys.contains(key)));
     }
     let reporter = super::cruise_control_reporter::reporter_properties(cluster, broker, &user);
+    let tls = match crate::model::pki_source(&cluster.spec) {
+        Some(_) => super::broker_tls::tls_properties(cluster, &user, &super::broker_tls::generated_principals(cluster)),
+        None => Properties::new(),
+    };
     let mut properties = user;
     properties.extend(operator_properties(cluster, broker));
+    properties.extend(tls);
     properties.extend(reporter);
     render_properties(&properties)
 }

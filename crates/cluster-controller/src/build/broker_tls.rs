@@ -11,8 +11,9 @@
 //! encrypted key, for a PEM key store read from a file; cert-manager writes unencrypted keys.)
 
 use crd_types::kafka_cluster::{CommonListenerSpec, SslClientAuth};
+use k8s_openapi::api::core::v1::{SecretVolumeSource, Volume, VolumeMount};
 
-use super::pki::names::{controller_common_name, principal, server_common_name};
+use super::pki::names::{controller_common_name, principal, server_certificate_secret_name, server_common_name};
 use crate::model::{Properties, ValidatedCluster};
 
 /// Where a broker pod mounts the server certificate of listener `<name>`:
@@ -28,6 +29,39 @@ const SUPER_USERS: &str = "super.users";
 /// The directory a listener's server certificate is mounted at.
 pub fn server_certificate_dir(listener: &CommonListenerSpec) -> String {
     format!("{SERVER_CERTIFICATE_DIR}/{}", listener.name)
+}
+
+/// The pod volume of the server certificate's Secret.
+const SERVER_CERTIFICATE_VOLUME: &str = "server-certificate";
+
+/// The server certificate's Secret as a volume, mounted read-only at every TLS listener's
+/// [`server_certificate_dir`]; nothing for a cluster whose certificates the operator does not
+/// make. Mounted whole (no `subPath`), so the kubelet swaps in a renewed certificate.
+pub fn server_certificate_volumes(cluster: &ValidatedCluster) -> (Vec<Volume>, Vec<VolumeMount>) {
+    let listeners: Vec<&CommonListenerSpec> = tls_listeners(cluster).collect();
+    if listeners.is_empty() || crate::model::pki_source(&cluster.spec).is_none() {
+        return (Vec::new(), Vec::new());
+    }
+    let volume = Volume {
+        name: SERVER_CERTIFICATE_VOLUME.to_string(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(server_certificate_secret_name(cluster)),
+            // The kubelet's default mode (0644): the broker may run as any user, with or
+            // without an fsGroup, and must read the key; nothing else runs in its pod.
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mounts = listeners
+        .into_iter()
+        .map(|listener| VolumeMount {
+            name: SERVER_CERTIFICATE_VOLUME.to_string(),
+            mount_path: server_certificate_dir(listener),
+            read_only: Some(true),
+            ..Default::default()
+        })
+        .collect();
+    (vec![volume], mounts)
 }
 
 /// Every listener, internal and external, with TLS.

@@ -5,9 +5,6 @@
 
 mod addresses;
 mod broker_config;
-// Pure and tested; the reconcile does not use it yet (#16: the pod mounts and the wiring into
-// server.properties come with the apply of the certificates).
-#[cfg_attr(not(test), expect(dead_code, reason = "not wired into the reconcile yet (#16)"))]
 pub mod broker_tls;
 mod capacity;
 mod config_map;
@@ -20,9 +17,6 @@ mod cruise_control_tests;
 mod labels;
 mod name_bridge;
 mod pdb;
-// Pure and tested; the reconcile does not use it yet (#16: the apply of Secrets and
-// cert-manager objects, the pod mounts and the admin clients come next).
-#[cfg_attr(not(test), expect(dead_code, reason = "not wired into the reconcile yet (#16)"))]
 pub mod pki;
 mod pod;
 mod pvc;

@@ -54,9 +54,12 @@ pub fn broker_pod(
         mount(&jmx_exporter_config_map_name(cluster), JMX_CONFIG_DIR),
     ]);
     volume_mounts.extend(reporter.is_some().then(extensions_mount));
+    let (certificate_volumes, certificate_mounts) = super::broker_tls::server_certificate_volumes(cluster);
+    volume_mounts.extend(certificate_mounts);
 
     let mut volumes = config.volumes.clone();
     volumes.extend(data_volumes);
+    volumes.extend(certificate_volumes);
     volumes.extend([
         config_map_volume(CONFIG_VOLUME, broker_config_map_name(cluster, broker.id)),
         Volume {

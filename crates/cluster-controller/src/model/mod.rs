@@ -8,6 +8,7 @@ mod cruise_control;
 mod kafka_version;
 mod merge;
 mod properties;
+mod tls;
 mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +21,7 @@ pub use cruise_control::{
 };
 pub use kafka_version::KAFKA_VERSION_ANNOTATION;
 pub use properties::{Properties, parse_properties, render_properties};
+pub use tls::{PkiSource, pki_source};
 
 /// Kafka image used when neither the broker, its group nor the cluster names one (Koperator's).
 pub const DEFAULT_KAFKA_IMAGE: &str = "ghcr.io/adobe/koperator/kafka:2.13-3.9.1";
@@ -213,6 +215,27 @@ pub enum ValidationError {
          \"tcp-{name}\" exceeds Kubernetes' 15 characters; use a listener name of at most 11 characters"
     )]
     ListenerNameTooLong { name: String },
+    #[error(
+        "spec.listenersConfig.internalListeners[name={name}].type: ssl needs certificates, and the operator \
+         makes none; set spec.listenersConfig.sslSecrets to {{tlsSecretName: <secret for the CA>, create: true}} \
+         (cert-manager) or add pkiBackend: operator-ca (the operator's own CA)"
+    )]
+    TlsWithoutCertificates { name: String },
+    #[error(
+        "spec.listenersConfig.internalListeners[name={name}].serverSSLCertSecret: certificates the user \
+         provides are not supported yet; remove it and set spec.listenersConfig.sslSecrets.create: true"
+    )]
+    UserServerCertificate { name: String },
+    #[error(
+        "spec.listenersConfig.sslSecrets.pkiBackend: {backend} is not supported; leave it unset \
+         (cert-manager) or set operator-ca (the operator's own CA)"
+    )]
+    UnsupportedPkiBackend { backend: &'static str },
+    #[error(
+        "spec.listenersConfig.internalListeners[name={name}].type: {protocol} (SASL) is not supported \
+         yet; use ssl or plaintext"
+    )]
+    SaslListener { name: String, protocol: &'static str },
 }
 
 /// Validates and merges a KafkaCluster into the model the builders use.

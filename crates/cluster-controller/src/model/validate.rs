@@ -47,6 +47,7 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
         MetadataMode::ZooKeeper { connect: zookeeper_connect(&spec.zk_addresses, spec.zk_path.as_deref()) }
     };
     check_listeners(spec, &mut errors);
+    super::tls::check_tls(spec, &mut errors);
     let cruise_control = cruise_control_model(spec);
 
     let mut brokers = Vec::new();
@@ -274,13 +275,20 @@ fn unsupported_fields(spec: &KafkaClusterSpec) -> Vec<String> {
     flag(spec.local_debug_enabled == Some(true), "spec.localDebugEnabled".into());
     flag(spec.scale_ops_enabled == Some(true), "spec.scaleOpsEnabled".into());
     flag(spec.admission_webhooks_enabled == Some(false), "spec.admissionWebhooksEnabled".into());
-    // TODO(security): TLS and SASL listeners, certificates.
-    flag(listeners.ssl_secrets.is_some(), "spec.listenersConfig.sslSecrets".into());
+    // TODO(#16): certificates the user provides. Without `create: true` nothing reads them
+    // (a TLS listener then fails validation); with it, the operator uses its own client certificate.
+    let creates = listeners.ssl_secrets.as_ref().is_some_and(|ssl| ssl.create == Some(true));
+    flag(listeners.ssl_secrets.is_some() && !creates, "spec.listenersConfig.sslSecrets.create".into());
+    flag(
+        listeners.ssl_secrets.as_ref().is_some_and(|ssl| ssl.jks_password_name.is_some()),
+        "spec.listenersConfig.sslSecrets.jksPasswordName".into(),
+    );
     flag(spec.client_ssl_cert_secret.is_some(), "spec.clientSSLCertSecret".into());
     for listener in &listeners.internal_listeners {
         let path = format!("spec.listenersConfig.internalListeners[name={}]", listener.common.name);
-        flag(listener.common.security_protocol != SecurityProtocol::Plaintext, format!("{path}.type"));
-        flag(listener.common.server_ssl_cert_secret.is_some(), format!("{path}.serverSSLCertSecret"));
+        // On a TLS listener it fails validation; elsewhere it is ignored, as by Koperator.
+        let plaintext = listener.common.security_protocol == SecurityProtocol::Plaintext;
+        flag(plaintext && listener.common.server_ssl_cert_secret.is_some(), format!("{path}.serverSSLCertSecret"));
         flag(listener.internal_starting_port.is_some(), format!("{path}.internalStartingPort"));
         flag(listener.external_listener_for_hostname.is_some(), format!("{path}.externalListenerForHostname"));
     }
@@ -425,12 +433,37 @@ mod tests {
     fn unsupported_fields_are_listed() {
         let mut cluster = kraft();
         cluster.spec.istio_ingress_config = Some(serde_json::json!({}));
-        cluster.spec.listeners_config.internal_listeners[0].common.security_protocol = SecurityProtocol::Ssl;
+        cluster.spec.client_ssl_cert_secret = Some(Default::default());
         let validated = validate(&cluster).expect("valid");
-        assert_eq!(
-            validated.unsupported_fields,
-            ["spec.istioIngressConfig", "spec.listenersConfig.internalListeners[name=internal].type"]
-        );
+        assert_eq!(validated.unsupported_fields, ["spec.istioIngressConfig", "spec.clientSSLCertSecret"]);
+    }
+
+    #[test]
+    fn tls_listeners_need_certificates_the_operator_makes() {
+        use crd_types::kafka_cluster::{PkiBackend, SslSecrets};
+        let mut cluster = kraft();
+        cluster.spec.listeners_config.internal_listeners[0].common.security_protocol = SecurityProtocol::Ssl;
+        let errors = validate(&cluster).expect_err("no certificates");
+        assert!(errors[0].to_string().contains("internalListeners[name=internal].type: ssl needs certificates"));
+
+        let ssl = SslSecrets { tls_secret_name: "ca".into(), create: Some(true), ..Default::default() };
+        cluster.spec.listeners_config.ssl_secrets = Some(ssl.clone());
+        let validated = validate(&cluster).expect("cert-manager makes them");
+        assert_eq!(crate::model::pki_source(&validated.spec), Some(crate::model::PkiSource::CertManager));
+        assert!(validated.unsupported_fields.is_empty(), "{:?}", validated.unsupported_fields);
+
+        let provided = SslSecrets { pki_backend: Some(PkiBackend::Provided), ..ssl.clone() };
+        cluster.spec.listeners_config.ssl_secrets = Some(provided);
+        let errors = validate(&cluster).expect_err("unsupported backend");
+        assert!(errors.iter().any(|e| e.to_string().starts_with("spec.listenersConfig.sslSecrets.pkiBackend")));
+
+        cluster.spec.listeners_config.ssl_secrets = Some(SslSecrets { create: Some(false), ..ssl });
+        let errors = validate(&cluster).expect_err("user certificates");
+        assert!(errors[0].to_string().contains("ssl needs certificates"), "{errors:?}");
+
+        cluster.spec.listeners_config.internal_listeners[0].common.security_protocol = SecurityProtocol::SaslSsl;
+        let errors = validate(&cluster).expect_err("SASL");
+        assert!(errors[0].to_string().contains("SASL_SSL (SASL) is not supported yet"), "{errors:?}");
     }
 
     #[test]

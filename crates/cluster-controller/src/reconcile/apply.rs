@@ -13,6 +13,7 @@ use kube::{Resource, ResourceExt};
 use crd_types::kafka_cluster::PerBrokerConfigurationState;
 use crd_types::{KafkaCluster, KafkaClusterStatus};
 
+use super::certificates::AppliedCertManager;
 use super::decide::drift;
 use super::decide::dynamic_config::ConfigChange;
 use super::decide::{Action, Created, Desired, Notice, OwnedKind, Step};
@@ -28,6 +29,8 @@ pub struct Target<'a> {
     pub kafka: &'a KafkaAccess,
     pub cluster: &'a KafkaCluster,
     pub validated: &'a ValidatedCluster,
+    /// Remembers the cert-manager objects applied.
+    pub cert_manager: &'a AppliedCertManager,
 }
 
 /// Carries out `steps`; Kafka's answers to configuration changes go into `dynamic`.
@@ -75,6 +78,7 @@ async fn write(target: &Target<'_>, action: Action) -> Result<bool, writes::Erro
                 Desired::Deployment(object) => applied(writer, &object).await?,
                 Desired::KafkaTopic(object) => applied(writer, &object).await?,
                 Desired::EndpointSlice(object) => applied(writer, &object).await?,
+                Desired::Secret(object) => applied(writer, &object).await?,
             }
             Ok(true)
         }
@@ -86,6 +90,7 @@ async fn write(target: &Target<'_>, action: Action) -> Result<bool, writes::Erro
                 Desired::Deployment(object) => drop(writer.replace(&object).await?),
                 Desired::KafkaTopic(object) => drop(writer.replace(&object).await?),
                 Desired::EndpointSlice(object) => drop(writer.replace(&object).await?),
+                Desired::Secret(object) => drop(writer.replace(&object).await?),
             }
             Ok(true)
         }
@@ -93,6 +98,7 @@ async fn write(target: &Target<'_>, action: Action) -> Result<bool, writes::Erro
             let outcome = match *created {
                 Created::Pod(pod) => writer.create(&pod).await?,
                 Created::Claim(claim) => writer.create(&claim).await?,
+                Created::Secret(secret) => writer.create(&secret).await?,
             };
             Ok(outcome == writes::Created::Now)
         }
@@ -113,6 +119,13 @@ async fn write(target: &Target<'_>, action: Action) -> Result<bool, writes::Erro
             OwnedKind::EndpointSlice => writer.delete::<EndpointSlice>(namespace, &name).await,
         },
         Action::RestartPod { pod } => writer.delete::<Pod>(namespace, &pod).await,
+        Action::ApplyCertManager { objects, fingerprint } => {
+            for object in &objects {
+                writer.apply_cert_manager(object).await?;
+            }
+            target.cert_manager.record(target.validated, fingerprint);
+            Ok(true)
+        }
         Action::AlterBrokerConfig { .. } => unreachable!("handled by `apply`: Kafka's answer is an outcome"),
     }
 }

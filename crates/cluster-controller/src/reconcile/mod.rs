@@ -11,6 +11,7 @@
 //! chain; [`error_policy`] retries transient failures soon and permanent ones slowly.
 
 pub mod apply;
+pub mod certificates;
 mod cluster_id;
 pub mod decide;
 mod error;
@@ -54,6 +55,8 @@ pub struct Context {
     pub kafka: KafkaAccess,
     /// Counts every pass and publishes a Warning event for a failed one.
     pub reporter: ReconcileReporter,
+    /// The cert-manager objects this process applied.
+    pub cert_manager: certificates::AppliedCertManager,
 }
 
 /// One pass over one KafkaCluster, wrapped with what every pass records.
@@ -103,8 +106,14 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
 
     // 3. decide, asking for facts until the plan is complete
     let new_cluster_id = cluster_id::generate();
-    let inputs =
-        decide::Inputs { cluster, validated: &validated, observed: &observed, new_cluster_id: &new_cluster_id };
+    let prepared = certificates::prepare(&validated, &observed, &ctx.cert_manager, time::OffsetDateTime::now_utc());
+    let inputs = decide::Inputs {
+        cluster,
+        validated: &validated,
+        observed: &observed,
+        new_cluster_id: &new_cluster_id,
+        certificates: prepared.as_ref(),
+    };
     let mut facts = Facts::default();
     let mut plan = None;
     for _ in 0..FACT_ROUNDS {
@@ -131,9 +140,16 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
         kafka: &ctx.kafka,
         cluster,
         validated: &validated,
+        cert_manager: &ctx.cert_manager,
     };
     let decide::Plan { steps, notices, status: mut draft, settled } = *plan;
-    apply::apply(&target, steps, &mut draft.dynamic_config).await?;
+    match apply::apply(&target, steps, &mut draft.dynamic_config).await {
+        Err(error) if error.is_missing_cert_manager() => {
+            let problem = format!("{MISSING_CERT_MANAGER} ({})", operator_runtime::error_chain(&error));
+            return report_invalid(ctx, cluster, &namespace, &[problem]).await;
+        }
+        result => result?,
+    }
     for notice in notices {
         apply::publish(&target, notice).await;
     }
@@ -143,6 +159,11 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
     apply::write_status(&ctx.writer, cluster, &namespace, status).await?;
     Ok(Requeue::requeue(if settled { RESYNC } else { SOON }))
 }
+
+const MISSING_CERT_MANAGER: &str = "spec.listenersConfig.sslSecrets: the default pkiBackend (cert-manager) needs \
+    cert-manager (its cert-manager.io/v1 API and its namespace cert-manager), and the apiserver has not \
+    got them; install cert-manager, or set sslSecrets.pkiBackend: operator-ca for certificates from the \
+    operator's own CA";
 
 fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())

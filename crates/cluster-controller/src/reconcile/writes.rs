@@ -5,7 +5,7 @@ use std::fmt::Debug;
 
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,6 +13,9 @@ use serde_json::json;
 
 use crd_types::cruise_control_operation::CruiseControlTask;
 use crd_types::{CruiseControlOperation, KafkaCluster, KafkaClusterStatus};
+
+const CERT_MANAGER_GROUP: &str = "cert-manager.io";
+const CERT_MANAGER_VERSION: &str = "v1";
 
 /// Field manager of every server-side apply this controller makes.
 pub const FIELD_MANAGER: &str = "koperator-rs-cluster-controller";
@@ -65,6 +68,13 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    #[error("failed to apply cert-manager {kind} {name}")]
+    ApplyCertManager {
+        kind: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
     #[error("failed to write the status of KafkaCluster {name}")]
     Status {
         name: String,
@@ -74,6 +84,12 @@ pub enum Error {
 }
 
 impl Error {
+    /// The apiserver does not know cert-manager's kinds (or its namespace): cert-manager is
+    /// not installed.
+    pub fn is_missing_cert_manager(&self) -> bool {
+        matches!(self, Self::ApplyCertManager { source: kube::Error::Api(status), .. } if status.code == 404)
+    }
+
     /// The apiserver's own answer, when there is one.
     pub fn api_status(&self) -> Option<&kube::core::Status> {
         let source = match self {
@@ -84,6 +100,7 @@ impl Error {
             | Self::GrowClaim { source, .. }
             | Self::ReadOperation { source, .. }
             | Self::SetTask { source, .. }
+            | Self::ApplyCertManager { source, .. }
             | Self::Status { source, .. } => source,
         };
         match source {
@@ -138,6 +155,22 @@ impl Writer {
             .patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(desired))
             .await
             .map_err(|source| Error::Apply { kind: kind::<K>(), name, source })
+    }
+
+    /// Server-side applies one of cert-manager's objects (cluster scoped without a namespace).
+    pub async fn apply_cert_manager(&self, desired: &DynamicObject) -> Result<(), Error> {
+        let kind = desired.types.as_ref().map(|types| types.kind.clone()).unwrap_or_default();
+        let name = desired.name_any();
+        let gvk = GroupVersionKind::gvk(CERT_MANAGER_GROUP, CERT_MANAGER_VERSION, &kind);
+        let resource = ApiResource::from_gvk_with_plural(&gvk, &format!("{}s", kind.to_lowercase()));
+        let api: Api<DynamicObject> = match desired.namespace() {
+            Some(namespace) => Api::namespaced_with(self.client.clone(), &namespace, &resource),
+            None => Api::all_with(self.client.clone(), &resource),
+        };
+        api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(desired))
+            .await
+            .map(drop)
+            .map_err(|source| Error::ApplyCertManager { kind, name, source })
     }
 
     /// Replaces `desired` whole (its resourceVersion guards against a change since it was

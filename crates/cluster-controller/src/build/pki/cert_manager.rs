@@ -17,6 +17,8 @@
 //!   (`rotationPolicy: Never`). Koperator leaves cert-manager's defaults (90 days, a new key on
 //!   every renewal), which replaces the CA every 60 days: every certificate it signed stops
 //!   verifying against the new `ca.crt` until it is reissued.
+//! - The certificates' Secrets carry the cluster's labels (`secretTemplate`), so the operator
+//!   watches only its own Secrets.
 //! - The server certificate also names the all-broker Service with a headless Service
 //!   ([`super::names::server_dns_names`]).
 
@@ -26,8 +28,8 @@ use serde_json::{Value, json};
 
 use super::names::{
     ca_certificate_name, ca_common_name, cluster_issuer_name, controller_certificate_secret_name,
-    controller_common_name, pki_labels, self_signer_name, server_certificate_secret_name, server_common_name,
-    server_dns_names, spiffe_id,
+    controller_common_name, pki_labels, secret_labels, self_signer_name, server_certificate_secret_name,
+    server_common_name, server_dns_names, spiffe_id,
 };
 use super::operator_ca::{CA_LIFETIME, LEAF_LIFETIME};
 use crate::build::labels::object_meta;
@@ -150,6 +152,8 @@ fn leaf_certificate(
         "usages": ["client auth", "server auth"],
         "issuerRef": issuer_ref,
         "duration": go_duration(LEAF_LIFETIME),
+        // Labels the Secret so the operator's Secret watch (filtered by label) sees it.
+        "secretTemplate": { "labels": secret_labels(cluster) },
     });
     if !dns_names.is_empty() {
         spec["dnsNames"] = json!(dns_names);

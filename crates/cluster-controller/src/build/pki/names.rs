@@ -93,6 +93,16 @@ pub fn pki_labels(cluster: &ValidatedCluster) -> Labels {
     .into()
 }
 
+/// [`pki_labels`] plus the cluster's own (`kafka_cr`), on the Secrets holding the cluster's
+/// certificates, whoever writes them (cert-manager copies them from the Certificate's
+/// `secretTemplate`): the operator watches only Secrets so labelled, and a change to one wakes
+/// its cluster's reconcile.
+pub fn secret_labels(cluster: &ValidatedCluster) -> Labels {
+    let mut labels = pki_labels(cluster);
+    labels.extend(crate::build::labels::cluster_labels(cluster));
+    labels
+}
+
 /// Every DNS name a client may reach a broker at, so clients can verify hostnames.
 ///
 /// Koperator's list (`clusterDNSNames`), in its order: with a headless Service its FQDN, `.svc`,

@@ -8,7 +8,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 
 use super::PkiError;
-use super::names::{ca_certificate_name, pki_labels};
+use super::names::{ca_certificate_name, secret_labels};
 use super::operator_ca::{CertificateAuthority, KeyAndCertificate};
 use crate::build::labels::object_meta;
 use crate::model::ValidatedCluster;
@@ -85,7 +85,7 @@ fn secret(cluster: &ValidatedCluster, name: String, entries: [(&str, &String); 3
     let data: BTreeMap<String, ByteString> =
         entries.into_iter().map(|(key, value)| (key.to_string(), ByteString(value.as_bytes().to_vec()))).collect();
     Secret {
-        metadata: object_meta(cluster, name, pki_labels(cluster)),
+        metadata: object_meta(cluster, name, secret_labels(cluster)),
         type_: Some(TLS_SECRET_TYPE.to_string()),
         data: Some(data),
         ..Default::default()

@@ -22,6 +22,10 @@ pub enum BrokerPhase {
     WaitingForStorage {
         claims: Vec<String>,
     },
+    /// The pod follows once the brokers' certificate exists (it mounts its Secret).
+    WaitingForCertificate {
+        reason: String,
+    },
     /// A pod of the broker is still terminating; the new one waits for its name.
     WaitingForOldPod {
         pod: String,
@@ -109,6 +113,7 @@ impl BrokerProgress {
             BrokerPhase::WaitingForStorage { claims } => {
                 Some(format!("broker {id}: waiting for PersistentVolumeClaims {} to be bound", claims.join(", ")))
             }
+            BrokerPhase::WaitingForCertificate { reason } => Some(format!("broker {id}: {reason}")),
             BrokerPhase::WaitingForOldPod { pod } => {
                 Some(format!("broker {id}: waiting for pod {pod} to terminate before starting a new one"))
             }
@@ -134,6 +139,8 @@ pub struct BuildFacts<'a> {
     pub cluster_id: Option<&'a str>,
     /// status.readOnlyConfigKeys.
     pub read_only_config_keys: &'a BTreeSet<String>,
+    /// Why new pods wait for the brokers' certificate, if they do.
+    pub certificate_wait: Option<&'a str>,
 }
 
 /// The steps that bring broker `broker` to its desired objects, and where it stands after them.
@@ -205,6 +212,10 @@ pub fn plan(
     // that bind for a consuming pod are not waited for: that would never end.)
     if !progress.storage_pending.is_empty() {
         progress.phase = BrokerPhase::WaitingForStorage { claims: progress.storage_pending.clone() };
+        return progress;
+    }
+    if let Some(reason) = broker_facts.certificate_wait {
+        progress.phase = BrokerPhase::WaitingForCertificate { reason: reason.to_owned() };
         return progress;
     }
     let Some(mut pod) = objects.pod else { return progress };

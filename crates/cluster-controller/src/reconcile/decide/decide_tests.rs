@@ -92,6 +92,7 @@ impl World {
             validated: &validated,
             observed: &self.observed,
             new_cluster_id: "TGVfhv8sQ0eUKAX5Dm0ZcA",
+            certificates: None,
         };
         match decide(&inputs, &self.facts) {
             Decision::Plan(plan) => *plan,
@@ -144,6 +145,7 @@ impl World {
                 Desired::Deployment(o) => drop(observed.deployments.insert(o.name_any(), Arc::new(o))),
                 Desired::KafkaTopic(o) => drop(observed.kafka_topics.insert(o.name_any(), Arc::new(o))),
                 Desired::EndpointSlice(o) => drop(observed.endpoint_slices.insert(o.name_any(), Arc::new(o))),
+                Desired::Secret(o) => drop(observed.secrets.insert(o.name_any(), Arc::new(o))),
             },
             Action::Create(created) => match *created {
                 Created::Pod(mut pod) => {
@@ -168,6 +170,7 @@ impl World {
                     });
                     observed.claims.entry(broker_id(&claim)).or_default().push(Arc::new(claim));
                 }
+                Created::Secret(o) => drop(observed.secrets.insert(o.name_any(), Arc::new(o))),
             },
             Action::CreateOperation { mut operation, task } => {
                 operation.status =
@@ -190,7 +193,8 @@ impl World {
             }
             Action::Delete { kind, name } => remove(observed, kind, &name),
             Action::RestartPod { pod } => remove(observed, OwnedKind::Pod, &pod),
-            Action::AlterBrokerConfig { .. } => {}
+            // The test worlds have no certificates.
+            Action::AlterBrokerConfig { .. } | Action::ApplyCertManager { .. } => {}
         }
     }
 
@@ -232,6 +236,7 @@ pub(super) fn describe(action: &Action) -> String {
         Desired::Deployment(o) => format!("Deployment {}", o.name_any()),
         Desired::KafkaTopic(o) => format!("KafkaTopic {}", o.name_any()),
         Desired::EndpointSlice(o) => format!("EndpointSlice {}", o.name_any()),
+        Desired::Secret(o) => format!("Secret {}", o.name_any()),
     };
     match action {
         Action::RecordClusterId { .. } => "record cluster id".into(),
@@ -240,12 +245,14 @@ pub(super) fn describe(action: &Action) -> String {
         Action::Create(created) => match &**created {
             Created::Pod(pod) => format!("create Pod for broker {}", broker_id(pod)),
             Created::Claim(claim) => format!("create PersistentVolumeClaim for broker {}", broker_id(claim)),
+            Created::Secret(secret) => format!("create Secret {}", secret.name_any()),
         },
         Action::CreateOperation { task, .. } => format!("create operation {}", task.operation.endpoint()),
         Action::GrowClaim { claim, size } => format!("grow {claim} to {}", size.0),
         Action::Delete { kind, name } => format!("delete {kind:?} {name}"),
         Action::RestartPod { pod } => format!("restart {pod}"),
         Action::AlterBrokerConfig { broker, .. } => format!("alter config of broker {broker}"),
+        Action::ApplyCertManager { objects, .. } => format!("apply {} cert-manager objects", objects.len()),
     }
 }
 
@@ -487,8 +494,13 @@ fn an_operation_missing_from_the_cache_is_looked_up_before_anything_is_decided()
     world.cluster.spec.brokers.retain(|b| b.id != 2);
     set_broker_state(&mut world, 2, GracefulState::GracefulDownscaleRunning, Some("kafka-removebroker-gone"));
     let validated = world.validated();
-    let inputs =
-        Inputs { cluster: &world.cluster, validated: &validated, observed: &world.observed, new_cluster_id: "x" };
+    let inputs = Inputs {
+        cluster: &world.cluster,
+        validated: &validated,
+        observed: &world.observed,
+        new_cluster_id: "x",
+        certificates: None,
+    };
     match decide(&inputs, &world.facts) {
         Decision::Need(requests) => {
             assert_eq!(requests, vec![FactRequest::Operation { name: "kafka-removebroker-gone".into() }]);
@@ -533,8 +545,13 @@ fn a_roll_asks_kafka_before_it_restarts_anything() {
     outdated(&mut world);
     world.facts = Facts::default();
     let validated = world.validated();
-    let inputs =
-        Inputs { cluster: &world.cluster, validated: &validated, observed: &world.observed, new_cluster_id: "x" };
+    let inputs = Inputs {
+        cluster: &world.cluster,
+        validated: &validated,
+        observed: &world.observed,
+        new_cluster_id: "x",
+        certificates: None,
+    };
     let Decision::Need(requests) = decide(&inputs, &world.facts) else { panic!("restarted without asking Kafka") };
     assert!(requests.contains(&FactRequest::ReplicaHealth), "{requests:?}");
 }

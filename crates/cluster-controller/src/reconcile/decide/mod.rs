@@ -3,7 +3,8 @@
 //! of ordered writes, the events, and the status they lead to. `apply` carries the plan out.
 //!
 //! The steps, in the order their writes must happen:
-//! 1. the KRaft cluster id (before any pod: brokers format their storage with it);
+//! 1. the KRaft cluster id (before any pod: brokers format their storage with it), and the
+//!    certificates (before any pod: brokers mount theirs);
 //! 2. cluster-wide objects (Services, shared ConfigMaps, PodDisruptionBudget), and the
 //!    EndpointSlices that keep node names resolving while a cluster moves to Koperator's names;
 //! 3. Cruise Control (ConfigMaps, Deployment, metrics KafkaTopic);
@@ -16,6 +17,7 @@
 //! Besides: what another operator left of the cluster (a takeover), for the status and events.
 
 pub mod brokers;
+pub mod certificates;
 mod claims;
 mod cluster_objects;
 mod cruise_control;
@@ -58,6 +60,9 @@ pub struct Inputs<'a> {
     /// A fresh KRaft cluster id, used only if the status has none yet (generating one is not
     /// pure, so the caller does).
     pub new_cluster_id: &'a str,
+    /// The certificates made for this pass (new keys are not pure either); None without
+    /// certificates the operator makes.
+    pub certificates: Option<&'a certificates::Prepared>,
 }
 
 /// A plan, or the facts it still needs.
@@ -68,7 +73,7 @@ pub enum Decision {
 }
 
 pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
-    let Inputs { cluster, validated, observed, new_cluster_id } = inputs;
+    let Inputs { cluster, validated, observed, new_cluster_id, certificates } = inputs;
     let previous = cluster.status.as_ref();
     let mut needs = facts::Needs::default();
     let mut steps = Vec::new();
@@ -84,6 +89,8 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
         }
     };
 
+    let certificates = certificates::plan(validated, observed, *certificates, &mut steps);
+
     // 2. and 3.
     let names = node_names::decide(validated, observed);
     let wanted = cluster_objects::plan(validated, observed, &names, &mut steps);
@@ -93,7 +100,11 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     let storage = graceful::with_volumes_being_removed(validated, observed, previous);
     let read_only_keys: BTreeSet<String> =
         previous.map(|s| s.read_only_config_keys.iter().cloned().collect()).unwrap_or_default();
-    let build_facts = brokers::BuildFacts { cluster_id: cluster_id.as_deref(), read_only_config_keys: &read_only_keys };
+    let build_facts = brokers::BuildFacts {
+        cluster_id: cluster_id.as_deref(),
+        read_only_config_keys: &read_only_keys,
+        certificate_wait: certificates.brokers_wait.as_deref(),
+    };
     let progress: Vec<_> = storage
         .brokers
         .iter()
@@ -134,7 +145,9 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     }
     let mut notices = Vec::new();
     let takeover = takeover::report(validated, observed, &progress, &wanted, previous, &mut notices);
-    let settled = progress.iter().all(|b| b.is_ready()) && !graceful.in_progress && !roll.in_progress;
+    let certificates_ready = certificates.condition.as_ref().is_none_or(|condition| condition.ready);
+    let settled =
+        progress.iter().all(|b| b.is_ready()) && !graceful.in_progress && !roll.in_progress && certificates_ready;
     Decision::Plan(Box::new(Plan {
         steps,
         notices,
@@ -150,6 +163,7 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
             cruise_control,
             resizes,
             takeover,
+            certificates,
         },
         settled,
     }))

@@ -32,4 +32,6 @@ pub struct StatusDraft {
     pub resizes: Vec<ClaimResize>,
     /// What another operator left of the cluster.
     pub takeover: TakeoverReport,
+    /// Where the cluster's certificates stand.
+    pub certificates: super::certificates::CertificatesReport,
 }

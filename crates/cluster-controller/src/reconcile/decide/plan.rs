@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use kube::api::DynamicObject;
 
 use crd_types::cruise_control_operation::CruiseControlTask;
 use crd_types::{CruiseControlOperation, KafkaTopic};
@@ -77,6 +78,13 @@ pub enum Action {
     RestartPod {
         pod: String,
     },
+    /// Server-side apply of cert-manager's issuers and certificates for the cluster, in order;
+    /// `fingerprint` is remembered once they are applied, so an unchanged set is not applied
+    /// again by this process.
+    ApplyCertManager {
+        objects: Vec<DynamicObject>,
+        fingerprint: u64,
+    },
     /// Set a broker's dynamic configuration through Kafka (validated first).
     AlterBrokerConfig {
         broker: i32,
@@ -94,6 +102,8 @@ pub enum Desired {
     Deployment(Deployment),
     KafkaTopic(KafkaTopic),
     EndpointSlice(EndpointSlice),
+    /// A certificate the operator's CA issued.
+    Secret(Secret),
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -101,6 +111,8 @@ pub enum Desired {
 pub enum Created {
     Pod(Pod),
     Claim(PersistentVolumeClaim),
+    /// The operator's CA: created, never overwritten (its Secret may hold a CA the user made).
+    Secret(Secret),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

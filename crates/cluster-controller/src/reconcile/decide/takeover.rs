@@ -68,7 +68,9 @@ pub fn report(
         .filter(|b| b.made_elsewhere)
         .filter_map(|b| match &b.phase {
             BrokerPhase::Ready { pod } | BrokerPhase::Starting { pod, .. } => Some((b.id, pod.clone())),
-            BrokerPhase::WaitingForStorage { .. } | BrokerPhase::WaitingForOldPod { .. } => None,
+            BrokerPhase::WaitingForStorage { .. }
+            | BrokerPhase::WaitingForCertificate { .. }
+            | BrokerPhase::WaitingForOldPod { .. } => None,
         })
         .collect();
     let report = TakeoverReport { foreign_pods, foreign_objects: foreign_objects(cluster, observed, wanted) };

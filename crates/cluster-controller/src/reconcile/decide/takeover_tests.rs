@@ -125,6 +125,7 @@ fn an_object_taken_over_is_replaced_with_its_field_managers_cleared() {
                 Desired::Deployment(object) => &object.metadata,
                 Desired::KafkaTopic(object) => &object.metadata,
                 Desired::EndpointSlice(object) => &object.metadata,
+                Desired::Secret(object) => &object.metadata,
             }),
             _ => None,
         })

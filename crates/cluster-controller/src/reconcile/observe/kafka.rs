@@ -1,20 +1,26 @@
 //! Reads only, and the one place that talks to Kafka: which replicas are in sync (the rolling
 //! restart's gate), which controller is active, the dynamic broker configuration, and changing
-//! it (for `apply`). One admin client per cluster, replaced when its bootstrap addresses change
-//! and dropped when the cluster is.
+//! it (for `apply`). One admin client per cluster, replaced when its bootstrap addresses or its
+//! client certificate change and dropped when the cluster is.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use kafka_admin::{ClusterAdmin, ConnectError, ConnectionSettings, RequestCounter};
+use k8s_openapi::api::core::v1::Secret;
+use kafka_admin::{ClientCertificate, ClusterAdmin, ConnectError, ConnectionSettings, RequestCounter, TlsSettings};
+use kube::ResourceExt;
+use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::reconcile::decide::{RaftView, Unavailable};
 
-use crd_types::kafka_cluster::SecurityProtocol;
+use crd_types::kafka_cluster::{InternalListenerConfig, SecurityProtocol};
 
 use crate::build;
-use crate::model::{METRICS_PORT, ValidatedCluster};
+use crate::build::pki::PkiError;
+use crate::build::pki::names::controller_certificate_secret_name;
+use crate::build::pki::secrets::{CA_CERTIFICATE_KEY, read_key_and_certificate, read_text};
+use crate::model::{METRICS_PORT, ValidatedCluster, pki_source};
 
 /// How long one Kafka request may take; a roll waits rather than act on a slow answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,28 +46,46 @@ pub enum AccessError {
     #[error("no internal listener has usedForInnerBrokerCommunication: true")]
     NoAdminListener,
     #[error(
-        "listener {listener} uses {protocol:?}; the cluster controller talks to Kafka over PLAINTEXT listeners only so far"
+        "listener {listener} uses {protocol:?}; the cluster controller talks to Kafka over PLAINTEXT and SSL listeners only so far"
     )]
     UnsupportedProtocol { listener: String, protocol: SecurityProtocol },
+    #[error(
+        "listener {listener} uses TLS, and the operator makes no certificates for it (spec.listenersConfig.sslSecrets)"
+    )]
+    NoCertificates { listener: String },
+    #[error("waiting for Secret {secret} (the operator's client certificate) to be issued")]
+    CertificateMissing { secret: String },
+    #[error("the operator's client certificate cannot be read")]
+    CertificateUnreadable(#[source] PkiError),
     #[error("the admin listener {listener} has no broker addresses")]
     NoAddresses { listener: String },
     #[error("failed to create a Kafka admin client")]
     Connect(#[source] ConnectError),
 }
 
+/// A cluster's admin client and what it was made with.
+struct CachedAdmin {
+    admin: Arc<ClusterAdmin>,
+    /// The resourceVersion of the client certificate's Secret it uses, if any: a renewed
+    /// certificate makes a new client.
+    certificate_version: Option<String>,
+}
+
 pub struct KafkaAccess {
-    admins: Mutex<HashMap<(String, String), Arc<ClusterAdmin>>>,
+    admins: Mutex<HashMap<(String, String), CachedAdmin>>,
     requests: RequestCounter,
     http: reqwest::Client,
+    /// Certificates' Secrets (the operator's client certificate among them).
+    secrets: Store<Secret>,
 }
 
 impl KafkaAccess {
-    pub fn new(requests: RequestCounter) -> Self {
+    pub fn new(requests: RequestCounter, secrets: Store<Secret>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(SCRAPE_TIMEOUT)
             .build()
             .expect("a plain HTTP client with a timeout builds (no TLS configuration to fail)");
-        Self { admins: Mutex::default(), requests, http }
+        Self { admins: Mutex::default(), requests, http, secrets }
     }
 
     /// Drops the admin client of a cluster that is gone.
@@ -72,22 +96,44 @@ impl KafkaAccess {
 
     /// The cluster's admin client, created on first use (librdkafka connects lazily).
     pub fn admin(&self, cluster: &ValidatedCluster) -> Result<Arc<ClusterAdmin>, AccessError> {
-        let bootstrap_servers = bootstrap_servers(cluster)?;
+        let listener = admin_listener(cluster)?;
+        let bootstrap_servers = bootstrap_servers(cluster, listener)?;
+        let certificate = match listener.common.security_protocol {
+            SecurityProtocol::Plaintext => None,
+            SecurityProtocol::Ssl if pki_source(&cluster.spec).is_some() => {
+                let name = controller_certificate_secret_name(cluster);
+                let secret = self
+                    .secrets
+                    .get(&ObjectRef::new(&name).within(&cluster.namespace))
+                    .ok_or(AccessError::CertificateMissing { secret: name })?;
+                Some(secret)
+            }
+            SecurityProtocol::Ssl => {
+                return Err(AccessError::NoCertificates { listener: listener.common.name.clone() });
+            }
+            protocol => {
+                return Err(AccessError::UnsupportedProtocol { listener: listener.common.name.clone(), protocol });
+            }
+        };
+        let certificate_version = certificate.as_ref().and_then(|secret| secret.resource_version());
         let key = (cluster.namespace.clone(), cluster.name.clone());
         let mut admins = self.admins.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(admin) = admins.get(&key).filter(|a| a.bootstrap_servers() == bootstrap_servers.as_slice()) {
-            return Ok(Arc::clone(admin));
+        if let Some(cached) = admins.get(&key).filter(|cached| {
+            cached.admin.bootstrap_servers() == bootstrap_servers.as_slice()
+                && cached.certificate_version == certificate_version
+        }) {
+            return Ok(Arc::clone(&cached.admin));
         }
+        let tls = certificate.as_deref().map(tls_settings).transpose().map_err(AccessError::CertificateUnreadable)?;
         let settings = ConnectionSettings {
             bootstrap_servers,
             client_id: "koperator-rs-cluster-controller".to_owned(),
             request_timeout: REQUEST_TIMEOUT,
-            // TODO(#16): TLS listeners, from the cluster's CA and the operator's certificate.
-            tls: None,
+            tls,
         };
         let admin =
             ClusterAdmin::connect(&settings, self.requests.clone()).map(Arc::new).map_err(AccessError::Connect)?;
-        admins.insert(key, Arc::clone(&admin));
+        admins.insert(key, CachedAdmin { admin: Arc::clone(&admin), certificate_version });
         Ok(admin)
     }
 
@@ -130,26 +176,39 @@ fn raft_series_filter() -> String {
         .join("&")
 }
 
-/// Per-broker addresses of the listener the operator uses for admin work: the one marked
-/// `usedForKafkaAdminCommunication`, else the inter-broker one. Only PLAINTEXT for now.
-fn bootstrap_servers(cluster: &ValidatedCluster) -> Result<Vec<String>, AccessError> {
+/// The listener the operator uses for admin work: the one marked
+/// `usedForKafkaAdminCommunication`, else the inter-broker one.
+fn admin_listener(cluster: &ValidatedCluster) -> Result<&InternalListenerConfig, AccessError> {
     let listeners = &cluster.spec.listeners_config.internal_listeners;
-    let listener = listeners
+    listeners
         .iter()
         .find(|l| l.common.used_for_kafka_admin_communication == Some(true))
         .or_else(|| listeners.iter().find(|l| l.common.used_for_inner_broker_communication == Some(true)))
-        .ok_or(AccessError::NoAdminListener)?;
-    if listener.common.security_protocol != SecurityProtocol::Plaintext {
-        return Err(AccessError::UnsupportedProtocol {
-            listener: listener.common.name.clone(),
-            protocol: listener.common.security_protocol,
-        });
-    }
+        .ok_or(AccessError::NoAdminListener)
+}
+
+/// Per-broker addresses of `listener` (the names the brokers' certificates carry).
+fn bootstrap_servers(
+    cluster: &ValidatedCluster,
+    listener: &InternalListenerConfig,
+) -> Result<Vec<String>, AccessError> {
     let addresses = build::listener_addresses(cluster);
     let listener_addresses = addresses
         .get(&listener.common.name)
         .ok_or_else(|| AccessError::NoAddresses { listener: listener.common.name.clone() })?;
     Ok(listener_addresses.per_node.values().cloned().collect())
+}
+
+/// The client side of TLS from a certificate's Secret (`ca.crt`, `tls.crt`, `tls.key`).
+fn tls_settings(secret: &Secret) -> Result<TlsSettings, PkiError> {
+    let key_and_certificate = read_key_and_certificate(secret)?;
+    Ok(TlsSettings {
+        ca_pem: read_text(secret, CA_CERTIFICATE_KEY)?,
+        client: Some(ClientCertificate {
+            certificate_pem: key_and_certificate.certificate_pem,
+            private_key_pem: key_and_certificate.private_key_pem,
+        }),
+    })
 }
 
 /// The value of the first sample of `name` on a Prometheus text page (labels ignored).

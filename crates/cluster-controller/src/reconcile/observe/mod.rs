@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -37,6 +37,8 @@ pub struct OwnedStores {
     pub operations: Store<CruiseControlOperation>,
     /// The EndpointSlices this operator manages (`build::name_bridge`), and no others.
     pub endpoint_slices: Store<EndpointSlice>,
+    /// The Secrets of clusters' certificates (the operator's CA and cert-manager label them).
+    pub secrets: Store<Secret>,
 }
 
 /// Objects of one KafkaCluster, by what they are for.
@@ -58,6 +60,8 @@ pub struct ObservedCluster {
     pub operations: BTreeMap<String, Arc<CruiseControlOperation>>,
     /// The EndpointSlices of the cluster this operator manages, by name.
     pub endpoint_slices: BTreeMap<String, Arc<EndpointSlice>>,
+    /// The Secrets of the cluster's certificates, by name.
+    pub secrets: BTreeMap<String, Arc<Secret>>,
 }
 
 /// What the reconcile needs of a StorageClass.
@@ -133,6 +137,7 @@ pub fn read(stores: &OwnedStores, namespace: &str, cluster: &str) -> ObservedClu
         deployments: by_name(&stores.deployments, namespace, cluster),
         kafka_topics: by_name(&stores.kafka_topics, namespace, cluster),
         endpoint_slices: by_name(&stores.endpoint_slices, namespace, cluster),
+        secrets: by_name(&stores.secrets, namespace, cluster),
     }
 }
 
@@ -150,6 +155,8 @@ pub async fn wait_until_ready(stores: &OwnedStores) {
         stores.kafka_topics.wait_until_ready(),
         // An empty cache would make a bridge that still carries names look absent.
         stores.endpoint_slices.wait_until_ready(),
+        // An empty cache would make the operator's CA look absent, and a new one be made.
+        stores.secrets.wait_until_ready(),
     );
 }
 

@@ -117,7 +117,9 @@ fn roll_nodes(cluster: &ValidatedCluster, brokers: &[BrokerProgress]) -> Vec<Rol
             let progress = brokers.iter().find(|b| b.id == model.id)?;
             let pod = match &progress.phase {
                 BrokerPhase::Ready { pod } | BrokerPhase::Starting { pod, .. } => Some(pod.clone()),
-                BrokerPhase::WaitingForStorage { .. } | BrokerPhase::WaitingForOldPod { .. } => None,
+                BrokerPhase::WaitingForStorage { .. }
+                | BrokerPhase::WaitingForCertificate { .. }
+                | BrokerPhase::WaitingForOldPod { .. } => None,
             };
             Some(RollNode {
                 id: model.id,

@@ -1,0 +1,138 @@
+//! Makes what the certificates' decision needs and cannot make purely: new keys and
+//! certificates of the operator's CA (randomness, the clock), and the fingerprint of
+//! cert-manager's objects against what this process applied. Reads only; `apply` writes.
+//!
+//! The operator's CA is made in one pass and signs certificates from the next (its Secret's
+//! watch event starts it at once): a CA Secret that already existed unseen (a user's, without
+//! the cluster's labels) is then never overwritten, and nothing is signed by a CA that was not
+//! stored.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Mutex, PoisonError};
+
+use time::OffsetDateTime;
+
+use crate::build::pki::cert_manager::cert_manager_objects;
+use crate::build::pki::inspect::{LeafVerdict, inspect_leaf};
+use crate::build::pki::names::{
+    DEFAULT_CERT_MANAGER_NAMESPACE, ca_common_name, controller_certificate_secret_name, controller_common_name,
+    server_certificate_secret_name, server_common_name, server_dns_names, spiffe_id,
+};
+use crate::build::pki::operator_ca::{CA_LIFETIME, CertificateAuthority, LEAF_LIFETIME, LeafRequest, Validity};
+use crate::build::pki::secrets::{ca_secret, ca_secret_name, leaf_secret, read_key_and_certificate, read_text};
+use crate::model::{PkiSource, ValidatedCluster, pki_source};
+use crate::reconcile::decide::certificates::{CertManagerRequest, Issued, Prepared};
+use crate::reconcile::observe::ObservedCluster;
+
+/// The fingerprints of the cert-manager objects this process applied, per cluster.
+#[derive(Default)]
+pub struct AppliedCertManager(Mutex<HashMap<(String, String), u64>>);
+
+impl AppliedCertManager {
+    pub fn contains(&self, cluster: &ValidatedCluster, fingerprint: u64) -> bool {
+        let applied = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        applied.get(&(cluster.namespace.clone(), cluster.name.clone())) == Some(&fingerprint)
+    }
+
+    pub fn record(&self, cluster: &ValidatedCluster, fingerprint: u64) {
+        let mut applied = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        applied.insert((cluster.namespace.clone(), cluster.name.clone()), fingerprint);
+    }
+}
+
+/// None for a cluster whose certificates the operator does not make.
+pub fn prepare(
+    cluster: &ValidatedCluster,
+    observed: &ObservedCluster,
+    applied: &AppliedCertManager,
+    now: OffsetDateTime,
+) -> Option<Prepared> {
+    let source = pki_source(&cluster.spec)?;
+    let mut prepared = Prepared { source, new_authority: None, issued: Vec::new(), cert_manager: None, problem: None };
+    match source {
+        PkiSource::CertManager => {
+            let objects = cert_manager_objects(cluster, DEFAULT_CERT_MANAGER_NAMESPACE, &[]);
+            let mut hasher = DefaultHasher::new();
+            for object in objects.all() {
+                serde_json::to_string(object).expect("dynamic objects serialize").hash(&mut hasher);
+            }
+            let fingerprint = hasher.finish();
+            let applied = applied.contains(cluster, fingerprint);
+            prepared.cert_manager = Some(CertManagerRequest { objects, fingerprint, applied });
+        }
+        PkiSource::OperatorCa => {
+            if let Err(problem) = operator_ca(cluster, observed, now, &mut prepared) {
+                prepared.problem = Some(problem);
+            }
+        }
+    }
+    Some(prepared)
+}
+
+fn operator_ca(
+    cluster: &ValidatedCluster,
+    observed: &ObservedCluster,
+    now: OffsetDateTime,
+    prepared: &mut Prepared,
+) -> Result<(), String> {
+    let ca_name = ca_secret_name(cluster);
+    let Some(ca_secret_stored) = observed.secrets.get(&ca_name) else {
+        let ca = CertificateAuthority::generate(&ca_common_name(cluster), Validity::starting(now, CA_LIFETIME))
+            .map_err(|error| format!("cannot make the cluster's CA: {error}"))?;
+        prepared.new_authority = Some(ca_secret(cluster, &ca));
+        return Ok(());
+    };
+    let unreadable = |error: String| {
+        format!(
+            "Secret {ca_name} (spec.listenersConfig.sslSecrets.tlsSecretName) does not hold a CA the operator can \
+             use: {error}; fix its ca.crt, tls.crt and tls.key, or delete it for a new CA (every certificate is \
+             then issued again)"
+        )
+    };
+    let stored = read_key_and_certificate(ca_secret_stored).map_err(|error| unreadable(error.to_string()))?;
+    let ca = CertificateAuthority::from_pem(&stored.certificate_pem, &stored.private_key_pem)
+        .map_err(|error| unreadable(error.to_string()))?;
+
+    let server_cn = server_common_name(cluster);
+    let operator_cn = controller_common_name(cluster);
+    let leaves = [
+        (server_certificate_secret_name(cluster), server_dns_names(cluster, &[]), server_cn),
+        (controller_certificate_secret_name(cluster), Vec::new(), operator_cn),
+    ];
+    for (secret_name, dns_names, common_name) in leaves {
+        let uris = vec![spiffe_id(cluster, &common_name)];
+        let wanted = LeafRequest { common_name, dns_names, uris };
+        let secret = observed.secrets.get(&secret_name);
+        let stored = secret.and_then(|secret| read_key_and_certificate(secret).ok());
+        let mut verdict = inspect_leaf(stored.as_ref(), &ca, &wanted, now);
+        // The trust bundle too must be the CA's: clients read it from the same Secret.
+        let bundle = secret.and_then(|secret| read_text(secret, crate::build::pki::secrets::CA_CERTIFICATE_KEY).ok());
+        if !verdict.must_issue() && bundle.as_deref() != Some(ca.pem().certificate_pem.as_str()) {
+            verdict = LeafVerdict::OtherIssuer;
+        }
+        if !verdict.must_issue() {
+            continue;
+        }
+        let leaf = ca
+            .issue(&wanted, Validity::starting(now, LEAF_LIFETIME))
+            .map_err(|error| format!("cannot issue the certificate of Secret {secret_name}: {error}"))?;
+        let secret = leaf_secret(cluster, secret_name, &ca.pem().certificate_pem, &leaf);
+        prepared.issued.push(Issued { secret, reason: reason(&verdict) });
+    }
+    Ok(())
+}
+
+fn reason(verdict: &LeafVerdict) -> String {
+    match verdict {
+        LeafVerdict::Valid { .. } => "valid".to_owned(),
+        LeafVerdict::Missing => "none existed".to_owned(),
+        LeafVerdict::Unreadable(error) => format!("the stored one could not be read: {error}"),
+        LeafVerdict::KeyMismatch => "the stored key was not the certificate's".to_owned(),
+        LeafVerdict::OtherIssuer => "the stored one was signed by another CA".to_owned(),
+        LeafVerdict::NamesChanged { missing, unexpected } => {
+            format!("its names changed: +[{}] -[{}]", missing.join(", "), unexpected.join(", "))
+        }
+        LeafVerdict::RenewalDue => "renewal due".to_owned(),
+    }
+}

@@ -1,0 +1,153 @@
+//! Pure: the certificates of a cluster with `sslSecrets.create: true`, written before anything
+//! that uses them — the Secrets the operator's CA issued this pass, or the cert-manager issuers
+//! and certificates — and whether the brokers' and the operator's certificates exist yet, so
+//! that broker pods wait for theirs (a pod whose Secret volume is missing never starts).
+//!
+//! Making a certificate needs a new key and the clock, so `reconcile::certificates` makes them
+//! before the decision ([`Prepared`]); this module only orders their writes and reports.
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
+
+use crate::build::pki::cert_manager::CertManagerObjects;
+use crate::build::pki::inspect::certificate_facts;
+use crate::build::pki::names::{controller_certificate_secret_name, server_certificate_secret_name};
+use crate::build::pki::secrets::{CA_CERTIFICATE_KEY, read_key_and_certificate, read_text};
+use crate::model::{PkiSource, ValidatedCluster};
+use crate::reconcile::observe::ObservedCluster;
+
+use super::plan::{Action, Created, Desired, Notice, Step};
+
+/// Condition type: whether the cluster's certificates exist, when they expire, or why not.
+pub const CERTIFICATES: &str = "Certificates";
+
+/// What `reconcile::certificates` made or chose for this pass.
+#[derive(Debug)]
+pub struct Prepared {
+    pub source: PkiSource,
+    /// The operator's CA, made this pass because its Secret does not exist.
+    pub new_authority: Option<Secret>,
+    /// Certificates the operator's CA issued this pass, with why.
+    pub issued: Vec<Issued>,
+    /// cert-manager's objects, for the cert-manager backend.
+    pub cert_manager: Option<CertManagerRequest>,
+    /// Why certificates cannot be made (names the Secret and the fix).
+    pub problem: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Issued {
+    pub secret: Secret,
+    /// Why it was issued (e.g. "none existed", "renewal due").
+    pub reason: String,
+}
+
+#[derive(Debug)]
+pub struct CertManagerRequest {
+    pub objects: CertManagerObjects,
+    pub fingerprint: u64,
+    /// This process applied the same objects already.
+    pub applied: bool,
+}
+
+/// Where the cluster's certificates stand.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CertificatesReport {
+    /// None for a cluster whose certificates the operator does not make.
+    pub condition: Option<CertificatesCondition>,
+    /// Why broker pods wait, when the brokers' certificate does not exist yet.
+    pub brokers_wait: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificatesCondition {
+    pub ready: bool,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// The writes of the certificates, in order (CA, then what it signs), and where they stand.
+pub fn plan(
+    cluster: &ValidatedCluster,
+    observed: &ObservedCluster,
+    prepared: Option<&Prepared>,
+    steps: &mut Vec<Step>,
+) -> CertificatesReport {
+    let Some(prepared) = prepared else {
+        return CertificatesReport::default();
+    };
+    if let Some(authority) = &prepared.new_authority {
+        let note = format!("created the cluster's certificate authority in Secret {}", authority.name_any());
+        steps.push(Step::noted(
+            Action::Create(Box::new(Created::Secret(authority.clone()))),
+            Notice::normal("CertificateAuthorityCreated", "IssueCertificates", note),
+        ));
+    }
+    for issued in &prepared.issued {
+        let note = format!("issued the certificate in Secret {} ({})", issued.secret.name_any(), issued.reason);
+        steps.push(Step::noted(
+            Action::Apply(Box::new(Desired::Secret(issued.secret.clone()))),
+            Notice::normal("CertificateIssued", "IssueCertificates", note),
+        ));
+    }
+    if let Some(request) = prepared.cert_manager.as_ref().filter(|request| !request.applied) {
+        steps.push(Step::new(Action::ApplyCertManager {
+            objects: request.objects.all().cloned().collect(),
+            fingerprint: request.fingerprint,
+        }));
+    }
+
+    let server = server_certificate_secret_name(cluster);
+    let operator = controller_certificate_secret_name(cluster);
+    let issued_now = |name: &str| prepared.issued.iter().any(|issued| issued.secret.name_any() == name);
+    let describe = |name: &str| -> Result<String, String> {
+        if issued_now(name) {
+            return Ok(format!("Secret {name}: issued now"));
+        }
+        let secret = observed.secrets.get(name).ok_or_else(|| waiting_for(prepared.source, name))?;
+        describe_certificate(secret).map_err(|problem| format!("Secret {name}: {problem}"))
+    };
+    let (server_state, operator_state) = (describe(&server), describe(&operator));
+    let brokers_wait = server_state.as_ref().err().cloned();
+    let condition = match (&prepared.problem, server_state, operator_state) {
+        (Some(problem), _, _) => {
+            CertificatesCondition { ready: false, reason: "CannotIssue", message: problem.clone() }
+        }
+        (None, Ok(server), Ok(operator)) => {
+            CertificatesCondition { ready: true, reason: "Issued", message: format!("{server}; {operator}") }
+        }
+        (None, server, operator) => {
+            let waits: Vec<String> = [server, operator].into_iter().filter_map(Result::err).collect();
+            CertificatesCondition { ready: false, reason: "Waiting", message: waits.join("; ") }
+        }
+    };
+    CertificatesReport { condition: Some(condition), brokers_wait }
+}
+
+fn waiting_for(source: PkiSource, secret: &str) -> String {
+    match source {
+        PkiSource::CertManager => {
+            format!(
+                "waiting for cert-manager to issue the certificate of Secret {secret} (Certificate status says why)"
+            )
+        }
+        PkiSource::OperatorCa => format!("waiting for the operator's CA to issue the certificate of Secret {secret}"),
+    }
+}
+
+/// `serial …, expires …` of a certificate's Secret, or what is wrong with it.
+fn describe_certificate(secret: &Secret) -> Result<String, String> {
+    let stored = read_key_and_certificate(secret).map_err(|error| error.to_string())?;
+    read_text(secret, CA_CERTIFICATE_KEY).map_err(|error| error.to_string())?;
+    let facts = certificate_facts(&stored.certificate_pem).map_err(|error| error.to_string())?;
+    let expires = facts
+        .validity
+        .not_after
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| facts.validity.not_after.to_string());
+    Ok(format!("Secret {}: serial {}, expires {expires}", secret.name_any(), facts.serial))
+}
+
+#[cfg(test)]
+#[path = "certificates_tests.rs"]
+mod tests;

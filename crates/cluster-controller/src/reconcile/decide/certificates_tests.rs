@@ -1,0 +1,156 @@
+//! The certificates' writes come first, and brokers wait for theirs.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::*;
+use crate::build::pki::cert_manager::cert_manager_objects;
+use crate::build::pki::names::DEFAULT_CERT_MANAGER_NAMESPACE;
+use crate::build::tests::load;
+use crate::model::validate;
+use crate::reconcile::certificates::{AppliedCertManager, prepare};
+
+const SSL_SAMPLE: &str = "crates/crd-types/tests/fixtures/koperator/samples/simplekafkacluster_ssl.yaml";
+
+fn operator_ca_cluster() -> ValidatedCluster {
+    let mut cluster = load(SSL_SAMPLE);
+    let ssl = cluster.spec.listeners_config.ssl_secrets.as_mut().expect("the sample has sslSecrets");
+    ssl.pki_backend = Some(crd_types::kafka_cluster::PkiBackend::OperatorCa);
+    validate(&cluster).expect("valid")
+}
+
+fn secrets_written(steps: &[Step]) -> Vec<(String, &'static str)> {
+    steps
+        .iter()
+        .filter_map(|step| match &step.action {
+            Action::Create(created) => match created.as_ref() {
+                Created::Secret(secret) => Some((secret.name_any(), "create")),
+                _ => None,
+            },
+            Action::Apply(desired) => match desired.as_ref() {
+                Desired::Secret(secret) => Some((secret.name_any(), "apply")),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// Feeds the Secrets a pass wrote back into what the next pass observes.
+fn observe_written(steps: Vec<Step>, observed: &mut ObservedCluster) {
+    for step in steps {
+        let secret = match step.action {
+            Action::Create(created) => match *created {
+                Created::Secret(secret) => secret,
+                _ => continue,
+            },
+            Action::Apply(desired) => match *desired {
+                Desired::Secret(secret) => secret,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        observed.secrets.insert(secret.name_any(), Arc::new(secret));
+    }
+}
+
+#[test]
+fn the_operators_ca_is_made_then_signs_then_rests() {
+    let cluster = operator_ca_cluster();
+    let mut observed = ObservedCluster::default();
+    let now = OffsetDateTime::now_utc();
+    let applied = AppliedCertManager::default();
+
+    // Pass 1: only the CA; brokers wait.
+    let prepared = prepare(&cluster, &observed, &applied, now).expect("the operator makes certificates");
+    let mut steps = Vec::new();
+    let report = plan(&cluster, &observed, Some(&prepared), &mut steps);
+    assert_eq!(secrets_written(&steps), [("kafka-ca-certificate".to_owned(), "create")], "tlsSecretName holds the CA");
+    let wait = report.brokers_wait.expect("no server certificate yet");
+    assert!(wait.contains("Secret kafka-server-certificate"), "{wait}");
+    assert!(!report.condition.as_ref().expect("a condition").ready);
+    observe_written(steps, &mut observed);
+
+    // Pass 2: the server's and the operator's certificates.
+    let prepared = prepare(&cluster, &observed, &applied, now).expect("certificates");
+    let mut steps = Vec::new();
+    let report = plan(&cluster, &observed, Some(&prepared), &mut steps);
+    assert_eq!(
+        secrets_written(&steps),
+        [("kafka-server-certificate".to_owned(), "apply"), ("kafka-controller".to_owned(), "apply")]
+    );
+    assert_eq!(report.brokers_wait, None);
+    assert!(report.condition.as_ref().expect("a condition").ready);
+    observe_written(steps, &mut observed);
+
+    // Pass 3: nothing to write; the condition names serials and expiry.
+    let prepared = prepare(&cluster, &observed, &applied, now).expect("certificates");
+    let mut steps = Vec::new();
+    let report = plan(&cluster, &observed, Some(&prepared), &mut steps);
+    assert!(steps.is_empty(), "{steps:?}");
+    let condition = report.condition.expect("a condition");
+    assert_eq!((condition.ready, condition.reason), (true, "Issued"));
+    assert!(condition.message.contains("Secret kafka-server-certificate: serial "), "{}", condition.message);
+    assert!(condition.message.contains(", expires "), "{}", condition.message);
+
+    // Renewal due (two thirds of 90 days later): both leaves again, same CA.
+    let later = now + time::Duration::days(61);
+    let prepared = prepare(&cluster, &observed, &applied, later).expect("certificates");
+    let reasons: Vec<&str> = prepared.issued.iter().map(|issued| issued.reason.as_str()).collect();
+    assert_eq!(reasons, ["renewal due", "renewal due"]);
+    assert!(prepared.new_authority.is_none());
+}
+
+#[test]
+fn an_unreadable_ca_is_reported_and_never_replaced() {
+    let cluster = operator_ca_cluster();
+    let mut observed = ObservedCluster::default();
+    let mut secret = k8s_openapi::api::core::v1::Secret::default();
+    secret.metadata.name = Some("kafka-ca-certificate".into());
+    observed.secrets.insert("kafka-ca-certificate".into(), Arc::new(secret));
+    let prepared =
+        prepare(&cluster, &observed, &AppliedCertManager::default(), OffsetDateTime::now_utc()).expect("certificates");
+    let mut steps = Vec::new();
+    let report = plan(&cluster, &observed, Some(&prepared), &mut steps);
+    assert!(steps.is_empty(), "nothing overwrites the CA's Secret: {steps:?}");
+    let condition = report.condition.expect("a condition");
+    assert_eq!((condition.ready, condition.reason), (false, "CannotIssue"));
+    assert!(
+        condition.message.starts_with("Secret kafka-ca-certificate (spec.listenersConfig.sslSecrets.tlsSecretName)")
+    );
+    assert!(condition.message.contains("delete it for a new CA"), "{}", condition.message);
+}
+
+#[test]
+fn cert_manager_objects_are_applied_once_per_process() {
+    let cluster = validate(&load(SSL_SAMPLE)).expect("valid");
+    let applied = AppliedCertManager::default();
+    let observed = ObservedCluster::default();
+    let prepared = prepare(&cluster, &observed, &applied, OffsetDateTime::now_utc()).expect("cert-manager");
+    let mut steps = Vec::new();
+    let report = plan(&cluster, &observed, Some(&prepared), &mut steps);
+    let [Step { action: Action::ApplyCertManager { objects, fingerprint }, .. }] = steps.as_slice() else {
+        panic!("one apply of cert-manager's objects: {steps:?}");
+    };
+    let expected = cert_manager_objects(&cluster, DEFAULT_CERT_MANAGER_NAMESPACE, &[]);
+    assert_eq!(objects.len(), expected.all().count());
+    let wait = report.brokers_wait.expect("cert-manager has not issued yet");
+    assert!(wait.starts_with("waiting for cert-manager to issue the certificate of Secret kafka-server-certificate"));
+
+    applied.record(&cluster, *fingerprint);
+    let prepared = prepare(&cluster, &observed, &applied, OffsetDateTime::now_utc()).expect("cert-manager");
+    let mut steps = Vec::new();
+    plan(&cluster, &observed, Some(&prepared), &mut steps);
+    assert!(steps.is_empty(), "applied already: {steps:?}");
+}
+
+#[test]
+fn a_cluster_without_certificates_has_no_condition() {
+    let cluster = validate(&load("deploy/samples/kafkacluster-kraft-combined.yaml")).expect("valid");
+    let prepared =
+        prepare(&cluster, &ObservedCluster::default(), &AppliedCertManager::default(), OffsetDateTime::now_utc());
+    assert!(prepared.is_none());
+    let mut steps = Vec::new();
+    assert_eq!(plan(&cluster, &ObservedCluster::default(), None, &mut steps), CertificatesReport::default());
+}
