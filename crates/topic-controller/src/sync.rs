@@ -291,7 +291,13 @@ async fn tls_settings(
     cluster: &ClusterKey,
     source: &TlsSource,
 ) -> Result<TlsSettings, Unavailable> {
-    tls_secrets::tls_settings(&shared.secrets, source, &mut state.tls_material).await.map_err(|error| match error {
+    tls_secrets::tls_settings(&shared.secrets, source, &mut state.tls_material)
+        .await
+        .map_err(|error| waiting_for_tls(cluster, error))
+}
+
+fn waiting_for_tls(cluster: &ClusterKey, error: tls_secrets::Error) -> Unavailable {
+    match error {
         tls_secrets::Error::Missing(missing) => {
             Unavailable { message: missing.to_string(), cluster_gone: false, failure: None }
         }
@@ -303,7 +309,7 @@ async fn tls_settings(
                 failure: Some(Box::new(failure)),
             }
         }
-    })
+    }
 }
 
 fn admin_for(
@@ -477,3 +483,7 @@ fn queue_statuses(statuses: &StatusQueue, requests: &[&TopicRequest], plan: &Pla
     }
     statuses.submit(changed, settled.into_iter());
 }
+
+#[cfg(test)]
+#[path = "sync_tests.rs"]
+mod tests;
