@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use grpc_contracts::cluster_v1::cluster_access_client::ClusterAccessClient;
-use grpc_contracts::cluster_v1::{ClusterRef, GetClusterAccessRequest, SecurityProtocol};
+use grpc_contracts::cluster_v1::{self as v1, ClusterRef, GetClusterAccessRequest, SecurityProtocol};
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::request::ClusterKey;
+use crate::tls_material::{ClientSource, SecretKey, SecretName, TlsSource};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -25,9 +26,14 @@ pub enum Error {
     #[error("cluster controller at {endpoint} unreachable or not serving ({code:?}: {message})")]
     Unreachable { endpoint: String, code: Code, message: String },
     #[error(
-        "listener {listener} of KafkaCluster {cluster} uses {protocol}; the topic controller only speaks PLAINTEXT so far"
+        "listener {listener} of KafkaCluster {cluster} uses {protocol}; the topic controller only speaks PLAINTEXT and SSL so far"
     )]
     UnsupportedSecurity { cluster: ClusterKey, listener: String, protocol: String },
+    #[error(
+        "listener {listener} of KafkaCluster {cluster} uses TLS, but the cluster controller names no CA certificate \
+         for it: set spec.listenersConfig.sslSecrets (per-listener serverSSLCertSecret is not supported yet)"
+    )]
+    NoTlsCredentials { cluster: ClusterKey, listener: String },
     #[error("the cluster controller answered for {0} without a listener to use")]
     NoListener(ClusterKey),
 }
@@ -38,6 +44,8 @@ pub struct ClusterTarget {
     pub bootstrap_servers: Vec<String>,
     /// Brokers in the cluster spec (controller-only nodes excluded).
     pub spec_broker_count: usize,
+    /// Where the TLS material is, for a TLS listener.
+    pub tls: Option<TlsSource>,
 }
 
 /// A lazily connected client: creating it needs no reachable server, and the channel
@@ -76,17 +84,119 @@ impl ClusterAccess {
             .find(|listener| listener.name == access.preferred_listener)
             .or_else(|| access.listeners.first())
             .ok_or_else(|| Error::NoListener(cluster.clone()))?;
-        let protocol = listener.security_protocol();
-        if protocol != SecurityProtocol::Plaintext {
+        Ok(ClusterTarget {
+            bootstrap_servers: listener.bootstrap_servers.clone(),
+            spec_broker_count: access.broker_ids.len(),
+            tls: tls_source(cluster, listener)?,
+        })
+    }
+}
+
+/// The listener's TLS material, as the cluster controller names it. No client required.
+fn tls_source(cluster: &ClusterKey, listener: &v1::Listener) -> Result<Option<TlsSource>, Error> {
+    let protocol = listener.security_protocol();
+    match protocol {
+        SecurityProtocol::Plaintext => return Ok(None),
+        SecurityProtocol::Ssl => {}
+        _ => {
             return Err(Error::UnsupportedSecurity {
                 cluster: cluster.clone(),
                 listener: listener.name.clone(),
                 protocol: protocol.as_str_name().trim_start_matches("SECURITY_PROTOCOL_").to_owned(),
             });
         }
-        Ok(ClusterTarget {
-            bootstrap_servers: listener.bootstrap_servers.clone(),
-            spec_broker_count: access.broker_ids.len(),
-        })
+    }
+    let credentials = listener.credentials.as_ref();
+    let ca_certificate = credentials
+        .and_then(|c| c.ca_certificate.as_ref())
+        .ok_or_else(|| Error::NoTlsCredentials { cluster: cluster.clone(), listener: listener.name.clone() })?;
+    // The key without the certificate (or the reverse) is of no use: a client sends both or
+    // neither.
+    let client = credentials.and_then(|c| match (&c.client_certificate, &c.client_key) {
+        (Some(certificate), Some(private_key)) => {
+            Some(ClientSource { certificate: secret_key(certificate), private_key: secret_key(private_key) })
+        }
+        _ => None,
+    });
+    Ok(Some(TlsSource { ca_certificate: secret_key(ca_certificate), client }))
+}
+
+fn secret_key(reference: &v1::SecretKeyRef) -> SecretKey {
+    SecretKey {
+        secret: SecretName { namespace: reference.namespace.clone(), name: reference.name.clone() },
+        key: reference.key.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster() -> ClusterKey {
+        ClusterKey { namespace: "kafka".into(), name: "kafka".into() }
+    }
+
+    fn reference(key: &str) -> Option<v1::SecretKeyRef> {
+        Some(v1::SecretKeyRef { namespace: "kafka".into(), name: "kafka-controller".into(), key: key.into() })
+    }
+
+    fn listener(protocol: SecurityProtocol, credentials: Option<v1::ClientCredentials>) -> v1::Listener {
+        v1::Listener {
+            name: "internal".into(),
+            bootstrap_servers: vec!["kafka-0.kafka-headless.kafka.svc.cluster.local:29092".into()],
+            security_protocol: protocol as i32,
+            tls_enabled: protocol == SecurityProtocol::Ssl,
+            credentials,
+        }
+    }
+
+    fn mutual() -> v1::ClientCredentials {
+        v1::ClientCredentials {
+            ca_certificate: reference("ca.crt"),
+            client_certificate: reference("tls.crt"),
+            client_key: reference("tls.key"),
+            sasl: None,
+        }
+    }
+
+    fn key(key: &str) -> SecretKey {
+        SecretKey { secret: SecretName { namespace: "kafka".into(), name: "kafka-controller".into() }, key: key.into() }
+    }
+
+    #[test]
+    fn a_plaintext_listener_needs_no_material() {
+        assert_eq!(tls_source(&cluster(), &listener(SecurityProtocol::Plaintext, None)).expect("plaintext"), None);
+    }
+
+    #[test]
+    fn an_ssl_listener_takes_the_named_keys() {
+        let source = tls_source(&cluster(), &listener(SecurityProtocol::Ssl, Some(mutual()))).expect("ssl");
+        let source = source.expect("TLS material");
+        assert_eq!(source.ca_certificate, key("ca.crt"));
+        let client = source.client.expect("client certificate");
+        assert_eq!((client.certificate, client.private_key), (key("tls.crt"), key("tls.key")));
+
+        let server_only = v1::ClientCredentials { client_certificate: None, client_key: None, ..mutual() };
+        let source = tls_source(&cluster(), &listener(SecurityProtocol::Ssl, Some(server_only))).expect("ssl");
+        assert_eq!(source.expect("TLS material").client, None);
+    }
+
+    #[test]
+    fn an_ssl_listener_without_a_ca_says_what_to_set() {
+        for credentials in [None, Some(v1::ClientCredentials { ca_certificate: None, ..mutual() })] {
+            let error = tls_source(&cluster(), &listener(SecurityProtocol::Ssl, credentials)).expect_err("no CA");
+            assert!(matches!(error, Error::NoTlsCredentials { .. }), "{error:?}");
+            assert!(error.to_string().contains("spec.listenersConfig.sslSecrets"), "{error}");
+        }
+    }
+
+    #[test]
+    fn sasl_is_refused_by_name() {
+        let error = tls_source(&cluster(), &listener(SecurityProtocol::SaslSsl, Some(mutual()))).expect_err("sasl");
+        assert_eq!(
+            error.to_string(),
+            "listener internal of KafkaCluster kafka/kafka uses SASL_SSL; the topic controller only speaks PLAINTEXT \
+             and SSL so far"
+        );
     }
 }

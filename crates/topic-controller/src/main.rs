@@ -11,6 +11,7 @@ mod apply;
 mod cache;
 mod cluster_pass;
 mod controller;
+mod kafka_client;
 mod kube_writes;
 mod outcome;
 mod plan;
@@ -18,6 +19,8 @@ mod request;
 mod status;
 mod status_writer;
 mod sync;
+mod tls_material;
+mod tls_secrets;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -90,6 +93,7 @@ async fn main() -> ExitCode {
                     let shared = Arc::new(sync::Shared {
                         writer: TopicWriter { client: client.clone(), field_manager: field_manager.clone(), recorder },
                         access: access.clone(),
+                        secrets: client.clone(),
                         kafka_requests: kafka_requests.clone(),
                         client_id: NAME.to_owned(),
                         request_timeout: args.kafka_request_timeout,

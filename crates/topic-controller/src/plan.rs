@@ -317,4 +317,4 @@ fn new_topic(request: &TopicRequest) -> NewTopicSpec {
 
 #[cfg(test)]
 #[path = "plan_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -6,7 +6,7 @@ use kafka_admin::{ClusterMetadata, OperationError, TopicMetadata};
 use super::*;
 use crate::request::ResourceKey;
 
-fn request(name: &str, topic: &str) -> TopicRequest {
+pub(crate) fn request(name: &str, topic: &str) -> TopicRequest {
     TopicRequest {
         resource: ResourceKey { namespace: "apps".into(), name: name.into() },
         uid: format!("uid-{name}"),

@@ -15,19 +15,22 @@ use futures::{StreamExt, stream};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use kafka_admin::{ClusterAdmin, ClusterMetadata, ConnectionSettings, RequestCounter, RequestError};
-use operator_runtime::error_class::{Classify, ErrorClass};
+use kafka_admin::{ClusterAdmin, ClusterMetadata, ConnectionSettings, RequestCounter, RequestError, TlsSettings};
+use operator_runtime::error_class::{Classify, ErrorClass, kube_error_class};
 use operator_runtime::finalizers::FinalizerError;
 
 use crate::access::{self, ClusterAccess, ClusterTarget};
 use crate::apply;
 use crate::cache::CachedTopic;
+use crate::kafka_client::{self, KafkaClient};
 use crate::kube_writes::{Notice, TopicWriter};
 use crate::outcome::{Outcome, ProblemKind};
 use crate::plan::{self, AppliedConfig, ConfiguredHere, CreatedHere, KafkaView, Plan, Release};
 use crate::request::{ClusterKey, ResourceKey, TopicRequest};
 use crate::status;
 use crate::status_writer::{StatusQueue, StatusUpdate};
+use crate::tls_material::{CachedMaterial, SecretName, TlsSource};
+use crate::tls_secrets;
 
 /// API writes in flight at once: enough to keep a 10,000-topic flood moving without
 /// starving the API server.
@@ -41,6 +44,8 @@ const PASSES_UNTIL_CONFIG_SHOWS: u32 = 3;
 pub struct Shared {
     pub writer: TopicWriter,
     pub access: ClusterAccess,
+    /// Reads the Secrets that TLS listeners' material is in.
+    pub secrets: kube::Client,
     pub kafka_requests: RequestCounter,
     pub client_id: String,
     pub request_timeout: std::time::Duration,
@@ -48,8 +53,11 @@ pub struct Shared {
 
 /// What one cluster's worker keeps between passes.
 pub struct ClusterState {
-    /// One admin client per cluster, replaced only when the bootstrap servers change.
-    admin: Option<Arc<ClusterAdmin>>,
+    /// One admin client per cluster, replaced only when the bootstrap servers or the TLS
+    /// material change.
+    admin: Option<KafkaClient>,
+    /// The TLS material last read, for a cluster whose listener uses TLS.
+    tls_material: Option<CachedMaterial>,
     created_here: CreatedHere,
     configured_here: ConfiguredHere,
     pub statuses: StatusQueue,
@@ -57,7 +65,13 @@ pub struct ClusterState {
 
 impl ClusterState {
     pub fn new(statuses: StatusQueue) -> Self {
-        Self { admin: None, created_here: CreatedHere::new(), configured_here: ConfiguredHere::new(), statuses }
+        Self {
+            admin: None,
+            tls_material: None,
+            created_here: CreatedHere::new(),
+            configured_here: ConfiguredHere::new(),
+            statuses,
+        }
     }
 }
 
@@ -69,6 +83,13 @@ pub enum PassError {
         cluster: ClusterKey,
         #[source]
         source: access::Error,
+    },
+    #[error("failed to read Secret {secret}, the TLS material of KafkaCluster {cluster}")]
+    ReadSecret {
+        cluster: ClusterKey,
+        secret: SecretName,
+        #[source]
+        source: kube::Error,
     },
     #[error("failed to create a Kafka admin client for KafkaCluster {cluster}")]
     AdminClient {
@@ -113,6 +134,7 @@ impl Classify for PassError {
         };
         match self {
             Self::ClusterAccess { .. } => ErrorClass::transient("cluster_access_unreachable"),
+            Self::ReadSecret { source, .. } => kube_error_class(source),
             Self::AdminClient { .. } => ErrorClass::permanent("kafka_client"),
             Self::ObserveKafka { source, .. } | Self::ApplyKafka { source, .. } => kafka(source),
             Self::AddFinalizers { source, .. } | Self::RemoveFinalizers { source, .. } => source.class(),
@@ -154,7 +176,7 @@ pub async fn run_pass(
         }
     };
     let mut deleted = Vec::new();
-    if let Some(admin) = state.admin.clone().filter(|_| has_kafka_work(&plan)) {
+    if let Some(admin) = state.admin.as_ref().map(KafkaClient::admin).filter(|_| has_kafka_work(&plan)) {
         failures.extend(add_finalizers(shared, &by_key, &mut plan).await);
         let uid_of = |key: &ResourceKey| by_key.get(key).map(|r| r.request.uid.clone()).unwrap_or_default();
         tracing::info!(
@@ -226,7 +248,14 @@ async fn observe_and_plan(
         failure: matches!(error, access::Error::Unreachable { .. })
             .then(|| Box::new(PassError::ClusterAccess { cluster: cluster.clone(), source: error })),
     })?;
-    let admin = admin_for(shared, state, cluster, &target)?;
+    let tls = match &target.tls {
+        Some(source) => Some(tls_settings(shared, state, cluster, source).await?),
+        None => {
+            state.tls_material = None;
+            None
+        }
+    };
+    let admin = admin_for(shared, state, cluster, &target, tls)?;
     let unreachable = |error: RequestError| Unavailable {
         message: format!(
             "cannot reach Kafka at {}: {}",
@@ -254,30 +283,53 @@ async fn observe_and_plan(
     Ok(plan::plan(requests, &view))
 }
 
+/// A missing Secret or key is waited for (the certificate backend writes it soon after the
+/// cluster asks for it); an API failure is a failure of the pass.
+async fn tls_settings(
+    shared: &Shared,
+    state: &mut ClusterState,
+    cluster: &ClusterKey,
+    source: &TlsSource,
+) -> Result<TlsSettings, Unavailable> {
+    tls_secrets::tls_settings(&shared.secrets, source, &mut state.tls_material)
+        .await
+        .map_err(|error| waiting_for_tls(cluster, error))
+}
+
+fn waiting_for_tls(cluster: &ClusterKey, error: tls_secrets::Error) -> Unavailable {
+    match error {
+        tls_secrets::Error::Missing(missing) => {
+            Unavailable { message: missing.to_string(), cluster_gone: false, failure: None }
+        }
+        tls_secrets::Error::Read { secret, source } => {
+            let failure = PassError::ReadSecret { cluster: cluster.clone(), secret, source };
+            Unavailable {
+                message: operator_runtime::error_chain(&failure),
+                cluster_gone: false,
+                failure: Some(Box::new(failure)),
+            }
+        }
+    }
+}
+
 fn admin_for(
     shared: &Shared,
     state: &mut ClusterState,
     cluster: &ClusterKey,
     target: &ClusterTarget,
+    tls: Option<TlsSettings>,
 ) -> Result<Arc<ClusterAdmin>, Unavailable> {
-    if let Some(admin) = state.admin.as_ref().filter(|a| a.bootstrap_servers() == target.bootstrap_servers) {
-        return Ok(admin.clone());
-    }
     let settings = ConnectionSettings {
         bootstrap_servers: target.bootstrap_servers.clone(),
         client_id: shared.client_id.clone(),
         request_timeout: shared.request_timeout,
-        // TODO(#16): TLS listeners, from the ClusterAccess answer.
-        tls: None,
+        tls,
     };
-    let admin = ClusterAdmin::connect(&settings, shared.kafka_requests.clone()).map_err(|error| Unavailable {
+    kafka_client::reuse_or_connect(&mut state.admin, settings, &shared.kafka_requests).map_err(|error| Unavailable {
         message: format!("failed to create a Kafka admin client: {}", operator_runtime::error_chain(&error)),
         cluster_gone: false,
         failure: Some(Box::new(PassError::AdminClient { cluster: cluster.clone(), source: error })),
-    })?;
-    let admin = Arc::new(admin);
-    state.admin = Some(admin.clone());
-    Ok(admin)
+    })
 }
 
 /// Topics whose configuration the plan compares: those that exist and that this operator
@@ -431,3 +483,7 @@ fn queue_statuses(statuses: &StatusQueue, requests: &[&TopicRequest], plan: &Pla
     }
     statuses.submit(changed, settled.into_iter());
 }
+
+#[cfg(test)]
+#[path = "sync_tests.rs"]
+mod tests;

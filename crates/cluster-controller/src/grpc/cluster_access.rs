@@ -10,7 +10,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use tonic::{Request, Response, Status};
 
 use crd_types::KafkaCluster;
-use crd_types::kafka_cluster::{ClusterState, SecurityProtocol};
+use crd_types::kafka_cluster::{ClusterState, CommonListenerSpec, SecurityProtocol, SslClientAuth};
 use grpc_contracts::cluster_v1::cluster_access_server::ClusterAccess;
 use grpc_contracts::cluster_v1::{
     self as v1, ClusterAccessInfo, ClusterRef, GetClusterAccessRequest, GetClusterAccessResponse, NotReady,
@@ -18,6 +18,8 @@ use grpc_contracts::cluster_v1::{
 };
 
 use crate::build;
+use crate::build::pki::names::controller_certificate_secret_name;
+use crate::build::pki::secrets::{CA_CERTIFICATE_KEY, CERTIFICATE_KEY, PRIVATE_KEY_KEY};
 use crate::model::{self, MetadataMode};
 
 /// How often a watch re-reads the cache; access details change on the scale of minutes.
@@ -75,8 +77,7 @@ fn access_info(cluster: ClusterRef, validated: &model::ValidatedCluster) -> Clus
                 bootstrap_servers: per_broker.values().cloned().collect(),
                 security_protocol: security_protocol(protocol) as i32,
                 tls_enabled: protocol.uses_tls(),
-                // TLS and SASL credentials come with the security issue.
-                credentials: None,
+                credentials: credentials(validated, &listener.common),
             })
         })
         .collect();
@@ -98,6 +99,31 @@ fn access_info(cluster: ClusterRef, validated: &model::ValidatedCluster) -> Clus
         } as i32,
         broker_ids: validated.brokers.iter().map(|b| b.id).collect(),
     }
+}
+
+/// Where the operator's client certificate for a TLS listener is: `<cluster>-controller`,
+/// which both certificate backends of `sslSecrets` write (CA, certificate, key). Its `ca.crt`
+/// is the CA that signed the brokers' certificates, so it is also what clients trust. The
+/// certificate is left out where the listener does not ask for one (`sslClientAuth: none`);
+/// with `requested` it is sent, so that Kafka sees the operator's principal.
+// TODO(#16): SASL credentials.
+fn credentials(validated: &model::ValidatedCluster, listener: &CommonListenerSpec) -> Option<v1::ClientCredentials> {
+    if !listener.security_protocol.uses_tls() || validated.spec.listeners_config.ssl_secrets.is_none() {
+        return None;
+    }
+    let secret = controller_certificate_secret_name(validated);
+    let key = |key: &str| v1::SecretKeyRef {
+        namespace: validated.namespace.clone(),
+        name: secret.clone(),
+        key: key.to_owned(),
+    };
+    let sends_certificate = listener.ssl_client_auth != Some(SslClientAuth::None);
+    Some(v1::ClientCredentials {
+        ca_certificate: Some(key(CA_CERTIFICATE_KEY)),
+        client_certificate: sends_certificate.then(|| key(CERTIFICATE_KEY)),
+        client_key: sends_certificate.then(|| key(PRIVATE_KEY_KEY)),
+        sasl: None,
+    })
 }
 
 fn security_protocol(protocol: SecurityProtocol) -> v1::SecurityProtocol {
@@ -155,5 +181,78 @@ impl ClusterAccess for ClusterAccessService {
             }
         };
         Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::tests::{kraft_dedicated, load};
+    use crd_types::kafka_cluster::SslSecrets;
+
+    const SSL_SAMPLE: &str = "crates/crd-types/tests/fixtures/koperator/samples/simplekafkacluster_ssl.yaml";
+
+    fn cluster_ref() -> ClusterRef {
+        ClusterRef { namespace: "kafka".into(), name: "kafka".into() }
+    }
+
+    fn info(cluster: &KafkaCluster) -> ClusterAccessInfo {
+        access_info(cluster_ref(), &model::validate(cluster).expect("valid"))
+    }
+
+    fn preferred(info: &ClusterAccessInfo) -> &v1::Listener {
+        info.listeners.iter().find(|l| l.name == info.preferred_listener).expect("preferred listener listed")
+    }
+
+    fn secret_ref(key: &str) -> Option<v1::SecretKeyRef> {
+        Some(v1::SecretKeyRef { namespace: "kafka".into(), name: "kafka-controller".into(), key: key.into() })
+    }
+
+    #[test]
+    fn a_tls_listener_names_the_operators_certificate_secret() {
+        let info = info(&load(SSL_SAMPLE));
+        let listener = preferred(&info);
+        assert!(listener.tls_enabled);
+        assert_eq!(listener.security_protocol(), v1::SecurityProtocol::Ssl);
+        let credentials = listener.credentials.as_ref().expect("TLS listener has credentials");
+        assert_eq!(credentials.ca_certificate, secret_ref("ca.crt"));
+        // `sslClientAuth: requested` in the sample: the certificate is sent anyway.
+        assert_eq!(credentials.client_certificate, secret_ref("tls.crt"));
+        assert_eq!(credentials.client_key, secret_ref("tls.key"));
+        assert_eq!(credentials.sasl, None);
+    }
+
+    #[test]
+    fn client_certificate_only_where_the_listener_asks_for_one() {
+        let mut cluster = load(SSL_SAMPLE);
+        for listener in &mut cluster.spec.listeners_config.internal_listeners {
+            listener.common.ssl_client_auth = None;
+        }
+        let info_required = info(&cluster);
+        let required = preferred(&info_required).credentials.as_ref().expect("credentials");
+        assert_eq!(required.client_certificate, secret_ref("tls.crt"), "required is the default");
+        for listener in &mut cluster.spec.listeners_config.internal_listeners {
+            listener.common.ssl_client_auth = Some(SslClientAuth::None);
+        }
+        let info_none = info(&cluster);
+        let none = preferred(&info_none).credentials.as_ref().expect("credentials");
+        assert_eq!(none.ca_certificate, secret_ref("ca.crt"), "brokers are still verified");
+        assert_eq!((&none.client_certificate, &none.client_key), (&None, &None));
+    }
+
+    #[test]
+    fn plaintext_listeners_and_clusters_without_ssl_secrets_name_nothing() {
+        let plaintext = info(&kraft_dedicated());
+        assert!(plaintext.listeners.iter().all(|l| !l.tls_enabled && l.credentials.is_none()));
+        let mut with_secrets = kraft_dedicated();
+        with_secrets.spec.listeners_config.ssl_secrets =
+            Some(SslSecrets { tls_secret_name: "ca".into(), create: Some(true), ..Default::default() });
+        assert!(info(&with_secrets).listeners.iter().all(|l| l.credentials.is_none()), "plaintext needs none");
+        // A TLS listener whose certificates the user brings per listener (serverSSLCertSecret):
+        // there is no operator certificate to name.
+        let mut no_secrets = model::validate(&load(SSL_SAMPLE)).expect("valid");
+        no_secrets.spec.listeners_config.ssl_secrets = None;
+        let info = access_info(cluster_ref(), &no_secrets);
+        assert!(info.listeners.iter().all(|l| l.tls_enabled && l.credentials.is_none()), "{info:?}");
     }
 }
