@@ -108,7 +108,7 @@ fn access_info(cluster: ClusterRef, validated: &model::ValidatedCluster) -> Clus
 /// with `requested` it is sent, so that Kafka sees the operator's principal.
 // TODO(#16): SASL credentials.
 fn credentials(validated: &model::ValidatedCluster, listener: &CommonListenerSpec) -> Option<v1::ClientCredentials> {
-    if !listener.security_protocol.uses_tls() || validated.spec.listeners_config.ssl_secrets.is_none() {
+    if !listener.security_protocol.uses_tls() || model::pki_source(&validated.spec).is_none() {
         return None;
     }
     let secret = controller_certificate_secret_name(validated);
