@@ -59,6 +59,11 @@ pub const CONFIG_HASH_ANNOTATION: &str = "koperator-rs.io/config-hash";
 /// Set outside the configuration hash, so that adding it restarted no pod.
 pub const NODE_NAMES_ANNOTATION: &str = "koperator-rs.io/node-names";
 pub const NODE_NAMES_KOPERATOR: &str = "koperator";
+/// Pod annotation: the serial number of the server certificate the broker was started with.
+/// Kafka reads its key store once, at start, so a renewed certificate changes the pod's
+/// configuration hash and the health-gated rolling restart brings it to every broker, one at a
+/// time.
+pub const SERVER_CERTIFICATE_ANNOTATION: &str = "koperator-rs.io/server-certificate-serial";
 
 /// What the reconciler has observed and the builders need.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -69,6 +74,8 @@ pub struct ObservedFacts {
     pub claims: BTreeMap<i32, BTreeMap<String, String>>,
     /// Dynamic config keys Kafka reported read-only (status.readOnlyConfigKeys).
     pub read_only_config_keys: BTreeSet<String>,
+    /// Serial number of the brokers' server certificate, for clusters with TLS listeners.
+    pub server_certificate_serial: Option<String>,
 }
 
 /// What the reconciler has observed and the Cruise Control builders need.
@@ -155,6 +162,10 @@ pub fn broker_objects(cluster: &ValidatedCluster, broker: &BrokerModel, facts: &
     let no_claims = BTreeMap::new();
     let claim_names = facts.claims.get(&broker.id).unwrap_or(&no_claims);
     let mut pod = pod::broker_pod(cluster, broker, claim_names, facts.cluster_id.as_deref());
+    if let Some(serial) = &facts.server_certificate_serial {
+        let annotations = pod.metadata.annotations.get_or_insert_default();
+        annotations.insert(SERVER_CERTIFICATE_ANNOTATION.to_string(), serial.clone());
+    }
 
     let config_hash = config_hash(&config_map, &pod);
     let annotations = pod.metadata.annotations.get_or_insert_default();

@@ -90,7 +90,10 @@ pub fn broker_pod(
     init_containers.push(jmx_exporter_init_container(cluster));
 
     let mut annotations = config.broker_annotations.clone();
-    annotations.retain(|key, _| key != super::CONFIG_HASH_ANNOTATION && key != super::NODE_NAMES_ANNOTATION);
+    annotations.retain(|key, _| {
+        ![super::CONFIG_HASH_ANNOTATION, super::NODE_NAMES_ANNOTATION, super::SERVER_CERTIFICATE_ANNOTATION]
+            .contains(&key.as_str())
+    });
     Pod {
         metadata: ObjectMeta {
             generate_name: Some(pod_name_prefix(cluster, broker)),

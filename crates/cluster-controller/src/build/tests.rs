@@ -394,3 +394,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_new_server_certificate_changes_the_configuration_hash() {
+    let cluster = validate(&kraft_dedicated()).expect("valid");
+    let facts = facts_with_every_claim(&cluster);
+    let broker = &cluster.brokers[0];
+    let plain = broker_objects(&cluster, broker, &facts);
+    let first = ObservedFacts { server_certificate_serial: Some("01".into()), ..facts.clone() };
+    let renewed = ObservedFacts { server_certificate_serial: Some("02".into()), ..facts };
+    let first = broker_objects(&cluster, broker, &first);
+    let renewed = broker_objects(&cluster, broker, &renewed);
+    let pod = first.pod.as_ref().expect("a pod");
+    let annotations = pod.metadata.annotations.as_ref().expect("annotations");
+    assert_eq!(annotations[super::SERVER_CERTIFICATE_ANNOTATION], "01");
+    assert_ne!(plain.config_hash, first.config_hash);
+    assert_ne!(first.config_hash, renewed.config_hash, "a renewal restarts the broker");
+}

@@ -141,6 +141,8 @@ pub struct BuildFacts<'a> {
     pub read_only_config_keys: &'a BTreeSet<String>,
     /// Why new pods wait for the brokers' certificate, if they do.
     pub certificate_wait: Option<&'a str>,
+    /// The serial number of the brokers' certificate (a renewal restarts them).
+    pub server_certificate_serial: Option<&'a str>,
 }
 
 /// The steps that bring broker `broker` to its desired objects, and where it stands after them.
@@ -157,6 +159,7 @@ pub fn plan(
         cluster_id: broker_facts.cluster_id.map(str::to_owned),
         claims: BTreeMap::from([(id, claims.clone())]),
         read_only_config_keys: broker_facts.read_only_config_keys.clone(),
+        server_certificate_serial: broker_facts.server_certificate_serial.map(str::to_owned),
     };
     let objects = build::broker_objects(cluster, broker, &facts);
 

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 
 use crate::build::pki::cert_manager::CertManagerObjects;
-use crate::build::pki::inspect::certificate_facts;
+use crate::build::pki::inspect::{CertificateFacts, certificate_facts};
 use crate::build::pki::names::{controller_certificate_secret_name, server_certificate_secret_name};
 use crate::build::pki::secrets::{CA_CERTIFICATE_KEY, read_key_and_certificate, read_text};
 use crate::model::{PkiSource, ValidatedCluster};
@@ -57,6 +57,8 @@ pub struct CertificatesReport {
     pub condition: Option<CertificatesCondition>,
     /// Why broker pods wait, when the brokers' certificate does not exist yet.
     pub brokers_wait: Option<String>,
+    /// The serial number of the brokers' certificate, as written by this pass or stored.
+    pub server_serial: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,16 +101,19 @@ pub fn plan(
 
     let server = server_certificate_secret_name(cluster);
     let operator = controller_certificate_secret_name(cluster);
-    let issued_now = |name: &str| prepared.issued.iter().any(|issued| issued.secret.name_any() == name);
-    let describe = |name: &str| -> Result<String, String> {
-        if issued_now(name) {
-            return Ok(format!("Secret {name}: issued now"));
-        }
-        let secret = observed.secrets.get(name).ok_or_else(|| waiting_for(prepared.source, name))?;
-        describe_certificate(secret).map_err(|problem| format!("Secret {name}: {problem}"))
+    let current = |name: &str| -> Result<(String, CertificateFacts), String> {
+        let issued = prepared.issued.iter().find(|issued| issued.secret.name_any() == name).map(|i| &i.secret);
+        let secret = issued.or_else(|| observed.secrets.get(name).map(AsRef::as_ref));
+        let secret = secret.ok_or_else(|| waiting_for(prepared.source, name))?;
+        read_certificate(secret).map_err(|problem| format!("Secret {name}: {problem}"))
     };
-    let (server_state, operator_state) = (describe(&server), describe(&operator));
+    let (server_state, operator_state) = (current(&server), current(&operator));
     let brokers_wait = server_state.as_ref().err().cloned();
+    let server_serial = server_state.as_ref().ok().map(|(_, facts)| facts.serial.clone());
+    let describe = |state: Result<(String, CertificateFacts), String>| {
+        state.map(|(name, facts)| format!("Secret {name}: serial {}, expires {}", facts.serial, rfc3339(&facts)))
+    };
+    let (server_state, operator_state) = (describe(server_state), describe(operator_state));
     let condition = match (&prepared.problem, server_state, operator_state) {
         (Some(problem), _, _) => {
             CertificatesCondition { ready: false, reason: "CannotIssue", message: problem.clone() }
@@ -121,7 +126,7 @@ pub fn plan(
             CertificatesCondition { ready: false, reason: "Waiting", message: waits.join("; ") }
         }
     };
-    CertificatesReport { condition: Some(condition), brokers_wait }
+    CertificatesReport { condition: Some(condition), brokers_wait, server_serial }
 }
 
 fn waiting_for(source: PkiSource, secret: &str) -> String {
@@ -135,17 +140,17 @@ fn waiting_for(source: PkiSource, secret: &str) -> String {
     }
 }
 
-/// `serial …, expires …` of a certificate's Secret, or what is wrong with it.
-fn describe_certificate(secret: &Secret) -> Result<String, String> {
+/// A certificate's Secret's name and what its certificate says, or what is wrong with it.
+fn read_certificate(secret: &Secret) -> Result<(String, CertificateFacts), String> {
     let stored = read_key_and_certificate(secret).map_err(|error| error.to_string())?;
     read_text(secret, CA_CERTIFICATE_KEY).map_err(|error| error.to_string())?;
     let facts = certificate_facts(&stored.certificate_pem).map_err(|error| error.to_string())?;
-    let expires = facts
-        .validity
-        .not_after
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| facts.validity.not_after.to_string());
-    Ok(format!("Secret {}: serial {}, expires {expires}", secret.name_any(), facts.serial))
+    Ok((secret.name_any(), facts))
+}
+
+fn rfc3339(facts: &CertificateFacts) -> String {
+    let not_after = facts.validity.not_after;
+    not_after.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| not_after.to_string())
 }
 
 #[cfg(test)]

@@ -94,12 +94,19 @@ fn the_operators_ca_is_made_then_signs_then_rests() {
     assert!(condition.message.contains("Secret kafka-server-certificate: serial "), "{}", condition.message);
     assert!(condition.message.contains(", expires "), "{}", condition.message);
 
-    // Renewal due (two thirds of 90 days later): both leaves again, same CA.
+    let serial = report.server_serial.expect("the brokers' certificate is known");
+    assert!(condition.message.contains(&format!("serial {serial}")), "{}", condition.message);
+
+    // Renewal due (two thirds of 90 days later): both leaves again, same CA; the brokers'
+    // serial changes, which restarts them (see `build::SERVER_CERTIFICATE_ANNOTATION`).
     let later = now + time::Duration::days(61);
     let prepared = prepare(&cluster, &observed, &applied, later).expect("certificates");
     let reasons: Vec<&str> = prepared.issued.iter().map(|issued| issued.reason.as_str()).collect();
     assert_eq!(reasons, ["renewal due", "renewal due"]);
     assert!(prepared.new_authority.is_none());
+    let report = plan(&cluster, &observed, Some(&prepared), &mut Vec::new());
+    let renewed = report.server_serial.expect("the renewed certificate is known");
+    assert_ne!(renewed, serial);
 }
 
 #[test]
