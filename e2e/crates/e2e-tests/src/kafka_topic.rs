@@ -284,11 +284,25 @@ pub async fn create_with_kafka_tool(
     replication_factor: i32,
     config: &[(&str, &str)],
 ) -> Result<()> {
+    create_with_kafka_tool_configured(bootstrap, None, topic, partitions, replication_factor, config).await
+}
+
+/// [`create_with_kafka_tool`] with a client properties file (`--command-config`), e.g. for TLS.
+pub async fn create_with_kafka_tool_configured(
+    bootstrap: &str,
+    command_config: Option<&Path>,
+    topic: &str,
+    partitions: i32,
+    replication_factor: i32,
+    config: &[(&str, &str)],
+) -> Result<()> {
     let (partitions, replication_factor) = (partitions.to_string(), replication_factor.to_string());
-    let mut args = vec![
-        "kafka-topics",
-        "--bootstrap-server",
-        bootstrap,
+    let command_config = command_config.map(|path| path.to_string_lossy().into_owned());
+    let mut args = vec!["kafka-topics", "--bootstrap-server", bootstrap];
+    if let Some(path) = &command_config {
+        args.extend(["--command-config", path.as_str()]);
+    }
+    args.extend([
         "--create",
         "--topic",
         topic,
@@ -296,7 +310,7 @@ pub async fn create_with_kafka_tool(
         &partitions,
         "--replication-factor",
         &replication_factor,
-    ];
+    ]);
     let settings: Vec<String> = config.iter().map(|(k, v)| format!("{k}={v}")).collect();
     for setting in &settings {
         args.extend(["--config", setting]);

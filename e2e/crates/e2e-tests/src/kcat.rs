@@ -1,5 +1,6 @@
 //! Talking to Kafka with kcat through `e2e/testbed exec`: cluster metadata, producing numbered
-//! messages with acks=all, consuming a topic from the beginning.
+//! messages with acks=all, consuming a topic from the beginning. Each has a `_with` form that
+//! passes librdkafka settings (`-X key=value`), for a listener with TLS (`crate::pki`).
 
 use std::ops::Range;
 use std::time::Duration;
@@ -64,10 +65,16 @@ impl Metadata {
 
 /// `kcat -L`: the brokers and topics the cluster reports (optionally only `topic`).
 pub async fn metadata(bootstrap: &str, topic: Option<&str>) -> Result<Metadata> {
+    metadata_with(bootstrap, topic, &[]).await
+}
+
+/// [`metadata`] with librdkafka `settings` (`key=value`).
+pub async fn metadata_with(bootstrap: &str, topic: Option<&str>, settings: &[String]) -> Result<Metadata> {
     let mut args = vec!["kcat", "-L", "-J", "-b", bootstrap, "-m", "10"];
     if let Some(topic) = topic {
         args.extend(["-t", topic]);
     }
+    add_settings(&mut args, settings);
     let stdout = host_command::run_ok(&args, None, METADATA_TIMEOUT).await?;
     serde_json::from_str(&stdout).with_context(|| format!("unexpected kcat -L output: {stdout}"))
 }
@@ -75,8 +82,18 @@ pub async fn metadata(bootstrap: &str, topic: Option<&str>) -> Result<Metadata> 
 /// Produces messages `numbers` to `topic` with acks=all and idempotence; fails if kcat
 /// reports any message undelivered.
 pub async fn produce_numbered(bootstrap: &str, topic: &str, numbers: Range<u32>) -> Result<()> {
+    produce_numbered_with(bootstrap, topic, numbers, &[]).await
+}
+
+/// [`produce_numbered`] with librdkafka `settings` (`key=value`).
+pub async fn produce_numbered_with(
+    bootstrap: &str,
+    topic: &str,
+    numbers: Range<u32>,
+    settings: &[String],
+) -> Result<()> {
     let input = message_accounting::lines(numbers.clone());
-    let args = [
+    let mut args = vec![
         "kcat",
         "-P",
         "-b",
@@ -90,6 +107,7 @@ pub async fn produce_numbered(bootstrap: &str, topic: &str, numbers: Range<u32>)
         "-X",
         "message.timeout.ms=60000",
     ];
+    add_settings(&mut args, settings);
     let output = host_command::run(&args, Some(input.as_bytes()), PRODUCE_TIMEOUT).await?;
     // kcat logs each failed delivery ("Delivery failed for message: ...") and exits non-zero.
     if !output.success || output.stderr.contains("Delivery failed") {
@@ -100,17 +118,40 @@ pub async fn produce_numbered(bootstrap: &str, topic: &str, numbers: Range<u32>)
 
 /// Every payload of `topic`, from the beginning of each partition to its end.
 pub async fn consume_all(bootstrap: &str, topic: &str) -> Result<Vec<String>> {
-    let args = ["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\\n"];
+    consume_all_with(bootstrap, topic, &[]).await
+}
+
+/// [`consume_all`] with librdkafka `settings` (`key=value`).
+pub async fn consume_all_with(bootstrap: &str, topic: &str, settings: &[String]) -> Result<Vec<String>> {
+    let mut args = vec!["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\\n"];
+    add_settings(&mut args, settings);
     let stdout = host_command::run_ok(&args, None, CONSUME_TIMEOUT).await?;
     Ok(stdout.lines().map(str::to_string).collect())
 }
 
 /// Consumes `topic` and fails unless it holds exactly the messages `numbers`, once each.
 pub async fn expect_exactly(bootstrap: &str, topic: &str, numbers: Range<u32>) -> Result<Accounting> {
-    let received = consume_all(bootstrap, topic).await?;
+    expect_exactly_with(bootstrap, topic, numbers, &[]).await
+}
+
+/// [`expect_exactly`] with librdkafka `settings` (`key=value`).
+pub async fn expect_exactly_with(
+    bootstrap: &str,
+    topic: &str,
+    numbers: Range<u32>,
+    settings: &[String],
+) -> Result<Accounting> {
+    let received = consume_all_with(bootstrap, topic, settings).await?;
     let accounting = Accounting::of(numbers, &received);
     if !accounting.is_exact() {
         bail!("topic {topic}: {accounting}");
     }
     Ok(accounting)
+}
+
+/// `-X key=value` for each setting.
+fn add_settings<'a>(args: &mut Vec<&'a str>, settings: &'a [String]) {
+    for setting in settings {
+        args.extend(["-X", setting.as_str()]);
+    }
 }

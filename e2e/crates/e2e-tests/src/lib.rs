@@ -28,6 +28,7 @@ pub mod koperator_layout;
 pub mod manifests;
 pub mod message_accounting;
 pub mod namespace;
+pub mod pki;
 pub mod pod_state;
 pub mod processes;
 pub mod rolling;

@@ -5,19 +5,16 @@
 //! server certificate, and a deleted certificate Secret is issued again with a new serial.
 //! Brokers do not use these certificates yet (#16): no cluster controller runs here.
 
-use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use anyhow::{Context, Result, anyhow, ensure};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind};
 use kube::{Api, Client};
-use tokio::process::Command;
 
-use e2e_tests::kafka_cluster;
-use e2e_tests::manifests;
 use e2e_tests::namespace::{self, TestNamespace};
 use e2e_tests::wait::{self, Check};
+use e2e_tests::{kafka_cluster, manifests, pki};
 
 const SAMPLE: &str = "crates/crd-types/tests/fixtures/koperator/samples/simplekafkacluster_ssl.yaml";
 /// Where the test bed runs cert-manager; its ClusterIssuers read their Secrets there.
@@ -57,20 +54,16 @@ async fn prove(ns: &TestNamespace, objects: &cluster_controller::CertManagerObje
         wait_ready(&ns.client, namespace, name).await?;
     }
 
-    let ca = pem_files(&ns.client, CERT_MANAGER_NAMESPACE, "kafka-ca-certificate").await?;
-    let server = pem_files(&ns.client, &ns.name, "kafka-server-certificate").await?;
-    let controller = pem_files(&ns.client, &ns.name, "kafka-controller").await?;
-    let dir = std::env::temp_dir().join(&ns.name);
-    std::fs::create_dir_all(&dir)?;
+    let ca = pki::pem_secret(&ns.client, CERT_MANAGER_NAMESPACE, "kafka-ca-certificate").await?;
+    let server = pki::pem_secret(&ns.client, &ns.name, "kafka-server-certificate").await?;
+    let controller = pki::pem_secret(&ns.client, &ns.name, "kafka-controller").await?;
+    let dir = pki::work_dir(&ns.name)?;
     for (name, leaf) in [("server", &server), ("controller", &controller)] {
-        ensure!(leaf.ca == ca.tls, "the {name} Secret's ca.crt is not the CA's certificate");
-        verify(&dir, name, leaf).await?;
+        ensure!(leaf.ca == ca.certificate, "the {name} Secret's ca.crt is not the CA's certificate");
+        pki::verify(&dir, name, &leaf.ca, &leaf.certificate).await?;
     }
 
-    let san = openssl_x509(&dir, "server", &server.tls, &["-noout", "-ext", "subjectAltName"]).await?;
-    // "X509v3 Subject Alternative Name:" then one line "DNS:a, DNS:b, URI:c".
-    let entries: String = san.lines().skip(1).collect();
-    let dns_names: Vec<&str> = entries.split(',').filter_map(|entry| entry.trim().strip_prefix("DNS:")).collect();
+    let dns_names = pki::dns_names(&dir, "server", &server.certificate).await?;
     let namespace = &ns.name;
     for service in ["kafka-headless", "kafka-all-broker"] {
         for name in [
@@ -79,7 +72,7 @@ async fn prove(ns: &TestNamespace, objects: &cluster_controller::CertManagerObje
             format!("{service}.{namespace}"),
             service.to_string(),
         ] {
-            ensure!(dns_names.contains(&name.as_str()), "the server certificate lacks {name}; it has {dns_names:?}");
+            ensure!(dns_names.contains(&name), "the server certificate lacks {name}; it has {dns_names:?}");
         }
     }
     // Brokers are reached as <pod>.<headless service>: a wildcard must cover each, as a TLS
@@ -90,48 +83,32 @@ async fn prove(ns: &TestNamespace, objects: &cluster_controller::CertManagerObje
             format!("kafka-{broker}.kafka-headless.{namespace}.svc"),
             format!("kafka-{broker}.kafka-headless.{namespace}"),
         ] {
-            ensure!(matches_host(&dir, &server.tls, &name).await?, "the server certificate does not match {name}");
+            ensure!(
+                pki::matches_host(&dir, &server.certificate, &name).await?,
+                "the server certificate does not match {name}"
+            );
         }
     }
     let foreign = "kafka-0.kafka-headless.elsewhere.svc.cluster.local";
-    ensure!(!matches_host(&dir, &server.tls, foreign).await?, "the server certificate matches {foreign}");
+    ensure!(!pki::matches_host(&dir, &server.certificate, foreign).await?, "the server certificate matches {foreign}");
 
     // A lost Secret is issued again, with a new serial, still signed by the same CA.
-    let serial = openssl_x509(&dir, "server", &server.tls, &["-noout", "-serial"]).await?;
+    let serial = pki::x509(&dir, "server", &server.certificate, &["-noout", "-serial"]).await?;
     Api::<Secret>::namespaced(ns.client.clone(), &ns.name)
         .delete("kafka-server-certificate", &DeleteParams::default())
         .await?;
     let reissued = wait::eventually("kafka-server-certificate is issued again", ISSUE_TIMEOUT, || async {
-        Ok(match pem_files(&ns.client, &ns.name, "kafka-server-certificate").await {
+        Ok(match pki::pem_secret(&ns.client, &ns.name, "kafka-server-certificate").await {
             Ok(files) => Check::Done(files),
             Err(error) => Check::Pending(format!("{error:#}")),
         })
     })
     .await?;
-    let new_serial = openssl_x509(&dir, "reissued", &reissued.tls, &["-noout", "-serial"]).await?;
+    let new_serial = pki::x509(&dir, "reissued", &reissued.certificate, &["-noout", "-serial"]).await?;
     ensure!(new_serial != serial, "the reissued certificate kept the serial {serial}");
-    verify(&dir, "reissued", &reissued).await?;
+    pki::verify(&dir, "reissued", &reissued.ca, &reissued.certificate).await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
-}
-
-/// `ca.crt`, `tls.crt` and `tls.key` of a certificate Secret, each required and non-empty.
-struct PemFiles {
-    ca: String,
-    tls: String,
-}
-
-async fn pem_files(client: &Client, namespace: &str, name: &str) -> Result<PemFiles> {
-    let secret = Api::<Secret>::namespaced(client.clone(), namespace).get(name).await?;
-    let data = secret.data.unwrap_or_default();
-    let text = |key: &str| -> Result<String> {
-        let bytes = data.get(key).with_context(|| format!("Secret {namespace}/{name} has no {key}"))?;
-        ensure!(!bytes.0.is_empty(), "{key} of Secret {namespace}/{name} is empty");
-        String::from_utf8(bytes.0.clone()).with_context(|| format!("{key} of Secret {namespace}/{name} is not PEM"))
-    };
-    let key = text("tls.key")?;
-    ensure!(key.contains("PRIVATE KEY-----"), "tls.key of Secret {namespace}/{name} is no PEM private key");
-    Ok(PemFiles { ca: text("ca.crt")?, tls: text("tls.crt")? })
 }
 
 async fn wait_ready(client: &Client, namespace: &str, name: &str) -> Result<()> {
@@ -144,42 +121,6 @@ async fn wait_ready(client: &Client, namespace: &str, name: &str) -> Result<()> 
         Ok(if ready { Check::Done(()) } else { Check::Pending(format!("conditions: {conditions:?}")) })
     })
     .await
-}
-
-/// `openssl verify -CAfile ca.crt tls.crt`.
-async fn verify(dir: &Path, name: &str, files: &PemFiles) -> Result<()> {
-    let ca = dir.join(format!("{name}-ca.crt"));
-    let leaf = dir.join(format!("{name}-tls.crt"));
-    std::fs::write(&ca, &files.ca)?;
-    std::fs::write(&leaf, &files.tls)?;
-    let output = Command::new("openssl").arg("verify").arg("-CAfile").arg(&ca).arg(&leaf).output().await?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() || !stdout.trim_end().ends_with(": OK") {
-        bail!("openssl verify of the {name} certificate failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
-    }
-    Ok(())
-}
-
-/// `openssl x509 -in tls.crt ARGS`: its output.
-async fn openssl_x509(dir: &Path, name: &str, certificate: &str, args: &[&str]) -> Result<String> {
-    let file = dir.join(format!("{name}-x509.crt"));
-    std::fs::write(&file, certificate)?;
-    let output = Command::new("openssl").arg("x509").arg("-in").arg(&file).args(args).output().await?;
-    ensure!(output.status.success(), "openssl x509 {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-/// Whether the certificate is valid for `host` as openssl's host name check (RFC 6125
-/// wildcards) sees it.
-async fn matches_host(dir: &Path, certificate: &str, host: &str) -> Result<bool> {
-    let answer = openssl_x509(dir, "host", certificate, &["-noout", "-checkhost", host]).await?;
-    if answer.contains("does NOT match") {
-        Ok(false)
-    } else if answer.contains("does match") {
-        Ok(true)
-    } else {
-        bail!("unexpected answer of openssl x509 -checkhost {host}: {answer}")
-    }
 }
 
 /// The cluster-scoped issuers, and the CA Certificate and Secret in cert-manager's namespace.

@@ -1,0 +1,250 @@
+//! A KRaft cluster with TLS on the inter-broker and the controller listener, its certificates
+//! from the operator's own CA (`sslSecrets: {create: true, pkiBackend: operator-ca}`), checked
+//! with clients no one here wrote: two broker-only nodes and one controller-only node reach
+//! ClusterRunning; the CA, server and operator Secrets hold PEM certificates and PKCS#8 keys
+//! that openssl verifies, the server certificate naming the headless and all-broker Services;
+//! `openssl s_client` with a client certificate verifies every node's address (host name
+//! included) up to the CA; kcat and Kafka's own console tools, with a client certificate issued
+//! here with openssl from the CA Secret and host name verification, create a topic, produce and
+//! consume; a plaintext client and a TLS client without certificate are refused.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::ListParams;
+use serde_json::json;
+
+use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::host_command;
+use e2e_tests::kafka_cluster::{self, bootstrap};
+use e2e_tests::message_accounting::{self, Accounting};
+use e2e_tests::namespace::TestNamespace;
+use e2e_tests::pki::{self, ClientFiles, PemSecret};
+use e2e_tests::{kafka_topic, kcat, namespace};
+
+const CLUSTER: &str = "kafka";
+const CA_SECRET: &str = "kafka-ca";
+const BROKER_PORT: u16 = 29092;
+const CONTROLLER_PORT: u16 = 29093;
+/// The client certificate's common name, hence the client's Kafka principal `User:CN=e2e-client`.
+const CLIENT: &str = "e2e-client";
+const MESSAGES: u32 = 500;
+/// A JVM tool of Kafka's starting on two busy cores, plus the TLS handshakes.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[tokio::test]
+async fn kraft_cluster_with_tls_from_the_operators_ca_serves_only_tls_clients() -> Result<()> {
+    namespace::run_isolated("tls-kraft", async |ns| {
+        let _controller =
+            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
+        let started = Instant::now();
+        kafka_cluster::apply(ns, &tls_kraft_cluster()?).await?;
+        kafka_cluster::wait_running(ns, CLUSTER).await?;
+        eprintln!("e2e: {CLUSTER} is ClusterRunning {:.0?} after apply", started.elapsed());
+
+        let dir = pki::work_dir(&ns.name)?;
+        let ca = operator_secrets_hold_the_certificates(ns).await?;
+        let client = ClientFiles::issue(&dir, &ca, CLIENT).await?;
+        let tls = client.kcat_settings();
+        let bootstrap = bootstrap(ns, CLUSTER);
+        let metadata = kcat::metadata_with(&bootstrap, None, &tls).await?;
+        ensure!(metadata.broker_ids() == vec![0, 1], "clients must see brokers 0 and 1, saw {:?}", metadata.brokers);
+
+        let checked = Instant::now();
+        every_address_verifies_up_to_the_ca(ns, &client, &ca, &bootstrap).await?;
+        eprintln!("e2e: openssl s_client verified every address in {:.0?}", checked.elapsed());
+
+        let properties = dir.join("client.properties");
+        client.write_kafka_properties(&properties)?;
+        let round_trip = Instant::now();
+        kafka_topic::create_with_kafka_tool_configured(&bootstrap, Some(&properties), "kcat-tls", 2, 2, &[]).await?;
+        kcat::produce_numbered_with(&bootstrap, "kcat-tls", 0..MESSAGES, &tls).await?;
+        kcat::expect_exactly_with(&bootstrap, "kcat-tls", 0..MESSAGES, &tls).await?;
+        // Kafka's own client reads what kcat wrote, and kcat what Kafka's own client wrote.
+        let accounting = console_consume(&bootstrap, &properties, "kcat-tls", MESSAGES).await?;
+        ensure!(accounting.is_exact(), "kafka-console-consumer on kcat-tls: {accounting}");
+        kafka_topic::create_with_kafka_tool_configured(&bootstrap, Some(&properties), "console-tls", 2, 2, &[]).await?;
+        console_produce(&bootstrap, &properties, "console-tls", MESSAGES).await?;
+        kcat::expect_exactly_with(&bootstrap, "console-tls", 0..MESSAGES, &tls).await?;
+        eprintln!("e2e: kcat and Kafka's console tools round trips over TLS in {:.0?}", round_trip.elapsed());
+
+        other_clients_are_refused(&bootstrap, &client).await
+    })
+    .await
+}
+
+/// The dedicated-controllers sample cut to two brokers and one controller, every internal
+/// listener `ssl`, certificates from the operator's CA.
+fn tls_kraft_cluster() -> Result<serde_json::Value> {
+    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml")?;
+    let spec = &mut cluster["spec"];
+    spec["brokers"] = json!([
+        {"id": 0, "brokerConfigGroup": "broker"},
+        {"id": 1, "brokerConfigGroup": "broker"},
+        {"id": 2, "brokerConfigGroup": "controller"},
+    ]);
+    // Two brokers: the internal topics' replication factor must fit (the console consumer's
+    // group needs __consumer_offsets).
+    spec["readOnlyConfig"] = json!(
+        "auto.create.topics.enable=false\noffsets.topic.replication.factor=2\n\
+         transaction.state.log.replication.factor=2\ntransaction.state.log.min.isr=1\nmin.insync.replicas=2\n"
+    );
+    spec["cruiseControlConfig"]["topicConfig"]["replicationFactor"] = json!(2);
+    let listeners = spec["listenersConfig"]["internalListeners"].as_array_mut().context("internalListeners")?;
+    ensure!(listeners.len() == 2, "the sample has an inter-broker and a controller listener: {listeners:?}");
+    for listener in listeners {
+        listener["type"] = json!("ssl");
+    }
+    spec["listenersConfig"]["sslSecrets"] =
+        json!({"tlsSecretName": CA_SECRET, "create": true, "pkiBackend": "operator-ca"});
+    Ok(cluster)
+}
+
+/// The CA Secret holds the CA's certificate and key; the server and operator Secrets hold
+/// leaves the CA signed, with PKCS#8 keys; the server certificate is named after the headless
+/// Service and covers every node and Service name. Returns the CA Secret.
+async fn operator_secrets_hold_the_certificates(ns: &TestNamespace) -> Result<PemSecret> {
+    let dir = pki::work_dir(&ns.name)?;
+    let ca = pki::pem_secret(&ns.client, &ns.name, CA_SECRET).await?;
+    ensure!(ca.ca == ca.certificate, "{CA_SECRET}: ca.crt and tls.crt must both be the CA's certificate");
+    let ca_constraints = pki::x509(&dir, "ca", &ca.certificate, &["-noout", "-ext", "basicConstraints"]).await?;
+    ensure!(ca_constraints.contains("CA:TRUE"), "{CA_SECRET}'s certificate is no CA: {ca_constraints}");
+    for name in ["kafka-server-certificate", "kafka-controller"] {
+        let leaf = pki::pem_secret(&ns.client, &ns.name, name).await?;
+        ensure!(leaf.ca == ca.certificate, "{name}: ca.crt is not the certificate of {CA_SECRET}");
+        ensure!(leaf.key.starts_with("-----BEGIN PRIVATE KEY-----"), "{name}: tls.key is not PKCS#8 PEM");
+        pki::verify(&dir, name, &ca.certificate, &leaf.certificate).await?;
+    }
+
+    let server = pki::pem_secret(&ns.client, &ns.name, "kafka-server-certificate").await?;
+    let namespace = &ns.name;
+    let subject = pki::subject(&dir, "server", &server.certificate).await?;
+    let headless = format!("{CLUSTER}-headless.{namespace}.svc.cluster.local");
+    ensure!(
+        subject == format!("CN = {headless}"),
+        "the server certificate's subject is {subject}, not CN = {headless}"
+    );
+    let dns_names = pki::dns_names(&dir, "server", &server.certificate).await?;
+    for name in [
+        format!("*.{CLUSTER}-headless.{namespace}.svc.cluster.local"),
+        format!("*.{CLUSTER}-controller-headless.{namespace}.svc.cluster.local"),
+        format!("{CLUSTER}-all-broker.{namespace}.svc.cluster.local"),
+        format!("{CLUSTER}-all-broker.{namespace}.svc"),
+        format!("{CLUSTER}-all-broker.{namespace}"),
+        format!("{CLUSTER}-all-broker"),
+    ] {
+        ensure!(dns_names.contains(&name), "the server certificate lacks {name}; it has {dns_names:?}");
+    }
+    Ok(ca)
+}
+
+/// `openssl s_client` with the client certificate verifies the chain up to the CA and the
+/// host name at every node's own address (brokers on the inter-broker listener, the controller
+/// on the controller listener) and at the bootstrap Service; a name the certificate does not
+/// carry fails the same check.
+async fn every_address_verifies_up_to_the_ca(
+    ns: &TestNamespace,
+    client: &ClientFiles,
+    ca: &PemSecret,
+    bootstrap: &str,
+) -> Result<()> {
+    let dir = pki::work_dir(&ns.name)?;
+    let ca_subject = pki::subject(&dir, "ca", &ca.certificate).await?;
+    let mut addresses = node_addresses(ns).await?;
+    ensure!(addresses.len() == 3, "expected two brokers and a controller, found {addresses:?}");
+    let bootstrap_host = bootstrap.rsplit_once(':').map_or(bootstrap, |(host, _)| host);
+    addresses.push((bootstrap_host.to_owned(), BROKER_PORT));
+    for (host, port) in &addresses {
+        let address = format!("{host}:{port}");
+        let output = pki::s_client(&address, host, client).await?;
+        let printed = format!("{}{}", output.stdout, output.stderr);
+        ensure!(
+            output.success && printed.contains("Verify return code: 0 (ok)"),
+            "openssl s_client to {address} failed ({:?}):\n{printed}",
+            output.code
+        );
+        // The verification path: the server's certificate at depth 0, issued by the CA at depth 1.
+        ensure!(
+            printed.contains(&format!("depth=1 {ca_subject}")) && printed.contains(&format!("i:{ca_subject}")),
+            "openssl s_client to {address} does not show {ca_subject} in the chain:\n{printed}"
+        );
+    }
+    let (host, port) = &addresses[0];
+    let foreign = host.replace(&ns.name, "elsewhere");
+    let output = pki::s_client(&format!("{host}:{port}"), &foreign, client).await?;
+    ensure!(
+        !output.success && format!("{}{}", output.stdout, output.stderr).contains("hostname mismatch"),
+        "openssl s_client accepted {host}:{port} as {foreign}:\n{}{}",
+        output.stdout,
+        output.stderr
+    );
+    Ok(())
+}
+
+/// Each Kafka node's DNS name (`<hostname>.<subdomain>.<namespace>.svc.cluster.local`, from its
+/// pod) and the TLS port it serves: brokers the inter-broker listener, controllers the
+/// controller listener.
+async fn node_addresses(ns: &TestNamespace) -> Result<Vec<(String, u16)>> {
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    let selector = format!("kafka_cr={CLUSTER},brokerId");
+    let mut addresses = Vec::new();
+    for pod in pods.list(&ListParams::default().labels(&selector)).await? {
+        let spec = pod.spec.context("a pod has a spec")?;
+        let (Some(hostname), Some(subdomain)) = (spec.hostname, spec.subdomain) else {
+            anyhow::bail!("a Kafka pod without hostname and subdomain: no DNS name to verify");
+        };
+        let labels = pod.metadata.labels.unwrap_or_default();
+        let controller = labels.get("isControllerNode").is_some_and(|value| value == "true");
+        let port = if controller { CONTROLLER_PORT } else { BROKER_PORT };
+        addresses.push((format!("{hostname}.{subdomain}.{}.svc.cluster.local", ns.name), port));
+    }
+    addresses.sort();
+    Ok(addresses)
+}
+
+/// `kafka-console-producer` with the TLS client properties, acks=all; the messages `0..count`.
+async fn console_produce(bootstrap: &str, properties: &Path, topic: &str, count: u32) -> Result<()> {
+    let properties = properties.to_string_lossy();
+    let mut args = console_tool("kafka-console-producer", bootstrap, topic, &properties);
+    args.extend(["--command-property", "acks=all"]);
+    let input = message_accounting::lines(0..count);
+    host_command::run_ok(&args, Some(input.as_bytes()), TOOL_TIMEOUT).await.map(drop)
+}
+
+/// `kafka-console-consumer` with the TLS client properties, from the beginning, until `count`
+/// messages came (or a minute passed without one): what it read against `0..count`.
+async fn console_consume(bootstrap: &str, properties: &Path, topic: &str, count: u32) -> Result<Accounting> {
+    let (properties, count_text) = (properties.to_string_lossy(), count.to_string());
+    let mut args = console_tool("kafka-console-consumer", bootstrap, topic, &properties);
+    args.extend(["--from-beginning", "--max-messages", &count_text, "--timeout-ms", "60000"]);
+    let stdout = host_command::run_ok(&args, None, TOOL_TIMEOUT).await?;
+    let received: Vec<String> = stdout.lines().map(str::to_owned).collect();
+    Ok(Accounting::of(0..count, &received))
+}
+
+/// A console tool's command line up to its own options. `--command-config` (Kafka 4.2+; the
+/// test bed's tools are the newest cached Kafka's): with the deprecated `--consumer.config` the
+/// consumer prints its warning on stdout, among the messages.
+fn console_tool<'a>(tool: &'a str, bootstrap: &'a str, topic: &'a str, properties: &'a str) -> Vec<&'a str> {
+    vec![tool, "--bootstrap-server", bootstrap, "--topic", topic, "--command-config", properties]
+}
+
+/// A plaintext client and a TLS client that presents no certificate get no metadata from the
+/// TLS listener.
+async fn other_clients_are_refused(bootstrap: &str, client: &ClientFiles) -> Result<()> {
+    let plaintext = kcat::metadata_with(bootstrap, None, &[]).await;
+    let error = format!("{:#}", plaintext.err().context("a plaintext kcat read the metadata of the TLS listener")?);
+    ensure!(error.contains("Failed to acquire metadata"), "the plaintext kcat failed otherwise: {error}");
+
+    let anonymous = kcat::metadata_with(bootstrap, None, &pki::tls_without_certificate(&client.ca)).await;
+    let error = format!("{:#}", anonymous.err().context("a kcat without client certificate read the metadata")?);
+    ensure!(
+        error.contains("Failed to acquire metadata") && error.contains("SSL"),
+        "the kcat without client certificate failed otherwise: {error}"
+    );
+    eprintln!("e2e: refused as they must be; without a client certificate kcat said: {error}");
+    Ok(())
+}
