@@ -14,6 +14,7 @@
 //! ```
 
 pub mod alerting;
+pub mod cert_manager;
 pub mod controller_process;
 pub mod crds;
 pub mod cruise_control;
@@ -34,3 +35,4 @@ pub mod processes;
 pub mod rolling;
 pub mod testbed;
 pub mod wait;
+pub mod zookeeper;

@@ -3,22 +3,20 @@
 //! becomes Ready, the CA, server and controller Secrets hold `ca.crt`, `tls.crt` and `tls.key`,
 //! openssl verifies both leaves against the CA and finds every broker and Service name in the
 //! server certificate, and a deleted certificate Secret is issued again with a new serial.
-//! Brokers do not use these certificates yet (#16): no cluster controller runs here.
+//! No cluster controller runs here; brokers serving these certificates: `tls_cluster.rs`.
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, ensure};
+use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind};
 use kube::{Api, Client};
 
 use e2e_tests::namespace::{self, TestNamespace};
 use e2e_tests::wait::{self, Check};
-use e2e_tests::{kafka_cluster, manifests, pki};
+use e2e_tests::{cert_manager, kafka_cluster, manifests, pki};
 
 const SAMPLE: &str = "crates/crd-types/tests/fixtures/koperator/samples/simplekafkacluster_ssl.yaml";
-/// Where the test bed runs cert-manager; its ClusterIssuers read their Secrets there.
-const CERT_MANAGER_NAMESPACE: &str = "cert-manager";
 const CLUSTER: &str = "kafka";
 const ISSUE_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -29,13 +27,11 @@ async fn cert_manager_issues_the_ssl_samples_certificates() -> Result<()> {
         // collector would delete them. No controller runs, so it stays a plain object.
         let sample = kafka_cluster::sample(SAMPLE)?;
         kafka_cluster::apply(ns, &sample).await?;
-        let stored = kafka_cluster::api(ns).get(CLUSTER).await?;
-        let cluster = cluster_controller::validate(&stored).map_err(|errors| anyhow!("{errors:?}"))?;
-        let objects = cluster_controller::cert_manager_objects(&cluster, CERT_MANAGER_NAMESPACE, &[]);
+        let objects = cert_manager::objects_of(ns, CLUSTER).await?;
 
         let outcome = prove(ns, &objects).await;
         // ClusterIssuers and the CA live outside the test namespace: removed here, pass or fail.
-        let cleanup = delete_outside_namespace(&ns.client, &ns.name, &objects).await;
+        let cleanup = cert_manager::delete_outside_namespace(&ns.client, &ns.name, &objects).await;
         outcome.and(cleanup)
     })
     .await
@@ -54,7 +50,7 @@ async fn prove(ns: &TestNamespace, objects: &cluster_controller::CertManagerObje
         wait_ready(&ns.client, namespace, name).await?;
     }
 
-    let ca = pki::pem_secret(&ns.client, CERT_MANAGER_NAMESPACE, "kafka-ca-certificate").await?;
+    let ca = pki::pem_secret(&ns.client, cert_manager::NAMESPACE, "kafka-ca-certificate").await?;
     let server = pki::pem_secret(&ns.client, &ns.name, "kafka-server-certificate").await?;
     let controller = pki::pem_secret(&ns.client, &ns.name, "kafka-controller").await?;
     let dir = pki::work_dir(&ns.name)?;
@@ -121,40 +117,4 @@ async fn wait_ready(client: &Client, namespace: &str, name: &str) -> Result<()> 
         Ok(if ready { Check::Done(()) } else { Check::Pending(format!("conditions: {conditions:?}")) })
     })
     .await
-}
-
-/// The cluster-scoped issuers, and the CA Certificate and Secret in cert-manager's namespace.
-async fn delete_outside_namespace(
-    client: &Client,
-    test_namespace: &str,
-    objects: &cluster_controller::CertManagerObjects,
-) -> Result<()> {
-    let mut failures = Vec::new();
-    for object in objects.all() {
-        let namespace = object.metadata.namespace.as_deref();
-        if namespace == Some(test_namespace) {
-            continue;
-        }
-        let value = serde_json::to_value(object)?;
-        let (api, name) = manifests::api_for(client, namespace.unwrap_or(test_namespace), &value).await?;
-        if let Err(error) = ignore_absent(api.delete(&name, &DeleteParams::default()).await) {
-            failures.push(format!("{}: {error}", manifests::describe(&value)));
-        }
-        if let Some(namespace) = namespace {
-            let secret = object.data["spec"]["secretName"].as_str().unwrap_or(&name);
-            let secrets = Api::<Secret>::namespaced(client.clone(), namespace);
-            if let Err(error) = ignore_absent(secrets.delete(secret, &DeleteParams::default()).await) {
-                failures.push(format!("Secret {namespace}/{secret}: {error}"));
-            }
-        }
-    }
-    ensure!(failures.is_empty(), "cleanup failed: {}", failures.join("; "));
-    Ok(())
-}
-
-fn ignore_absent<T>(result: kube::Result<T>) -> kube::Result<()> {
-    match result {
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        other => other.map(drop),
-    }
 }

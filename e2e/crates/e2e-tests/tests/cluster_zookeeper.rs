@@ -8,52 +8,16 @@ use serde_json::json;
 
 use e2e_tests::controller_process::ControllerProcess;
 use e2e_tests::kafka_cluster::{self, bootstrap};
-use e2e_tests::{host_command, kcat, manifests, namespace};
-
-/// A single ZooKeeper server (`zookeeper:3.8.4` maps to the bootstrap's ZooKeeper).
-const ZOOKEEPER: &str = r#"
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: zookeeper}
-data:
-  zoo.cfg: |
-    dataDir=/data
-    clientPort=2181
-    tickTime=2000
-    admin.enableServer=false
-    4lw.commands.whitelist=ruok,srvr
----
-apiVersion: v1
-kind: Service
-metadata: {name: zookeeper-client}
-spec:
-  selector: {app: zookeeper}
-  ports: [{name: client, port: 2181}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: zookeeper, labels: {app: zookeeper}}
-spec:
-  containers:
-    - name: zookeeper
-      image: zookeeper:3.8.4
-      env: [{name: ZK_HEAP_OPTS, value: "-Xmx128m"}, {name: JVMFLAGS, value: "-Xmx128m"}]
-      readinessProbe: {tcpSocket: {port: 2181}, periodSeconds: 2}
-      volumeMounts:
-        - {name: config, mountPath: /conf}
-        - {name: data, mountPath: /data}
-  volumes:
-    - {name: config, configMap: {name: zookeeper}}
-    - {name: data, emptyDir: {}}
-"#;
+use e2e_tests::{host_command, kcat, namespace, zookeeper};
 
 #[tokio::test]
 async fn zookeeper_mode_cluster_runs() -> Result<()> {
     namespace::run_isolated("zookeeper", async |ns| {
-        manifests::apply(&ns.client, &ns.name, ZOOKEEPER, &[]).await?;
-        let _controller = ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
+        let zookeeper = zookeeper::deploy(ns).await?;
+        let _controller =
+            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
         let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-zookeeper.yaml")?;
-        cluster["spec"]["zkAddresses"] = json!([format!("zookeeper-client.{}.svc.cluster.local:2181", ns.name)]);
+        cluster["spec"]["zkAddresses"] = json!([zookeeper]);
         kafka_cluster::apply(ns, &cluster).await?;
         let running = kafka_cluster::wait_running(ns, "kafka").await?;
         ensure!(running.status.and_then(|s| s.cluster_id).is_none(), "a ZooKeeper-mode cluster has no KRaft id");
@@ -64,11 +28,14 @@ async fn zookeeper_mode_cluster_runs() -> Result<()> {
         // The brokers registered under the chroot of the sample (zkPath /kafka), as ZooKeeper's
         // own client (from Kafka 3.9's libs) sees it.
         let ids = host_command::run_ok(
-            &["/bin/sh", "-c", &format!(
-                "java -Xmx128m -cp \"${{KOPERATOR_CACHE:-$HOME/.cache/koperator}}/kafka/3.9.0/libs/*\" \
-                 org.apache.zookeeper.ZooKeeperMain -server zookeeper-client.{}.svc.cluster.local:2181 ls /kafka/brokers/ids",
-                ns.name
-            )],
+            &[
+                "/bin/sh",
+                "-c",
+                &format!(
+                    "java -Xmx128m -cp \"${{KOPERATOR_CACHE:-$HOME/.cache/koperator}}/kafka/3.9.0/libs/*\" \
+                 org.apache.zookeeper.ZooKeeperMain -server {zookeeper} ls /kafka/brokers/ids"
+                ),
+            ],
             None,
             Duration::from_secs(60),
         )

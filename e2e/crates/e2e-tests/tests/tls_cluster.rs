@@ -6,7 +6,8 @@
 //! `openssl s_client` with a client certificate verifies every node's address (host name
 //! included) up to the CA; kcat and Kafka's own console tools, with a client certificate issued
 //! here with openssl from the CA Secret and host name verification, create a topic, produce and
-//! consume; a plaintext client and a TLS client without certificate are refused.
+//! consume; a plaintext client and a TLS client without certificate are refused. Beside it,
+//! Koperator's own SSL sample (ZooKeeper mode, cert-manager) runs and serves kcat over TLS.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -23,9 +24,13 @@ use e2e_tests::kafka_cluster::{self, bootstrap};
 use e2e_tests::message_accounting::{self, Accounting};
 use e2e_tests::namespace::TestNamespace;
 use e2e_tests::pki::{self, ClientFiles, PemSecret};
-use e2e_tests::{kafka_topic, kcat, namespace};
+use e2e_tests::{cert_manager, kafka_topic, kcat, namespace, zookeeper};
 
 const CLUSTER: &str = "kafka";
+const SSL_SAMPLE: &str = "crates/crd-types/tests/fixtures/koperator/samples/simplekafkacluster_ssl.yaml";
+const SSL_SAMPLE_CLUSTER: &str = "kafka-ssl";
+/// The CA Secret in cert-manager's namespace (the sample's `tlsSecretName`, renamed).
+const SSL_SAMPLE_CA: &str = "kafka-ssl-ca-certificate";
 const CA_SECRET: &str = "kafka-ca";
 const BROKER_PORT: u16 = 29092;
 const CONTROLLER_PORT: u16 = 29093;
@@ -59,21 +64,83 @@ async fn kraft_cluster_with_tls_from_the_operators_ca_serves_only_tls_clients() 
 
         let properties = dir.join("client.properties");
         client.write_kafka_properties(&properties)?;
-        let round_trip = Instant::now();
-        kafka_topic::create_with_kafka_tool_configured(&bootstrap, Some(&properties), "kcat-tls", 2, 2, &[]).await?;
-        kcat::produce_numbered_with(&bootstrap, "kcat-tls", 0..MESSAGES, &tls).await?;
-        kcat::expect_exactly_with(&bootstrap, "kcat-tls", 0..MESSAGES, &tls).await?;
+        let clients = Instant::now();
+        round_trip(&bootstrap, &properties, &tls, "kcat-tls", 2).await?;
         // Kafka's own client reads what kcat wrote, and kcat what Kafka's own client wrote.
         let accounting = console_consume(&bootstrap, &properties, "kcat-tls", MESSAGES).await?;
         ensure!(accounting.is_exact(), "kafka-console-consumer on kcat-tls: {accounting}");
         kafka_topic::create_with_kafka_tool_configured(&bootstrap, Some(&properties), "console-tls", 2, 2, &[]).await?;
         console_produce(&bootstrap, &properties, "console-tls", MESSAGES).await?;
         kcat::expect_exactly_with(&bootstrap, "console-tls", 0..MESSAGES, &tls).await?;
-        eprintln!("e2e: kcat and Kafka's console tools round trips over TLS in {:.0?}", round_trip.elapsed());
+        eprintln!("e2e: kcat and Kafka's console tools round trips over TLS in {:.0?}", clients.elapsed());
 
         other_clients_are_refused(&bootstrap, &client).await
     })
     .await
+}
+
+/// Koperator's `simplekafkacluster_ssl.yaml` (ZooKeeper mode, three brokers, both internal
+/// listeners `ssl` with `sslClientAuth: requested`, certificates from cert-manager) runs; kcat
+/// with a client certificate from its CA round-trips, a plaintext client is refused and, as
+/// `requested` allows, a TLS client without certificate is served. Renamed (cluster and CA
+/// Secret) so that its cluster-scoped issuers and the CA in cert-manager's namespace cannot
+/// meet `cert_manager_pki.rs`'s, which uses the sample's names.
+#[tokio::test]
+async fn koperators_ssl_sample_runs_on_cert_manager_certificates() -> Result<()> {
+    namespace::run_isolated("tls-zookeeper", async |ns| {
+        let zookeeper = zookeeper::deploy(ns).await?;
+        let _controller =
+            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
+        let mut cluster = kafka_cluster::sample(SSL_SAMPLE)?;
+        cluster["metadata"]["name"] = json!(SSL_SAMPLE_CLUSTER);
+        cluster["spec"]["listenersConfig"]["sslSecrets"]["tlsSecretName"] = json!(SSL_SAMPLE_CA);
+        cluster["spec"]["zkAddresses"] = json!([zookeeper]);
+        let started = Instant::now();
+        kafka_cluster::apply(ns, &cluster).await?;
+        let objects = cert_manager::objects_of(ns, SSL_SAMPLE_CLUSTER).await?;
+        let outcome = async {
+            kafka_cluster::wait_running(ns, SSL_SAMPLE_CLUSTER).await?;
+            eprintln!("e2e: {SSL_SAMPLE_CLUSTER} is ClusterRunning {:.0?} after apply", started.elapsed());
+            let dir = pki::work_dir(&ns.name)?;
+            let ca = pki::pem_secret(&ns.client, cert_manager::NAMESPACE, SSL_SAMPLE_CA).await?;
+            let client = ClientFiles::issue(&dir, &ca, CLIENT).await?;
+            let tls = client.kcat_settings();
+            let bootstrap = bootstrap(ns, SSL_SAMPLE_CLUSTER);
+            let metadata = kcat::metadata_with(&bootstrap, None, &tls).await?;
+            ensure!(metadata.broker_ids() == vec![0, 1, 2], "clients must see brokers 0-2, saw {:?}", metadata.brokers);
+            let properties = dir.join("client.properties");
+            client.write_kafka_properties(&properties)?;
+            round_trip(&bootstrap, &properties, &tls, "kcat-tls", 3).await?;
+
+            let plaintext = kcat::metadata_with(&bootstrap, None, &[]).await;
+            ensure!(plaintext.is_err(), "a plaintext kcat read the metadata of the TLS listener");
+            let anonymous = pki::tls_without_certificate(&client.ca);
+            kcat::metadata_with(&bootstrap, None, &anonymous)
+                .await
+                .context("sslClientAuth: requested must serve a TLS client without certificate")?;
+            anyhow::Ok(())
+        }
+        .await;
+        let cleanup = cert_manager::delete_outside_namespace(&ns.client, &ns.name, &objects).await;
+        outcome.and(cleanup)
+    })
+    .await
+}
+
+/// Creates `topic` (2 partitions) with Kafka's own tool and the TLS client properties, then
+/// kcat over TLS produces messages `0..MESSAGES` with acks=all and reads exactly those back.
+async fn round_trip(
+    bootstrap: &str,
+    properties: &Path,
+    tls: &[String],
+    topic: &str,
+    replication_factor: i32,
+) -> Result<()> {
+    kafka_topic::create_with_kafka_tool_configured(bootstrap, Some(properties), topic, 2, replication_factor, &[])
+        .await?;
+    kcat::produce_numbered_with(bootstrap, topic, 0..MESSAGES, tls).await?;
+    kcat::expect_exactly_with(bootstrap, topic, 0..MESSAGES, tls).await?;
+    Ok(())
 }
 
 /// The dedicated-controllers sample cut to two brokers and one controller, every internal
