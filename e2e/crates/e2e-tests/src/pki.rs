@@ -47,6 +47,12 @@ pub fn work_dir(namespace: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Removes [`work_dir`] (it holds keys, a CA's among them) once a test passed; a failed test's
+/// stays for debugging.
+pub fn remove_work_dir(namespace: &str) {
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(namespace));
+}
+
 /// `openssl verify -CAfile <ca> <leaf>`: fails unless openssl says OK.
 pub async fn verify(dir: &Path, name: &str, ca: &str, leaf: &str) -> Result<()> {
     let ca_file = write(dir, &format!("{name}-ca.crt"), ca)?;

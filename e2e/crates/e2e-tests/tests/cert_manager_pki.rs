@@ -103,7 +103,7 @@ async fn prove(ns: &TestNamespace, objects: &cluster_controller::CertManagerObje
     let new_serial = pki::x509(&dir, "reissued", &reissued.certificate, &["-noout", "-serial"]).await?;
     ensure!(new_serial != serial, "the reissued certificate kept the serial {serial}");
     pki::verify(&dir, "reissued", &reissued.ca, &reissued.certificate).await?;
-    let _ = std::fs::remove_dir_all(&dir);
+    pki::remove_work_dir(&ns.name);
     Ok(())
 }
 

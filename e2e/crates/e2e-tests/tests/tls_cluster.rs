@@ -74,7 +74,9 @@ async fn kraft_cluster_with_tls_from_the_operators_ca_serves_only_tls_clients() 
         kcat::expect_exactly_with(&bootstrap, "console-tls", 0..MESSAGES, &tls).await?;
         eprintln!("e2e: kcat and Kafka's console tools round trips over TLS in {:.0?}", clients.elapsed());
 
-        other_clients_are_refused(&bootstrap, &client).await
+        other_clients_are_refused(&bootstrap, &client).await?;
+        pki::remove_work_dir(&ns.name);
+        Ok(())
     })
     .await
 }
@@ -118,6 +120,7 @@ async fn koperators_ssl_sample_runs_on_cert_manager_certificates() -> Result<()>
             kcat::metadata_with(&bootstrap, None, &anonymous)
                 .await
                 .context("sslClientAuth: requested must serve a TLS client without certificate")?;
+            pki::remove_work_dir(&ns.name);
             anyhow::Ok(())
         }
         .await;
