@@ -10,13 +10,17 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
+use kube::api::ListParams;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, ResourceExt};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crd_types::kafka_cluster::ClusterState;
+
 use crate::namespace::TestNamespace;
-use crate::{kcat, message_accounting, pod_state};
+use crate::wait::{self, Check};
+use crate::{kafka_cluster, kcat, message_accounting, pod_state};
 
 /// Counts, from a pod watch, the nodes without a ready pod; remembers the worst moment.
 pub struct DownWatch {
@@ -93,6 +97,11 @@ pub struct ContinuousProducer {
 
 impl ContinuousProducer {
     pub fn start(bootstrap: &str, topic: &str, batch: u32) -> Self {
+        Self::start_with(bootstrap, topic, batch, Vec::new())
+    }
+
+    /// As [`Self::start`], kcat with `settings` (`-X` pairs, e.g. TLS).
+    pub fn start_with(bootstrap: &str, topic: &str, batch: u32, settings: Vec<String>) -> Self {
         let (stop, stopped) = watch::channel(false);
         let (bootstrap, topic) = (bootstrap.to_owned(), topic.to_owned());
         let task = tokio::spawn(async move {
@@ -101,7 +110,7 @@ impl ContinuousProducer {
             while !*stopped.borrow() {
                 let numbers = next..next + batch;
                 next += batch;
-                match kcat::produce_numbered(&bootstrap, &topic, numbers.clone()).await {
+                match kcat::produce_numbered_with(&bootstrap, &topic, numbers.clone(), &settings).await {
                     Ok(()) => produced.acknowledged.push(numbers),
                     Err(_) => produced.failed.push(numbers),
                 }
@@ -120,7 +129,17 @@ impl ContinuousProducer {
 
 /// Fails unless every acknowledged message of `produced` is in `topic`.
 pub async fn expect_no_acknowledged_loss(bootstrap: &str, topic: &str, produced: &Produced) -> Result<usize> {
-    let received: BTreeSet<String> = kcat::consume_all(bootstrap, topic).await?.into_iter().collect();
+    expect_no_acknowledged_loss_with(bootstrap, topic, produced, &[]).await
+}
+
+/// As [`expect_no_acknowledged_loss`], kcat with `settings`.
+pub async fn expect_no_acknowledged_loss_with(
+    bootstrap: &str,
+    topic: &str,
+    produced: &Produced,
+    settings: &[String],
+) -> Result<usize> {
+    let received: BTreeSet<String> = kcat::consume_all_with(bootstrap, topic, settings).await?.into_iter().collect();
     let acknowledged: Vec<u32> = produced.acknowledged.iter().flat_map(Clone::clone).collect();
     let lost: Vec<u32> =
         acknowledged.iter().copied().filter(|n| !received.contains(&message_accounting::message(*n))).collect();
@@ -133,4 +152,42 @@ pub async fn expect_no_acknowledged_loss(bootstrap: &str, topic: &str, produced:
         );
     }
     Ok(acknowledged.len())
+}
+
+/// The uids of `cluster`'s Kafka pods.
+pub async fn pod_uids(ns: &TestNamespace, cluster: &str) -> Result<BTreeSet<String>> {
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    let selector = format!("kafka_cr={cluster},brokerId");
+    Ok(pods.list(&ListParams::default().labels(&selector)).await?.items.iter().map(uid).collect())
+}
+
+fn uid(pod: &Pod) -> String {
+    pod.uid().unwrap_or_default()
+}
+
+/// Waits until every one of `nodes` nodes runs a pod other than those in `before`, ready, and
+/// the cluster is running.
+pub async fn wait_rolled(
+    ns: &TestNamespace,
+    cluster: &str,
+    before: &BTreeSet<String>,
+    nodes: usize,
+    timeout: Duration,
+) -> Result<()> {
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    let clusters = kafka_cluster::api(ns);
+    let selector = format!("kafka_cr={cluster},brokerId");
+    wait::eventually("every node's pod is replaced and the cluster is running", timeout, || async {
+        let current = pods.list(&ListParams::default().labels(&selector)).await?.items;
+        let fresh = current.iter().filter(|p| !before.contains(&uid(p)) && pod_state::is_ready(p)).count();
+        let kafka_cluster = clusters.get(cluster).await?;
+        let state = kafka_cluster.status.as_ref().and_then(|s| s.state);
+        let rolling = kafka_cluster::condition(&kafka_cluster, "RollingUpgrade").map(|c| c.message.clone());
+        Ok(if fresh == nodes && current.len() == nodes && state == Some(ClusterState::ClusterRunning) {
+            Check::Done(())
+        } else {
+            Check::Pending(format!("{fresh}/{nodes} replaced and ready; state {state:?}; roll: {rolling:?}"))
+        })
+    })
+    .await
 }

@@ -12,13 +12,9 @@
 //! - Kafka 4.2.1 → 4.3.1 with three controller-only and three broker-only nodes under the same
 //!   production: controllers go one at a time (the quorum keeps its majority), no two nodes down.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::ListParams;
-use kube::{Api, ResourceExt};
 use serde_json::{Value, json};
 
 use crd_types::KafkaCluster;
@@ -28,7 +24,7 @@ use e2e_tests::kafka_cluster::{self, bootstrap};
 use e2e_tests::namespace::{self, TestNamespace};
 use e2e_tests::rolling::{self, ContinuousProducer, DownWatch};
 use e2e_tests::wait::{self, Check};
-use e2e_tests::{host_command, kafka_topic, pod_state, processes};
+use e2e_tests::{host_command, kafka_topic, processes};
 
 const TOPIC: &str = "load";
 /// A roll of six nodes on two shared cores: each node stops, starts and catches up in turn.
@@ -78,7 +74,7 @@ async fn combined_scenario(ns: &TestNamespace) -> Result<()> {
     upgrade_under_load(ns, &mut cluster, &[0, 1, 2], "3.9.1").await?;
 
     // Dynamic configuration: visible in Kafka, no pod replaced.
-    let before = pod_uids(ns).await?;
+    let before = rolling::pod_uids(ns, "kafka").await?;
     cluster["spec"]["clusterWideConfig"] = json!("message.max.bytes=2000000\n");
     cluster["spec"]["brokers"][0]["brokerConfig"]["config"] = json!("log.cleaner.threads=2\n");
     kafka_cluster::apply(ns, &cluster).await?;
@@ -100,7 +96,7 @@ async fn combined_scenario(ns: &TestNamespace) -> Result<()> {
             && kafka_cluster::condition(c, "DynamicConfig").is_some_and(|c| c.status == "True")
     })
     .await?;
-    ensure!(pod_uids(ns).await? == before, "a dynamic change replaced pods");
+    ensure!(rolling::pod_uids(ns, "kafka").await? == before, "a dynamic change replaced pods");
 
     // Health gate: broker 2's process stopped; a change that needs restarts must not roll.
     let stopped = processes::with_environment("E2E_NODE", &format!("{}-2", ns.name));
@@ -110,7 +106,7 @@ async fn combined_scenario(ns: &TestNamespace) -> Result<()> {
     signal(&stopped, "-CONT").await?;
     let reason = gated?;
     println!("roll held with broker 2 stopped: {reason}");
-    wait_rolled(ns, &before, 3).await?;
+    rolling::wait_rolled(ns, "kafka", &before, 3, ROLL_TIMEOUT).await?;
     Ok(())
 }
 
@@ -123,7 +119,7 @@ async fn gate_holds(ns: &TestNamespace, cluster: &mut Value, bootstrap: &str) ->
         Ok(if lagging { Check::Done(()) } else { Check::Pending(format!("{:?}", topic.partitions.len())) })
     })
     .await?;
-    let before = pod_uids(ns).await?;
+    let before = rolling::pod_uids(ns, "kafka").await?;
     let read_only = cluster["spec"]["readOnlyConfig"].as_str().unwrap_or_default().to_owned();
     cluster["spec"]["readOnlyConfig"] = json!(format!("{read_only}num.recovery.threads.per.data.dir=2\n"));
     kafka_cluster::apply(ns, cluster).await?;
@@ -134,7 +130,7 @@ async fn gate_holds(ns: &TestNamespace, cluster: &mut Value, bootstrap: &str) ->
         })
         .await?;
     tokio::time::sleep(Duration::from_secs(20)).await;
-    ensure!(pod_uids(ns).await? == before, "pods were replaced while broker 2 was stopped");
+    ensure!(rolling::pod_uids(ns, "kafka").await? == before, "pods were replaced while broker 2 was stopped");
     let state = held.status.as_ref().and_then(|s| s.state);
     ensure!(state == Some(ClusterState::ClusterRollingUpgrading), "state {state:?}");
     Ok(kafka_cluster::condition(&held, "RollingUpgrade").map(|c| c.message.clone()).unwrap_or_default())
@@ -156,11 +152,11 @@ async fn upgrade_under_load(ns: &TestNamespace, cluster: &mut Value, ids: &[i32]
     let down = DownWatch::start(ns, "kafka", ids);
     let producer = ContinuousProducer::start(&bootstrap, TOPIC, 50);
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let before = pod_uids(ns).await?;
+    let before = rolling::pod_uids(ns, "kafka").await?;
     let started = Instant::now();
     cluster["spec"]["clusterImage"] = json!(image(version));
     kafka_cluster::apply(ns, cluster).await?;
-    wait_rolled(ns, &before, ids.len()).await?;
+    rolling::wait_rolled(ns, "kafka", &before, ids.len(), ROLL_TIMEOUT).await?;
     let took = started.elapsed();
     wait::until(
         &kafka_cluster::api(ns),
@@ -184,34 +180,6 @@ async fn upgrade_under_load(ns: &TestNamespace, cluster: &mut Value, ids: &[i32]
     ensure!(worst <= 1, "{when}");
     ensure!(acknowledged > 0, "nothing was acknowledged during the roll");
     Ok(())
-}
-
-/// Waits until every node runs a pod other than those in `before`, ready, and the cluster is running.
-async fn wait_rolled(ns: &TestNamespace, before: &BTreeSet<String>, nodes: usize) -> Result<()> {
-    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
-    let clusters = kafka_cluster::api(ns);
-    wait::eventually("every node's pod is replaced and the cluster is running", ROLL_TIMEOUT, || async {
-        let current = pods.list(&ListParams::default().labels("kafka_cr=kafka,brokerId")).await?.items;
-        let fresh = current.iter().filter(|p| !before.contains(&uid(p)) && pod_state::is_ready(p)).count();
-        let cluster = clusters.get("kafka").await?;
-        let state = cluster.status.as_ref().and_then(|s| s.state);
-        let rolling = kafka_cluster::condition(&cluster, "RollingUpgrade").map(|c| c.message.clone());
-        Ok(if fresh == nodes && current.len() == nodes && state == Some(ClusterState::ClusterRunning) {
-            Check::Done(())
-        } else {
-            Check::Pending(format!("{fresh}/{nodes} replaced and ready; state {state:?}; roll: {rolling:?}"))
-        })
-    })
-    .await
-}
-
-async fn pod_uids(ns: &TestNamespace) -> Result<BTreeSet<String>> {
-    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
-    Ok(pods.list(&ListParams::default().labels("kafka_cr=kafka,brokerId")).await?.items.iter().map(uid).collect())
-}
-
-fn uid(pod: &Pod) -> String {
-    pod.uid().unwrap_or_default()
 }
 
 fn image(version: &str) -> String {
