@@ -6,7 +6,8 @@
 //! `openssl s_client` with a client certificate verifies every node's address (host name
 //! included) up to the CA; kcat and Kafka's own console tools, with a client certificate issued
 //! here with openssl from the CA Secret and host name verification, create a topic, produce and
-//! consume; a plaintext client and a TLS client without certificate are refused; a new server
+//! consume; the topic controller creates and deletes a KafkaTopic's topic over TLS; a plaintext
+//! client and a TLS client without certificate are refused; a new server
 //! certificate reaches every node through the gated roll under acks=all production over TLS,
 //! nothing acknowledged lost, never two nodes down. Beside it,
 //! Koperator's own SSL sample (ZooKeeper mode, cert-manager) runs and serves kcat over TLS.
@@ -27,7 +28,8 @@ use e2e_tests::message_accounting::{self, Accounting};
 use e2e_tests::namespace::TestNamespace;
 use e2e_tests::pki::{self, ClientFiles, PemSecret};
 use e2e_tests::rolling::{self, ContinuousProducer, DownWatch};
-use e2e_tests::{cert_manager, kafka_topic, kcat, namespace, zookeeper};
+use e2e_tests::wait::{self, Check};
+use e2e_tests::{cert_manager, crds, kafka_topic, kcat, namespace, zookeeper};
 
 const CLUSTER: &str = "kafka";
 const SSL_SAMPLE: &str = "crates/crd-types/tests/fixtures/koperator/samples/simplekafkacluster_ssl.yaml";
@@ -41,6 +43,9 @@ const CONTROLLER_PORT: u16 = 29093;
 const CLIENT: &str = "e2e-client";
 const MESSAGES: u32 = 500;
 const SERVER_SECRET: &str = "kafka-server-certificate";
+const TLS_TOPIC: &str = "tls-topic";
+/// The cluster controller's gRPC address, for the topic controller (unique among the e2e tests).
+const GRPC_ADDRESS: &str = "127.0.0.1:19596";
 const RENEWAL_TOPIC: &str = "renewal";
 /// Three nodes restarted one at a time, each behind the roll's gates, on two busy cores.
 const RENEWAL_TIMEOUT: Duration = Duration::from_secs(600);
@@ -50,8 +55,16 @@ const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 #[tokio::test]
 async fn kraft_cluster_with_tls_from_the_operators_ca_serves_only_tls_clients() -> Result<()> {
     namespace::run_isolated("tls-kraft", async |ns| {
+        crds::install(&ns.client).await?;
         let _controller =
-            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
+            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", GRPC_ADDRESS]).await?;
+        let endpoint = format!("http://{GRPC_ADDRESS}");
+        let topic_controller = ControllerProcess::start(
+            "topic-controller",
+            &ns.name,
+            &["--cluster-access-endpoint", &endpoint, "--resync-interval", "5s"],
+        )
+        .await?;
         let started = Instant::now();
         kafka_cluster::apply(ns, &tls_kraft_cluster()?).await?;
         kafka_cluster::wait_running(ns, CLUSTER).await?;
@@ -81,6 +94,9 @@ async fn kraft_cluster_with_tls_from_the_operators_ca_serves_only_tls_clients() 
         kcat::expect_exactly_with(&bootstrap, "console-tls", 0..MESSAGES, &tls).await?;
         eprintln!("e2e: kcat and Kafka's console tools round trips over TLS in {:.0?}", clients.elapsed());
 
+        a_kafka_topic_is_reconciled_over_tls(ns, &bootstrap, &tls)
+            .await
+            .with_context(|| format!("topic controller log tail:\n{}", topic_controller.log_tail(30)))?;
         other_clients_are_refused(&bootstrap, &client).await?;
         a_new_server_certificate_reaches_every_node_without_loss(ns, &client, &bootstrap, &properties).await?;
         pki::remove_work_dir(&ns.name);
@@ -136,6 +152,32 @@ async fn koperators_ssl_sample_runs_on_cert_manager_certificates() -> Result<()>
         outcome.and(cleanup)
     })
     .await
+}
+
+/// The topic controller, told by the cluster controller's ClusterAccess where the operator's
+/// client certificate is, creates a KafkaTopic's topic over TLS (kcat over TLS sees its
+/// partitions), and deletes it with the KafkaTopic.
+async fn a_kafka_topic_is_reconciled_over_tls(ns: &TestNamespace, bootstrap: &str, tls: &[String]) -> Result<()> {
+    let started = Instant::now();
+    kafka_topic::apply(ns, &kafka_topic::manifest(TLS_TOPIC, TLS_TOPIC, 3, 2, &[("retention.ms", "3600000")])).await?;
+    kafka_topic::wait_in_sync(ns, TLS_TOPIC, Duration::from_secs(120)).await?;
+    let metadata = kcat::metadata_with(bootstrap, Some(TLS_TOPIC), tls).await?;
+    let partitions = metadata.topic(TLS_TOPIC).map_or(0, |topic| topic.partitions.len());
+    ensure!(partitions == 3, "{TLS_TOPIC} has {partitions} partitions in Kafka, not 3");
+    let reconciled = started.elapsed();
+
+    kafka_topic::api(ns).delete(TLS_TOPIC, &DeleteParams::default()).await?;
+    wait::eventually("the KafkaTopic and its topic are gone", Duration::from_secs(120), || async {
+        let object = kafka_topic::api(ns).get_opt(TLS_TOPIC).await?;
+        let metadata = kcat::metadata_with(bootstrap, None, tls).await?;
+        Ok(match (object, metadata.topic(TLS_TOPIC)) {
+            (None, None) => Check::Done(()),
+            (object, topic) => Check::Pending(format!("KafkaTopic {}, topic {}", object.is_some(), topic.is_some())),
+        })
+    })
+    .await?;
+    eprintln!("e2e: KafkaTopic {TLS_TOPIC} in sync over TLS in {reconciled:.0?}, then deleted");
+    Ok(())
 }
 
 /// A new server certificate — its Secret deleted, as one lost or revoked would be, so the
