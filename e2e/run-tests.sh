@@ -32,7 +32,7 @@ cargo test --locked -p e2e-tests --lib
 binaries=$(cargo test --locked -p e2e-tests --tests --no-run --message-format=json 2>/dev/null |
     python3 -c '
 import json, sys
-longest_first = ["rolling_upgrade", "graceful_scaling", "alerts", "cluster_takeover", "chart", "cruise_control_runner", "topics", "tls_cluster"]
+longest_first = ["rolling_upgrade", "graceful_scaling", "alerts", "cluster_takeover", "tls_cluster", "chart", "cruise_control_runner", "topics"]
 found = []
 for line in sys.stdin:
     message = json.loads(line)
