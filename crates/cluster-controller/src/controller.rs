@@ -84,8 +84,10 @@ where
 }
 
 /// The cache keeps who manages an object's fields but not which fields: those sets are the
-/// bulk of a cached object's metadata, and no decision reads them.
-fn forget_managed_field_sets<K: Resource>(object: &mut K) {
+/// bulk of a cached object's metadata, and no decision reads them. Also for the KafkaCluster
+/// caches (the controller's and the gRPC services'): a KafkaCluster is only ever written back
+/// as a status patch of its own, never from the cached object.
+pub(crate) fn forget_managed_field_sets<K: Resource>(object: &mut K) {
     for entry in object.meta_mut().managed_fields.iter_mut().flatten() {
         entry.fields_v1 = None;
     }
@@ -158,7 +160,13 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
     }
     // Guarded: a KafkaCluster this controller cannot read fails its own passes (with an event
     // saying why) instead of breaking the watch of every other cluster.
-    let controller = Controller::new(api::<DeserializeGuard<KafkaCluster>>(&client, ns), watcher::Config::default())
+    // What `Controller::new` does, but with a cache that forgets managedFields' field sets.
+    let (clusters, clusters_writer) = reflector::store();
+    let cluster_events = watcher(api::<DeserializeGuard<KafkaCluster>>(&client, ns), watcher::Config::default())
+        .modify(forget_managed_field_sets)
+        .reflect(clusters_writer)
+        .applied_objects();
+    let controller = Controller::for_stream(cluster_events, clusters)
         .owns_stream(pod_events)
         .owns_stream(config_map_events)
         .owns_stream(claim_events)
@@ -179,4 +187,69 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
         });
     controller.await;
     storage_classes_driver.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
+    use serde_json::json;
+
+    fn managed(object: &impl Resource) -> Vec<(Option<String>, bool)> {
+        let entries = object.meta().managed_fields.iter().flatten();
+        entries.map(|entry| (entry.manager.clone(), entry.fields_v1.is_some())).collect()
+    }
+
+    fn cluster_json(spec: serde_json::Value) -> serde_json::Value {
+        json!({
+            "apiVersion": "kafka.banzaicloud.io/v1beta1",
+            "kind": "KafkaCluster",
+            "metadata": {
+                "name": "kafka",
+                "namespace": "ns",
+                "managedFields": [
+                    {"manager": "kubectl", "operation": "Apply", "fieldsType": "FieldsV1",
+                     "fieldsV1": {"f:spec": {"f:brokers": {}}}},
+                    {"manager": "cluster-controller", "operation": "Apply", "subresource": "status",
+                     "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:state": {}}}},
+                ],
+            },
+            "spec": spec,
+        })
+    }
+
+    #[test]
+    fn kafka_cluster_caches_keep_managers_without_field_sets() {
+        let sample: serde_json::Value =
+            serde_yaml::from_str(include_str!("../../../deploy/samples/kafkacluster-kraft-combined.yaml"))
+                .expect("the sample is YAML");
+        let readable: DeserializeGuard<KafkaCluster> =
+            serde_json::from_value(cluster_json(sample["spec"].clone())).expect("a guard always deserializes");
+        // A spec this controller cannot read still has its metadata cached (InvalidObject).
+        let unreadable: DeserializeGuard<KafkaCluster> =
+            serde_json::from_value(cluster_json(json!({"brokers": "not a list"})))
+                .expect("a guard always deserializes");
+        assert!(readable.0.is_ok() && unreadable.0.is_err());
+        let mut plain: KafkaCluster = serde_json::from_value(cluster_json(sample["spec"].clone())).expect("the sample");
+        let before = vec![(Some("kubectl".to_owned()), true), (Some("cluster-controller".to_owned()), true)];
+        let after = vec![(Some("kubectl".to_owned()), false), (Some("cluster-controller".to_owned()), false)];
+        for mut guard in [readable, unreadable] {
+            assert_eq!(managed(&guard), before);
+            forget_managed_field_sets(&mut guard);
+            assert_eq!(managed(&guard), after);
+        }
+        assert_eq!(managed(&plain), before);
+        forget_managed_field_sets(&mut plain);
+        assert_eq!(managed(&plain), after);
+        let kept = &plain.metadata.managed_fields.as_ref().expect("entries are kept")[1];
+        let expected = ManagedFieldsEntry {
+            manager: Some("cluster-controller".to_owned()),
+            operation: Some("Apply".to_owned()),
+            subresource: Some("status".to_owned()),
+            fields_type: Some("FieldsV1".to_owned()),
+            fields_v1: None::<FieldsV1>,
+            ..Default::default()
+        };
+        assert_eq!(kept, &expected);
+    }
 }

@@ -32,7 +32,11 @@ pub async fn serve(
         None => Api::all(client),
     };
     let (clusters, writer) = reflector::store();
-    let cache = watcher(api, watcher::Config::default()).default_backoff().reflect(writer).for_each(|_| async {});
+    let cache = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(crate::controller::forget_managed_field_sets)
+        .reflect(writer)
+        .for_each(|_| async {});
     let cache_stop = stop.clone();
     tokio::spawn(async move {
         tokio::select! {
