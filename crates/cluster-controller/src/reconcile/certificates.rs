@@ -35,6 +35,12 @@ impl AppliedCertManager {
         applied.get(&(cluster.namespace.clone(), cluster.name.clone())) == Some(&fingerprint)
     }
 
+    /// Drops what was applied for a cluster that is gone.
+    pub fn forget(&self, namespace: &str, name: &str) {
+        let mut applied = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        applied.remove(&(namespace.to_owned(), name.to_owned()));
+    }
+
     pub fn record(&self, cluster: &ValidatedCluster, fingerprint: u64) {
         let mut applied = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         applied.insert((cluster.namespace.clone(), cluster.name.clone()), fingerprint);
