@@ -63,8 +63,9 @@ pub fn running_status(
     waits.extend(graceful.waits.iter().cloned());
     waits.extend(roll.report.iter().map(ToString::to_string));
     let certificates_wait = certificates.condition.as_ref().filter(|c| !c.ready).map(|c| c.message.clone());
-    if certificates.brokers_wait.is_none() {
-        waits.extend(certificates_wait.clone());
+    // Brokers waiting for their pod's certificate say so already.
+    if let Some(wait) = certificates_wait.as_ref().filter(|wait| !waits.iter().any(|w| w.contains(wait.as_str()))) {
+        waits.push(wait.clone());
     }
     let all_ready = ready == brokers.len();
     let settled = all_ready && graceful.waits.is_empty() && !roll.in_progress && certificates_wait.is_none();

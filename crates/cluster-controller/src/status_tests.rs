@@ -157,3 +157,32 @@ fn a_roll_is_rolling_upgrading_with_its_gate_and_records_its_success_when_done()
     // Settled: the next pass changes nothing.
     assert_eq!(status(Some(&done), &idle, 30), done);
 }
+
+#[test]
+fn certificates_that_wait_keep_the_cluster_reconciling_and_say_why() {
+    use crate::reconcile::decide::certificates::{CERTIFICATES, CertificatesCondition, CertificatesReport};
+    let cluster = validate(&kraft_combined()).expect("sample is valid");
+    let brokers = [broker(0, BrokerPhase::Ready { pod: "kafka-0-a".into() }, Some("new"))];
+    let wait = "waiting for cert-manager to issue the certificate of Secret kafka-server-certificate";
+    let mut waiting = draft(&brokers);
+    waiting.certificates = CertificatesReport {
+        condition: Some(CertificatesCondition { ready: false, reason: "Waiting", message: wait.into() }),
+        brokers_wait: Some(wait.into()),
+        server_serial: None,
+    };
+    let status = running_status(None, &cluster, &waiting, at(10));
+    assert_eq!(status.state, Some(ClusterState::ClusterReconciling), "a running broker's Secret is gone");
+    assert_eq!(condition(&status, CERTIFICATES).status, "False");
+    assert!(condition(&status, RECONCILING).message.contains(wait));
+
+    let issued = "Secret kafka-server-certificate: serial 01, expires 2027-03-04T00:00:00Z";
+    let mut ready = draft(&brokers);
+    ready.certificates.condition =
+        Some(CertificatesCondition { ready: true, reason: "Issued", message: issued.into() });
+    let status = running_status(Some(&status), &cluster, &ready, at(20));
+    assert_eq!(status.state, Some(ClusterState::ClusterRunning));
+    let certificates = condition(&status, CERTIFICATES);
+    assert_eq!((certificates.status.as_str(), certificates.message.as_str()), ("True", issued));
+    let plain = running_status(Some(&status), &cluster, &draft(&brokers), at(30));
+    assert!(plain.conditions.iter().all(|c| c.type_ != CERTIFICATES), "gone without certificates");
+}

@@ -136,7 +136,10 @@ fn waiting_for(source: PkiSource, secret: &str) -> String {
                 "waiting for cert-manager to issue the certificate of Secret {secret} (Certificate status says why)"
             )
         }
-        PkiSource::OperatorCa => format!("waiting for the operator's CA to issue the certificate of Secret {secret}"),
+        PkiSource::OperatorCa => format!(
+            "waiting for the operator's CA to issue the certificate of Secret {secret} (the operator reads only \
+             Secrets labelled kafka_cr=<cluster>: a CA Secret made by hand under tlsSecretName needs that label)"
+        ),
     }
 }
 
