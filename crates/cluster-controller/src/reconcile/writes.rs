@@ -263,3 +263,22 @@ impl Writer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(code: u16) -> kube::Error {
+        kube::Error::Api(Box::new(kube::core::Status { code, ..Default::default() }))
+    }
+
+    #[test]
+    fn only_a_cert_manager_object_the_apiserver_does_not_know_means_cert_manager_is_missing() {
+        let unknown =
+            |code| Error::ApplyCertManager { kind: "Certificate".into(), name: "c".into(), source: refused(code) };
+        assert!(unknown(404).is_missing_cert_manager());
+        assert!(!unknown(403).is_missing_cert_manager(), "forbidden is RBAC, not a missing cert-manager");
+        let other = Error::Apply { kind: "ConfigMap".into(), name: "c".into(), source: refused(404) };
+        assert!(!other.is_missing_cert_manager());
+    }
+}
