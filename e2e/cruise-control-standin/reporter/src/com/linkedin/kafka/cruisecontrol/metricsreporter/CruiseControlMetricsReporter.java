@@ -66,7 +66,7 @@ public class CruiseControlMetricsReporter implements MetricsReporter {
         configs.forEach((key, value) -> {
             if (key.startsWith(PREFIX) && value != null) {
                 client.setProperty(key.substring(PREFIX.length()), String.valueOf(value));
-                logged.put(key, secret(key) ? "[hidden]" : value);
+                logged.put(key, shown(key, String.valueOf(value)));
             }
         });
         topic = string(configs, TOPIC, DEFAULT_TOPIC);
@@ -165,9 +165,15 @@ public class CruiseControlMetricsReporter implements MetricsReporter {
         return value == null || String.valueOf(value).isBlank() ? fallback : String.valueOf(value).trim();
     }
 
-    /** Settings whose values must not reach the log: passwords, JAAS, private keys. */
-    static boolean secret(String key) {
-        return key.contains("password") || key.contains("jaas") || key.endsWith("ssl.keystore.key");
+    /**
+     * A setting's value as logged: passwords, JAAS and private keys hidden, PEM certificates
+     * (which the broker resolved from its config provider) summarised to keep the line one line.
+     */
+    static String shown(String key, String value) {
+        if (key.contains("password") || key.contains("jaas") || key.endsWith("ssl.keystore.key")) {
+            return "[hidden]";
+        }
+        return value.contains("-----BEGIN") ? "[PEM, " + value.length() + " characters]" : value;
     }
 
     @Override
