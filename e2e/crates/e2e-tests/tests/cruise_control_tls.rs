@@ -10,17 +10,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use crd_types::KafkaCluster;
-use crd_types::kafka_cluster::CruiseControlTopicStatus;
 use e2e_tests::controller_process::ControllerProcess;
-use e2e_tests::cruise_control::{Answer, CruiseControl};
-use e2e_tests::kafka_cluster::{self, condition};
+use e2e_tests::cruise_control::{self, Answer, CruiseControl};
+use e2e_tests::kafka_cluster;
 use e2e_tests::kafka_topic as topics;
 use e2e_tests::namespace::{self, TestNamespace};
 use e2e_tests::wait::{self, Check};
@@ -33,8 +30,6 @@ const GRPC_ADDRESS: &str = "127.0.0.1:19597";
 const EXTERNAL_ENDPOINT: &str = "cruise-control.elsewhere:8090";
 const METRICS_TOPIC: &str = "__CruiseControlMetrics";
 const MOVES: &str = "moves";
-/// Starting a JVM with the JMX agent on the test bed's shared cores.
-const AVAILABLE_TIMEOUT: Duration = Duration::from_secs(240);
 const TASK_TIMEOUT: Duration = Duration::from_secs(180);
 const KCAT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -67,29 +62,14 @@ async fn scenario(ns: &TestNamespace) -> Result<()> {
     kafka_cluster::apply(ns, &tls_cluster()?).await?;
     kafka_cluster::wait_running(ns, CLUSTER).await?;
 
-    let deployments: Api<Deployment> = Api::namespaced(ns.client.clone(), &ns.name);
-    wait::until(&deployments, "kafka-cruisecontrol", "is available", AVAILABLE_TIMEOUT, |d: &Deployment| {
-        d.status.as_ref().and_then(|s| s.available_replicas).unwrap_or(0) >= 1
-    })
-    .await?;
+    cruise_control::wait_operator_deployment(ns, CLUSTER).await?;
     let config_maps: Api<ConfigMap> = Api::namespaced(ns.client.clone(), &ns.name);
     let config = config_maps.get("kafka-cruisecontrol-config").await?;
     let properties = config.data.unwrap_or_default().remove("cruisecontrol.properties").unwrap_or_default();
     ensure!(properties.contains("security.protocol=SSL\n"), "cruisecontrol.properties:\n{properties}");
     ensure!(!properties.contains("PRIVATE KEY"), "a key in cruisecontrol.properties:\n{properties}");
 
-    wait::until(
-        &kafka_cluster::api(ns),
-        CLUSTER,
-        "reports Cruise Control available and its metrics topic ready",
-        Duration::from_secs(180),
-        |c: &KafkaCluster| {
-            let topic = c.status.as_ref().and_then(|s| s.cruise_control_topic_status);
-            let available = condition(c, "CruiseControlAvailable").is_some_and(|c| c.status == "True");
-            available && topic == Some(CruiseControlTopicStatus::CruiseControlTopicReady)
-        },
-    )
-    .await?;
+    cruise_control::wait_available_with_topic(ns, CLUSTER).await?;
 
     let tls = TlsClient::from_operator_secret(ns).await?;
     let bootstrap = kafka_cluster::bootstrap(ns, CLUSTER);
