@@ -54,6 +54,7 @@ log.dirs=$work/d1,$work/d2
 offsets.topic.replication.factor=1
 metric.reporters=com.linkedin.kafka.cruisecontrol.metricsreporter.CruiseControlMetricsReporter
 cruise.control.metrics.reporter.bootstrap.servers=127.0.0.1:$port
+cruise.control.metrics.reporter.metrics.reporting.interval.ms=1000
 EOF
 export KAFKA_HEAP_OPTS="-Xmx512M -Xms256M" LOG_DIR=$work/logs
 "$home/bin/kafka-storage.sh" format -t "$("$home/bin/kafka-storage.sh" random-uuid)" \
@@ -68,7 +69,7 @@ until "${topics[@]}" --create --topic moved --replica-assignment "$(printf "$nod
     ((SECONDS < deadline)) || fail "the broker did not accept a topic"
     sleep 1
 done
-grep -q 'CruiseControlMetricsReporter (test bed stand-in, reports no metrics) configured with' "$work/server.log" \
+grep -q 'CruiseControlMetricsReporter (test bed stand-in) configured with' "$work/server.log" \
     || fail "the broker did not load the stand-in metrics reporter"
 log "broker $node_id on 127.0.0.1:$port loaded the stand-in metrics reporter"
 
@@ -146,3 +147,16 @@ read -r code task body <<< "$(post "remove_disks?brokerid_and_logdirs=$node_id-$
     || fail "an unknown parameter is not 400"
 curl -sf "$cc/user_tasks?json=true" | grep -q '"Status":"CompletedWithError"' || fail "user_tasks lacks the failures"
 log "OK: state, kafka_cluster_state, load, rebalance_disk, remove_disks, errors, user_tasks"
+
+# The reporter waits for its topic (nothing auto-creates it here, and a topic from the start
+# would change the replica counts above), then writes to it.
+"${topics[@]}" --create --topic __CruiseControlMetrics --partitions 1 --replication-factor 1 > /dev/null
+deadline=$((SECONDS + 30))
+until [[ $("$home/bin/kafka-get-offsets.sh" --bootstrap-server "127.0.0.1:$port" --topic __CruiseControlMetrics \
+    2>/dev/null | cut -d: -f3) -gt 0 ]]; do
+    ((SECONDS < deadline)) || fail "the metrics reporter wrote nothing to __CruiseControlMetrics"
+    sleep 1
+done
+grep -q "CruiseControlMetricsReporter: broker $node_id reported to __CruiseControlMetrics over PLAINTEXT" \
+    "$work/server.log" || fail "the metrics reporter did not log its first report"
+log "OK: the metrics reporter writes to __CruiseControlMetrics"

@@ -103,12 +103,14 @@ pub fn config_map(cluster: &ValidatedCluster, settings: &DeploySettings, facts: 
 }
 
 /// The user's `cruiseControlConfig.config` with what the operator must decide on top: where
-/// Kafka is, where the REST API listens (on every address, for the Service), where the mounted
+/// Kafka is and how to reach it (TLS: [`super::cruise_control_tls`]), where the REST API listens (on every address, for the Service), where the mounted
 /// files are, and the metadata mode's settings as Koperator sets them (KRaft: topic configs
 /// read through the admin API and broker failures detected without ZooKeeper).
 pub fn cruise_control_properties(cluster: &ValidatedCluster) -> String {
     let config = cluster.spec.cruise_control_config.config.as_deref().unwrap_or_default();
     let mut properties: Properties = parse_properties(config);
+    let tls = super::cruise_control_tls::cruise_control_tls_properties(cluster, &properties);
+    properties.extend(tls);
     let mut set = |key: &str, value: String| {
         properties.insert(key.to_owned(), value);
     };

@@ -1,5 +1,6 @@
 //! `<cluster>-cruisecontrol`: one Cruise Control pod with its configuration mounted, the
-//! Prometheus JMX agent on the metrics port, and `cruiseControlConfig`'s scheduling fields.
+//! Prometheus JMX agent on the metrics port, the operator's client certificate on a TLS cluster,
+//! and `cruiseControlConfig`'s scheduling fields.
 
 use std::collections::BTreeMap;
 
@@ -54,6 +55,10 @@ pub fn deployment(cluster: &ValidatedCluster, settings: &DeploySettings, config_
             ..Default::default()
         },
     ]);
+    if let Some((volume, client_certificate)) = super::cruise_control_tls::client_certificate_volume(cluster) {
+        volumes.push(volume);
+        volume_mounts.push(client_certificate);
+    }
 
     let container = Container {
         name: deployment_name(cluster),

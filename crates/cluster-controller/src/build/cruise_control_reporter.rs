@@ -28,6 +28,8 @@ const TOPIC_REPLICATION_FACTOR: &str = "cruise.control.metrics.topic.replication
 /// - `cruise.control.metrics.reporter.bootstrap.servers`: the all-broker Service on the
 ///   inter-broker listener, and `kubernetes.mode=true` so CPU is measured against the pod's
 ///   limits, not the node's (both as Koperator, and not overridable);
+/// - with an SSL inter-broker listener, SSL with the broker's own certificate
+///   ([`super::cruise_control_tls::reporter_tls_properties`]);
 /// - when the user lets the reporter create its topic (`cruise.control.metrics.topic.auto.create`),
 ///   the topic's partitions and replication factor from `topicConfig`, unless set by the user.
 ///   Otherwise the operator creates the topic through a KafkaTopic, and the reporter's default
@@ -49,6 +51,7 @@ pub fn reporter_properties(cluster: &ValidatedCluster, broker: &BrokerModel, use
         properties.insert("cruise.control.metrics.reporter.bootstrap.servers".to_owned(), bootstrap);
     }
     properties.insert("cruise.control.metrics.reporter.kubernetes.mode".to_owned(), "true".to_owned());
+    properties.extend(super::cruise_control_tls::reporter_tls_properties(cluster));
 
     let auto_create = user.get(METRICS_TOPIC_AUTO_CREATE).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     if auto_create && cluster.spec.cruise_control_config.topic_config.is_some() {

@@ -14,6 +14,7 @@ pub mod cruise_control_operation;
 mod cruise_control_reporter;
 #[cfg(test)]
 mod cruise_control_tests;
+mod cruise_control_tls;
 mod labels;
 mod name_bridge;
 mod pdb;

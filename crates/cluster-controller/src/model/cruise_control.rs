@@ -113,25 +113,35 @@ fn plan(spec: &KafkaClusterSpec, unsupported_listener: Option<String>) -> Cruise
     })
 }
 
-/// Cruise Control and its metrics reporter reach Kafka on the inter-broker listener. With TLS or
-/// SASL they need client credentials in their configuration, which the operator cannot
-/// provide yet; a plaintext configuration against such a listener would only fail to connect.
+/// Cruise Control and its metrics reporter reach Kafka on the inter-broker listener. With SSL
+/// they authenticate with certificates the operator makes (`sslSecrets.create: true`; see
+/// `build::cruise_control_tls`); with SASL, or TLS certificates the operator does not make, they
+/// would need credentials it cannot provide yet, and a plaintext configuration against such a
+/// listener would only fail to connect.
 fn inter_broker_protocol_problem(spec: &KafkaClusterSpec) -> Option<String> {
     let listener = spec.listeners_config.internal_listeners.iter().find(|l| {
         l.common.used_for_inner_broker_communication == Some(true) && l.used_for_controller_communication != Some(true)
     })?;
     let protocol = listener.common.security_protocol;
+    let name = &listener.common.name;
     let article = match protocol {
         SecurityProtocol::Plaintext => return None,
-        SecurityProtocol::Ssl => "an SSL",
+        SecurityProtocol::Ssl if super::pki_source(spec).is_some() => return None,
+        SecurityProtocol::Ssl => {
+            return Some(format!(
+                "Cruise Control with an SSL internal listener (spec.listenersConfig.internalListeners[name={name}]) \
+                 needs certificates the operator makes; set spec.listenersConfig.sslSecrets.create: true \
+                 (pkiBackend cert-manager or operator-ca); neither Cruise Control nor the brokers' metrics \
+                 reporter is configured until then"
+            ));
+        }
         SecurityProtocol::SaslPlaintext => "a SASL_PLAINTEXT",
         SecurityProtocol::SaslSsl => "a SASL_SSL",
     };
     Some(format!(
         "Cruise Control with {article} internal listener is not supported yet \
-         (spec.listenersConfig.internalListeners[name={}]); neither Cruise Control nor the brokers' \
-         metrics reporter is configured until it is",
-        listener.common.name
+         (spec.listenersConfig.internalListeners[name={name}]); neither Cruise Control nor the brokers' \
+         metrics reporter is configured until it is"
     ))
 }
 
@@ -218,12 +228,33 @@ mod tests {
     }
 
     #[test]
-    fn an_ssl_inter_broker_listener_blocks_cruise_control_and_the_reporter() {
+    fn an_ssl_inter_broker_listener_needs_certificates_the_operator_makes() {
         let mut spec = spec();
         spec.listeners_config.internal_listeners[0].common.security_protocol = SecurityProtocol::Ssl;
         let model = cruise_control_model(&spec);
         let CruiseControlPlan::Blocked { problem } = &model.plan else { panic!("{model:?}") };
-        assert!(problem.starts_with("Cruise Control with an SSL internal listener is not supported yet"), "{problem}");
+        assert!(problem.contains("set spec.listenersConfig.sslSecrets.create: true"), "{problem}");
+        assert!(!model.metrics_reporter);
+
+        spec.listeners_config.ssl_secrets =
+            Some(crd_types::kafka_cluster::SslSecrets { create: Some(true), ..Default::default() });
+        let model = cruise_control_model(&spec);
+        assert!(matches!(model.plan, CruiseControlPlan::Deploy(_)), "{model:?}");
+        assert!(model.metrics_reporter);
+    }
+
+    #[test]
+    fn a_sasl_inter_broker_listener_blocks_cruise_control_and_the_reporter() {
+        let mut spec = spec();
+        spec.listeners_config.internal_listeners[0].common.security_protocol = SecurityProtocol::SaslSsl;
+        spec.listeners_config.ssl_secrets =
+            Some(crd_types::kafka_cluster::SslSecrets { create: Some(true), ..Default::default() });
+        let model = cruise_control_model(&spec);
+        let CruiseControlPlan::Blocked { problem } = &model.plan else { panic!("{model:?}") };
+        assert!(
+            problem.starts_with("Cruise Control with a SASL_SSL internal listener is not supported yet"),
+            "{problem}"
+        );
         assert!(!model.metrics_reporter);
     }
 

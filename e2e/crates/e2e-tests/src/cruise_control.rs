@@ -6,14 +6,17 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use crd_types::KafkaCluster;
+use crd_types::kafka_cluster::CruiseControlTopicStatus;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use kube::Api;
 use serde_json::Value;
 
-use crate::manifests;
 use crate::namespace::TestNamespace;
 use crate::wait::{self, Check};
 use crate::{host_command, kcat};
+use crate::{kafka_cluster, manifests};
 
 /// Koperator's default Cruise Control image; the test bed runs the stand-in for it.
 pub const IMAGE: &str = "ghcr.io/banzaicloud/cruise-control:2.5.123";
@@ -198,4 +201,33 @@ pub async fn broker_configs(bootstrap: &str, id: i32) -> Result<String> {
         &id,
     ];
     host_command::run_ok(&args, None, TOOL_TIMEOUT).await
+}
+
+/// Waits until the operator's Cruise Control Deployment `<cluster>-cruisecontrol` has an
+/// available replica (a JVM with the JMX agent starting on the test bed's shared cores).
+pub async fn wait_operator_deployment(ns: &TestNamespace, cluster: &str) -> Result<()> {
+    let deployments: Api<Deployment> = Api::namespaced(ns.client.clone(), &ns.name);
+    let name = format!("{cluster}-cruisecontrol");
+    wait::until(&deployments, &name, "is available", Duration::from_secs(240), |d: &Deployment| {
+        d.status.as_ref().and_then(|s| s.available_replicas).unwrap_or(0) >= 1
+    })
+    .await?;
+    Ok(())
+}
+
+/// Waits until the KafkaCluster reports CruiseControlAvailable True and its metrics topic
+/// CruiseControlTopicReady; returns the cluster as it then was.
+pub async fn wait_available_with_topic(ns: &TestNamespace, cluster: &str) -> Result<KafkaCluster> {
+    wait::until(
+        &kafka_cluster::api(ns),
+        cluster,
+        "reports Cruise Control available and its metrics topic ready",
+        Duration::from_secs(180),
+        |c: &KafkaCluster| {
+            let topic = c.status.as_ref().and_then(|s| s.cruise_control_topic_status);
+            let available = kafka_cluster::condition(c, "CruiseControlAvailable").is_some_and(|c| c.status == "True");
+            available && topic == Some(CruiseControlTopicStatus::CruiseControlTopicReady)
+        },
+    )
+    .await
 }

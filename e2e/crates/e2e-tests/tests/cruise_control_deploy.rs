@@ -13,9 +13,8 @@ use kube::Api;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use crd_types::KafkaCluster;
-use crd_types::kafka_cluster::CruiseControlTopicStatus;
 use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::cruise_control;
 use e2e_tests::kafka_cluster::{self, condition};
 use e2e_tests::kafka_topic::{self as topics, Metrics};
 use e2e_tests::namespace::{self, TestNamespace};
@@ -28,8 +27,6 @@ const GRPC_ADDRESS: &str = "127.0.0.1:19594";
 const WRITES: &str = "koperator_cluster_controller_writes_total";
 const REPORTER: &str = "com.linkedin.kafka.cruisecontrol.metricsreporter.CruiseControlMetricsReporter";
 const EXTERNAL_ENDPOINT: &str = "cruise-control.elsewhere:8090";
-/// Starting a JVM with the JMX agent on the test bed's shared cores.
-const AVAILABLE_TIMEOUT: Duration = Duration::from_secs(240);
 
 #[tokio::test]
 async fn cruise_control_is_deployed_and_answers() -> Result<()> {
@@ -63,11 +60,7 @@ async fn scenario(ns: &TestNamespace, metrics: &str) -> Result<()> {
     kafka_cluster::apply(ns, &cluster).await?;
     kafka_cluster::wait_running(ns, "kafka").await?;
 
-    let deployments: Api<Deployment> = Api::namespaced(ns.client.clone(), &ns.name);
-    wait::until(&deployments, "kafka-cruisecontrol", "is available", AVAILABLE_TIMEOUT, |d: &Deployment| {
-        d.status.as_ref().and_then(|s| s.available_replicas).unwrap_or(0) >= 1
-    })
-    .await?;
+    cruise_control::wait_operator_deployment(ns, "kafka").await?;
     let state = rest_state(ns).await?;
     for key in ["MonitorState", "ExecutorState", "AnalyzerState"] {
         ensure!(state.get(key).is_some(), "no {key} in GET state: {state}");
@@ -90,18 +83,7 @@ async fn scenario(ns: &TestNamespace, metrics: &str) -> Result<()> {
         ensure!(init.iter().any(|n| n == "cruise-control-reporter"), "init containers {init:?}");
     }
 
-    let settled = wait::until(
-        &kafka_cluster::api(ns),
-        "kafka",
-        "reports Cruise Control available and its metrics topic ready",
-        Duration::from_secs(180),
-        |c: &KafkaCluster| {
-            let topic = c.status.as_ref().and_then(|s| s.cruise_control_topic_status);
-            let available = condition(c, "CruiseControlAvailable").is_some_and(|c| c.status == "True");
-            available && topic == Some(CruiseControlTopicStatus::CruiseControlTopicReady)
-        },
-    )
-    .await?;
+    let settled = cruise_control::wait_available_with_topic(ns, "kafka").await?;
     ensure!(settled.status.is_some_and(|s| s.brokers_ready.as_deref() == Some("3/3")));
 
     idle_resync(ns, metrics).await?;
@@ -110,6 +92,7 @@ async fn scenario(ns: &TestNamespace, metrics: &str) -> Result<()> {
     cluster["spec"]["cruiseControlConfig"]["cruiseControlEndpoint"] = json!(EXTERNAL_ENDPOINT);
     kafka_cluster::apply(ns, &cluster).await?;
     let services: Api<Service> = Api::namespaced(ns.client.clone(), &ns.name);
+    let deployments: Api<Deployment> = Api::namespaced(ns.client.clone(), &ns.name);
     wait::until_deleted(&deployments, "kafka-cruisecontrol", Duration::from_secs(60)).await?;
     wait::until_deleted(&services, "kafka-cruisecontrol-svc", Duration::from_secs(30)).await?;
     wait::until_deleted(&config_maps, "kafka-cruisecontrol-config", Duration::from_secs(30)).await?;

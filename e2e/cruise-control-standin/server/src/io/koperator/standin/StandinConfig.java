@@ -15,7 +15,10 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 /**
  * What the stand-in takes from cruisecontrol.properties. Every property the AdminClient knows
  * (bootstrap.servers, security.protocol, ssl.*, sasl.*, request.timeout.ms...) goes to it
- * unchanged, so a secured cluster works with the config Koperator writes for the real one.
+ * unchanged, so a secured cluster works with the config Koperator writes for the real one, and
+ * so do the config providers ({@code config.providers} and {@code config.providers.*}): the
+ * AdminClient resolves {@code ${provider:path:key}} values itself, which is how the operator
+ * hands over a PEM key without writing it into the ConfigMap.
  *
  * @param configDir the directory of cruisecontrol.properties (capacity.json lives next to it)
  * @param urlPrefix path prefix of every endpoint, from webserver.api.urlprefix
@@ -32,6 +35,8 @@ public record StandinConfig(
         Properties admin,
         List<String> defaultGoals,
         int numWindows) {
+
+    static final String CONFIG_PROVIDERS = "config.providers";
 
     /** Cruise Control's default goals, reported as ready when the config names none. */
     static final List<String> DEFAULT_GOALS = List.of("RackAwareGoal", "ReplicaCapacityGoal", "DiskCapacityGoal",
@@ -52,7 +57,7 @@ public record StandinConfig(
         Properties admin = new Properties();
         Set<String> adminNames = AdminClientConfig.configNames();
         for (String name : new TreeSet<>(properties.stringPropertyNames())) {
-            if (adminNames.contains(name)) {
+            if (adminNames.contains(name) || name.equals(CONFIG_PROVIDERS) || name.startsWith(CONFIG_PROVIDERS + ".")) {
                 admin.setProperty(name, properties.getProperty(name).trim());
             }
         }
@@ -91,7 +96,7 @@ public record StandinConfig(
     public String adminSummary() {
         List<String> entries = new ArrayList<>();
         for (String name : new TreeSet<>(admin.stringPropertyNames())) {
-            boolean secret = name.contains("password") || name.contains("jaas");
+            boolean secret = name.contains("password") || name.contains("jaas") || name.equals("ssl.keystore.key");
             entries.add(name + "=" + (secret ? "[hidden]" : admin.getProperty(name)));
         }
         return String.join(", ", entries);
