@@ -20,6 +20,8 @@ use crate::reconcile::decide::{ClaimResize, CruiseControlReport, TopicReport};
 
 /// Condition, present when the spec has fields this operator accepts but does not act on yet.
 pub const UNSUPPORTED_FIELDS: &str = "UnsupportedFields";
+/// Settings that work but are probably not what the user wants (the model's warnings).
+pub const SPEC_WARNINGS: &str = "SpecWarnings";
 /// Condition, present while a claim grows or when a size change is refused: which claim, why.
 pub const VOLUME_RESIZE: &str = "VolumeResize";
 /// Condition: PVCs of brokers removed from the spec are kept (their data is not deleted).
@@ -137,6 +139,7 @@ pub fn running_status(
         conditions::new(DEGRADED, false, "AsSpecified", "", generation, now.clone()),
     );
     set_unsupported_fields(&mut status, &cluster.unsupported_fields, generation, now.clone());
+    set_spec_warnings(&mut status, &cluster.warnings, generation, now.clone());
     set_graceful_actions(&mut status, &graceful.waits, generation, now.clone());
     set_rolling_upgrade(&mut status, roll, generation, now.clone());
     set_dynamic_config(&mut status, dynamic_config, generation, now.clone());
@@ -162,6 +165,16 @@ fn set_unsupported_fields(status: &mut KafkaClusterStatus, fields: &[String], ge
         &mut status.conditions,
         conditions::new(UNSUPPORTED_FIELDS, true, "FieldsIgnored", message, generation, now),
     );
+}
+
+/// A True condition naming every warning; gone when there is none.
+fn set_spec_warnings(status: &mut KafkaClusterStatus, warnings: &[String], generation: Option<i64>, now: Time) {
+    if warnings.is_empty() {
+        status.conditions.retain(|c| c.type_ != SPEC_WARNINGS);
+        return;
+    }
+    let condition = conditions::new(SPEC_WARNINGS, true, "Warnings", warnings.join("; "), generation, now);
+    conditions::upsert(&mut status.conditions, condition);
 }
 
 fn set_volume_resize(status: &mut KafkaClusterStatus, resizes: &[ClaimResize], generation: Option<i64>, now: Time) {

@@ -22,7 +22,8 @@ pub const SERVER_CERTIFICATE_DIR: &str = "/var/run/secrets/java.io/keystores/ser
 /// The config provider the TLS settings read files through. Named after the operator so that it
 /// cannot take the place of a provider the user configured.
 pub const FILE_PROVIDER: &str = "koperator-tls";
-const FILE_PROVIDER_CLASS: &str = "org.apache.kafka.common.config.provider.DirectoryConfigProvider";
+/// Kafka's provider reading one file per key from a directory.
+pub const FILE_PROVIDER_CLASS: &str = "org.apache.kafka.common.config.provider.DirectoryConfigProvider";
 const CONFIG_PROVIDERS: &str = "config.providers";
 const SUPER_USERS: &str = "super.users";
 

@@ -25,7 +25,7 @@
 use crd_types::kafka_cluster::{CommonListenerSpec, SecurityProtocol};
 use k8s_openapi::api::core::v1::{SecretVolumeSource, Volume, VolumeMount};
 
-use super::broker_tls::{FILE_PROVIDER, server_certificate_dir};
+use super::broker_tls::{FILE_PROVIDER, FILE_PROVIDER_CLASS, server_certificate_dir};
 use super::pki::names::controller_certificate_secret_name;
 use crate::model::{Properties, ValidatedCluster};
 
@@ -35,8 +35,6 @@ pub const CLIENT_CERTIFICATE_DIR: &str = "/var/run/secrets/java.io/keystores/cli
 const CLIENT_CERTIFICATE_VOLUME: &str = "client-certificate";
 const REPORTER_PREFIX: &str = "cruise.control.metrics.reporter.";
 const CONFIG_PROVIDERS: &str = "config.providers";
-/// Kafka's provider reading one file per key from a directory (as [`super::broker_tls`] uses).
-const FILE_PROVIDER_CLASS: &str = "org.apache.kafka.common.config.provider.DirectoryConfigProvider";
 
 /// The inter-broker listener when it is `type: ssl` with certificates the operator makes:
 /// the case this module configures (the model refuses SASL, and TLS without `sslSecrets.create`).

@@ -1,7 +1,7 @@
 //! What the operator does about Cruise Control for one cluster, decided once from the spec:
 //! run it, leave it to an external one, or hold back with a reason the status can show.
 
-use crd_types::kafka_cluster::{KafkaClusterSpec, SecurityProtocol};
+use crd_types::kafka_cluster::{KafkaClusterSpec, SecurityProtocol, SslClientAuth};
 use serde_json::Value;
 
 use super::parse_properties;
@@ -145,6 +145,29 @@ fn inter_broker_protocol_problem(spec: &KafkaClusterSpec) -> Option<String> {
     ))
 }
 
+/// Cruise Control deployed on a cluster whose inter-broker listener asks TLS clients for a
+/// certificate: the operator hands Cruise Control its client certificate as PEM through a config
+/// provider (`build::cruise_control_tls`), which the test bed's stand-in and every Kafka client
+/// read, but upstream Cruise Control 2.5 copies only file-based key stores into its admin
+/// client, so the brokers refuse that client until the operator also writes a PKCS#12 key store.
+pub(super) fn tls_client_certificate_warning(spec: &KafkaClusterSpec, model: &CruiseControlModel) -> Option<String> {
+    let CruiseControlPlan::Deploy(_) = model.plan else { return None };
+    let listener = spec.listeners_config.internal_listeners.iter().find(|l| {
+        l.common.used_for_inner_broker_communication == Some(true) && l.used_for_controller_communication != Some(true)
+    })?;
+    let common = &listener.common;
+    let requires_certificate = matches!(common.ssl_client_auth, None | Some(SslClientAuth::Required));
+    (common.security_protocol == SecurityProtocol::Ssl && requires_certificate).then(|| {
+        format!(
+            "spec.cruiseControlConfig: Cruise Control gets the operator's client certificate as PEM in memory; \
+             upstream Cruise Control 2.5 gives its admin client only key stores read from files, so brokers \
+             refuse it on listener {} (sslClientAuth: required) until the operator writes a PKCS#12 key store; \
+             an image that passes every client setting to its admin client works",
+            common.name
+        )
+    })
+}
+
 /// Why `capacityConfig` cannot be used; Display names the field and the fix.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -241,6 +264,11 @@ mod tests {
         let model = cruise_control_model(&spec);
         assert!(matches!(model.plan, CruiseControlPlan::Deploy(_)), "{model:?}");
         assert!(model.metrics_reporter);
+        let warning = tls_client_certificate_warning(&spec, &model).expect("upstream Cruise Control is warned of");
+        assert!(warning.contains("until the operator writes a PKCS#12 key store"), "{warning}");
+
+        spec.listeners_config.internal_listeners[0].common.ssl_client_auth = Some(SslClientAuth::Requested);
+        assert_eq!(tls_client_certificate_warning(&spec, &model), None, "no certificate needed");
     }
 
     #[test]

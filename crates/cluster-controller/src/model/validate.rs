@@ -128,6 +128,9 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
             ));
         }
     }
+    if let Some(warning) = super::cruise_control::tls_client_certificate_warning(spec, &cruise_control) {
+        warnings.push(warning);
+    }
     if let Some(count) = spec.rolling_upgrade_config.concurrent_broker_restart_count_per_rack.filter(|c| *c > 1) {
         warnings.push(format!(
             "spec.rollingUpgradeConfig.concurrentBrokerRestartCountPerRack: {count} needs rack awareness, \
