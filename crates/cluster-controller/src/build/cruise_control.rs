@@ -103,9 +103,10 @@ pub fn config_map(cluster: &ValidatedCluster, settings: &DeploySettings, facts: 
 }
 
 /// The user's `cruiseControlConfig.config` with what the operator must decide on top: where
-/// Kafka is and how to reach it (TLS: [`super::cruise_control_tls`]), where the REST API listens (on every address, for the Service), where the mounted
-/// files are, and the metadata mode's settings as Koperator sets them (KRaft: topic configs
-/// read through the admin API and broker failures detected without ZooKeeper).
+/// Kafka is and how to reach it (TLS: [`super::cruise_control_tls`]), where the REST API
+/// listens (on every address, for the Service), where the mounted files are, and the metadata
+/// mode's settings as Koperator sets them (KRaft: topic configs read through the admin API and
+/// broker failures detected without ZooKeeper).
 pub fn cruise_control_properties(cluster: &ValidatedCluster) -> String {
     let config = cluster.spec.cruise_control_config.config.as_deref().unwrap_or_default();
     let mut properties: Properties = parse_properties(config);
