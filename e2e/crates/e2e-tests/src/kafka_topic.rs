@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::ListParams;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use serde_json::{Value, json};
 
@@ -509,6 +509,44 @@ fn parse_labels(text: &str) -> Result<BTreeMap<String, String>> {
         rest = after[end + 1..].trim_start_matches(',').trim();
     }
     Ok(labels)
+}
+
+/// Deletes every KafkaTopic the test made and waits until they are gone (the controller removes
+/// their topics and finalizers), then deletes the KafkaCluster, whose own KafkaTopic (Cruise
+/// Control's metrics topic) the garbage collector takes along and the topic controller lets go
+/// of (the cluster is gone). Whatever is left after that loses its finalizers, so that the
+/// namespace can go.
+pub async fn remove_all(ns: &TestNamespace, cluster: &str) -> Result<()> {
+    let api = api(ns);
+    let owned_by_cluster =
+        |topic: &KafkaTopic| topic.owner_references().iter().any(|owner| owner.kind == "KafkaCluster");
+    for topic in api.list(&ListParams::default()).await?.items.iter().filter(|t| !owned_by_cluster(t)) {
+        api.delete(&topic.name_any(), &DeleteParams::default()).await?;
+    }
+    let left = |of_the_test_only: bool| {
+        let api = api.clone();
+        async move {
+            let topics = api.list(&ListParams::default()).await?.items;
+            let left: Vec<String> =
+                topics.iter().filter(|t| !of_the_test_only || !owned_by_cluster(t)).map(|t| t.name_any()).collect();
+            anyhow::Ok(if left.is_empty() { Check::Done(()) } else { Check::Pending(format!("left: {left:?}")) })
+        }
+    };
+    let mut gone =
+        wait::eventually("every KafkaTopic of the test is deleted", Duration::from_secs(60), || left(true)).await;
+    if gone.is_ok() {
+        crate::kafka_cluster::api(ns).delete(cluster, &DeleteParams::default()).await?;
+        gone =
+            wait::eventually("the cluster's KafkaTopic goes with the cluster", Duration::from_secs(90), || left(false))
+                .await;
+    }
+    if gone.is_err() {
+        for topic in api.list(&ListParams::default()).await?.items {
+            let patch = Patch::Merge(json!({"metadata": {"finalizers": null}}));
+            api.patch(&topic.name_any(), &PatchParams::default(), &patch).await?;
+        }
+    }
+    gone
 }
 
 #[cfg(test)]

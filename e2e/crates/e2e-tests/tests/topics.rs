@@ -16,15 +16,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use futures::future::LocalBoxFuture;
 use futures::{FutureExt, StreamExt};
 use kube::ResourceExt;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{DeleteParams, ListParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
-
-use crd_types::KafkaTopic;
 
 use e2e_tests::controller_process::ControllerProcess;
 use e2e_tests::kafka_topic::{
@@ -125,7 +123,7 @@ async fn topics_are_reconciled_against_real_kafka() -> Result<()> {
         degraded.stop();
         // KafkaTopics carry finalizers: they must go while the controller still runs, or the
         // namespace could not be deleted.
-        let removed = remove_all_topics(ns).await;
+        let removed = topics::remove_all(ns, "kafka").await;
         eprintln!(
             "topics: {:.0} s in all; topic controller log: {}",
             started.elapsed().as_secs_f64(),
@@ -670,42 +668,4 @@ impl DegradedLog {
 
 fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
-}
-
-/// Deletes every KafkaTopic the test made and waits until they are gone (the controller removes
-/// their topics and finalizers), then deletes the KafkaCluster, whose own KafkaTopic (Cruise
-/// Control's metrics topic) the garbage collector takes along and the topic controller lets go
-/// of (the cluster is gone). Whatever is left after that loses its finalizers, so that the
-/// namespace can go.
-async fn remove_all_topics(ns: &TestNamespace) -> Result<()> {
-    let api = topics::api(ns);
-    let owned_by_cluster =
-        |topic: &KafkaTopic| topic.owner_references().iter().any(|owner| owner.kind == "KafkaCluster");
-    for topic in api.list(&ListParams::default()).await?.items.iter().filter(|t| !owned_by_cluster(t)) {
-        api.delete(&topic.name_any(), &DeleteParams::default()).await?;
-    }
-    let left = |of_the_test_only: bool| {
-        let api = api.clone();
-        async move {
-            let topics = api.list(&ListParams::default()).await?.items;
-            let left: Vec<String> =
-                topics.iter().filter(|t| !of_the_test_only || !owned_by_cluster(t)).map(|t| t.name_any()).collect();
-            anyhow::Ok(if left.is_empty() { Check::Done(()) } else { Check::Pending(format!("left: {left:?}")) })
-        }
-    };
-    let mut gone =
-        wait::eventually("every KafkaTopic of the test is deleted", Duration::from_secs(60), || left(true)).await;
-    if gone.is_ok() {
-        kafka_cluster::api(ns).delete("kafka", &DeleteParams::default()).await?;
-        gone =
-            wait::eventually("the cluster's KafkaTopic goes with the cluster", Duration::from_secs(90), || left(false))
-                .await;
-    }
-    if gone.is_err() {
-        for topic in api.list(&ListParams::default()).await?.items {
-            let patch = Patch::Merge(json!({"metadata": {"finalizers": null}}));
-            api.patch(&topic.name_any(), &PatchParams::default(), &patch).await.map_err(|e| anyhow!("{e}"))?;
-        }
-    }
-    gone
 }
