@@ -23,7 +23,7 @@ pub const SERVER_CERTIFICATE_DIR: &str = "/var/run/secrets/java.io/keystores/ser
 /// cannot take the place of a provider the user configured.
 pub const FILE_PROVIDER: &str = "koperator-tls";
 /// Kafka's provider reading one file per key from a directory.
-pub const FILE_PROVIDER_CLASS: &str = "org.apache.kafka.common.config.provider.DirectoryConfigProvider";
+const FILE_PROVIDER_CLASS: &str = "org.apache.kafka.common.config.provider.DirectoryConfigProvider";
 const CONFIG_PROVIDERS: &str = "config.providers";
 const SUPER_USERS: &str = "super.users";
 
@@ -114,12 +114,7 @@ pub fn tls_properties(cluster: &ValidatedCluster, user: &Properties, principals:
         }
     }
 
-    let mut providers = list(user.get(CONFIG_PROVIDERS).map(String::as_str), ',');
-    if !providers.contains(&FILE_PROVIDER) {
-        providers.push(FILE_PROVIDER);
-    }
-    properties.insert(CONFIG_PROVIDERS.to_string(), providers.join(","));
-    properties.insert(format!("{CONFIG_PROVIDERS}.{FILE_PROVIDER}.class"), FILE_PROVIDER_CLASS.to_string());
+    properties.extend(file_provider_properties(user));
 
     if !principals.is_empty() {
         let mut super_users: Vec<&str> = Vec::new();
@@ -133,6 +128,19 @@ pub fn tls_properties(cluster: &ValidatedCluster, user: &Properties, principals:
         properties.insert(SUPER_USERS.to_string(), super_users.join(";"));
     }
     properties
+}
+
+/// `config.providers`: the user's providers (from `user`) with [`FILE_PROVIDER`] added, and
+/// its class. For every configuration that reads key material through the provider.
+pub fn file_provider_properties(user: &Properties) -> Properties {
+    let mut providers = list(user.get(CONFIG_PROVIDERS).map(String::as_str), ',');
+    if !providers.contains(&FILE_PROVIDER) {
+        providers.push(FILE_PROVIDER);
+    }
+    Properties::from([
+        (CONFIG_PROVIDERS.to_string(), providers.join(",")),
+        (format!("{CONFIG_PROVIDERS}.{FILE_PROVIDER}.class"), FILE_PROVIDER_CLASS.to_string()),
+    ])
 }
 
 /// The principals of the certificates `sslSecrets` has the operator make: the brokers' when a

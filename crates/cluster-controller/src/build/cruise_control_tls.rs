@@ -25,7 +25,7 @@
 use crd_types::kafka_cluster::{CommonListenerSpec, SecurityProtocol};
 use k8s_openapi::api::core::v1::{SecretVolumeSource, Volume, VolumeMount};
 
-use super::broker_tls::{FILE_PROVIDER, FILE_PROVIDER_CLASS, server_certificate_dir};
+use super::broker_tls::{FILE_PROVIDER, file_provider_properties, server_certificate_dir};
 use super::pki::names::controller_certificate_secret_name;
 use crate::model::{Properties, ValidatedCluster};
 
@@ -34,7 +34,6 @@ use crate::model::{Properties, ValidatedCluster};
 pub const CLIENT_CERTIFICATE_DIR: &str = "/var/run/secrets/java.io/keystores/client";
 const CLIENT_CERTIFICATE_VOLUME: &str = "client-certificate";
 const REPORTER_PREFIX: &str = "cruise.control.metrics.reporter.";
-const CONFIG_PROVIDERS: &str = "config.providers";
 
 /// The inter-broker listener when it is `type: ssl` with certificates the operator makes:
 /// the case this module configures (the model refuses SASL, and TLS without `sslSecrets.create`).
@@ -90,15 +89,7 @@ pub fn cruise_control_tls_properties(cluster: &ValidatedCluster, user: &Properti
     for (key, value) in settings.into_iter().chain(pem_key_store(CLIENT_CERTIFICATE_DIR)) {
         properties.insert(key.to_owned(), value);
     }
-    let mut providers: Vec<&str> = user
-        .get(CONFIG_PROVIDERS)
-        .map(|list| list.split(',').map(str::trim).filter(|p| !p.is_empty()).collect())
-        .unwrap_or_default();
-    if !providers.contains(&FILE_PROVIDER) {
-        providers.push(FILE_PROVIDER);
-    }
-    properties.insert(CONFIG_PROVIDERS.to_owned(), providers.join(","));
-    properties.insert(format!("{CONFIG_PROVIDERS}.{FILE_PROVIDER}.class"), FILE_PROVIDER_CLASS.to_owned());
+    properties.extend(file_provider_properties(user));
     properties
 }
 
