@@ -89,7 +89,7 @@ impl ControllerProcess {
         self.child.kill().await.context("failed to kill the controller")
     }
 
-    /// The last lines of the controller's log, for failure messages.
+    /// The last lines of the controller's log, for failure reports.
     pub fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
@@ -102,4 +102,14 @@ impl ControllerProcess {
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+}
+
+/// Prints `tails()` (log tails of controllers or tools) to stderr when `outcome` failed, and passes the
+/// outcome on unchanged. Attached as context instead, the tails would stand between the error's
+/// first line and its cause, and a CI log cut in the middle would lose the cause.
+pub fn report_logs_on_failure<T>(outcome: Result<T>, tails: impl FnOnce() -> String) -> Result<T> {
+    if outcome.is_err() {
+        eprintln!("e2e: logs at the failure:\n{}", tails());
+    }
+    outcome
 }

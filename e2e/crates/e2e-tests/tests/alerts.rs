@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use crd_types::cruise_control_operation::{CruiseControlTaskOperation, CruiseControlUserTaskState};
 use crd_types::{CruiseControlOperation, KafkaCluster};
 use e2e_tests::alerting::{self, Monitoring, Receiver, Webhook};
-use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::kafka_cluster;
 use e2e_tests::namespace::{self, TestNamespace};
 use e2e_tests::wait::{self, Check};
@@ -45,7 +45,7 @@ async fn alerts_scale_brokers_and_disks_once() -> Result<()> {
         let controller = ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", &grpc]).await?;
         let runner = ControllerProcess::start("cruise-control-runner", &ns.name, &[]).await?;
         let outcome = scenario(ns, &grpc).await;
-        outcome.with_context(|| {
+        report_logs_on_failure(outcome, || {
             format!("cluster controller log tail:\n{}\nrunner:\n{}", controller.log_tail(40), runner.log_tail(10))
         })
     })
@@ -142,7 +142,7 @@ async fn scenario(ns: &TestNamespace, grpc: &str) -> Result<()> {
     let routed: [(&str, &[Webhook]); 1] = [(UPSCALE_ALERT, &without_token)];
     let monitoring = Monitoring::start(&ns.name, &targets, &with_token, &routed).await?;
     let outcome = alerts_through_prometheus(ns, &monitoring, &receivers[0].url, &token, started).await;
-    outcome.with_context(|| {
+    report_logs_on_failure(outcome, || {
         let receiver_logs: Vec<String> =
             receivers.iter().chain([&koperator_way]).map(|r| r.process.log_tail(10)).collect();
         format!("{}\nreceivers:\n{}", monitoring.log_tails(), receiver_logs.join("\n--\n"))

@@ -16,7 +16,7 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
-use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::kafka_cluster;
 use e2e_tests::kafka_topic::{metrics_address, scrape};
 use e2e_tests::namespace::{self, TestNamespace};
@@ -72,9 +72,8 @@ async fn owned_objects_are_repaired_and_volumes_follow_the_spec() -> Result<()> 
     namespace::run_isolated("drift-volumes", async |ns| {
         let controller =
             ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
-        scenario(ns, &controller)
-            .await
-            .with_context(|| format!("cluster controller log tail:\n{}", controller.log_tail(40)))
+        let outcome = scenario(ns, &controller).await;
+        report_logs_on_failure(outcome, || format!("cluster controller log tail:\n{}", controller.log_tail(40)))
     })
     .await
 }

@@ -34,7 +34,7 @@ use serde_json::json;
 
 use crd_types::KafkaCluster;
 use crd_types::kafka_cluster::ClusterState;
-use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::kafka_cluster::{self, bootstrap};
 use e2e_tests::koperator_layout::{self, KOPERATOR_MANAGER};
 use e2e_tests::namespace::{self, TestNamespace};
@@ -69,7 +69,7 @@ async fn lay_out_as_koperator(ns: &TestNamespace) -> Result<()> {
     cluster["spec"]["cruiseControlConfig"]["cruiseControlEndpoint"] = json!("absent-cruise-control:8090");
     let mut builder = ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
     kafka_cluster::apply(ns, &cluster).await?;
-    kafka_cluster::wait_running(ns, CLUSTER).await.with_context(|| builder.log_tail(40))?;
+    report_logs_on_failure(kafka_cluster::wait_running(ns, CLUSTER).await, || builder.log_tail(40))?;
     builder.terminate()?;
     builder.wait_for_exit(Duration::from_secs(30)).await?;
 
@@ -101,7 +101,7 @@ async fn take_over_under_load(ns: &TestNamespace) -> Result<()> {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let started = Instant::now();
     let controller = ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
-    let taken_over = wait_taken_over(ns, &koperator_pods).await.with_context(|| controller.log_tail(60))?;
+    let taken_over = report_logs_on_failure(wait_taken_over(ns, &koperator_pods).await, || controller.log_tail(60))?;
     let took = started.elapsed();
     // The producer keeps writing to the cluster as taken over for a moment.
     tokio::time::sleep(Duration::from_secs(5)).await;

@@ -13,7 +13,7 @@ use kube::Api;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::cruise_control;
 use e2e_tests::kafka_cluster::{self, condition};
 use e2e_tests::kafka_topic::{self as topics, Metrics};
@@ -49,7 +49,7 @@ async fn cruise_control_is_deployed_and_answers() -> Result<()> {
         // while both controllers still run (the topic controller reaches Kafka through the
         // cluster controller), or the namespace could not be deleted.
         let removed = remove_metrics_topic(ns).await;
-        outcome.with_context(|| logs)?;
+        report_logs_on_failure(outcome, || logs)?;
         removed
     })
     .await

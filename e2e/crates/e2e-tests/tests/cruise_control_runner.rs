@@ -29,7 +29,7 @@ use crd_types::CruiseControlOperation;
 use crd_types::cruise_control_operation::{
     CruiseControlTask, CruiseControlTaskOperation as Op, CruiseControlUserTaskState, ErrorPolicy,
 };
-use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::cruise_control::{self, CruiseControl};
 use e2e_tests::cruise_control_operation::{self as cco, NewOperation};
 use e2e_tests::kafka_cluster::{self, bootstrap};
@@ -94,7 +94,7 @@ async fn runner_carries_out_cruise_control_operations() -> Result<()> {
         // The runner must let go of every operation before it stops, or their finalizers hold
         // the namespace's deletion.
         let cleaned = cco::delete_all(ns, Duration::from_secs(60)).await;
-        scenarios.and(cleaned).with_context(|| format!("runner log tail:\n{}", runner.log_tail(40)))
+        report_logs_on_failure(scenarios.and(cleaned), || format!("runner log tail:\n{}", runner.log_tail(40)))
     })
     .await
 }

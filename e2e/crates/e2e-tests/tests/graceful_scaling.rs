@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use crd_types::cruise_control_operation::{CruiseControlTaskOperation, CruiseControlUserTaskState};
 use crd_types::kafka_cluster::{CruiseControlState, CruiseControlVolumeState};
 use crd_types::{CruiseControlOperation, KafkaCluster};
-use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::kafka_cluster::{self, bootstrap};
 use e2e_tests::namespace::{self, TestNamespace};
 use e2e_tests::wait::{self, Check};
@@ -59,7 +59,7 @@ async fn brokers_join_and_leave_through_cruise_control() -> Result<()> {
     namespace::run_isolated("graceful", async |ns| {
         let mut processes = Processes::start(ns).await?;
         let outcome = scenario(ns, &mut processes).await;
-        outcome.with_context(|| processes.log_tails())
+        report_logs_on_failure(outcome, || processes.log_tails())
     })
     .await
 }
@@ -212,7 +212,7 @@ async fn volumes_join_and_leave_through_cruise_control() -> Result<()> {
     namespace::run_isolated("graceful-disks", async |ns| {
         let processes = Processes::start(ns).await?;
         let outcome = disk_scenario(ns).await;
-        outcome.with_context(|| processes.log_tails())
+        report_logs_on_failure(outcome, || processes.log_tails())
     })
     .await
 }

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crd_types::KafkaCluster;
 use crd_types::kafka_cluster::{ClusterState, PerBrokerConfigurationState};
-use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::kafka_cluster::{self, bootstrap};
 use e2e_tests::namespace::{self, TestNamespace};
 use e2e_tests::rolling::{self, ContinuousProducer, DownWatch};
@@ -37,7 +37,7 @@ async fn kafka_3_9_rolls_under_load_takes_dynamic_config_and_waits_for_health() 
     namespace::run_isolated("roll-39", async |ns| {
         let controller =
             ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
-        combined_scenario(ns).await.with_context(|| controller.log_tail(40))
+        report_logs_on_failure(combined_scenario(ns).await, || controller.log_tail(40))
     })
     .await
 }
@@ -47,7 +47,7 @@ async fn kafka_4_rolls_controllers_one_at_a_time_under_load() -> Result<()> {
     namespace::run_isolated("roll-4x", async |ns| {
         let controller =
             ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
-        dedicated_scenario(ns).await.with_context(|| controller.log_tail(40))
+        report_logs_on_failure(dedicated_scenario(ns).await, || controller.log_tail(40))
     })
     .await
 }

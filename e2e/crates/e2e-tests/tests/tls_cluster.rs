@@ -21,7 +21,7 @@ use kube::Api;
 use kube::api::{DeleteParams, ListParams};
 use serde_json::json;
 
-use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::host_command;
 use e2e_tests::kafka_cluster::{self, bootstrap};
 use e2e_tests::message_accounting::{self, Accounting};
@@ -94,9 +94,10 @@ async fn kraft_cluster_with_tls_from_the_operators_ca_serves_only_tls_clients() 
         kcat::expect_exactly_with(&bootstrap, "console-tls", 0..MESSAGES, &tls).await?;
         eprintln!("e2e: kcat and Kafka's console tools round trips over TLS in {:.0?}", clients.elapsed());
 
-        a_kafka_topic_is_reconciled_over_tls(ns, &bootstrap, &tls)
-            .await
-            .with_context(|| format!("topic controller log tail:\n{}", topic_controller.log_tail(30)))?;
+        let topic_outcome = a_kafka_topic_is_reconciled_over_tls(ns, &bootstrap, &tls).await;
+        report_logs_on_failure(topic_outcome, || {
+            format!("topic controller log tail:\n{}", topic_controller.log_tail(30))
+        })?;
         other_clients_are_refused(&bootstrap, &client).await?;
         a_new_server_certificate_reaches_every_node_without_loss(ns, &client, &bootstrap, &properties).await?;
         pki::remove_work_dir(&ns.name);

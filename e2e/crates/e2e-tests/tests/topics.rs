@@ -24,7 +24,7 @@ use kube::api::{DeleteParams, ListParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 
-use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::kafka_topic::{
     self as topics, CONDITION_TIMEOUT, KAFKA_REQUESTS, KEEP_ON_DELETE_ANNOTATION, MANAGED_BY_ANNOTATION, Metrics,
     WRITES,
@@ -129,7 +129,7 @@ async fn topics_are_reconciled_against_real_kafka() -> Result<()> {
             started.elapsed().as_secs_f64(),
             topic_controller.log.display()
         );
-        outcome.with_context(|| format!("topic controller log tail:\n{}", topic_controller.log_tail(30)))?;
+        report_logs_on_failure(outcome, || format!("topic controller log tail:\n{}", topic_controller.log_tail(30)))?;
         removed
     })
     .await
