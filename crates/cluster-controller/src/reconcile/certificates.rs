@@ -10,11 +10,12 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
 use crate::build::pki::cert_manager::cert_manager_objects;
-use crate::build::pki::inspect::{LeafVerdict, inspect_leaf};
+use crate::build::pki::inspect::{LeafVerdict, Renewal, certificate_facts, inspect_leaf, renewal};
 use crate::build::pki::names::{
     DEFAULT_CERT_MANAGER_NAMESPACE, ca_common_name, controller_certificate_secret_name, controller_common_name,
     server_certificate_secret_name, server_common_name, server_dns_names, spiffe_id,
@@ -25,14 +26,23 @@ use crate::model::{PkiSource, ValidatedCluster, pki_source};
 use crate::reconcile::decide::certificates::{CertManagerRequest, Issued, Prepared};
 use crate::reconcile::observe::ObservedCluster;
 
-/// The fingerprints of the cert-manager objects this process applied, per cluster.
+/// How long cert-manager gets to make a Secret after its objects were applied, before they are
+/// applied again (someone may have deleted a Certificate or an issuer since).
+const CERT_MANAGER_GRACE: Duration = Duration::from_secs(120);
+
+/// The fingerprints of the cert-manager objects this process applied, and when, per cluster.
 #[derive(Default)]
-pub struct AppliedCertManager(Mutex<HashMap<(String, String), u64>>);
+pub struct AppliedCertManager(Mutex<HashMap<(String, String), (u64, Instant)>>);
 
 impl AppliedCertManager {
-    pub fn contains(&self, cluster: &ValidatedCluster, fingerprint: u64) -> bool {
+    /// Whether the same objects were applied, and need not be again: cert-manager keeps what it
+    /// was given, unless a certificate it should keep is overdue past the grace period.
+    pub fn still_applied(&self, cluster: &ValidatedCluster, fingerprint: u64, overdue: bool) -> bool {
         let applied = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        applied.get(&(cluster.namespace.clone(), cluster.name.clone())) == Some(&fingerprint)
+        match applied.get(&(cluster.namespace.clone(), cluster.name.clone())) {
+            Some((applied, at)) if *applied == fingerprint => !overdue || at.elapsed() < CERT_MANAGER_GRACE,
+            _ => false,
+        }
     }
 
     /// Drops what was applied for a cluster that is gone.
@@ -42,8 +52,12 @@ impl AppliedCertManager {
     }
 
     pub fn record(&self, cluster: &ValidatedCluster, fingerprint: u64) {
+        self.record_at(cluster, fingerprint, Instant::now());
+    }
+
+    fn record_at(&self, cluster: &ValidatedCluster, fingerprint: u64, at: Instant) {
         let mut applied = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        applied.insert((cluster.namespace.clone(), cluster.name.clone()), fingerprint);
+        applied.insert((cluster.namespace.clone(), cluster.name.clone()), (fingerprint, at));
     }
 }
 
@@ -64,7 +78,8 @@ pub fn prepare(
                 serde_json::to_string(object).expect("dynamic objects serialize").hash(&mut hasher);
             }
             let fingerprint = hasher.finish();
-            let applied = applied.contains(cluster, fingerprint);
+            let overdue = cert_manager_overdue(cluster, observed, now);
+            let applied = applied.still_applied(cluster, fingerprint, overdue);
             prepared.cert_manager = Some(CertManagerRequest { objects, fingerprint, applied });
         }
         PkiSource::OperatorCa => {
@@ -74,6 +89,19 @@ pub fn prepare(
         }
     }
     Some(prepared)
+}
+
+/// Whether a certificate cert-manager keeps for the cluster is missing or past the point where
+/// cert-manager renews it: a sign that its Certificate or issuer was deleted or changed by hand.
+fn cert_manager_overdue(cluster: &ValidatedCluster, observed: &ObservedCluster, now: OffsetDateTime) -> bool {
+    [server_certificate_secret_name(cluster), controller_certificate_secret_name(cluster)].iter().any(|name| {
+        let Some(secret) = observed.secrets.get(name) else {
+            return true;
+        };
+        let facts =
+            read_key_and_certificate(secret).ok().and_then(|stored| certificate_facts(&stored.certificate_pem).ok());
+        facts.is_none_or(|facts| renewal(facts.validity, now) == Renewal::Due)
+    })
 }
 
 fn operator_ca(
@@ -140,5 +168,37 @@ fn reason(verdict: &LeafVerdict) -> String {
             format!("its names changed: +[{}] -[{}]", missing.join(", "), unexpected.join(", "))
         }
         LeafVerdict::RenewalDue => "renewal due".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::tests::load;
+    use crate::model::validate;
+
+    fn ssl_sample() -> ValidatedCluster {
+        validate(&load("crates/crd-types/tests/fixtures/koperator/samples/simplekafkacluster_ssl.yaml")).expect("valid")
+    }
+
+    #[test]
+    fn cert_manager_objects_are_applied_again_when_a_certificate_stays_overdue() {
+        let cluster = ssl_sample();
+        let applied = AppliedCertManager::default();
+        applied.record(&cluster, 7);
+        assert!(applied.still_applied(&cluster, 7, false));
+        assert!(applied.still_applied(&cluster, 7, true), "cert-manager gets time to issue");
+        assert!(!applied.still_applied(&cluster, 8, false), "other objects");
+
+        let long_ago = Instant::now().checked_sub(CERT_MANAGER_GRACE * 2).expect("an earlier instant");
+        applied.record_at(&cluster, 7, long_ago);
+        assert!(applied.still_applied(&cluster, 7, false), "nothing overdue: cert-manager keeps them");
+        assert!(!applied.still_applied(&cluster, 7, true), "overdue past the grace: apply again");
+    }
+
+    #[test]
+    fn missing_cert_manager_secrets_are_overdue() {
+        let cluster = ssl_sample();
+        assert!(cert_manager_overdue(&cluster, &ObservedCluster::default(), OffsetDateTime::now_utc()));
     }
 }
