@@ -28,7 +28,7 @@ use crate::reconcile::observe::ObservedCluster;
 
 /// How long cert-manager gets to make a Secret after its objects were applied, before they are
 /// applied again (someone may have deleted a Certificate or an issuer since).
-const CERT_MANAGER_GRACE: Duration = Duration::from_secs(120);
+const CERT_MANAGER_GRACE: Duration = Duration::from_secs(30);
 
 /// The fingerprints of the cert-manager objects this process applied, and when, per cluster.
 #[derive(Default)]

@@ -2,14 +2,18 @@
 //! Secret in cert-manager's namespace) live outside the test's namespace, so a test removes them
 //! itself: these are the builder's objects for the stored cluster, and their deletion.
 
+use std::time::Duration;
+
 use anyhow::{Context, Result, anyhow, ensure};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::DeleteParams;
 use kube::{Api, Client};
+use serde_json::json;
 
 use cluster_controller::CertManagerObjects;
 
 use crate::namespace::TestNamespace;
+use crate::wait::{self, Check};
 use crate::{kafka_cluster, manifests};
 
 /// Where the test bed runs cert-manager; its ClusterIssuers read their Secrets there.
@@ -49,6 +53,24 @@ pub async fn delete_outside_namespace(
         }
     }
     ensure!(failures.is_empty(), "cleanup failed: {}", failures.join("; "));
+    Ok(())
+}
+
+/// Deletes the Certificate `name` in `namespace` and, once it is gone, its Secret of the same
+/// name: only whoever applies the Certificate again can bring the Secret back.
+pub async fn delete_certificate_and_its_secret(client: &Client, namespace: &str, name: &str) -> Result<()> {
+    let certificate = json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": name}});
+    let (certificates, _) = manifests::api_for(client, namespace, &certificate).await?;
+    ignore_absent(certificates.delete(name, &DeleteParams::default()).await)?;
+    wait::eventually(&format!("Certificate {namespace}/{name} is gone"), Duration::from_secs(60), || async {
+        Ok(match certificates.get_opt(name).await? {
+            None => Check::Done(()),
+            Some(_) => Check::Pending("still there".to_owned()),
+        })
+    })
+    .await?;
+    let secrets = Api::<Secret>::namespaced(client.clone(), namespace);
+    ignore_absent(secrets.delete(name, &DeleteParams::default()).await)?;
     Ok(())
 }
 

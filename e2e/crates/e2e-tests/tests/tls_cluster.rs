@@ -10,7 +10,8 @@
 //! client and a TLS client without certificate are refused; a new server
 //! certificate reaches every node through the gated roll under acks=all production over TLS,
 //! nothing acknowledged lost, never two nodes down. Beside it,
-//! Koperator's own SSL sample (ZooKeeper mode, cert-manager) runs and serves kcat over TLS.
+//! Koperator's own SSL sample (ZooKeeper mode, cert-manager) runs and serves kcat over TLS, and
+//! a Certificate deleted by hand is applied again.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -148,13 +149,28 @@ async fn koperators_ssl_sample_runs_on_cert_manager_certificates() -> Result<()>
                 .await
                 .context("sslClientAuth: requested must serve a TLS client without certificate")?;
             pki::remove_work_dir(&ns.name);
-            anyhow::Ok(())
+            a_deleted_certificate_is_applied_again(ns).await
         }
         .await;
         let cleanup = cert_manager::delete_outside_namespace(&ns.client, &ns.name, &objects).await;
         outcome.and(cleanup)
     })
     .await
+}
+
+/// The operator's Certificate deleted by hand, then its Secret: the operator applies the
+/// Certificate again and cert-manager issues a new Secret (a Secret event wakes the cluster).
+async fn a_deleted_certificate_is_applied_again(ns: &TestNamespace) -> Result<()> {
+    let name = format!("{SSL_SAMPLE_CLUSTER}-controller");
+    cert_manager::delete_certificate_and_its_secret(&ns.client, &ns.name, &name).await?;
+    let started = Instant::now();
+    let secrets: Api<Secret> = Api::namespaced(ns.client.clone(), &ns.name);
+    wait::until(&secrets, &name, "cert-manager issued it again", Duration::from_secs(120), |secret| {
+        secret.data.as_ref().is_some_and(|data| data.contains_key("tls.crt"))
+    })
+    .await?;
+    eprintln!("e2e: deleted Certificate {name} applied again and issued in {:.0?}", started.elapsed());
+    Ok(())
 }
 
 /// The topic controller, told by the cluster controller's ClusterAccess where the operator's
