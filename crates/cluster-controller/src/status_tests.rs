@@ -169,6 +169,7 @@ fn certificates_that_wait_keep_the_cluster_reconciling_and_say_why() {
         condition: Some(CertificatesCondition { ready: false, reason: "Waiting", message: wait.into() }),
         brokers_wait: Some(wait.into()),
         server_serial: None,
+        trusted_ca_serials: None,
     };
     let status = running_status(None, &cluster, &waiting, at(10));
     assert_eq!(status.state, Some(ClusterState::ClusterReconciling), "a running broker's Secret is gone");

@@ -65,6 +65,10 @@ pub const NODE_NAMES_KOPERATOR: &str = "koperator";
 /// configuration hash and the health-gated rolling restart brings it to every broker, one at a
 /// time.
 pub const SERVER_CERTIFICATE_ANNOTATION: &str = "koperator-rs.io/server-certificate-serial";
+/// Pod annotation: the serials of the CAs the broker was started trusting (its `ca.crt`), in
+/// the configuration hash for the same reason; a rotation of the CA reads it to know which
+/// brokers trust the new CA (see `pki::rotation`).
+pub const TRUSTED_CAS_ANNOTATION: &str = "koperator-rs.io/trusted-ca-serials";
 
 /// What the reconciler has observed and the builders need.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -77,6 +81,8 @@ pub struct ObservedFacts {
     pub read_only_config_keys: BTreeSet<String>,
     /// Serial number of the brokers' server certificate, for clusters with TLS listeners.
     pub server_certificate_serial: Option<String>,
+    /// Serial numbers of the CAs the brokers trust, comma-separated, for the same clusters.
+    pub trusted_ca_serials: Option<String>,
 }
 
 /// What the reconciler has observed and the Cruise Control builders need.
@@ -166,6 +172,10 @@ pub fn broker_objects(cluster: &ValidatedCluster, broker: &BrokerModel, facts: &
     if let Some(serial) = &facts.server_certificate_serial {
         let annotations = pod.metadata.annotations.get_or_insert_default();
         annotations.insert(SERVER_CERTIFICATE_ANNOTATION.to_string(), serial.clone());
+    }
+    if let Some(serials) = &facts.trusted_ca_serials {
+        let annotations = pod.metadata.annotations.get_or_insert_default();
+        annotations.insert(TRUSTED_CAS_ANNOTATION.to_string(), serials.clone());
     }
 
     let config_hash = config_hash(&config_map, &pod);

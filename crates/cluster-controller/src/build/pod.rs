@@ -91,8 +91,13 @@ pub fn broker_pod(
 
     let mut annotations = config.broker_annotations.clone();
     annotations.retain(|key, _| {
-        ![super::CONFIG_HASH_ANNOTATION, super::NODE_NAMES_ANNOTATION, super::SERVER_CERTIFICATE_ANNOTATION]
-            .contains(&key.as_str())
+        ![
+            super::CONFIG_HASH_ANNOTATION,
+            super::NODE_NAMES_ANNOTATION,
+            super::SERVER_CERTIFICATE_ANNOTATION,
+            super::TRUSTED_CAS_ANNOTATION,
+        ]
+        .contains(&key.as_str())
     });
     Pod {
         metadata: ObjectMeta {

@@ -9,9 +9,10 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use k8s_openapi::api::core::v1::Pod;
 use time::OffsetDateTime;
 
 use crate::build::pki::cert_manager::cert_manager_objects;
@@ -21,7 +22,11 @@ use crate::build::pki::names::{
     server_certificate_secret_name, server_common_name, server_dns_names, spiffe_id,
 };
 use crate::build::pki::operator_ca::{CA_LIFETIME, CertificateAuthority, LEAF_LIFETIME, LeafRequest, Validity};
-use crate::build::pki::secrets::{ca_secret, ca_secret_name, leaf_secret, read_key_and_certificate, read_text};
+use crate::build::pki::rotation::{self, BrokerTrust, Rotation};
+use crate::build::pki::secrets::{
+    CA_CERTIFICATE_KEY, ca_secret, ca_secret_name, ca_secret_trusting, leaf_secret, read_key_and_certificate, read_text,
+};
+use crate::build::{SERVER_CERTIFICATE_ANNOTATION, TRUSTED_CAS_ANNOTATION};
 use crate::model::{PkiSource, ValidatedCluster, pki_source};
 use crate::reconcile::decide::certificates::{CertManagerRequest, Issued, Prepared};
 use crate::reconcile::observe::ObservedCluster;
@@ -69,7 +74,8 @@ pub fn prepare(
     now: OffsetDateTime,
 ) -> Option<Prepared> {
     let source = pki_source(&cluster.spec)?;
-    let mut prepared = Prepared { source, new_authority: None, issued: Vec::new(), cert_manager: None, problem: None };
+    let mut prepared =
+        Prepared { source, new_authority: None, issued: Vec::new(), cert_manager: None, problem: None, rotation: None };
     match source {
         PkiSource::CertManager => {
             let objects = cert_manager_objects(cluster, DEFAULT_CERT_MANAGER_NAMESPACE, &[]);
@@ -134,27 +140,110 @@ fn operator_ca(
         (server_certificate_secret_name(cluster), server_dns_names(cluster, &[]), server_cn),
         (controller_certificate_secret_name(cluster), Vec::new(), operator_cn),
     ];
+    let rotation = rotation_step(cluster, observed, &ca);
     for (secret_name, dns_names, common_name) in leaves {
         let uris = vec![spiffe_id(cluster, &common_name)];
         let wanted = LeafRequest { common_name, dns_names, uris };
         let secret = observed.secrets.get(&secret_name);
         let stored = secret.and_then(|secret| read_key_and_certificate(secret).ok());
-        let mut verdict = inspect_leaf(stored.as_ref(), &ca, &wanted, now);
-        // The trust bundle too must be the CA's: clients read it from the same Secret.
-        let bundle = secret.and_then(|secret| read_text(secret, crate::build::pki::secrets::CA_CERTIFICATE_KEY).ok());
-        if !verdict.must_issue() && bundle.as_deref() != Some(ca.pem().certificate_pem.as_str()) {
-            verdict = LeafVerdict::OtherIssuer;
+        let issue = |bundle: &str, reason: String| -> Result<Issued, String> {
+            let leaf = ca
+                .issue(&wanted, Validity::starting(now, LEAF_LIFETIME))
+                .map_err(|error| format!("cannot issue the certificate of Secret {secret_name}: {error}"))?;
+            Ok(Issued { secret: leaf_secret(cluster, secret_name.clone(), bundle, &leaf), reason })
+        };
+        // Keeps the stored certificate and trusts `bundle`; issues one if none can be kept.
+        let trust = |bundle: &str, reason: &str| -> Result<Issued, String> {
+            match &stored {
+                Some(leaf) => Ok(Issued {
+                    secret: leaf_secret(cluster, secret_name.clone(), bundle, leaf),
+                    reason: reason.to_owned(),
+                }),
+                None => issue(bundle, format!("{reason}; none could be kept")),
+            }
+        };
+        let current_ca = ca.pem().certificate_pem.as_str();
+        match &rotation {
+            Rotation::Trust { bundle } => {
+                prepared.issued.push(trust(bundle, "CA rotation 1/3: the new CA is trusted beside the old")?);
+            }
+            Rotation::Sign { bundle } => {
+                prepared.issued.push(issue(bundle, "CA rotation 2/3: signed by the new CA".to_owned())?);
+            }
+            Rotation::Retire => {
+                prepared.issued.push(trust(current_ca, "CA rotation 3/3: the old CA is trusted no more")?);
+            }
+            Rotation::Waiting { step, brokers } => {
+                prepared.rotation = Some(format!(
+                    "CA rotation: waiting for nodes {brokers:?} to restart with the {step} step (one at a time, \
+                     health-gated)"
+                ));
+            }
+            Rotation::Settled => {
+                let mut verdict = inspect_leaf(stored.as_ref(), &ca, &wanted, now);
+                // The trust bundle too must be the CA's: clients read it from the same Secret.
+                let bundle = secret.and_then(|secret| read_text(secret, CA_CERTIFICATE_KEY).ok());
+                if !verdict.must_issue() && bundle.as_deref() != Some(current_ca) {
+                    verdict = LeafVerdict::OtherIssuer;
+                }
+                if verdict.must_issue() {
+                    prepared.issued.push(issue(current_ca, reason(&verdict))?);
+                }
+            }
         }
-        if !verdict.must_issue() {
-            continue;
-        }
-        let leaf = ca
-            .issue(&wanted, Validity::starting(now, LEAF_LIFETIME))
-            .map_err(|error| format!("cannot issue the certificate of Secret {secret_name}: {error}"))?;
-        let secret = leaf_secret(cluster, secret_name, &ca.pem().certificate_pem, &leaf);
-        prepared.issued.push(Issued { secret, reason: reason(&verdict) });
+    }
+    // Clients read their trust from the CA Secret: it trusts both CAs while brokers may present
+    // either's certificate.
+    match &rotation {
+        Rotation::Trust { bundle } => prepared.issued.push(Issued {
+            secret: ca_secret_trusting(cluster, &ca, bundle),
+            reason: "CA rotation 1/3: clients trust the new CA beside the old".to_owned(),
+        }),
+        Rotation::Retire => prepared.issued.push(Issued {
+            secret: ca_secret(cluster, &ca),
+            reason: "CA rotation 3/3: clients trust only the new CA".to_owned(),
+        }),
+        _ => {}
     }
     Ok(())
+}
+
+/// Where a rotation of the operator's CA stands, read from the brokers' certificate Secret and
+/// the broker pods' annotations. A Secret that cannot be read starts no rotation: its
+/// certificate is issued afresh by the usual checks.
+fn rotation_step(cluster: &ValidatedCluster, observed: &ObservedCluster, ca: &CertificateAuthority) -> Rotation {
+    let Some(secret) = observed.secrets.get(&server_certificate_secret_name(cluster)) else {
+        return Rotation::Settled;
+    };
+    let (Ok(stored), Ok(bundle)) = (read_key_and_certificate(secret), read_text(secret, CA_CERTIFICATE_KEY)) else {
+        return Rotation::Settled;
+    };
+    let brokers: Vec<BrokerTrust> =
+        cluster.brokers.iter().map(|broker| broker_trust(broker.id, observed.pods.get(&broker.id))).collect();
+    rotation::next_step(&stored.certificate_pem, &bundle, &ca.pem().certificate_pem, &brokers)
+        .unwrap_or(Rotation::Settled)
+}
+
+/// What broker `id`'s running pod started with; a pod being deleted or not ready has nothing yet.
+fn broker_trust(id: i32, pods: Option<&Vec<Arc<Pod>>>) -> BrokerTrust {
+    let running = pods.into_iter().flatten().find(|pod| pod.metadata.deletion_timestamp.is_none());
+    let Some(pod) = running else {
+        return BrokerTrust { broker: id, ..BrokerTrust::default() };
+    };
+    let annotation = |key: &str| pod.metadata.annotations.as_ref().and_then(|annotations| annotations.get(key));
+    let ready = pod
+        .status
+        .as_ref()
+        .and_then(|status| status.conditions.as_ref())
+        .is_some_and(|conditions| conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    BrokerTrust {
+        broker: id,
+        server_serial: annotation(SERVER_CERTIFICATE_ANNOTATION).cloned(),
+        trusted_ca_serials: annotation(TRUSTED_CAS_ANNOTATION)
+            .map(|serials| serials.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
+        ready,
+    }
 }
 
 fn reason(verdict: &LeafVerdict) -> String {

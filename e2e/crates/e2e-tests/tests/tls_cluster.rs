@@ -7,9 +7,9 @@
 //! included) up to the CA; kcat and Kafka's own console tools, with a client certificate issued
 //! here with openssl from the CA Secret and host name verification, create a topic, produce and
 //! consume; the topic controller creates and deletes a KafkaTopic's topic over TLS; a plaintext
-//! client and a TLS client without certificate are refused; a new server
-//! certificate reaches every node through the gated roll under acks=all production over TLS,
-//! nothing acknowledged lost, never two nodes down. Beside it,
+//! client and a TLS client without certificate are refused; a new CA reaches every node in
+//! three gated rolls (trust both, sign, retire the old) under acks=all production over TLS,
+//! nothing acknowledged lost, never two nodes down, the old CA's client refused. Beside it,
 //! Koperator's own SSL sample (ZooKeeper mode, cert-manager) runs and serves kcat over TLS, and
 //! a Certificate deleted by hand is applied again.
 
@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::Api;
 use kube::api::{DeleteParams, ListParams};
+use kube::{Api, ResourceExt};
 use serde_json::json;
 
 use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
@@ -100,7 +100,7 @@ async fn kraft_cluster_with_tls_from_the_operators_ca_serves_only_tls_clients() 
             format!("topic controller log tail:\n{}", topic_controller.log_tail(30))
         })?;
         other_clients_are_refused(&bootstrap, &client).await?;
-        a_new_server_certificate_reaches_every_node_without_loss(ns, &client, &bootstrap, &properties).await?;
+        a_new_ca_reaches_every_node_without_loss(ns, &client, &bootstrap, &properties).await?;
         pki::remove_work_dir(&ns.name);
         // Cruise Control's metrics topic is a KafkaTopic with the topic controller's finalizer:
         // it must go while the topic controller runs, or the namespace could not be deleted.
@@ -199,11 +199,13 @@ async fn a_kafka_topic_is_reconciled_over_tls(ns: &TestNamespace, bootstrap: &st
     Ok(())
 }
 
-/// A new server certificate — its Secret deleted, as one lost or revoked would be, so the
-/// operator's CA issues another — reaches every node through the health-gated roll while kcat
-/// produces over TLS with acks=all: afterwards every node presents the new certificate, no
-/// acknowledged message is lost, and no two nodes were down at once.
-async fn a_new_server_certificate_reaches_every_node_without_loss(
+/// A new CA — its Secret deleted, the way to ask the operator's CA for a new one — reaches every
+/// node in three health-gated rolls (trust both CAs, sign with the new one, trust only the new
+/// one) while kcat produces over TLS with acks=all. The producing client reads its trust from the
+/// CA Secret, as the cluster's clients do, once the Secret trusts both. Afterwards every node
+/// presents a new certificate, no acknowledged message is lost, no two nodes were ever down at
+/// once, and a client certificate of the old CA is refused.
+async fn a_new_ca_reaches_every_node_without_loss(
     ns: &TestNamespace,
     client: &ClientFiles,
     bootstrap: &str,
@@ -221,35 +223,90 @@ async fn a_new_server_certificate_reaches_every_node_without_loss(
     let down = DownWatch::start(ns, CLUSTER, &[0, 1, 2]);
     let producer = ContinuousProducer::start_with(bootstrap, RENEWAL_TOPIC, 50, tls.clone());
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let before = rolling::pod_uids(ns, CLUSTER).await?;
     let started = Instant::now();
     let secrets: Api<Secret> = Api::namespaced(ns.client.clone(), &ns.name);
-    secrets.delete(SERVER_SECRET, &DeleteParams::default()).await?;
-    rolling::wait_rolled(ns, CLUSTER, &before, 3, RENEWAL_TIMEOUT).await?;
-    let took = started.elapsed();
+    secrets.delete(CA_SECRET, &DeleteParams::default()).await?;
+    let both = wait::eventually("the CA Secret trusts the new CA and the old", RENEWAL_TIMEOUT, || async {
+        let ca = pki::pem_secret(&ns.client, &ns.name, CA_SECRET).await?;
+        let count = ca.ca.matches("BEGIN CERTIFICATE").count();
+        Ok(if count == 2 { Check::Done(ca.ca) } else { Check::Pending(format!("{count} certificate(s) in ca.crt")) })
+    })
+    .await?;
+    std::fs::write(&client.ca, &both)?;
+    eprintln!("e2e: the CA Secret trusts both CAs {:.0?} after its deletion", started.elapsed());
+    // The last step is written once every node presents the new CA's certificate.
+    wait::eventually("the brokers' certificate is the new CA's and trusts only it", RENEWAL_TIMEOUT, || async {
+        let server = pki::pem_secret(&ns.client, &ns.name, SERVER_SECRET).await?;
+        let count = server.ca.matches("BEGIN CERTIFICATE").count();
+        let renewed = server.certificate != old.certificate;
+        Ok(if renewed && count == 1 {
+            Check::Done(())
+        } else {
+            Check::Pending(format!("renewed: {renewed}, {count} certificate(s) in ca.crt"))
+        })
+    })
+    .await?;
+    eprintln!("e2e: every node presents the new CA's certificate {:.0?} after the deletion", started.elapsed());
     let produced = producer.stop().await?;
+    every_node_trusts_one_ca(ns).await?;
+    let took = started.elapsed();
     let (worst, when) = down.worst();
-    let acknowledged = rolling::expect_no_acknowledged_loss_with(bootstrap, RENEWAL_TOPIC, &produced, &tls).await?;
 
+    let new_ca = pki::pem_secret(&ns.client, &ns.name, CA_SECRET).await?;
+    let new_dir = dir.join("new-ca");
+    std::fs::create_dir_all(&new_dir)?;
+    let new_client = ClientFiles::issue(&new_dir, &new_ca, CLIENT).await?;
+    let new_tls = new_client.kcat_settings();
+    let acknowledged = rolling::expect_no_acknowledged_loss_with(bootstrap, RENEWAL_TOPIC, &produced, &new_tls).await?;
     let new = pki::pem_secret(&ns.client, &ns.name, SERVER_SECRET).await?;
     let new_serial = serial(&dir, "new-server", &new.certificate).await?;
     ensure!(new_serial != old_serial, "the server certificate was not issued again ({old_serial})");
     for (host, port) in node_addresses(ns).await? {
         let address = format!("{host}:{port}");
-        let output = pki::s_client(&address, &host, client).await?;
+        let output = pki::s_client(&address, &host, &new_client).await?;
         let presented = first_certificate(&output.stdout)
             .with_context(|| format!("openssl s_client to {address} printed no certificate:\n{}", output.stderr))?;
         let presented = serial(&dir, "presented", &presented).await?;
         ensure!(presented == new_serial, "{address} presents {presented}, not the new {new_serial}");
     }
+    let old_client = kcat::metadata_with(bootstrap, None, &tls).await;
+    ensure!(old_client.is_err(), "a client certificate of the retired CA still reads the metadata");
     println!(
-        "a new server certificate ({old_serial} -> {new_serial}) reached 3 nodes in {took:.0?}; {acknowledged} \
-         acknowledged messages all consumed ({} batches failed, unacknowledged); at most {worst} node(s) down at once",
+        "a new CA reached 3 nodes in three rolls in {took:.0?} (server certificate {old_serial} -> {new_serial}); \
+         {acknowledged} acknowledged messages all consumed ({} batches failed, unacknowledged); at most {worst} \
+         node(s) down at once; the old CA's client certificate is refused",
         produced.failed.len()
     );
     ensure!(worst <= 1, "{when}");
-    ensure!(acknowledged > 0, "nothing was acknowledged during the roll");
+    ensure!(acknowledged > 0, "nothing was acknowledged during the rolls");
     Ok(())
+}
+
+/// Every node runs, ready, trusting one CA (the last roll of a rotation reached it).
+async fn every_node_trusts_one_ca(ns: &TestNamespace) -> Result<()> {
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    let selector = format!("kafka_cr={CLUSTER},brokerId");
+    wait::eventually("every node restarted trusting only the new CA", RENEWAL_TIMEOUT, || async {
+        let listed = pods.list(&ListParams::default().labels(&selector)).await?.items;
+        let settled: Vec<bool> = listed
+            .iter()
+            .map(|pod| {
+                let trusted = pod.annotations().get("koperator-rs.io/trusted-ca-serials");
+                let ready = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|conditions| conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+                ready && pod.metadata.deletion_timestamp.is_none() && trusted.is_some_and(|t| !t.contains(','))
+            })
+            .collect();
+        Ok(if settled.len() == 3 && settled.iter().all(|s| *s) {
+            Check::Done(())
+        } else {
+            Check::Pending(format!("settled pods: {settled:?}"))
+        })
+    })
+    .await
 }
 
 /// `serial=…` as openssl prints a certificate's serial number.

@@ -16,6 +16,7 @@ pub mod cert_manager;
 pub mod inspect;
 pub mod names;
 pub mod operator_ca;
+pub mod rotation;
 pub mod secrets;
 
 #[cfg(test)]

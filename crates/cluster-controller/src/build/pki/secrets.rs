@@ -34,12 +34,19 @@ pub fn ca_secret_name(cluster: &ValidatedCluster) -> String {
 /// The CA's Secret: its certificate as `ca.crt` and `tls.crt`, its key as `tls.key` (the layout
 /// Koperator gives a CA it is handed).
 pub fn ca_secret(cluster: &ValidatedCluster, ca: &CertificateAuthority) -> Secret {
+    ca_secret_trusting(cluster, ca, &ca.pem().certificate_pem)
+}
+
+/// The CA's Secret with `bundle` as `ca.crt`: while the CA is replaced, clients that read their
+/// trust from this Secret trust the new CA and the old one (see `pki::rotation`).
+pub fn ca_secret_trusting(cluster: &ValidatedCluster, ca: &CertificateAuthority, bundle: &str) -> Secret {
     let pem = ca.pem();
+    let bundle = bundle.to_owned();
     secret(
         cluster,
         ca_secret_name(cluster),
         [
-            (CA_CERTIFICATE_KEY, &pem.certificate_pem),
+            (CA_CERTIFICATE_KEY, &bundle),
             (CERTIFICATE_KEY, &pem.certificate_pem),
             (PRIVATE_KEY_KEY, &pem.private_key_pem),
         ],

@@ -143,6 +143,8 @@ pub struct BuildFacts<'a> {
     pub certificate_wait: Option<&'a str>,
     /// The serial number of the brokers' certificate (a renewal restarts them).
     pub server_certificate_serial: Option<&'a str>,
+    /// The serials of the CAs the brokers trust (a new CA restarts them).
+    pub trusted_ca_serials: Option<&'a str>,
 }
 
 /// The steps that bring broker `broker` to its desired objects, and where it stands after them.
@@ -160,6 +162,7 @@ pub fn plan(
         claims: BTreeMap::from([(id, claims.clone())]),
         read_only_config_keys: broker_facts.read_only_config_keys.clone(),
         server_certificate_serial: broker_facts.server_certificate_serial.map(str::to_owned),
+        trusted_ca_serials: broker_facts.trusted_ca_serials.map(str::to_owned),
     };
     let objects = build::broker_objects(cluster, broker, &facts);
 

@@ -12,6 +12,7 @@ use kube::ResourceExt;
 use crate::build::pki::cert_manager::CertManagerObjects;
 use crate::build::pki::inspect::{CertificateFacts, certificate_facts};
 use crate::build::pki::names::{controller_certificate_secret_name, server_certificate_secret_name};
+use crate::build::pki::rotation::bundle_serials;
 use crate::build::pki::secrets::{CA_CERTIFICATE_KEY, read_key_and_certificate, read_text};
 use crate::model::{PkiSource, ValidatedCluster};
 use crate::reconcile::observe::ObservedCluster;
@@ -33,6 +34,8 @@ pub struct Prepared {
     pub cert_manager: Option<CertManagerRequest>,
     /// Why certificates cannot be made (names the Secret and the fix).
     pub problem: Option<String>,
+    /// Where a rotation of the operator's CA stands, while one is under way.
+    pub rotation: Option<String>,
 }
 
 #[derive(Debug)]
@@ -59,6 +62,8 @@ pub struct CertificatesReport {
     pub brokers_wait: Option<String>,
     /// The serial number of the brokers' certificate, as written by this pass or stored.
     pub server_serial: Option<String>,
+    /// The serial numbers of the CAs the brokers' certificate Secret says to trust.
+    pub trusted_ca_serials: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,12 +106,17 @@ pub fn plan(
 
     let server = server_certificate_secret_name(cluster);
     let operator = controller_certificate_secret_name(cluster);
-    let current = |name: &str| -> Result<(String, CertificateFacts), String> {
+    let latest = |name: &str| -> Option<&Secret> {
         let issued = prepared.issued.iter().find(|issued| issued.secret.name_any() == name).map(|i| &i.secret);
-        let secret = issued.or_else(|| observed.secrets.get(name).map(AsRef::as_ref));
-        let secret = secret.ok_or_else(|| waiting_for(prepared.source, name))?;
+        issued.or_else(|| observed.secrets.get(name).map(AsRef::as_ref))
+    };
+    let current = |name: &str| -> Result<(String, CertificateFacts), String> {
+        let secret = latest(name).ok_or_else(|| waiting_for(prepared.source, name))?;
         read_certificate(secret).map_err(|problem| format!("Secret {name}: {problem}"))
     };
+    let trusted_ca_serials = latest(&server)
+        .and_then(|secret| read_text(secret, CA_CERTIFICATE_KEY).ok())
+        .and_then(|bundle| bundle_serials(&bundle).ok());
     let (server_state, operator_state) = (current(&server), current(&operator));
     let brokers_wait = server_state.as_ref().err().cloned();
     let server_serial = server_state.as_ref().ok().map(|(_, facts)| facts.serial.clone());
@@ -119,14 +129,15 @@ pub fn plan(
             CertificatesCondition { ready: false, reason: "CannotIssue", message: problem.clone() }
         }
         (None, Ok(server), Ok(operator)) => {
-            CertificatesCondition { ready: true, reason: "Issued", message: format!("{server}; {operator}") }
+            let rotation = prepared.rotation.as_ref().map(|rotation| format!("; {rotation}")).unwrap_or_default();
+            CertificatesCondition { ready: true, reason: "Issued", message: format!("{server}; {operator}{rotation}") }
         }
         (None, server, operator) => {
             let waits: Vec<String> = [server, operator].into_iter().filter_map(Result::err).collect();
             CertificatesCondition { ready: false, reason: "Waiting", message: waits.join("; ") }
         }
     };
-    CertificatesReport { condition: Some(condition), brokers_wait, server_serial }
+    CertificatesReport { condition: Some(condition), brokers_wait, server_serial, trusted_ca_serials }
 }
 
 fn waiting_for(source: PkiSource, secret: &str) -> String {

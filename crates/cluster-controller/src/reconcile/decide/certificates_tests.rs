@@ -109,6 +109,90 @@ fn the_operators_ca_is_made_then_signs_then_rests() {
     assert_ne!(renewed, serial);
 }
 
+/// One pass: prepares, plans, feeds the written Secrets back; returns the reasons of what the
+/// operator's CA issued and the report.
+fn pass(cluster: &ValidatedCluster, observed: &mut ObservedCluster) -> (Vec<String>, CertificatesReport) {
+    let prepared =
+        prepare(cluster, observed, &AppliedCertManager::default(), OffsetDateTime::now_utc()).expect("certificates");
+    let reasons = prepared.issued.iter().map(|issued| issued.reason.clone()).collect();
+    let mut steps = Vec::new();
+    let report = plan(cluster, observed, Some(&prepared), &mut steps);
+    observe_written(steps, observed);
+    (reasons, report)
+}
+
+/// Every broker pod of `cluster` as the report says the brokers would start now, ready.
+fn pods_started_with(cluster: &ValidatedCluster, report: &CertificatesReport, observed: &mut ObservedCluster) {
+    for broker in &cluster.brokers {
+        let mut pod = k8s_openapi::api::core::v1::Pod::default();
+        let annotations = pod.metadata.annotations.get_or_insert_default();
+        annotations.insert(
+            crate::build::SERVER_CERTIFICATE_ANNOTATION.into(),
+            report.server_serial.clone().expect("a serial"),
+        );
+        annotations
+            .insert(crate::build::TRUSTED_CAS_ANNOTATION.into(), report.trusted_ca_serials.clone().expect("serials"));
+        let ready = k8s_openapi::api::core::v1::PodCondition {
+            type_: "Ready".into(),
+            status: "True".into(),
+            ..Default::default()
+        };
+        pod.status =
+            Some(k8s_openapi::api::core::v1::PodStatus { conditions: Some(vec![ready]), ..Default::default() });
+        observed.pods.insert(broker.id, vec![Arc::new(pod)]);
+    }
+}
+
+/// How many certificates the CA Secret's `ca.crt` holds.
+fn published_trust(observed: &ObservedCluster) -> usize {
+    let secret = observed.secrets.get("kafka-ca-certificate").expect("the CA Secret");
+    let bundle = read_text(secret, CA_CERTIFICATE_KEY).expect("ca.crt");
+    crate::build::pki::rotation::split_certificates(&bundle).len()
+}
+
+#[test]
+fn a_new_ca_reaches_the_brokers_in_three_steps_each_after_every_broker_restarted() {
+    let cluster = operator_ca_cluster();
+    let mut observed = ObservedCluster::default();
+    pass(&cluster, &mut observed);
+    let (_, settled) = pass(&cluster, &mut observed);
+    pods_started_with(&cluster, &settled, &mut observed);
+    assert_eq!(settled.trusted_ca_serials.as_deref().map(|s| s.split(',').count()), Some(1));
+
+    // The CA Secret deleted: a new CA, then the old certificates trust both.
+    observed.secrets.remove("kafka-ca-certificate");
+    pass(&cluster, &mut observed);
+    let (reasons, trusting) = pass(&cluster, &mut observed);
+    assert!(reasons.iter().all(|r| r.starts_with("CA rotation 1/3")), "{reasons:?}");
+    assert_eq!(trusting.server_serial, settled.server_serial, "the certificate is kept");
+    assert_eq!(trusting.trusted_ca_serials.as_deref().map(|s| s.split(',').count()), Some(2));
+    assert_eq!(published_trust(&observed), 2, "clients reading the CA Secret trust both");
+
+    // Until the brokers restarted with both, nothing more; the condition says who is waited for.
+    let (reasons, waiting) = pass(&cluster, &mut observed);
+    assert!(reasons.is_empty(), "{reasons:?}");
+    let message = waiting.condition.expect("a condition").message;
+    assert!(message.contains("CA rotation: waiting for nodes [0, 1, 2] to restart with the trust step"), "{message}");
+
+    pods_started_with(&cluster, &trusting, &mut observed);
+    let (reasons, signed) = pass(&cluster, &mut observed);
+    assert!(reasons.iter().all(|r| r.starts_with("CA rotation 2/3")), "{reasons:?}");
+    assert_ne!(signed.server_serial, settled.server_serial, "issued by the new CA");
+    assert_eq!(signed.trusted_ca_serials, trusting.trusted_ca_serials, "still trusting both");
+
+    pods_started_with(&cluster, &signed, &mut observed);
+    let (reasons, retired) = pass(&cluster, &mut observed);
+    assert!(reasons.iter().all(|r| r.starts_with("CA rotation 3/3")), "{reasons:?}");
+    assert_eq!(retired.server_serial, signed.server_serial);
+    let new_ca = trusting.trusted_ca_serials.as_deref().and_then(|s| s.split(',').next()).map(str::to_owned);
+    assert_eq!(retired.trusted_ca_serials, new_ca, "only the new CA");
+    assert_eq!(published_trust(&observed), 1);
+
+    pods_started_with(&cluster, &retired, &mut observed);
+    let (reasons, _) = pass(&cluster, &mut observed);
+    assert!(reasons.is_empty(), "settled: {reasons:?}");
+}
+
 #[test]
 fn an_unreadable_ca_is_reported_and_never_replaced() {
     let cluster = operator_ca_cluster();

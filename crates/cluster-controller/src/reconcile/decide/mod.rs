@@ -105,6 +105,7 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
         read_only_config_keys: &read_only_keys,
         certificate_wait: certificates.brokers_wait.as_deref(),
         server_certificate_serial: certificates.server_serial.as_deref(),
+        trusted_ca_serials: certificates.trusted_ca_serials.as_deref(),
     };
     let progress: Vec<_> = storage
         .brokers
