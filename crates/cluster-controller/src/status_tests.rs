@@ -170,6 +170,7 @@ fn certificates_that_wait_keep_the_cluster_reconciling_and_say_why() {
         brokers_wait: Some(wait.into()),
         server_serial: None,
         trusted_ca_serials: None,
+        operator_serial: None,
     };
     let status = running_status(None, &cluster, &waiting, at(10));
     assert_eq!(status.state, Some(ClusterState::ClusterReconciling), "a running broker's Secret is gone");

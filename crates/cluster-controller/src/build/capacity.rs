@@ -213,7 +213,11 @@ mod tests {
         let cluster = validate(&crate::build::tests::kraft_combined()).expect("valid");
         let user = UserCapacity::PerBroker(vec![("1".into(), json!({"brokerId": "1", "capacity": {"CPU": "800"}}))]);
         let previous = json!({"brokerCapacities": [{"brokerId": "7", "capacity": {"CPU": "42"}}]}).to_string();
-        let facts = CruiseControlFacts { previous_capacity: Some(previous), departing_brokers: [1, 7, 8].into() };
+        let facts = CruiseControlFacts {
+            previous_capacity: Some(previous),
+            departing_brokers: [1, 7, 8].into(),
+            ..CruiseControlFacts::default()
+        };
         let document: Value = serde_json::from_str(&capacity_json(&cluster, &user, &facts)).expect("JSON");
         let entries = document["brokerCapacities"].as_array().expect("list");
         let ids: Vec<&str> = entries.iter().map(|e| e["brokerId"].as_str().expect("id")).collect();

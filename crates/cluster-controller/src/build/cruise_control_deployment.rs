@@ -29,12 +29,25 @@ pub const CAPACITY_CONFIG_ANNOTATION: &str = "cruise-control.banzaicloud.com/bro
 
 const CONFIG_VOLUME: &str = "cruise-control-config";
 
+/// Pod annotation: the serial of the operator's client certificate Cruise Control started with
+/// (TLS clusters). In the configuration hash: its Kafka clients read the key store once.
+pub const OPERATOR_CERTIFICATE_ANNOTATION: &str = "koperator-rs.io/operator-certificate-serial";
+
 /// One replica, replaced with `Recreate`: two Cruise Controls at once would both sample and
 /// both could start executions.
-pub fn deployment(cluster: &ValidatedCluster, settings: &DeploySettings, config_map: &ConfigMap) -> Deployment {
+pub fn deployment(
+    cluster: &ValidatedCluster,
+    settings: &DeploySettings,
+    config_map: &ConfigMap,
+    operator_certificate_serial: Option<&str>,
+) -> Deployment {
     let config = &cluster.spec.cruise_control_config;
     let labels = cruise_control_labels(cluster);
     let mut annotations = config.cruise_control_annotations.clone();
+    annotations.remove(OPERATOR_CERTIFICATE_ANNOTATION);
+    if let Some(serial) = operator_certificate_serial {
+        annotations.insert(OPERATOR_CERTIFICATE_ANNOTATION.to_owned(), serial.to_owned());
+    }
     annotations.insert(CONFIG_HASH_ANNOTATION.to_owned(), config_hash(config_map, &annotations));
 
     let mut init_containers = config.init_containers.clone();
@@ -139,6 +152,11 @@ fn config_hash(config_map: &ConfigMap, annotations: &BTreeMap<String, String>) -
         hasher.update([0]);
         hasher.update(value.as_bytes());
         hasher.update([0]);
+    }
+    if let Some(serial) = annotations.get(OPERATOR_CERTIFICATE_ANNOTATION) {
+        hasher.update(OPERATOR_CERTIFICATE_ANNOTATION.as_bytes());
+        hasher.update([0]);
+        hasher.update(serial.as_bytes());
     }
     hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
 }

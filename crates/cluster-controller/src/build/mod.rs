@@ -42,6 +42,7 @@ pub use cruise_control::{
     deployment_name as cruise_control_deployment_name,
     jmx_exporter_config_map_name as cruise_control_jmx_config_map_name, metrics_topic, metrics_topic_name,
 };
+pub use cruise_control_deployment::OPERATOR_CERTIFICATE_ANNOTATION as CRUISE_CONTROL_OPERATOR_CERTIFICATE_ANNOTATION;
 pub use labels::{
     broker_host, broker_role_selector, cluster_labels, controller_headless_service_name, controller_role_selector,
     has_controller_role, headless_service_name, node_hostname, pod_name_prefix,
@@ -92,6 +93,9 @@ pub struct CruiseControlFacts {
     pub previous_capacity: Option<String>,
     /// Brokers the status still tracks but the spec no longer lists (being drained).
     pub departing_brokers: BTreeSet<i32>,
+    /// The serial of the operator's client certificate Cruise Control is to start with, on TLS
+    /// clusters: its Kafka clients read their key store once, so a new one restarts it.
+    pub operator_certificate_serial: Option<String>,
 }
 
 /// Cruise Control as the operator runs it (the Service is among [`ClusterObjects::services`]).
@@ -154,7 +158,8 @@ pub fn cruise_control_objects(
     facts: &CruiseControlFacts,
 ) -> CruiseControlObjects {
     let config_map = cruise_control::config_map(cluster, settings, facts);
-    let deployment = cruise_control_deployment::deployment(cluster, settings, &config_map);
+    let serial = facts.operator_certificate_serial.as_deref();
+    let deployment = cruise_control_deployment::deployment(cluster, settings, &config_map, serial);
     CruiseControlObjects {
         config_map,
         jmx_exporter_config_map: cruise_control::jmx_exporter_config_map(cluster),

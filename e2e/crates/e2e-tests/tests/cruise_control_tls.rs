@@ -4,12 +4,13 @@
 //! CruiseControlAvailable and the metrics topic Ready; every broker's metrics reporter writes to
 //! `__CruiseControlMetrics` over TLS with its own certificate (read back with kcat and the
 //! operator's certificate); Cruise Control reads the cluster over TLS (`kafka_cluster_state`) and
-//! moves replicas with remove_broker and add_broker.
+//! moves replicas with remove_broker and add_broker; a new operator certificate restarts it.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams};
@@ -29,6 +30,8 @@ const CLUSTER: &str = "kafka";
 const GRPC_ADDRESS: &str = "127.0.0.1:19597";
 const EXTERNAL_ENDPOINT: &str = "cruise-control.elsewhere:8090";
 const METRICS_TOPIC: &str = "__CruiseControlMetrics";
+/// The pod annotation naming the operator certificate Cruise Control started with.
+const OPERATOR_CERTIFICATE_ANNOTATION: &str = "koperator-rs.io/operator-certificate-serial";
 const MOVES: &str = "moves";
 const TASK_TIMEOUT: Duration = Duration::from_secs(180);
 const KCAT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -89,7 +92,41 @@ async fn scenario(ns: &TestNamespace) -> Result<()> {
     for id in ["0", "1", "2"] {
         ensure!(online.get(id).is_some(), "kafka_cluster_state (read over TLS) lacks broker {id}: {state}");
     }
-    moves_replicas(ns, &cc, &tls, &bootstrap, phase).await
+    moves_replicas(ns, &cc, &tls, &bootstrap, phase).await?;
+    a_new_operator_certificate_restarts_cruise_control(ns).await?;
+    phase("Cruise Control restarted with the new operator certificate");
+    Ok(())
+}
+
+/// The operator's client certificate issued again (its Secret deleted): Cruise Control's Kafka
+/// clients read their key store once, so the operator restarts it with the new one, and it
+/// reads the cluster over TLS again.
+async fn a_new_operator_certificate_restarts_cruise_control(ns: &TestNamespace) -> Result<()> {
+    let deployments: Api<Deployment> = Api::namespaced(ns.client.clone(), &ns.name);
+    let deployment = format!("{CLUSTER}-cruisecontrol");
+    let serial_of = |d: &Deployment| -> Option<String> {
+        let template = d.spec.as_ref()?.template.metadata.as_ref()?;
+        template.annotations.as_ref()?.get(OPERATOR_CERTIFICATE_ANNOTATION).cloned()
+    };
+    let before = serial_of(&deployments.get(&deployment).await?).context("Cruise Control names no certificate")?;
+    let secrets: Api<Secret> = Api::namespaced(ns.client.clone(), &ns.name);
+    secrets.delete("kafka-controller", &DeleteParams::default()).await?;
+    wait::until(&deployments, &deployment, "restarted with a new operator certificate", TASK_TIMEOUT, |d| {
+        let status = d.status.as_ref();
+        let current = status.and_then(|s| s.observed_generation) == d.metadata.generation;
+        let available = status.and_then(|s| s.available_replicas) == Some(1);
+        let replaced = status.and_then(|s| s.updated_replicas) == Some(1);
+        serial_of(d).is_some_and(|serial| serial != before) && current && available && replaced
+    })
+    .await?;
+    let cc = CruiseControl::for_service(ns, "kafka-cruisecontrol-svc").await?;
+    wait::eventually("Cruise Control reads the cluster over TLS again", TASK_TIMEOUT, || async {
+        let state = cc.get("kafka_cluster_state", "").await?;
+        let online = &state["KafkaBrokerState"]["OnlineLogDirsByBrokerId"];
+        let all = ["0", "1", "2"].iter().all(|id| online.get(id).is_some());
+        Ok(if all { Check::Done(()) } else { Check::Pending(state.to_string()) })
+    })
+    .await
 }
 
 /// The combined KRaft sample with both listeners TLS and the operator's own CA.

@@ -64,6 +64,8 @@ pub struct CertificatesReport {
     pub server_serial: Option<String>,
     /// The serial numbers of the CAs the brokers' certificate Secret says to trust.
     pub trusted_ca_serials: Option<String>,
+    /// The serial number of the operator's client certificate, as written by this pass or stored.
+    pub operator_serial: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,6 +122,7 @@ pub fn plan(
     let (server_state, operator_state) = (current(&server), current(&operator));
     let brokers_wait = server_state.as_ref().err().cloned();
     let server_serial = server_state.as_ref().ok().map(|(_, facts)| facts.serial.clone());
+    let operator_serial = operator_state.as_ref().ok().map(|(_, facts)| facts.serial.clone());
     let describe = |state: Result<(String, CertificateFacts), String>| {
         state.map(|(name, facts)| format!("Secret {name}: serial {}, expires {}", facts.serial, rfc3339(&facts)))
     };
@@ -137,7 +140,7 @@ pub fn plan(
             CertificatesCondition { ready: false, reason: "Waiting", message: waits.join("; ") }
         }
     };
-    CertificatesReport { condition: Some(condition), brokers_wait, server_serial, trusted_ca_serials }
+    CertificatesReport { condition: Some(condition), brokers_wait, server_serial, trusted_ca_serials, operator_serial }
 }
 
 fn waiting_for(source: PkiSource, secret: &str) -> String {

@@ -7,13 +7,16 @@
 //! its REST API without it, and our test stand-in never reads it.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::ResourceExt;
 
+use crd_types::CruiseControlOperation;
 use crd_types::kafka_cluster::{CruiseControlTopicStatus, KafkaClusterStatus};
 use crd_types::kafka_topic::TopicState;
 
+use crate::actions::gates::cruise_control_idle;
 use crate::build::{self, CruiseControlFacts};
 use crate::model::{CruiseControlPlan, DeploySettings, ValidatedCluster};
 
@@ -56,6 +59,7 @@ pub fn plan(
     cluster: &ValidatedCluster,
     previous: Option<&KafkaClusterStatus>,
     observed: &ObservedCluster,
+    operator_serial: Option<&str>,
     steps: &mut Vec<Step>,
 ) -> CruiseControlReport {
     match &cluster.cruise_control.plan {
@@ -75,7 +79,31 @@ pub fn plan(
             reason: "NotConfigured",
             message: problem.clone(),
         },
-        CruiseControlPlan::Deploy(settings) => plan_deployed(cluster, settings, previous, observed, steps),
+        CruiseControlPlan::Deploy(settings) => {
+            plan_deployed(cluster, settings, previous, observed, operator_serial, steps)
+        }
+    }
+}
+
+/// The operator certificate Cruise Control is to run with: the newest, unless Cruise Control
+/// is busy — its tasks live in memory and a restart would lose the one running — and already
+/// runs with another; the restart then waits until it is idle (a renewal leaves a third of the
+/// certificate's lifetime for that).
+fn certificate_to_start_with(
+    previous: Option<&KafkaClusterStatus>,
+    observed: &ObservedCluster,
+    current: Option<&Arc<Deployment>>,
+    newest: Option<&str>,
+) -> Option<String> {
+    let running_with = current
+        .and_then(|deployment| deployment.spec.as_ref()?.template.metadata.as_ref()?.annotations.as_ref())
+        .and_then(|annotations| annotations.get(build::CRUISE_CONTROL_OPERATOR_CERTIFICATE_ANNOTATION));
+    let operations: Vec<CruiseControlOperation> =
+        observed.operations.values().map(|operation| operation.as_ref().clone()).collect();
+    let busy = cruise_control_idle(previous, &operations).is_err();
+    match running_with {
+        Some(running) if busy && newest.is_some() => Some(running.clone()),
+        _ => newest.map(str::to_owned),
     }
 }
 
@@ -84,15 +112,19 @@ fn plan_deployed(
     settings: &DeploySettings,
     previous: Option<&KafkaClusterStatus>,
     observed: &ObservedCluster,
+    operator_serial: Option<&str>,
     steps: &mut Vec<Step>,
 ) -> CruiseControlReport {
     let config_map_name = build::cruise_control_config_map_name(cluster);
+    let deployment_name = build::cruise_control_deployment_name(cluster);
+    let current = observed.deployments.get(&deployment_name);
     let facts = CruiseControlFacts {
         previous_capacity: observed
             .config_maps
             .get(&config_map_name)
             .and_then(|c| c.data.as_ref()?.get(build::CRUISE_CONTROL_CAPACITY_KEY).cloned()),
         departing_brokers: departing_brokers(cluster, previous),
+        operator_certificate_serial: certificate_to_start_with(previous, observed, current, operator_serial),
     };
     let objects = build::cruise_control_objects(cluster, settings, &facts);
     for config_map in [objects.jmx_exporter_config_map, objects.config_map] {
@@ -100,7 +132,6 @@ fn plan_deployed(
         steps.extend(apply_step(config_map, current, Desired::ConfigMap));
     }
     let name = objects.deployment.name_any();
-    let current = observed.deployments.get(&name);
     steps.extend(apply_step(objects.deployment, current.map(AsRef::as_ref), Desired::Deployment));
 
     let topic_name = build::metrics_topic_name(cluster);
@@ -181,6 +212,27 @@ mod tests {
         }
         assert_eq!(departing_brokers(&cluster, Some(&status)), [5].into());
         assert!(departing_brokers(&cluster, None).is_empty());
+    }
+
+    #[test]
+    fn a_new_operator_certificate_restarts_cruise_control_only_when_it_is_idle() {
+        let mut running = Deployment::default();
+        let template = &mut running.spec.get_or_insert_default().template;
+        let annotations = template.metadata.get_or_insert_default().annotations.get_or_insert_default();
+        annotations.insert(build::CRUISE_CONTROL_OPERATOR_CERTIFICATE_ANNOTATION.into(), "01".into());
+        let running = Arc::new(running);
+        let mut observed = ObservedCluster::default();
+        let pick = |observed: &ObservedCluster| certificate_to_start_with(None, observed, Some(&running), Some("02"));
+        assert_eq!(pick(&observed).as_deref(), Some("02"), "idle: the new certificate");
+
+        let busy = CruiseControlOperation::new("rebalance", Default::default());
+        observed.operations.insert("rebalance".into(), Arc::new(busy));
+        assert_eq!(pick(&observed).as_deref(), Some("01"), "an operation not finished: no restart yet");
+        assert_eq!(
+            certificate_to_start_with(None, &observed, None, Some("02")).as_deref(),
+            Some("02"),
+            "nothing runs yet: nothing to lose"
+        );
     }
 
     #[test]

@@ -94,7 +94,8 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     // 2. and 3.
     let names = node_names::decide(validated, observed);
     let wanted = cluster_objects::plan(validated, observed, &names, &mut steps);
-    let cruise_control = cruise_control::plan(validated, previous, observed, &mut steps);
+    let cruise_control =
+        cruise_control::plan(validated, previous, observed, certificates.operator_serial.as_deref(), &mut steps);
 
     // 4. Volumes leaving a broker stay in its pod until Cruise Control moved their data off.
     let storage = graceful::with_volumes_being_removed(validated, observed, previous);
