@@ -102,6 +102,7 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
     };
     let mut problems = decide::missing_storage_classes(&validated, &observed);
     problems.extend(decide::static_quorum_change(&validated, &observed));
+    problems.extend(decide::in_place_protocol_change(&validated, &observed));
     if !problems.is_empty() {
         return report_invalid(ctx, cluster, &namespace, &problems).await;
     }

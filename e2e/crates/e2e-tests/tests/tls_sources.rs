@@ -3,8 +3,10 @@
 //! certificates, and Koperator's ZooKeeper SSL sample (one broker) on the operator's own CA.
 //! Each reaches ClusterRunning; `openssl s_client` verifies the broker's address up to the
 //! cluster's CA; kcat with a client certificate issued here from that CA and host name
-//! verification produces and consumes; a plaintext client is refused. Small clusters, no Cruise
-//! Control: the certificates are the point, the rest is `tls_cluster.rs`'s.
+//! verification produces and consumes; a plaintext client is refused. Switching the KRaft
+//! cluster's listeners back to plaintext in place is refused (its roll could not complete).
+//! Small clusters, no Cruise Control: the certificates are the point, the rest is
+//! `tls_cluster.rs`'s.
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +20,7 @@ use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::kafka_cluster::{self, bootstrap};
 use e2e_tests::namespace::{self, TestNamespace};
 use e2e_tests::pki::{self, ClientFiles, PemSecret};
-use e2e_tests::{cert_manager, crds, kafka_topic, kcat, zookeeper};
+use e2e_tests::{cert_manager, crds, kafka_topic, kcat, rolling, wait, zookeeper};
 
 const DEDICATED_SAMPLE: &str = "deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml";
 const SSL_SAMPLE: &str = "crates/crd-types/tests/fixtures/koperator/samples/simplekafkacluster_ssl.yaml";
@@ -49,7 +51,8 @@ async fn kraft_split_roles_run_on_cert_manager_certificates() -> Result<()> {
             kafka_cluster::wait_running(ns, KRAFT_CLUSTER).await?;
             eprintln!("e2e: {KRAFT_CLUSTER} (cert-manager) is ClusterRunning {:.0?} after apply", started.elapsed());
             let ca = pki::pem_secret(&ns.client, cert_manager::NAMESPACE, KRAFT_CA).await?;
-            serves_tls_clients_only(ns, KRAFT_CLUSTER, &ca).await
+            serves_tls_clients_only(ns, KRAFT_CLUSTER, &ca).await?;
+            plaintext_in_place_is_refused(ns, &cluster).await
         }
         .await;
         let outcome = report_logs_on_failure(outcome, || controller.log_tail(40));
@@ -84,6 +87,32 @@ async fn zookeeper_mode_runs_on_the_operators_ca() -> Result<()> {
         report_logs_on_failure(outcome, || controller.log_tail(40))
     })
     .await
+}
+
+/// The running cluster's listeners switched back to plaintext in place: refused (Degraded,
+/// naming the listeners and the staged way), no pod replaced; the spec as before clears it.
+async fn plaintext_in_place_is_refused(ns: &TestNamespace, cluster: &Value) -> Result<()> {
+    let before = rolling::pod_uids(ns, KRAFT_CLUSTER).await?;
+    let mut plaintext = cluster.clone();
+    for listener in plaintext["spec"]["listenersConfig"]["internalListeners"].as_array_mut().context("listeners")? {
+        listener["type"] = json!("plaintext");
+    }
+    kafka_cluster::apply(ns, &plaintext).await?;
+    let clusters = kafka_cluster::api(ns);
+    let refused = "listener internal (SSL -> PLAINTEXT), controller (SSL -> PLAINTEXT) would change its protocol";
+    wait::until(&clusters, KRAFT_CLUSTER, "is Degraded for the in-place switch", Duration::from_secs(60), |c| {
+        kafka_cluster::condition(c, "Degraded")
+            .is_some_and(|d| d.status == "True" && d.message.contains(refused) && d.message.contains("beside it"))
+    })
+    .await?;
+    ensure!(rolling::pod_uids(ns, KRAFT_CLUSTER).await? == before, "a pod was replaced for a refused spec");
+    kafka_cluster::apply(ns, cluster).await?;
+    wait::until(&clusters, KRAFT_CLUSTER, "is no longer Degraded", Duration::from_secs(60), |c| {
+        kafka_cluster::condition(c, "Degraded").is_none_or(|d| d.status != "True")
+    })
+    .await?;
+    eprintln!("e2e: switching the inter-broker and controller listeners in place was refused, then cleared");
+    Ok(())
 }
 
 /// The dedicated-controllers sample cut to one broker and one controller, both listeners `ssl`,

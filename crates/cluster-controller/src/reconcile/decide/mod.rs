@@ -25,6 +25,7 @@ pub mod drift;
 pub mod dynamic_config;
 pub mod facts;
 mod graceful;
+mod listener_change;
 mod naming;
 pub mod node_names;
 pub mod outcome;
@@ -234,6 +235,8 @@ pub fn missing_storage_classes(cluster: &ValidatedCluster, observed: &ObservedCl
 /// Their quorum is static (`controller.quorum.voters`), and Kafka cannot change a static
 /// quorum's voters: rolling the new list in would split or lose the metadata quorum. Pure, from
 /// the broker ConfigMaps in the cache; None for a new cluster or an unchanged set.
+pub use listener_change::in_place_protocol_change;
+
 pub fn static_quorum_change(cluster: &ValidatedCluster, observed: &ObservedCluster) -> Option<String> {
     if !cluster.is_kraft() {
         return None;
