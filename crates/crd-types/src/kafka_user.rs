@@ -51,10 +51,40 @@ pub struct KafkaUserSpec {
     pub expiration_seconds: Option<i32>,
 }
 
+/// Koperator's finalizer on a KafkaUser (its ACLs are removed before the object goes); kept so
+/// that a KafkaUser Koperator made is finalized by us, and one of ours by Koperator.
+pub const KAFKA_USER_FINALIZER: &str = "finalizer.kafkausers.kafka.banzaicloud.io";
+
+/// Certificate validity when `expirationSeconds` is not set: 90 days, Koperator's default.
+pub const DEFAULT_CERTIFICATE_SECONDS: i32 = 90 * 24 * 60 * 60;
+
+/// The keys of the user's Secret (`spec.secretName`), as Koperator writes them: the PEM trio
+/// always, the Java stores and their password with `includeJKS: true`.
+pub mod secret_keys {
+    pub const CA_CERT: &str = "ca.crt";
+    pub const CERT: &str = "tls.crt";
+    pub const KEY: &str = "tls.key";
+    pub const KEYSTORE: &str = "keystore.jks";
+    pub const TRUSTSTORE: &str = "truststore.jks";
+    pub const PASSWORD: &str = "password";
+}
+
 impl KafkaUserSpec {
     /// Koperator issues a certificate unless `createCert: false`.
     pub fn creates_certificate(&self) -> bool {
         self.create_cert.unwrap_or(true)
+    }
+
+    /// `expirationSeconds`, or Koperator's 90 days.
+    pub fn certificate_seconds(&self) -> i32 {
+        self.expiration_seconds.unwrap_or(DEFAULT_CERTIFICATE_SECONDS)
+    }
+}
+
+impl UserTopicGrant {
+    /// `patternType`, or `literal` when it is not set (Koperator's `KafkaPatternTypeDefault`).
+    pub fn pattern_type_or_default(&self) -> PatternType {
+        self.pattern_type.unwrap_or(PatternType::Literal)
     }
 }
 
@@ -127,4 +157,34 @@ pub struct KafkaUserStatus {
 pub enum UserState {
     Created,
     Failed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: &str) -> KafkaUserSpec {
+        serde_yaml::from_str(yaml).expect("a KafkaUser spec")
+    }
+
+    /// Koperator's defaults for what a manifest leaves out: a certificate, valid 90 days, and
+    /// grants matching the topic name literally.
+    #[test]
+    fn unset_fields_mean_what_they_mean_to_koperator() {
+        let user = spec(
+            "clusterRef: {name: kafka}\n\
+             secretName: my-producer-tls\n\
+             topicGrants:\n\
+             - {topicName: my-topic, accessType: write}\n\
+             - {topicName: metrics., accessType: read, patternType: prefixed}\n",
+        );
+        assert!(user.creates_certificate());
+        assert_eq!(user.certificate_seconds(), 7_776_000);
+        assert_eq!(user.topic_grants[0].pattern_type_or_default(), PatternType::Literal);
+        assert_eq!(user.topic_grants[1].pattern_type_or_default(), PatternType::Prefixed);
+
+        let user = spec("clusterRef: {name: kafka}\nsecretName: s\ncreateCert: false\nexpirationSeconds: 3600\n");
+        assert!(!user.creates_certificate());
+        assert_eq!(user.certificate_seconds(), 3600);
+    }
 }

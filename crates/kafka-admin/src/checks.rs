@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use rdkafka::types::RDKafkaErrorCode;
 
+use crate::acl_binding::{AclBinding, AclBindingFilter};
 use crate::changes::{BROKER_DEFAULT, NewTopicSpec, PartitionGrowth, TopicConfigChange};
 use crate::operation_error::OperationError;
 
@@ -65,6 +66,25 @@ pub(crate) fn check_config_change(change: &TopicConfigChange) -> Result<(), Oper
 pub(crate) fn check_name(name: &str) -> Result<(), OperationError> {
     if name.is_empty() || name.contains('\0') {
         return Err(rejected(RDKafkaErrorCode::InvalidTopic, format!("invalid topic name {name:?}")));
+    }
+    Ok(())
+}
+
+/// librdkafka would refuse the whole request for one NUL byte; Kafka answers the rest.
+pub(crate) fn check_acl_binding(binding: &AclBinding) -> Result<(), OperationError> {
+    [&binding.resource_name, &binding.principal, &binding.host].into_iter().try_for_each(|text| check_acl_text(text))
+}
+
+pub(crate) fn check_acl_filter(filter: &AclBindingFilter) -> Result<(), OperationError> {
+    [&filter.resource_name, &filter.principal, &filter.host]
+        .into_iter()
+        .flatten()
+        .try_for_each(|text| check_acl_text(text))
+}
+
+fn check_acl_text(text: &str) -> Result<(), OperationError> {
+    if text.contains('\0') {
+        return Err(rejected(RDKafkaErrorCode::InvalidRequest, format!("acl text {text:?} contains a NUL byte")));
     }
     Ok(())
 }

@@ -7,7 +7,12 @@
 //! a [`RequestError`] means a request failed as a whole, an [`OperationError`] in a
 //! [`TopicOutcome`] is Kafka's answer for one topic. Every request sent is counted in a
 //! [`RequestCounter`], so that "an idle resync writes nothing to Kafka" can be checked.
+//!
+//! ACLs follow the same shape: [`ClusterAdmin::create_acls`] and [`ClusterAdmin::delete_acls`]
+//! answer per [`AclBinding`] or [`AclBindingFilter`] in input order, in requests of at most
+//! [`MAX_ACLS_PER_REQUEST`]; [`ClusterAdmin::describe_acls`] lists what one filter selects.
 
+mod acl_binding;
 mod admin;
 mod batch;
 mod changes;
@@ -22,7 +27,11 @@ mod operation_error;
 mod overrides;
 mod request_error;
 
-pub use admin::{BrokerConfigs, ClusterAdmin, TopicOverrides};
+pub use acl_binding::{
+    ANY_HOST, AclBinding, AclBindingFilter, AclCreation, AclDeletion, AclOperation, AclPatternFilter, AclPatternType,
+    AclPermission, AclResourceType, UnknownName,
+};
+pub use admin::{BrokerConfigs, ClusterAdmin, MAX_ACLS_PER_REQUEST, TopicOverrides};
 pub use batch::MAX_TOPICS_PER_REQUEST;
 pub use changes::{BROKER_DEFAULT, NewTopicSpec, PartitionGrowth, TopicConfigChange, TopicOutcome};
 pub use client::{ClientCertificate, ConnectError, ConnectionSettings, TlsSettings};

@@ -14,17 +14,34 @@ pub enum Operation {
     CreatePartitions,
     IncrementalAlterConfigs,
     DeleteTopics,
+    CreateAcls,
+    DescribeAcls,
+    DeleteAcls,
 }
 
 impl Operation {
+    pub const ALL: &'static [Operation] = &[
+        Operation::Metadata,
+        Operation::DescribeConfigs,
+        Operation::CreateTopics,
+        Operation::CreatePartitions,
+        Operation::IncrementalAlterConfigs,
+        Operation::DeleteTopics,
+        Operation::CreateAcls,
+        Operation::DescribeAcls,
+        Operation::DeleteAcls,
+    ];
+
     /// Whether the request changes the cluster when it is not `validate_only`.
     pub fn is_write(self) -> bool {
         match self {
-            Operation::Metadata | Operation::DescribeConfigs => false,
+            Operation::Metadata | Operation::DescribeConfigs | Operation::DescribeAcls => false,
             Operation::CreateTopics
             | Operation::CreatePartitions
             | Operation::IncrementalAlterConfigs
-            | Operation::DeleteTopics => true,
+            | Operation::DeleteTopics
+            | Operation::CreateAcls
+            | Operation::DeleteAcls => true,
         }
     }
 
@@ -37,6 +54,9 @@ impl Operation {
             Operation::CreatePartitions => "create partitions",
             Operation::IncrementalAlterConfigs => "alter configs",
             Operation::DeleteTopics => "delete topics",
+            Operation::CreateAcls => "create acls",
+            Operation::DescribeAcls => "describe acls",
+            Operation::DeleteAcls => "delete acls",
         }
     }
 }
@@ -60,24 +80,16 @@ mod tests {
 
     #[test]
     fn only_changing_apis_are_writes() {
-        let writes: Vec<Operation> = [
-            Operation::Metadata,
-            Operation::DescribeConfigs,
-            Operation::CreateTopics,
-            Operation::CreatePartitions,
-            Operation::IncrementalAlterConfigs,
-            Operation::DeleteTopics,
-        ]
-        .into_iter()
-        .filter(|operation| operation.is_write())
-        .collect();
+        let writes: Vec<Operation> = Operation::ALL.iter().copied().filter(|operation| operation.is_write()).collect();
         assert_eq!(
             writes,
             [
                 Operation::CreateTopics,
                 Operation::CreatePartitions,
                 Operation::IncrementalAlterConfigs,
-                Operation::DeleteTopics
+                Operation::DeleteTopics,
+                Operation::CreateAcls,
+                Operation::DeleteAcls
             ]
         );
     }

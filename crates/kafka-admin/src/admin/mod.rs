@@ -1,9 +1,11 @@
 //! [`ClusterAdmin`]: the admin operations the controllers need against one Kafka cluster.
 
+mod acls;
 mod brokers;
 mod configs;
 mod topics;
 
+pub use acls::MAX_ACLS_PER_REQUEST;
 pub use brokers::BrokerConfigs;
 
 pub use configs::TopicOverrides;
@@ -115,6 +117,9 @@ impl ClusterAdmin {
             Operation::CreateTopics => (Api::RD_KAFKA_ADMIN_OP_CREATETOPICS, true),
             Operation::CreatePartitions => (Api::RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, true),
             Operation::DeleteTopics => (Api::RD_KAFKA_ADMIN_OP_DELETETOPICS, true),
+            Operation::CreateAcls => (Api::RD_KAFKA_ADMIN_OP_CREATEACLS, false),
+            Operation::DescribeAcls => (Api::RD_KAFKA_ADMIN_OP_DESCRIBEACLS, false),
+            Operation::DeleteAcls => (Api::RD_KAFKA_ADMIN_OP_DELETEACLS, false),
         };
         let operation_timeout = waits_for_controller.then_some(self.request_timeout);
         let request_timeout = self.request_timeout + operation_timeout.unwrap_or_default();
@@ -127,6 +132,11 @@ impl ClusterAdmin {
 
     fn failed(&self, operation: Operation, failure: RequestFailure) -> RequestError {
         RequestError::new(operation, failure.code, &failure.message, &self.bootstrap)
+    }
+
+    /// A request refused before sending, for the reason `error` gives.
+    fn not_sent(&self, operation: Operation, error: crate::operation_error::OperationError) -> RequestError {
+        RequestError::new(operation, error.code, &error.message, &self.bootstrap)
     }
 }
 
@@ -193,11 +203,26 @@ mod tests {
         assert!(admin.alter_topic_configs(&[], false).await?.is_empty());
         assert!(admin.delete_topics(&[]).await?.is_empty());
         assert!(admin.topic_overrides(&[]).await?.is_empty());
+        assert!(admin.create_acls(&[]).await?.is_empty());
+        assert!(admin.delete_acls(&[]).await?.is_empty());
         // Malformed items are answered without a request.
         let nameless =
             NewTopicSpec { name: String::new(), partitions: 1, replication_factor: 1, config: BTreeMap::new() };
         let outcomes = admin.create_topics(&[nameless], false).await?;
         assert_eq!(outcomes[0].result.as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidTopic));
+        let binding = crate::AclBinding {
+            resource_type: crate::AclResourceType::Topic,
+            resource_name: "orders".into(),
+            pattern_type: crate::AclPatternType::Literal,
+            principal: "User:a\0b".into(),
+            host: crate::ANY_HOST.into(),
+            operation: crate::AclOperation::Read,
+            permission: crate::AclPermission::Allow,
+        };
+        let created = admin.create_acls(std::slice::from_ref(&binding)).await?;
+        assert_eq!(created[0].result.as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidRequest));
+        let deleted = admin.delete_acls(&[binding.to_filter()]).await?;
+        assert_eq!(deleted[0].result.as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidRequest));
         let mut registry = prometheus_client::registry::Registry::default();
         registry.register("requests", "", requests);
         let mut text = String::new();
@@ -217,6 +242,8 @@ mod tests {
         let message = error.to_string();
         assert!(message.starts_with("failed to delete topics: "), "{message}");
         assert!(message.ends_with("(bootstrap 127.0.0.1:1)"), "{message}");
+        let error = admin.describe_acls(&crate::AclBindingFilter::any()).await.expect_err("nothing listens");
+        assert!(error.to_string().starts_with("failed to describe acls: "), "{error}");
         let labels = RequestLabels { operation: Operation::DeleteTopics, validate_only: false };
         assert_eq!(requests.get_or_create(&labels).get(), 1);
         Ok(())

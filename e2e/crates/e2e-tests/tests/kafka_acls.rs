@@ -1,0 +1,321 @@
+//! Our ACL calls (crates/kafka-admin: CreateAcls, DescribeAcls, DeleteAcls over librdkafka's C
+//! API) against real Kafka: KRaft clusters (the combined sample, Kafka 3.9.1) whose readOnlyConfig
+//! sets the StandardAuthorizer.
+//!
+//! In plaintext, every step is checked with Kafka's own `kafka-acls --list`. There every client,
+//! the brokers, the controllers and the operator included, is `User:ANONYMOUS`, which must be a
+//! super user: KRaft controllers refuse each other's Raft fetches (`AuthorizerNotReadyException`,
+//! the quorum never forms) unless their principal is one. That exempts every client from the
+//! ACLs, so that they are enforced is shown on a TLS cluster: clients with certificates
+//! `CN=alice` and `CN=mallory` from the cluster's CA get exactly what bindings of
+//! `User:CN=alice` grant (the principal Kafka derives from a certificate), and lose it when the
+//! bindings are deleted.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use serde_json::json;
+
+use e2e_tests::controller_process::ControllerProcess;
+use e2e_tests::kafka_cluster::{self, bootstrap};
+use e2e_tests::namespace::TestNamespace;
+use e2e_tests::pki::{self, ClientFiles};
+use e2e_tests::wait::{self, Check};
+use e2e_tests::{host_command, kafka_topic, kcat, namespace};
+
+const AUTHORIZER: &str = "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n";
+/// The CA Secret of the TLS cluster (its `tlsSecretName`; the operator's own CA).
+const CA_SECRET: &str = "kafka-ca";
+/// The TLS test's administrator: a client certificate made a super user by the spec (the
+/// cluster controller keeps the brokers' and its own principals there too).
+const ADMIN: &str = "acl-admin";
+/// ACLs reach each broker's authorizer through the metadata log, a moment after CreateAcls.
+const PROPAGATION: Duration = Duration::from_secs(60);
+const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
+const EVERYTHING: &str = "-,-,-,-,-,-,-";
+
+/// What Koperator's mapping gives `alice` for a read grant on `orders` and a write grant on
+/// every topic starting with `logs-`.
+const ALICE: [&str; 8] = [
+    "TOPIC,LITERAL,orders,User:CN=alice,*,READ,ALLOW",
+    "TOPIC,LITERAL,orders,User:CN=alice,*,DESCRIBE,ALLOW",
+    "TOPIC,LITERAL,orders,User:CN=alice,*,DESCRIBE_CONFIGS,ALLOW",
+    "GROUP,LITERAL,*,User:CN=alice,*,READ,ALLOW",
+    "TOPIC,PREFIXED,logs-,User:CN=alice,*,WRITE,ALLOW",
+    "TOPIC,PREFIXED,logs-,User:CN=alice,*,CREATE,ALLOW",
+    "TOPIC,PREFIXED,logs-,User:CN=alice,*,DESCRIBE,ALLOW",
+    "TOPIC,PREFIXED,logs-,User:CN=alice,*,DESCRIBE_CONFIGS,ALLOW",
+];
+const BOB: &str = "TOPIC,LITERAL,orders,User:CN=bob,*,DESCRIBE,ALLOW";
+/// Kafka refuses this one binding (the cluster resource has one name) and creates the others.
+const REFUSED: &str = "CLUSTER,LITERAL,not-kafka-cluster,User:CN=bob,*,ALTER,ALLOW";
+
+#[tokio::test]
+async fn acls_are_created_listed_and_deleted_as_kafka_acls_sees_them() -> Result<()> {
+    namespace::run_isolated("acls", async |ns| {
+        let _controller = ControllerProcess::start("cluster-controller", &ns.name, &[]).await?;
+        let cluster = cluster_with_authorizer("super.users=User:ANONYMOUS\n")?;
+        kafka_cluster::apply(ns, &cluster).await?;
+        kafka_cluster::wait_running(ns, "kafka").await?;
+        let admin = Admin { bootstrap: bootstrap(ns, "kafka"), tls: None };
+
+        let (listed, requests) = admin.probe("describe", &[EVERYTHING]).await?;
+        ensure!(listed.is_empty() && requests == 1, "a new cluster has no ACL: {listed:?}");
+        ensure!(admin.kafka_acls_list().await?.is_empty());
+
+        // One CreateAcls request, answered per binding.
+        let mut to_create: Vec<&str> = ALICE.to_vec();
+        to_create.extend([BOB, REFUSED]);
+        let (answers, requests) = admin.probe("create", &to_create).await?;
+        ensure!(requests == 1, "{requests} requests for {} bindings", to_create.len());
+        ensure!(answers.len() == to_create.len(), "{answers:#?}");
+        for (binding, answer) in to_create.iter().zip(&answers) {
+            let fine = match *binding {
+                REFUSED => answer.starts_with(&format!("{binding}\tINVALID_REQUEST: ")),
+                _ => answer == &format!("{binding}\tok"),
+            };
+            ensure!(fine, "{binding}: {answer}");
+        }
+        println!("created, one refused: {:?}", answers.last());
+
+        let mut everyone = set(&ALICE);
+        everyone.insert(BOB.into());
+        admin.wait_listed(&everyone).await?;
+        ensure!(admin.probe_set(EVERYTHING).await? == everyone, "DescribeAcls of everything");
+        let alice = set(&ALICE);
+        ensure!(admin.probe_set("-,-,-,User:CN=alice,-,-,-").await? == alice, "DescribeAcls by principal");
+        // MATCH: every binding that applies to the topic named, whatever its pattern.
+        let applies_to_orders: BTreeSet<String> =
+            everyone.iter().filter(|b| b.starts_with("TOPIC,LITERAL,orders,")).cloned().collect();
+        ensure!(admin.probe_set("TOPIC,MATCH,orders,-,-,-,-").await? == applies_to_orders, "MATCH orders");
+        let applies_to_logs: BTreeSet<String> = alice.iter().filter(|b| b.contains(",logs-,")).cloned().collect();
+        ensure!(admin.probe_set("TOPIC,MATCH,logs-app,-,-,-,-").await? == applies_to_logs, "MATCH logs-app");
+
+        // One DeleteAcls request, answered per filter with what each deleted.
+        let read_orders = ALICE[0];
+        let filters = [read_orders, "-,-,-,User:CN=bob,-,-,-", "-,-,-,User:CN=nobody,-,-,-"];
+        let (answers, requests) = admin.probe("delete", &filters).await?;
+        ensure!(requests == 1, "{requests} requests");
+        let expected = [
+            format!("{read_orders}\tok 1"),
+            format!("deleted\t{read_orders}"),
+            "-,-,-,User:CN=bob,-,-,-\tok 1".into(),
+            format!("deleted\t{BOB}"),
+            "-,-,-,User:CN=nobody,-,-,-\tok 0".into(),
+        ];
+        ensure!(answers == expected, "{answers:#?}");
+        admin.wait_listed(&set(&ALICE[1..])).await?;
+
+        let (answers, _) = admin.probe("delete", &["-,-,-,User:CN=alice,-,-,-"]).await?;
+        ensure!(answers.first().is_some_and(|a| a.ends_with("\tok 7")), "{answers:#?}");
+        admin.wait_listed(&BTreeSet::new()).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn acls_bind_the_principal_of_a_client_certificate() -> Result<()> {
+    namespace::run_isolated("acls-tls", async |ns| {
+        let _controller = ControllerProcess::start("cluster-controller", &ns.name, &[]).await?;
+        let mut cluster = cluster_with_authorizer(&format!("super.users=User:CN={ADMIN}\n"))?;
+        let listeners = &mut cluster["spec"]["listenersConfig"];
+        for listener in listeners["internalListeners"].as_array_mut().context("internalListeners")? {
+            listener["type"] = json!("ssl");
+        }
+        listeners["sslSecrets"] = json!({"tlsSecretName": CA_SECRET, "create": true, "pkiBackend": "operator-ca"});
+        kafka_cluster::apply(ns, &cluster).await?;
+        kafka_cluster::wait_running(ns, "kafka").await?;
+
+        let admin = Admin::over_tls(ns, bootstrap(ns, "kafka")).await?;
+        let bootstrap = admin.bootstrap.clone();
+        let (dir, ca) = (pki::work_dir(&ns.name)?, pki::pem_secret(&ns.client, &ns.name, CA_SECRET).await?);
+        let alice = ClientFiles::issue(&dir, &ca, "alice").await?.kcat_settings();
+        let mallory = ClientFiles::issue(&dir, &ca, "mallory").await?.kcat_settings();
+        let properties = admin.tls.as_ref().map(|tls| tls.properties.as_path());
+        for topic in ["orders", "logs-app"] {
+            kafka_topic::create_with_kafka_tool_configured(&bootstrap, properties, topic, 1, 3, &[]).await?;
+        }
+
+        let (answers, _) = admin.probe("create", &ALICE).await?;
+        ensure!(answers.iter().all(|answer| answer.ends_with("\tok")), "{answers:#?}");
+        admin.wait_listed(&set(&ALICE)).await?;
+
+        // alice writes where her write grant reaches, reads where her read grant does, and no more.
+        wait::eventually("alice to produce to logs-app", PROPAGATION, || async {
+            Ok(match kcat::produce_numbered_with(&bootstrap, "logs-app", 0..10, &alice).await {
+                Ok(()) => Check::Done(()),
+                Err(error) => Check::Pending(format!("{error:#}")),
+            })
+        })
+        .await?;
+        let refused = kcat::produce_numbered_with(&bootstrap, "orders", 0..1, &alice).await;
+        ensure_refused("alice producing to orders (read grant only)", refused)?;
+        kcat::consume_all_with(&bootstrap, "orders", &alice).await.context("alice reading orders")?;
+        ensure!(kcat::consume_all_with(&bootstrap, "orders", &mallory).await.is_err(), "mallory read orders");
+
+        // Deleting alice's bindings takes her access away.
+        let (answers, _) = admin.probe("delete", &["-,-,-,User:CN=alice,-,-,-"]).await?;
+        ensure!(answers.first().is_some_and(|a| a.ends_with("\tok 8")), "{answers:#?}");
+        wait::eventually("alice to be refused on logs-app", PROPAGATION, || async {
+            Ok(match kcat::produce_numbered_with(&bootstrap, "logs-app", 10..11, &alice).await {
+                Err(error) if format!("{error:#}").to_lowercase().contains("authoriz") => Check::Done(()),
+                other => Check::Pending(format!("{other:?}")),
+            })
+        })
+        .await?;
+        pki::remove_work_dir(&ns.name);
+        Ok(())
+    })
+    .await
+}
+
+/// The combined sample with the StandardAuthorizer and `more` (e.g. `super.users`) added to its
+/// readOnlyConfig.
+fn cluster_with_authorizer(more: &str) -> Result<serde_json::Value> {
+    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
+    let read_only = cluster["spec"]["readOnlyConfig"].as_str().context("the sample's readOnlyConfig")?.to_owned();
+    cluster["spec"]["readOnlyConfig"] = json!(format!("{read_only}{AUTHORIZER}{more}"));
+    Ok(cluster)
+}
+
+fn ensure_refused(what: &str, outcome: Result<()>) -> Result<()> {
+    let error = match outcome {
+        Ok(()) => bail!("{what} was allowed"),
+        Err(error) => format!("{error:#}"),
+    };
+    ensure!(error.to_lowercase().contains("authoriz"), "{what} failed, but not as unauthorized: {error}");
+    Ok(())
+}
+
+fn set(bindings: &[&str]) -> BTreeSet<String> {
+    bindings.iter().map(|binding| binding.to_string()).collect()
+}
+
+/// How the test administers the cluster's ACLs: plaintext, or TLS as [`ADMIN`].
+struct Admin {
+    bootstrap: String,
+    tls: Option<AdminTls>,
+}
+
+struct AdminTls {
+    files: ClientFiles,
+    /// For Kafka's own tools.
+    properties: PathBuf,
+}
+
+impl Admin {
+    async fn over_tls(ns: &TestNamespace, bootstrap: String) -> Result<Self> {
+        let dir = pki::work_dir(&ns.name)?;
+        let ca = pki::pem_secret(&ns.client, &ns.name, CA_SECRET).await?;
+        let files = ClientFiles::issue(&dir, &ca, ADMIN).await?;
+        let properties = dir.join("admin.properties");
+        files.write_kafka_properties(&properties)?;
+        Ok(Self { bootstrap, tls: Some(AdminTls { files, properties }) })
+    }
+
+    /// Runs `acl-probe` (src/bin/acl-probe.rs) through `e2e/testbed exec`; returns its answer
+    /// lines and the number of requests it sent.
+    async fn probe(&self, command: &str, specs: &[&str]) -> Result<(Vec<String>, u64)> {
+        let tls: Vec<String> = self
+            .tls
+            .iter()
+            .flat_map(|tls| {
+                let files = &tls.files;
+                [
+                    "--tls".into(),
+                    files.ca.display().to_string(),
+                    files.certificate.display().to_string(),
+                    files.key.display().to_string(),
+                ]
+            })
+            .collect();
+        let mut args = vec![env!("CARGO_BIN_EXE_acl-probe")];
+        args.extend(tls.iter().map(String::as_str));
+        args.extend([self.bootstrap.as_str(), command]);
+        args.extend(specs);
+        let stdout = host_command::run_ok(&args, None, TOOL_TIMEOUT).await?;
+        let mut lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+        let requests = lines
+            .pop()
+            .and_then(|last| last.strip_prefix("requests\t").and_then(|n| n.parse().ok()))
+            .with_context(|| format!("no request count in {stdout:?}"))?;
+        Ok((lines, requests))
+    }
+
+    async fn probe_set(&self, filter: &str) -> Result<BTreeSet<String>> {
+        Ok(self.probe("describe", &[filter]).await?.0.into_iter().collect())
+    }
+
+    /// Waits until `kafka-acls --list` and our DescribeAcls both show exactly `expected`.
+    async fn wait_listed(&self, expected: &BTreeSet<String>) -> Result<()> {
+        wait::eventually("kafka-acls --list and DescribeAcls to agree", PROPAGATION, || async {
+            let listed = self.kafka_acls_list().await?;
+            let ours = self.probe_set(EVERYTHING).await?;
+            Ok(if &listed == expected && &ours == expected {
+                Check::Done(())
+            } else {
+                Check::Pending(format!("kafka-acls {listed:#?}\nours {ours:#?}"))
+            })
+        })
+        .await
+    }
+
+    /// `kafka-acls --list`, each entry in acl-probe's notation.
+    async fn kafka_acls_list(&self) -> Result<BTreeSet<String>> {
+        let properties = self.tls.as_ref().map(|tls| tls.properties.display().to_string());
+        let mut args = vec!["kafka-acls", "--bootstrap-server", self.bootstrap.as_str(), "--list"];
+        if let Some(path) = &properties {
+            args.extend(["--command-config", path.as_str()]);
+        }
+        let stdout = host_command::run_ok(&args, None, TOOL_TIMEOUT).await?;
+        parse_kafka_acls(&stdout).with_context(|| format!("kafka-acls --list:\n{stdout}"))
+    }
+}
+
+/// `Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=orders, patternType=LITERAL)`:`
+/// followed by one `(principal=User:CN=alice, host=*, operation=READ, permissionType=ALLOW)` per entry.
+fn parse_kafka_acls(output: &str) -> Result<BTreeSet<String>> {
+    let mut resource: Option<[String; 3]> = None;
+    let mut listed = BTreeSet::new();
+    for line in output.lines().map(str::trim) {
+        if let Some(pattern) = line.split_once("ResourcePattern(").map(|(_, rest)| rest) {
+            let pattern = pattern.split_once(")`").map_or(pattern, |(inside, _)| inside);
+            let [kind, name, pattern_type] = fields(pattern, ["resourceType", "name", "patternType"])?;
+            resource = Some([kind, pattern_type, name]);
+        } else if let Some(entry) = line.strip_prefix("(principal=") {
+            let entry = format!("principal={}", entry.trim_end_matches(')'));
+            let [principal, host, operation, permission] =
+                fields(&entry, ["principal", "host", "operation", "permissionType"])?;
+            let Some([kind, pattern_type, name]) = &resource else { bail!("an entry before any resource: {line}") };
+            listed.insert(format!("{kind},{pattern_type},{name},{principal},{host},{operation},{permission}"));
+        }
+    }
+    Ok(listed)
+}
+
+fn fields<const N: usize>(text: &str, keys: [&str; N]) -> Result<[String; N]> {
+    let pairs: Vec<(&str, &str)> = text.split(", ").filter_map(|pair| pair.split_once('=')).collect();
+    let mut values = keys.map(|_| String::new());
+    for (value, key) in values.iter_mut().zip(keys) {
+        let found = pairs.iter().find(|(k, _)| *k == key).with_context(|| format!("no {key} in {text:?}"))?;
+        *value = found.1.to_owned();
+    }
+    Ok(values)
+}
+
+#[test]
+fn kafka_acls_output_is_read_entry_by_entry() -> Result<()> {
+    let output = "Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=logs-, patternType=PREFIXED)`: \n \
+                  \t(principal=User:CN=alice, host=*, operation=WRITE, permissionType=ALLOW)\n \
+                  \t(principal=User:CN=bob, host=10.0.0.1, operation=READ, permissionType=DENY) \n\n";
+    let listed = parse_kafka_acls(output)?;
+    let expected: BTreeSet<String> =
+        ["TOPIC,PREFIXED,logs-,User:CN=alice,*,WRITE,ALLOW", "TOPIC,PREFIXED,logs-,User:CN=bob,10.0.0.1,READ,DENY"]
+            .map(String::from)
+            .into();
+    ensure!(listed == expected, "{listed:#?}");
+    Ok(())
+}
