@@ -7,7 +7,9 @@
 //!   certificate of the user's CA and host name verification, create a topic, produce and
 //!   consume, and `openssl s_client` sees the user's CA at the top of every node's chain;
 //! - a `peerKey` that is not `peerCert`'s key makes the cluster Degraded naming the key, and no
-//!   broker is restarted; the right key back, the cluster is running again on the same pods.
+//!   broker is restarted; the right key back, the cluster is running again on the same pods;
+//! - a renewed `peerCert` reaches every node through the health-gated roll under acks=all
+//!   production over TLS: nothing acknowledged lost, never two nodes down.
 //!
 //! The Secret carries `kafka_cr: kafka` so that its changes wake the cluster at once (an
 //! unlabelled one is read again at the next pass).
@@ -26,6 +28,7 @@ use e2e_tests::controller_process::ControllerProcess;
 use e2e_tests::kafka_cluster::{self, bootstrap, condition};
 use e2e_tests::namespace::TestNamespace;
 use e2e_tests::pki::{self, ClientFiles, PemSecret};
+use e2e_tests::rolling::{ContinuousProducer, DownWatch};
 use e2e_tests::wait;
 use e2e_tests::{crds, kafka_topic, kcat, namespace, rolling};
 
@@ -33,6 +36,8 @@ const CLUSTER: &str = "kafka";
 const USER_SECRET: &str = "user-certificates";
 const CLIENT: &str = "e2e-client";
 const MESSAGES: u32 = 200;
+/// Three nodes restarted one at a time, each behind the roll's gates, on two busy cores.
+const ROLL_TIMEOUT: Duration = Duration::from_secs(600);
 /// A Degraded condition comes within a pass or two.
 const DEGRADED_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -68,10 +73,12 @@ async fn kraft_cluster_with_the_users_certificates_serves_tls_clients() -> Resul
         kafka_topic::create_with_kafka_tool_configured(&bootstrap, Some(&properties), "user-tls", 2, 2, &[]).await?;
         kcat::produce_numbered_with(&bootstrap, "user-tls", 0..MESSAGES, &tls).await?;
         kcat::expect_exactly_with(&bootstrap, "user-tls", 0..MESSAGES, &tls).await?;
-        every_node_presents_the_users_chain(ns, &client, &ca).await?;
+        let presented = every_node_presents_the_users_chain(ns, &client, &ca).await?;
+        ensure!(presented.iter().all(|(_, leaf)| same_pem(leaf, &data["peerCert"])), "not peerCert: {presented:?}");
         eprintln!("e2e: kcat and kafka-topics over TLS with the user's CA, host names verified");
 
         a_key_of_another_certificate_is_refused_without_touching_brokers(ns, &data).await?;
+        a_renewed_certificate_reaches_every_node_through_the_gated_roll(ns, &ca, &client, &bootstrap).await?;
         pki::remove_work_dir(&ns.name);
         Ok(())
     })
@@ -104,16 +111,8 @@ fn user_certificates_cluster() -> Result<serde_json::Value> {
 /// and the operator's client certificate, each PEM.
 async fn user_secret_data(ns: &TestNamespace, ca: &PemSecret) -> Result<BTreeMap<String, String>> {
     let dir = pki::work_dir(&ns.name)?;
-    let namespace = &ns.name;
-    let dns_names: Vec<String> = [
-        format!("*.{CLUSTER}-headless.{namespace}.svc.cluster.local"),
-        format!("{CLUSTER}-headless.{namespace}.svc.cluster.local"),
-        format!("*.{CLUSTER}-controller-headless.{namespace}.svc.cluster.local"),
-        format!("{CLUSTER}-all-broker.{namespace}.svc.cluster.local"),
-    ]
-    .into();
-    let peer_name = format!("{CLUSTER}-headless.{namespace}.svc.cluster.local");
-    let (peer, peer_key) = pki::issue_leaf(&dir, ca, &peer_name, &dns_names).await?;
+    let peer_name = format!("{CLUSTER}-headless.{}.svc.cluster.local", ns.name);
+    let (peer, peer_key) = pki::issue_leaf(&dir, ca, &peer_name, &peer_dns_names(ns)).await?;
     let (operator, operator_key) = pki::issue_leaf(&dir, ca, "koperator-rs", &[]).await?;
     Ok(BTreeMap::from([
         ("caCert".to_owned(), ca.certificate.clone()),
@@ -123,6 +122,17 @@ async fn user_secret_data(ns: &TestNamespace, ca: &PemSecret) -> Result<BTreeMap
         ("clientCert".to_owned(), operator),
         ("clientKey".to_owned(), operator_key),
     ]))
+}
+
+/// Every name a client reaches a node or the bootstrap Service at.
+fn peer_dns_names(ns: &TestNamespace) -> Vec<String> {
+    let namespace = &ns.name;
+    vec![
+        format!("*.{CLUSTER}-headless.{namespace}.svc.cluster.local"),
+        format!("{CLUSTER}-headless.{namespace}.svc.cluster.local"),
+        format!("*.{CLUSTER}-controller-headless.{namespace}.svc.cluster.local"),
+        format!("{CLUSTER}-all-broker.{namespace}.svc.cluster.local"),
+    ]
 }
 
 fn secret(data: &BTreeMap<String, String>) -> Secret {
@@ -143,8 +153,12 @@ async fn wait_degraded(ns: &TestNamespace, needle: &str) -> Result<()> {
 }
 
 /// `openssl s_client` with the client certificate verifies every node's address, host name
-/// included, up to the user's CA.
-async fn every_node_presents_the_users_chain(ns: &TestNamespace, client: &ClientFiles, ca: &PemSecret) -> Result<()> {
+/// included, up to the user's CA; each address with the certificate it presented.
+async fn every_node_presents_the_users_chain(
+    ns: &TestNamespace,
+    client: &ClientFiles,
+    ca: &PemSecret,
+) -> Result<Vec<(String, String)>> {
     let dir = pki::work_dir(&ns.name)?;
     let ca_subject = pki::subject(&dir, "user-ca", &ca.certificate).await?;
     let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
@@ -160,6 +174,7 @@ async fn every_node_presents_the_users_chain(ns: &TestNamespace, client: &Client
         nodes.push((format!("{hostname}.{subdomain}.{}.svc.cluster.local", ns.name), port));
     }
     ensure!(nodes.len() == 3, "expected two brokers and a controller, found {nodes:?}");
+    let mut presented = Vec::new();
     for (host, port) in nodes {
         let address = format!("{host}:{port}");
         let output = pki::s_client(&address, &host, client).await?;
@@ -168,7 +183,67 @@ async fn every_node_presents_the_users_chain(ns: &TestNamespace, client: &Client
             output.success && printed.contains("Verify return code: 0 (ok)") && printed.contains(&ca_subject),
             "openssl s_client to {address} did not verify up to {ca_subject}:\n{printed}"
         );
+        let leaf = first_certificate(&output.stdout).with_context(|| format!("{address} printed no certificate"))?;
+        presented.push((address, leaf));
     }
+    Ok(presented)
+}
+
+/// The first PEM certificate in `text` (what `openssl s_client -showcerts` printed first: the
+/// server's own).
+fn first_certificate(text: &str) -> Option<String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let start = text.find(BEGIN)?;
+    let end = start + text[start..].find(END)? + END.len();
+    Some(text[start..end].to_owned())
+}
+
+/// Whether two PEM texts hold the same first certificate, whatever their line breaks.
+fn same_pem(left: &str, right: &str) -> bool {
+    let body = |text: &str| first_certificate(text).map(|pem| pem.split_whitespace().collect::<String>());
+    body(left).is_some() && body(left) == body(right)
+}
+
+/// The user renews the brokers' certificate (a new `peerCert` and `peerKey` in the same
+/// Secret): the health-gated roll brings it to every node, one at a time, while kcat produces
+/// over TLS with acks=all, and nothing acknowledged is lost.
+async fn a_renewed_certificate_reaches_every_node_through_the_gated_roll(
+    ns: &TestNamespace,
+    ca: &PemSecret,
+    client: &ClientFiles,
+    bootstrap: &str,
+) -> Result<()> {
+    let dir = pki::work_dir(&ns.name)?;
+    let peer_name = format!("{CLUSTER}-headless.{}.svc.cluster.local", ns.name);
+    let (renewed, renewed_key) = pki::issue_leaf(&dir, ca, &peer_name, &peer_dns_names(ns)).await?;
+    let tls = client.kcat_settings();
+    let down = DownWatch::start(ns, CLUSTER, &[0, 1, 2]);
+    let producer = ContinuousProducer::start_with(bootstrap, "user-tls", 50, tls.clone());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let before = rolling::pod_uids(ns, CLUSTER).await?;
+    let started = Instant::now();
+    let secrets: Api<Secret> = Api::namespaced(ns.client.clone(), &ns.name);
+    let patch = json!({"data": {
+        "peerCert": ByteString(renewed.as_bytes().to_vec()),
+        "peerKey": ByteString(renewed_key.as_bytes().to_vec()),
+    }});
+    secrets.patch(USER_SECRET, &PatchParams::default(), &Patch::Merge(patch)).await?;
+    rolling::wait_rolled(ns, CLUSTER, &before, 3, ROLL_TIMEOUT).await?;
+    let took = started.elapsed();
+    let produced = producer.stop().await?;
+    let (worst, when) = down.worst();
+    let acknowledged = rolling::expect_no_acknowledged_loss_with(bootstrap, "user-tls", &produced, &tls).await?;
+    let presented = every_node_presents_the_users_chain(ns, client, ca).await?;
+    for (address, leaf) in &presented {
+        ensure!(same_pem(leaf, &renewed), "{address} does not present the renewed certificate");
+    }
+    eprintln!(
+        "e2e: the renewed certificate reached 3 nodes in {took:.0?}; {acknowledged} acknowledged messages all \
+         consumed; at most {worst} node(s) down at once"
+    );
+    ensure!(worst <= 1, "{when}");
+    ensure!(acknowledged > 0, "nothing was acknowledged during the roll");
     Ok(())
 }
 
