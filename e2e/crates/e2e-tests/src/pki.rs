@@ -270,6 +270,67 @@ pub async fn issue_leaf(
     Ok((read(&certificate)?, read(&key)?))
 }
 
+/// Koperator's JKS layout of a listener's `serverSSLCertSecret`, made with openssl and Java's
+/// keytool as a user would: (`keystore.jks` holding `certificate` with `key` and the CA chain,
+/// `truststore.jks` holding the CA), both under `password`.
+pub async fn jks_stores(
+    dir: &Path,
+    name: &str,
+    ca: &PemSecret,
+    certificate: &str,
+    key: &str,
+    password: &str,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let (certificate_file, key_file, ca_file) = (
+        write(dir, &format!("{name}-jks.crt"), certificate)?,
+        write(dir, &format!("{name}-jks.key"), key)?,
+        write(dir, &format!("{name}-jks-ca.crt"), &ca.certificate)?,
+    );
+    let (pkcs12, key_store, trust_store) = (
+        dir.join(format!("{name}.p12")),
+        dir.join(format!("{name}-keystore.jks")),
+        dir.join(format!("{name}-truststore.jks")),
+    );
+    for file in [&pkcs12, &key_store, &trust_store] {
+        let _ = std::fs::remove_file(file);
+    }
+    let pass = format!("pass:{password}");
+    run_openssl(
+        Command::new("openssl")
+            .args(["pkcs12", "-export", "-name", name, "-passout", &pass])
+            .arg("-in")
+            .arg(&certificate_file)
+            .arg("-inkey")
+            .arg(&key_file)
+            .arg("-certfile")
+            .arg(&ca_file)
+            .arg("-out")
+            .arg(&pkcs12),
+    )
+    .await?;
+    run_openssl(
+        Command::new("keytool")
+            .args(["-importkeystore", "-noprompt", "-srcstoretype", "PKCS12", "-deststoretype", "JKS"])
+            .args(["-srcstorepass", password, "-deststorepass", password])
+            .arg("-srckeystore")
+            .arg(&pkcs12)
+            .arg("-destkeystore")
+            .arg(&key_store),
+    )
+    .await?;
+    run_openssl(
+        Command::new("keytool")
+            .args(["-importcert", "-noprompt", "-alias", "ca", "-storetype", "JKS", "-storepass", password])
+            .arg("-file")
+            .arg(&ca_file)
+            .arg("-keystore")
+            .arg(&trust_store),
+    )
+    .await?;
+    let read = |file: &Path| std::fs::read(file).with_context(|| format!("failed to read {}", file.display()));
+    Ok((read(&key_store)?, read(&trust_store)?))
+}
+
 /// librdkafka settings for TLS that trusts `ca` and verifies host names, without a client
 /// certificate.
 pub fn tls_without_certificate(ca: &Path) -> Vec<String> {
@@ -320,8 +381,9 @@ fn write(dir: &Path, name: &str, contents: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Runs openssl (or keytool); fails with its error output.
 async fn run_openssl(command: &mut Command) -> Result<()> {
-    let output = command.output().await.context("failed to run openssl")?;
+    let output = command.output().await.with_context(|| format!("failed to run {command:?}"))?;
     ensure!(output.status.success(), "{command:?} failed: {}", String::from_utf8_lossy(&output.stderr));
     Ok(())
 }

@@ -3,9 +3,13 @@
 //! create: false}`, Koperator's keys `caCert`, `caKey`, `peerCert`, `peerKey`, `clientCert`,
 //! `clientKey`), all made here with openssl from a CA of the test's own:
 //! - before the Secret exists the cluster is Degraded naming it, and no broker pod is made;
-//! - with it the cluster reaches ClusterRunning; kcat and Kafka's own tool, with a client
+//! - the controller listener has its own JKS `serverSSLCertSecret` (`keystore.jks`,
+//!   `truststore.jks`, `password`, made with openssl and keytool), which brokers and the
+//!   controller read in place;
+//! - with them the cluster reaches ClusterRunning; kcat and Kafka's own tool, with a client
 //!   certificate of the user's CA and host name verification, create a topic, produce and
-//!   consume, and `openssl s_client` sees the user's CA at the top of every node's chain;
+//!   consume, and `openssl s_client` sees the user's CA at the top of every node's chain, the
+//!   brokers presenting `peerCert`, the controller its JKS certificate;
 //! - a `peerKey` that is not `peerCert`'s key makes the cluster Degraded naming the key, and no
 //!   broker is restarted; the right key back, the cluster is running again on the same pods;
 //! - a renewed `peerCert` reaches every node through the health-gated roll under acks=all
@@ -34,6 +38,9 @@ use e2e_tests::{crds, kafka_topic, kcat, namespace, rolling};
 
 const CLUSTER: &str = "kafka";
 const USER_SECRET: &str = "user-certificates";
+/// The controller listener's `serverSSLCertSecret` (Koperator's JKS layout).
+const JKS_SECRET: &str = "controller-jks";
+const JKS_PASSWORD: &str = "e2e-jks-password";
 const CLIENT: &str = "e2e-client";
 const MESSAGES: u32 = 200;
 /// Three nodes restarted one at a time, each behind the roll's gates, on two busy cores.
@@ -50,6 +57,7 @@ async fn kraft_cluster_with_the_users_certificates_serves_tls_clients() -> Resul
         let dir = pki::work_dir(&ns.name)?;
         let ca = pki::self_signed_ca(&dir, "e2e-user-ca").await?;
         let data = user_secret_data(ns, &ca).await?;
+        let (controller_certificate, controller_jks) = controller_jks_data(ns, &ca).await?;
 
         let started = Instant::now();
         kafka_cluster::apply(ns, &user_certificates_cluster()?).await?;
@@ -59,7 +67,8 @@ async fn kraft_cluster_with_the_users_certificates_serves_tls_clients() -> Resul
         eprintln!("e2e: Degraded while {USER_SECRET} is missing, after {:.0?}", started.elapsed());
 
         let secrets: Api<Secret> = Api::namespaced(ns.client.clone(), &ns.name);
-        secrets.create(&PostParams::default(), &secret(&data)).await?;
+        secrets.create(&PostParams::default(), &secret(USER_SECRET, &data)).await?;
+        secrets.create(&PostParams::default(), &secret(JKS_SECRET, &controller_jks)).await?;
         kafka_cluster::wait_running(ns, CLUSTER).await?;
         eprintln!("e2e: {CLUSTER} is ClusterRunning {:.0?} after apply", started.elapsed());
 
@@ -74,11 +83,13 @@ async fn kraft_cluster_with_the_users_certificates_serves_tls_clients() -> Resul
         kcat::produce_numbered_with(&bootstrap, "user-tls", 0..MESSAGES, &tls).await?;
         kcat::expect_exactly_with(&bootstrap, "user-tls", 0..MESSAGES, &tls).await?;
         let presented = every_node_presents_the_users_chain(ns, &client, &ca).await?;
-        ensure!(presented.iter().all(|(_, leaf)| same_pem(leaf, &data["peerCert"])), "not peerCert: {presented:?}");
+        expect_presented(&presented, &data["peerCert"], &controller_certificate)?;
         eprintln!("e2e: kcat and kafka-topics over TLS with the user's CA, host names verified");
 
         a_key_of_another_certificate_is_refused_without_touching_brokers(ns, &data).await?;
-        a_renewed_certificate_reaches_every_node_through_the_gated_roll(ns, &ca, &client, &bootstrap).await?;
+        a_renewed_certificate_reaches_every_node_through_the_gated_roll(ns, &ca, &client, &bootstrap)
+            .await
+            .and_then(|renewed| expect_presented(&renewed.presented, &renewed.certificate, &controller_certificate))?;
         pki::remove_work_dir(&ns.name);
         Ok(())
     })
@@ -102,6 +113,9 @@ fn user_certificates_cluster() -> Result<serde_json::Value> {
     let listeners = spec["listenersConfig"]["internalListeners"].as_array_mut().context("internalListeners")?;
     for listener in listeners {
         listener["type"] = json!("ssl");
+        if listener["usedForControllerCommunication"] == json!(true) {
+            listener["serverSSLCertSecret"] = json!({"name": JKS_SECRET});
+        }
     }
     spec["listenersConfig"]["sslSecrets"] = json!({"tlsSecretName": USER_SECRET, "create": false});
     Ok(cluster)
@@ -135,11 +149,37 @@ fn peer_dns_names(ns: &TestNamespace) -> Vec<String> {
     ]
 }
 
-fn secret(data: &BTreeMap<String, String>) -> Secret {
+/// The controller listener's own certificate (signed by the same CA) in Koperator's JKS
+/// layout: (the certificate as PEM, the Secret's data).
+async fn controller_jks_data(ns: &TestNamespace, ca: &PemSecret) -> Result<(String, BTreeMap<String, Vec<u8>>)> {
+    let dir = pki::work_dir(&ns.name)?;
+    // A common name holds 64 characters at most; the DNS names are what clients check.
+    let (certificate, key) = pki::issue_leaf(&dir, ca, "kafka-controller-jks", &peer_dns_names(ns)).await?;
+    let (key_store, trust_store) = pki::jks_stores(&dir, "controller", ca, &certificate, &key, JKS_PASSWORD).await?;
+    let data = BTreeMap::from([
+        ("keystore.jks".to_owned(), key_store),
+        ("truststore.jks".to_owned(), trust_store),
+        ("password".to_owned(), JKS_PASSWORD.as_bytes().to_vec()),
+    ]);
+    Ok((certificate, data))
+}
+
+/// Brokers (the inter-broker listener, :29092) present `peerCert`; the controller (its own
+/// listener, :29093) the certificate of its JKS Secret.
+fn expect_presented(presented: &[(String, String)], peer: &str, controller: &str) -> Result<()> {
+    for (address, leaf) in presented {
+        let (wanted, what) =
+            if address.ends_with(":29093") { (controller, "its JKS certificate") } else { (peer, "peerCert") };
+        ensure!(same_pem(leaf, wanted), "{address} does not present {what}");
+    }
+    Ok(())
+}
+
+fn secret<V: AsRef<[u8]>>(name: &str, data: &BTreeMap<String, V>) -> Secret {
     let mut secret = Secret::default();
-    secret.metadata.name = Some(USER_SECRET.to_owned());
+    secret.metadata.name = Some(name.to_owned());
     secret.metadata.labels = Some(BTreeMap::from([("kafka_cr".to_owned(), CLUSTER.to_owned())]));
-    secret.data = Some(data.iter().map(|(key, value)| (key.clone(), ByteString(value.as_bytes().to_vec()))).collect());
+    secret.data = Some(data.iter().map(|(key, value)| (key.clone(), ByteString(value.as_ref().to_vec()))).collect());
     secret
 }
 
@@ -205,15 +245,21 @@ fn same_pem(left: &str, right: &str) -> bool {
     body(left).is_some() && body(left) == body(right)
 }
 
+/// The renewed `peerCert`, and what every node presented after the roll.
+struct Renewed {
+    certificate: String,
+    presented: Vec<(String, String)>,
+}
+
 /// The user renews the brokers' certificate (a new `peerCert` and `peerKey` in the same
-/// Secret): the health-gated roll brings it to every node, one at a time, while kcat produces
+/// Secret): the health-gated roll restarts every node, one at a time, while kcat produces
 /// over TLS with acks=all, and nothing acknowledged is lost.
 async fn a_renewed_certificate_reaches_every_node_through_the_gated_roll(
     ns: &TestNamespace,
     ca: &PemSecret,
     client: &ClientFiles,
     bootstrap: &str,
-) -> Result<()> {
+) -> Result<Renewed> {
     let dir = pki::work_dir(&ns.name)?;
     let peer_name = format!("{CLUSTER}-headless.{}.svc.cluster.local", ns.name);
     let (renewed, renewed_key) = pki::issue_leaf(&dir, ca, &peer_name, &peer_dns_names(ns)).await?;
@@ -235,16 +281,13 @@ async fn a_renewed_certificate_reaches_every_node_through_the_gated_roll(
     let (worst, when) = down.worst();
     let acknowledged = rolling::expect_no_acknowledged_loss_with(bootstrap, "user-tls", &produced, &tls).await?;
     let presented = every_node_presents_the_users_chain(ns, client, ca).await?;
-    for (address, leaf) in &presented {
-        ensure!(same_pem(leaf, &renewed), "{address} does not present the renewed certificate");
-    }
     eprintln!(
         "e2e: the renewed certificate reached 3 nodes in {took:.0?}; {acknowledged} acknowledged messages all \
          consumed; at most {worst} node(s) down at once"
     );
     ensure!(worst <= 1, "{when}");
     ensure!(acknowledged > 0, "nothing was acknowledged during the roll");
-    Ok(())
+    Ok(Renewed { certificate: renewed, presented })
 }
 
 /// A `peerKey` of another certificate: Degraded naming the key, no broker restarted; the right
