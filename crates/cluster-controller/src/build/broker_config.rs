@@ -39,9 +39,10 @@ pub fn server_properties_with(
         user.extend(dynamic.into_iter().filter(|(key, _)| read_only_dynamic_keys.contains(key)));
     }
     let reporter = super::cruise_control_reporter::reporter_properties(cluster, broker, &user);
-    let tls = match crate::model::pki_source(&cluster.spec) {
-        Some(_) => super::broker_tls::tls_properties(cluster, &user, &super::broker_tls::generated_principals(cluster)),
-        None => Properties::new(),
+    let tls = if crate::model::has_certificates(&cluster.spec) {
+        super::broker_tls::tls_properties(cluster, &user, &super::broker_tls::generated_principals(cluster))
+    } else {
+        Properties::new()
     };
     let mut properties = user;
     properties.extend(operator_properties(cluster, broker));

@@ -7,13 +7,17 @@
 //! (`tls.key`, `tls.crt`, `ca.crt`, as cert-manager and the operator's CA write them) mounted
 //! where Koperator mounts a listener's keystore, through Kafka's `DirectoryConfigProvider`: the
 //! ConfigMap holds only `${provider:dir:file}` references, no key material and no password.
+//! The user's certificates (`sslSecrets.create` false) are read the same way, from their
+//! Secret's `peerCert`, `peerKey` and `caCert`; a listener with its own `serverSSLCertSecret`
+//! reads its JKS key and trust stores in place, only their password through the provider.
 //! (A PEM `ssl.keystore.location` would not do: Kafka requires `ssl.key.password`, hence an
 //! encrypted key, for a PEM key store read from a file; cert-manager writes unencrypted keys.)
 
 use crd_types::kafka_cluster::{CommonListenerSpec, SslClientAuth};
-use k8s_openapi::api::core::v1::{SecretVolumeSource, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{KeyToPath, SecretVolumeSource, Volume, VolumeMount};
 
 use super::pki::names::{controller_common_name, principal, server_certificate_secret_name, server_common_name};
+use super::pki::user_provided;
 use crate::model::{Properties, ValidatedCluster};
 
 /// Where a broker pod mounts the server certificate of listener `<name>`:
@@ -35,34 +39,61 @@ pub fn server_certificate_dir(listener: &CommonListenerSpec) -> String {
 /// The pod volume of the server certificate's Secret.
 const SERVER_CERTIFICATE_VOLUME: &str = "server-certificate";
 
-/// The server certificate's Secret as a volume, mounted read-only at every TLS listener's
-/// [`server_certificate_dir`]; nothing for a cluster whose certificates the operator does not
-/// make. Mounted whole (no `subPath`), so the kubelet swaps in a renewed certificate.
+/// The server certificates' Secrets as volumes, mounted read-only at every TLS listener's
+/// [`server_certificate_dir`]; nothing for a cluster without certificates. Mounted whole (no
+/// `subPath`), so the kubelet swaps in a renewed certificate.
+///
+/// - certificates the operator makes: `<cluster>-server-certificate`;
+/// - the user's: `tlsSecretName`, only `peerCert`, `peerKey` and `caCert` projected, under the
+///   names the operator's Secrets use (`caKey` and the operator's `clientKey` stay out of the
+///   brokers' pods); a listener with its own `serverSSLCertSecret` mounts that Secret instead,
+///   one volume per listener (`server-keystore-<listener>`).
 pub fn server_certificate_volumes(cluster: &ValidatedCluster) -> (Vec<Volume>, Vec<VolumeMount>) {
     let listeners: Vec<&CommonListenerSpec> = tls_listeners(cluster).collect();
-    if listeners.is_empty() || crate::model::pki_source(&cluster.spec).is_none() {
+    let (shared, items) = if crate::model::pki_source(&cluster.spec).is_some() {
+        (server_certificate_secret_name(cluster), None)
+    } else if let Some(name) = crate::model::user_certificates(&cluster.spec) {
+        let items = user_provided::PEM_FILES
+            .iter()
+            .map(|(key, path)| KeyToPath { key: key.to_string(), path: path.to_string(), mode: None })
+            .collect();
+        (name.to_string(), Some(items))
+    } else {
         return (Vec::new(), Vec::new());
-    }
-    let volume = Volume {
-        name: SERVER_CERTIFICATE_VOLUME.to_string(),
+    };
+    let secret_volume = |name: String, secret: String, items: Option<Vec<KeyToPath>>| Volume {
+        name,
         secret: Some(SecretVolumeSource {
-            secret_name: Some(server_certificate_secret_name(cluster)),
+            secret_name: Some(secret),
+            items,
             // The kubelet's default mode (0644): the broker may run as any user, with or
             // without an fsGroup, and must read the key; nothing else runs in its pod.
             ..Default::default()
         }),
         ..Default::default()
     };
-    let mounts = listeners
+    let mount = |volume: &str, listener: &CommonListenerSpec| VolumeMount {
+        name: volume.to_string(),
+        mount_path: server_certificate_dir(listener),
+        read_only: Some(true),
+        ..Default::default()
+    };
+    let jks = user_provided::jks_listeners(cluster);
+    let (mut volumes, mut mounts) = (Vec::new(), Vec::new());
+    let shared_listeners: Vec<&CommonListenerSpec> = listeners
         .into_iter()
-        .map(|listener| VolumeMount {
-            name: SERVER_CERTIFICATE_VOLUME.to_string(),
-            mount_path: server_certificate_dir(listener),
-            read_only: Some(true),
-            ..Default::default()
-        })
+        .filter(|listener| !jks.iter().any(|(jks_listener, _)| jks_listener.name == listener.name))
         .collect();
-    (vec![volume], mounts)
+    if !shared_listeners.is_empty() {
+        volumes.push(secret_volume(SERVER_CERTIFICATE_VOLUME.to_string(), shared, items));
+        mounts.extend(shared_listeners.into_iter().map(|listener| mount(SERVER_CERTIFICATE_VOLUME, listener)));
+    }
+    for (listener, secret) in jks {
+        let volume = format!("server-keystore-{}", listener.name.to_lowercase());
+        mounts.push(mount(&volume, listener));
+        volumes.push(secret_volume(volume, secret.to_string(), None));
+    }
+    (volumes, mounts)
 }
 
 /// Every listener, internal and external, with TLS.
@@ -93,6 +124,7 @@ pub fn tls_properties(cluster: &ValidatedCluster, user: &Properties, principals:
     if listeners.is_empty() {
         return properties;
     }
+    let jks = user_provided::jks_listeners(cluster);
     for listener in listeners {
         let prefix = format!("listener.name.{}.", listener.name.to_lowercase());
         let dir = server_certificate_dir(listener);
@@ -102,14 +134,28 @@ pub fn tls_properties(cluster: &ValidatedCluster, user: &Properties, principals:
             SslClientAuth::Requested => "requested",
             SslClientAuth::None => "none",
         };
-        for (key, value) in [
-            ("ssl.keystore.type", "PEM".to_string()),
-            ("ssl.keystore.key", file("tls.key")),
-            ("ssl.keystore.certificate.chain", file("tls.crt")),
-            ("ssl.truststore.type", "PEM".to_string()),
-            ("ssl.truststore.certificates", file("ca.crt")),
-            ("ssl.client.auth", client_auth.to_string()),
-        ] {
+        let stores = if jks.iter().any(|(jks_listener, _)| jks_listener.name == listener.name) {
+            // Koperator's JKS layout, read in place; only the password goes through the provider.
+            let password = file(user_provided::PASSWORD);
+            vec![
+                ("ssl.keystore.type", "JKS".to_string()),
+                ("ssl.keystore.location", format!("{dir}/{}", user_provided::KEY_STORE)),
+                ("ssl.keystore.password", password.clone()),
+                ("ssl.key.password", password.clone()),
+                ("ssl.truststore.type", "JKS".to_string()),
+                ("ssl.truststore.location", format!("{dir}/{}", user_provided::TRUST_STORE)),
+                ("ssl.truststore.password", password),
+            ]
+        } else {
+            vec![
+                ("ssl.keystore.type", "PEM".to_string()),
+                ("ssl.keystore.key", file("tls.key")),
+                ("ssl.keystore.certificate.chain", file("tls.crt")),
+                ("ssl.truststore.type", "PEM".to_string()),
+                ("ssl.truststore.certificates", file("ca.crt")),
+            ]
+        };
+        for (key, value) in stores.into_iter().chain([("ssl.client.auth", client_auth.to_string())]) {
             properties.insert(format!("{prefix}{key}"), value);
         }
     }
@@ -149,7 +195,9 @@ pub fn file_provider_properties(user: &Properties) -> Properties {
 /// Listeners with their own `serverSSLCertSecret` name whoever that certificate names: the
 /// caller reads it from the certificate.
 pub fn generated_principals(cluster: &ValidatedCluster) -> Vec<String> {
-    if cluster.spec.listeners_config.ssl_secrets.is_none() {
+    // The user's certificates name whoever the user chose: their principals are the user's
+    // to list in super.users.
+    if crate::model::pki_source(&cluster.spec).is_none() {
         return Vec::new();
     }
     let mut principals = Vec::new();

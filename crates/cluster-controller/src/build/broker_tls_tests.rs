@@ -92,8 +92,8 @@ fn the_users_providers_and_super_users_are_kept() {
 
 #[test]
 fn brokers_with_their_own_certificate_are_not_named_by_the_generated_one() {
-    // Validation refuses user certificates until they are supported (#16); the principals
-    // already leave them out.
+    // Validation refuses a listener's own certificate with certificates the operator makes; the
+    // principals leave them out anyway.
     let mut cluster = ssl_cluster();
     for listener in &mut cluster.spec.listeners_config.internal_listeners {
         listener.common.server_ssl_cert_secret = Some(LocalObjectReference { name: "my-server-cert".into() });
@@ -106,4 +106,55 @@ fn brokers_with_their_own_certificate_are_not_named_by_the_generated_one() {
     }
     let cluster = validate(&plaintext_between_brokers).expect("valid");
     assert_eq!(generated_principals(&cluster), [OPERATOR]);
+}
+
+/// Koperator's SSL sample with the user's certificates (`create: false`), the `controller`
+/// listener with its own JKS Secret.
+fn user_cluster() -> ValidatedCluster {
+    let mut spec = load(SSL_SAMPLE);
+    let ssl = spec.spec.listeners_config.ssl_secrets.as_mut().expect("sslSecrets");
+    ssl.create = Some(false);
+    ssl.tls_secret_name = "my-certificates".into();
+    spec.spec.listeners_config.internal_listeners[1].common.server_ssl_cert_secret =
+        Some(LocalObjectReference { name: "controller-jks".into() });
+    validate(&spec).expect("valid")
+}
+
+#[test]
+fn the_users_pem_and_jks_certificates_are_read_where_they_are_mounted() {
+    let cluster = user_cluster();
+    let properties = tls_properties(&cluster, &Properties::new(), &generated_principals(&cluster));
+    let key = |name: &str| properties[&format!("listener.name.{name}")].clone();
+    let internal = "/var/run/secrets/java.io/keystores/server/internal";
+    assert_eq!(key("internal.ssl.keystore.type"), "PEM");
+    assert_eq!(key("internal.ssl.keystore.key"), format!("${{koperator-tls:{internal}:tls.key}}"));
+    let controller = "/var/run/secrets/java.io/keystores/server/controller";
+    assert_eq!(key("controller.ssl.keystore.type"), "JKS");
+    assert_eq!(key("controller.ssl.keystore.location"), format!("{controller}/keystore.jks"));
+    assert_eq!(key("controller.ssl.truststore.type"), "JKS");
+    assert_eq!(key("controller.ssl.truststore.location"), format!("{controller}/truststore.jks"));
+    for password in ["ssl.keystore.password", "ssl.key.password", "ssl.truststore.password"] {
+        assert_eq!(key(&format!("controller.{password}")), format!("${{koperator-tls:{controller}:password}}"));
+    }
+    assert_eq!(key("controller.ssl.client.auth"), "requested");
+    assert!(!properties.contains_key("super.users"), "the user's certificates name the user's principals");
+    assert!(!properties.values().any(|value| value.contains("PRIVATE KEY")), "{properties:#?}");
+
+    let (volumes, mounts) = server_certificate_volumes(&cluster);
+    insta::assert_yaml_snapshot!(
+        "user_certificates_volumes",
+        serde_json::json!({"volumes": volumes, "mounts": mounts})
+    );
+    let shared = volumes[0].secret.as_ref().expect("a Secret volume");
+    let keys: Vec<&str> = shared.items.iter().flatten().map(|item| item.key.as_str()).collect();
+    assert_eq!(keys, ["peerCert", "peerKey", "caCert"], "neither caKey nor clientKey reaches a broker");
+}
+
+#[test]
+fn user_certificates_server_properties_snapshot() {
+    let cluster = user_cluster();
+    insta::assert_snapshot!(
+        "user_certificates_broker_0_server_properties",
+        crate::build::server_properties(&cluster, &cluster.brokers[0])
+    );
 }

@@ -20,6 +20,7 @@ use grpc_contracts::cluster_v1::{
 use crate::build;
 use crate::build::pki::names::controller_certificate_secret_name;
 use crate::build::pki::secrets::{CA_CERTIFICATE_KEY, CERTIFICATE_KEY, PRIVATE_KEY_KEY};
+use crate::build::pki::user_provided;
 use crate::model::{self, MetadataMode};
 
 /// How often a watch re-reads the cache; access details change on the scale of minutes.
@@ -102,16 +103,23 @@ fn access_info(cluster: ClusterRef, validated: &model::ValidatedCluster) -> Clus
 }
 
 /// Where the operator's client certificate for a TLS listener is: `<cluster>-controller`,
-/// which both certificate backends of `sslSecrets` write (CA, certificate, key). Its `ca.crt`
-/// is the CA that signed the brokers' certificates, so it is also what clients trust. The
-/// certificate is left out where the listener does not ask for one (`sslClientAuth: none`);
-/// with `requested` it is sent, so that Kafka sees the operator's principal.
+/// which both certificate backends of `sslSecrets` write (CA, certificate, key), or with the
+/// user's certificates (`create` false) `tlsSecretName`'s `caCert`, `clientCert` and
+/// `clientKey`. The CA is the one that signed the brokers' certificates, so it is also what
+/// clients trust. The certificate is left out where the listener does not ask for one
+/// (`sslClientAuth: none`); with `requested` it is sent, so that Kafka sees the operator's
+/// principal.
 // TODO(#16): SASL credentials.
 fn credentials(validated: &model::ValidatedCluster, listener: &CommonListenerSpec) -> Option<v1::ClientCredentials> {
-    if !listener.security_protocol.uses_tls() || model::pki_source(&validated.spec).is_none() {
+    if !listener.security_protocol.uses_tls() {
         return None;
     }
-    let secret = controller_certificate_secret_name(validated);
+    let (secret, [ca, certificate, private_key]) = if model::pki_source(&validated.spec).is_some() {
+        (controller_certificate_secret_name(validated), [CA_CERTIFICATE_KEY, CERTIFICATE_KEY, PRIVATE_KEY_KEY])
+    } else {
+        let name = model::user_certificates(&validated.spec)?;
+        (name.to_owned(), [user_provided::CA_CERTIFICATE, user_provided::CLIENT_CERTIFICATE, user_provided::CLIENT_KEY])
+    };
     let key = |key: &str| v1::SecretKeyRef {
         namespace: validated.namespace.clone(),
         name: secret.clone(),
@@ -119,9 +127,9 @@ fn credentials(validated: &model::ValidatedCluster, listener: &CommonListenerSpe
     };
     let sends_certificate = listener.ssl_client_auth != Some(SslClientAuth::None);
     Some(v1::ClientCredentials {
-        ca_certificate: Some(key(CA_CERTIFICATE_KEY)),
-        client_certificate: sends_certificate.then(|| key(CERTIFICATE_KEY)),
-        client_key: sends_certificate.then(|| key(PRIVATE_KEY_KEY)),
+        ca_certificate: Some(key(ca)),
+        client_certificate: sends_certificate.then(|| key(certificate)),
+        client_key: sends_certificate.then(|| key(private_key)),
         sasl: None,
     })
 }
@@ -220,6 +228,22 @@ mod tests {
         assert_eq!(credentials.client_certificate, secret_ref("tls.crt"));
         assert_eq!(credentials.client_key, secret_ref("tls.key"));
         assert_eq!(credentials.sasl, None);
+    }
+
+    #[test]
+    fn with_the_users_certificates_a_tls_listener_names_their_secret_and_koperators_keys() {
+        let mut cluster = load(SSL_SAMPLE);
+        let ssl = cluster.spec.listeners_config.ssl_secrets.as_mut().expect("sslSecrets");
+        ssl.create = Some(false);
+        ssl.tls_secret_name = "my-certificates".into();
+        let info = info(&cluster);
+        let credentials = preferred(&info).credentials.as_ref().expect("TLS listener has credentials");
+        let user_ref = |key: &str| {
+            Some(v1::SecretKeyRef { namespace: "kafka".into(), name: "my-certificates".into(), key: key.into() })
+        };
+        assert_eq!(credentials.ca_certificate, user_ref("caCert"));
+        assert_eq!(credentials.client_certificate, user_ref("clientCert"));
+        assert_eq!(credentials.client_key, user_ref("clientKey"));
     }
 
     #[test]

@@ -127,6 +127,15 @@ fn inter_broker_protocol_problem(spec: &KafkaClusterSpec) -> Option<String> {
     let article = match protocol {
         SecurityProtocol::Plaintext => return None,
         SecurityProtocol::Ssl if super::pki_source(spec).is_some() => return None,
+        // TODO(#16): Cruise Control's clients with the user's clientCert and clientKey.
+        SecurityProtocol::Ssl if super::user_certificates(spec).is_some() => {
+            return Some(format!(
+                "Cruise Control with an SSL internal listener (spec.listenersConfig.internalListeners[name={name}]) \
+                 and the user's certificates (sslSecrets.create: false) is not supported yet; neither Cruise \
+                 Control nor the brokers' metrics reporter is configured (set sslSecrets.create: true for \
+                 certificates the operator makes)"
+            ));
+        }
         SecurityProtocol::Ssl => {
             return Some(format!(
                 "Cruise Control with an SSL internal listener (spec.listenersConfig.internalListeners[name={name}]) \

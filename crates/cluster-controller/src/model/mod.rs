@@ -21,7 +21,7 @@ pub use cruise_control::{
 };
 pub use kafka_version::KAFKA_VERSION_ANNOTATION;
 pub use properties::{Properties, parse_properties, render_properties};
-pub use tls::{PkiSource, pki_source};
+pub use tls::{PkiSource, has_certificates, pki_source, user_certificates};
 
 /// Kafka image used when neither the broker, its group nor the cluster names one (Koperator's).
 pub const DEFAULT_KAFKA_IMAGE: &str = "ghcr.io/adobe/koperator/kafka:2.13-3.9.1";
@@ -216,16 +216,31 @@ pub enum ValidationError {
     )]
     ListenerNameTooLong { name: String },
     #[error(
-        "spec.listenersConfig.internalListeners[name={name}].type: ssl needs certificates, and the operator \
-         makes none; set spec.listenersConfig.sslSecrets to {{tlsSecretName: <secret for the CA>, create: true}} \
-         (cert-manager) or add pkiBackend: operator-ca (the operator's own CA)"
+        "spec.listenersConfig.internalListeners[name={name}].type: ssl needs certificates; set \
+         spec.listenersConfig.sslSecrets to {{tlsSecretName: <secret for the CA>, create: true}} (cert-manager, or \
+         add pkiBackend: operator-ca for the operator's own CA), or to {{tlsSecretName: <your Secret>, create: false}} \
+         with your own certificates (keys caCert, peerCert, peerKey, clientCert, clientKey)"
     )]
     TlsWithoutCertificates { name: String },
     #[error(
-        "spec.listenersConfig.internalListeners[name={name}].serverSSLCertSecret: certificates the user \
-         provides are not supported yet; remove it and set spec.listenersConfig.sslSecrets.create: true"
+        "spec.listenersConfig.internalListeners[name={name}].serverSSLCertSecret: a listener's own JKS \
+         certificate needs the rest of the user's certificates too (the operator's client certificate and \
+         the CA its clients trust); set spec.listenersConfig.sslSecrets.create: false with tlsSecretName naming \
+         your Secret, or remove serverSSLCertSecret for certificates the operator makes"
     )]
     UserServerCertificate { name: String },
+    #[error(
+        "spec.listenersConfig.sslSecrets.tlsSecretName: with create: false it names the Secret of your \
+         certificates (keys caCert, peerCert, peerKey, clientCert, clientKey); set it"
+    )]
+    UserCertificatesUnnamed,
+    #[error(
+        "spec.clientSSLCertSecret ({name}): the operator's Kafka clients (librdkafka) read PEM, not the JKS \
+         key store this Secret holds in Koperator's layout; remove it and put the client certificate and key as \
+         PEM in clientCert and clientKey of spec.listenersConfig.sslSecrets.tlsSecretName (create: false), \
+         signed by a CA the listeners' trust stores trust"
+    )]
+    ClientCertificateSecret { name: String },
     #[error(
         "spec.listenersConfig.sslSecrets.pkiBackend: {backend} is not supported; leave it unset \
          (cert-manager) or set operator-ca (the operator's own CA)"

@@ -1,5 +1,9 @@
 //! Which certificates a cluster's TLS listeners use, and the TLS settings the operator cannot
 //! act on yet. Pure.
+//!
+//! Three sources: cert-manager or the operator's CA make them (`sslSecrets.create: true`,
+//! [`pki_source`]), or the user brings them (`create` false or unset, [`user_certificates`]):
+//! the Secret `tlsSecretName` in Koperator's layout, and per listener a JKS `serverSSLCertSecret`.
 
 use crd_types::kafka_cluster::{KafkaClusterSpec, PkiBackend, SecurityProtocol};
 
@@ -24,6 +28,18 @@ pub fn pki_source(spec: &KafkaClusterSpec) -> Option<PkiSource> {
     }
 }
 
+/// The Secret of the certificates the user brings (`sslSecrets.tlsSecretName` with `create`
+/// false or unset), None when the operator makes them or no `sslSecrets` is set.
+pub fn user_certificates(spec: &KafkaClusterSpec) -> Option<&str> {
+    let ssl = spec.listeners_config.ssl_secrets.as_ref().filter(|ssl| ssl.create != Some(true))?;
+    Some(ssl.tls_secret_name.as_str())
+}
+
+/// Whether a cluster's TLS listeners have certificates, made or brought.
+pub fn has_certificates(spec: &KafkaClusterSpec) -> bool {
+    pki_source(spec).is_some() || user_certificates(spec).is_some()
+}
+
 /// What TLS needs that the spec does not give, collected into `errors`.
 pub(super) fn check_tls(spec: &KafkaClusterSpec, errors: &mut Vec<ValidationError>) {
     let listeners = &spec.listeners_config;
@@ -37,6 +53,13 @@ pub(super) fn check_tls(spec: &KafkaClusterSpec, errors: &mut Vec<ValidationErro
         };
         errors.push(ValidationError::UnsupportedPkiBackend { backend: name });
     }
+    if user_certificates(spec).is_some_and(str::is_empty) {
+        errors.push(ValidationError::UserCertificatesUnnamed);
+    }
+    let any_tls = listeners.internal_listeners.iter().any(|listener| listener.common.security_protocol.uses_tls());
+    if any_tls && let Some(reference) = &spec.client_ssl_cert_secret {
+        errors.push(ValidationError::ClientCertificateSecret { name: reference.name.clone() });
+    }
     for listener in &listeners.internal_listeners {
         let common = &listener.common;
         let name = common.name.clone();
@@ -47,9 +70,9 @@ pub(super) fn check_tls(spec: &KafkaClusterSpec, errors: &mut Vec<ValidationErro
         if common.security_protocol != SecurityProtocol::Ssl {
             continue;
         }
-        if common.server_ssl_cert_secret.is_some() {
+        if common.server_ssl_cert_secret.is_some() && user_certificates(spec).is_none() {
             errors.push(ValidationError::UserServerCertificate { name });
-        } else if pki_source(spec).is_none() {
+        } else if !has_certificates(spec) {
             errors.push(ValidationError::TlsWithoutCertificates { name });
         }
     }

@@ -278,15 +278,20 @@ fn unsupported_fields(spec: &KafkaClusterSpec) -> Vec<String> {
     flag(spec.local_debug_enabled == Some(true), "spec.localDebugEnabled".into());
     flag(spec.scale_ops_enabled == Some(true), "spec.scaleOpsEnabled".into());
     flag(spec.admission_webhooks_enabled == Some(false), "spec.admissionWebhooksEnabled".into());
-    // TODO(#16): certificates the user provides. Without `create: true` nothing reads them
-    // (a TLS listener then fails validation); with it, the operator uses its own client certificate.
-    let creates = listeners.ssl_secrets.as_ref().is_some_and(|ssl| ssl.create == Some(true));
-    flag(listeners.ssl_secrets.is_some() && !creates, "spec.listenersConfig.sslSecrets.create".into());
+    // Koperator makes JKS key stores with that password; the operator's certificates are PEM.
     flag(
         listeners.ssl_secrets.as_ref().is_some_and(|ssl| ssl.jks_password_name.is_some()),
         "spec.listenersConfig.sslSecrets.jksPasswordName".into(),
     );
-    flag(spec.client_ssl_cert_secret.is_some(), "spec.clientSSLCertSecret".into());
+    // With the user's certificates, brokers use those in tlsSecretName; no issuer signs any.
+    flag(
+        super::user_certificates(spec).is_some()
+            && listeners.ssl_secrets.as_ref().is_some_and(|ssl| ssl.issuer_ref.is_some()),
+        "spec.listenersConfig.sslSecrets.issuerRef".into(),
+    );
+    // On a TLS cluster it fails validation; without one nothing would read it.
+    let any_tls = listeners.internal_listeners.iter().any(|listener| listener.common.security_protocol.uses_tls());
+    flag(!any_tls && spec.client_ssl_cert_secret.is_some(), "spec.clientSSLCertSecret".into());
     for listener in &listeners.internal_listeners {
         let path = format!("spec.listenersConfig.internalListeners[name={}]", listener.common.name);
         // On a TLS listener it fails validation; elsewhere it is ignored, as by Koperator.
@@ -444,6 +449,7 @@ mod tests {
     #[test]
     fn tls_listeners_need_certificates_the_operator_makes() {
         use crd_types::kafka_cluster::{PkiBackend, SslSecrets};
+        use k8s_openapi::api::core::v1::LocalObjectReference;
         let mut cluster = kraft();
         cluster.spec.listeners_config.internal_listeners[0].common.security_protocol = SecurityProtocol::Ssl;
         let errors = validate(&cluster).expect_err("no certificates");
@@ -460,13 +466,33 @@ mod tests {
         let errors = validate(&cluster).expect_err("unsupported backend");
         assert!(errors.iter().any(|e| e.to_string().starts_with("spec.listenersConfig.sslSecrets.pkiBackend")));
 
+        let created = ssl.clone();
         cluster.spec.listeners_config.ssl_secrets = Some(SslSecrets { create: Some(false), ..ssl });
-        let errors = validate(&cluster).expect_err("user certificates");
-        assert!(errors[0].to_string().contains("ssl needs certificates"), "{errors:?}");
+        let validated = validate(&cluster).expect("the user's certificates");
+        assert_eq!(crate::model::user_certificates(&validated.spec), Some("ca"));
+        assert_eq!(crate::model::pki_source(&validated.spec), None, "the operator makes none");
+
+        // A listener's own JKS Secret: with the user's certificates only.
+        let listener = &mut cluster.spec.listeners_config.internal_listeners[0].common;
+        listener.server_ssl_cert_secret = Some(LocalObjectReference { name: "jks".into() });
+        validate(&cluster).expect("with the user's certificates");
+        cluster.spec.listeners_config.ssl_secrets = Some(created.clone());
+        let errors = validate(&cluster).expect_err("with certificates the operator makes");
+        assert!(errors[0].to_string().contains("serverSSLCertSecret: a listener's own JKS"), "{errors:?}");
+        cluster.spec.listeners_config.internal_listeners[0].common.server_ssl_cert_secret = None;
+
+        // Unnamed, and a JKS client certificate librdkafka cannot read: refused.
+        cluster.spec.listeners_config.ssl_secrets =
+            Some(SslSecrets { tls_secret_name: String::new(), create: Some(false), ..created });
+        cluster.spec.client_ssl_cert_secret = Some(LocalObjectReference { name: "client-jks".into() });
+        let errors: Vec<String> = validate(&cluster).expect_err("refused").iter().map(ToString::to_string).collect();
+        assert!(errors.iter().any(|e| e.starts_with("spec.listenersConfig.sslSecrets.tlsSecretName")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.starts_with("spec.clientSSLCertSecret (client-jks)")), "{errors:?}");
+        cluster.spec.client_ssl_cert_secret = None;
 
         cluster.spec.listeners_config.internal_listeners[0].common.security_protocol = SecurityProtocol::SaslSsl;
         let errors = validate(&cluster).expect_err("SASL");
-        assert!(errors[0].to_string().contains("SASL_SSL (SASL) is not supported yet"), "{errors:?}");
+        assert!(errors.iter().any(|e| e.to_string().contains("SASL_SSL (SASL) is not supported yet")), "{errors:?}");
     }
 
     #[test]

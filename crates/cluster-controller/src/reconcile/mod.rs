@@ -90,7 +90,7 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
 
     // 1. observe
     observe::wait_until_ready(&ctx.stores).await;
-    let observed = observe::read(&ctx.stores, &namespace, &cluster.name_any());
+    let mut observed = observe::read(&ctx.stores, &namespace, &cluster.name_any());
 
     // 2. validate
     let validated = match model::validate(cluster) {
@@ -103,6 +103,25 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
     let mut problems = decide::missing_storage_classes(&validated, &observed);
     problems.extend(decide::static_quorum_change(&validated, &observed));
     problems.extend(decide::in_place_protocol_change(&validated, &observed));
+    // The user's certificates: bad ones end the pass before anything is written but the status.
+    let user_secrets = crate::build::pki::user_provided::secret_names(&validated);
+    observe::read_user_secrets(&ctx.writer.client, &namespace, &user_secrets, &mut observed)
+        .await
+        .map_err(Error::Observe)?;
+    let user_certificates =
+        match decide::user_certificates::check(&validated, &observed.secrets, time::OffsetDateTime::now_utc()) {
+            Some(Ok(checked)) => Some(checked),
+            Some(Err(found)) => {
+                problems.extend(found);
+                None
+            }
+            None => None,
+        };
+    if let Some(checked) = &user_certificates
+        && let Some(tls) = &checked.client
+    {
+        ctx.kafka.use_provided(&validated, tls.clone(), checked.version.clone());
+    }
     if !problems.is_empty() {
         return report_invalid(ctx, cluster, &namespace, &problems).await;
     }
@@ -116,6 +135,7 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
         observed: &observed,
         new_cluster_id: &new_cluster_id,
         certificates: prepared.as_ref(),
+        user_certificates: user_certificates.as_ref(),
     };
     let mut facts = Facts::default();
     let mut plan = None;

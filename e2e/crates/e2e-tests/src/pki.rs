@@ -184,6 +184,153 @@ impl ClientFiles {
     }
 }
 
+/// A CA made with openssl, as a user bringing their own certificates would (`CN=<common_name>`,
+/// a day long): `ca` and `certificate` its certificate, `key` its PKCS#8 key.
+pub async fn self_signed_ca(dir: &Path, common_name: &str) -> Result<PemSecret> {
+    let (certificate, key) = (dir.join(format!("{common_name}.crt")), dir.join(format!("{common_name}.key")));
+    let subject = format!("/CN={common_name}");
+    run_openssl(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                CLIENT_CERTIFICATE_DAYS,
+                "-subj",
+                &subject,
+            ])
+            .args(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&certificate),
+    )
+    .await?;
+    let read =
+        |file: &Path| std::fs::read_to_string(file).with_context(|| format!("failed to read {}", file.display()));
+    let certificate = read(&certificate)?;
+    Ok(PemSecret { ca: certificate.clone(), certificate, key: read(&key)? })
+}
+
+/// A leaf certificate `CN=<common_name>` with `dns_names`, for TLS servers and clients both (a
+/// broker's certificate is also its client certificate towards other brokers), signed with
+/// openssl by `ca`: (certificate, PKCS#8 key) as PEM.
+pub async fn issue_leaf(
+    dir: &Path,
+    ca: &PemSecret,
+    common_name: &str,
+    dns_names: &[String],
+) -> Result<(String, String)> {
+    let ca_certificate = write(dir, &format!("{common_name}-issuer.crt"), &ca.certificate)?;
+    let ca_key = write(dir, &format!("{common_name}-issuer.key"), &ca.key)?;
+    let (certificate, key, request) = (
+        dir.join(format!("{common_name}.crt")),
+        dir.join(format!("{common_name}.key")),
+        dir.join(format!("{common_name}.csr")),
+    );
+    let mut extensions = String::from(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
+         extendedKeyUsage=serverAuth,clientAuth\n",
+    );
+    if !dns_names.is_empty() {
+        let names: Vec<String> = dns_names.iter().map(|name| format!("DNS:{name}")).collect();
+        extensions.push_str(&format!("subjectAltName={}\n", names.join(",")));
+    }
+    let extensions = write(dir, &format!("{common_name}.ext"), &extensions)?;
+    let subject = format!("/CN={common_name}");
+    run_openssl(
+        Command::new("openssl")
+            .args(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", &subject])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&request),
+    )
+    .await?;
+    run_openssl(
+        Command::new("openssl")
+            .args(["x509", "-req", "-CAcreateserial", "-days", CLIENT_CERTIFICATE_DAYS])
+            .arg("-in")
+            .arg(&request)
+            .arg("-CA")
+            .arg(&ca_certificate)
+            .arg("-CAkey")
+            .arg(&ca_key)
+            .arg("-extfile")
+            .arg(&extensions)
+            .arg("-out")
+            .arg(&certificate),
+    )
+    .await?;
+    let read =
+        |file: &Path| std::fs::read_to_string(file).with_context(|| format!("failed to read {}", file.display()));
+    Ok((read(&certificate)?, read(&key)?))
+}
+
+/// Koperator's JKS layout of a listener's `serverSSLCertSecret`, made with openssl and Java's
+/// keytool as a user would: (`keystore.jks` holding `certificate` with `key` and the CA chain,
+/// `truststore.jks` holding the CA), both under `password`.
+pub async fn jks_stores(
+    dir: &Path,
+    name: &str,
+    ca: &PemSecret,
+    certificate: &str,
+    key: &str,
+    password: &str,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let (certificate_file, key_file, ca_file) = (
+        write(dir, &format!("{name}-jks.crt"), certificate)?,
+        write(dir, &format!("{name}-jks.key"), key)?,
+        write(dir, &format!("{name}-jks-ca.crt"), &ca.certificate)?,
+    );
+    let (pkcs12, key_store, trust_store) = (
+        dir.join(format!("{name}.p12")),
+        dir.join(format!("{name}-keystore.jks")),
+        dir.join(format!("{name}-truststore.jks")),
+    );
+    for file in [&pkcs12, &key_store, &trust_store] {
+        let _ = std::fs::remove_file(file);
+    }
+    let pass = format!("pass:{password}");
+    run_openssl(
+        Command::new("openssl")
+            .args(["pkcs12", "-export", "-name", name, "-passout", &pass])
+            .arg("-in")
+            .arg(&certificate_file)
+            .arg("-inkey")
+            .arg(&key_file)
+            .arg("-certfile")
+            .arg(&ca_file)
+            .arg("-out")
+            .arg(&pkcs12),
+    )
+    .await?;
+    run_openssl(
+        Command::new("keytool")
+            .args(["-importkeystore", "-noprompt", "-srcstoretype", "PKCS12", "-deststoretype", "JKS"])
+            .args(["-srcstorepass", password, "-deststorepass", password])
+            .arg("-srckeystore")
+            .arg(&pkcs12)
+            .arg("-destkeystore")
+            .arg(&key_store),
+    )
+    .await?;
+    run_openssl(
+        Command::new("keytool")
+            .args(["-importcert", "-noprompt", "-alias", "ca", "-storetype", "JKS", "-storepass", password])
+            .arg("-file")
+            .arg(&ca_file)
+            .arg("-keystore")
+            .arg(&trust_store),
+    )
+    .await?;
+    let read = |file: &Path| std::fs::read(file).with_context(|| format!("failed to read {}", file.display()));
+    Ok((read(&key_store)?, read(&trust_store)?))
+}
+
 /// librdkafka settings for TLS that trusts `ca` and verifies host names, without a client
 /// certificate.
 pub fn tls_without_certificate(ca: &Path) -> Vec<String> {
@@ -234,8 +381,9 @@ fn write(dir: &Path, name: &str, contents: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Runs openssl (or keytool); fails with its error output.
 async fn run_openssl(command: &mut Command) -> Result<()> {
-    let output = command.output().await.context("failed to run openssl")?;
+    let output = command.output().await.with_context(|| format!("failed to run {command:?}"))?;
     ensure!(output.status.success(), "{command:?} failed: {}", String::from_utf8_lossy(&output.stderr));
     Ok(())
 }

@@ -144,6 +144,28 @@ pub fn signed_by(certificate_pem: &str, ca_certificate_pem: &str) -> Result<bool
     Ok(leaf.verify_signature(Some(ca.public_key())).is_ok())
 }
 
+/// Whether any certificate of `bundle_pem` (a CA file, one or more PEM certificates) signed the
+/// first certificate of `certificate_pem`; an error when the bundle holds no certificate.
+pub fn signed_by_any(certificate_pem: &str, bundle_pem: &str) -> Result<bool, PkiError> {
+    let leaf_pem = first_certificate(certificate_pem)?;
+    let leaf = parse(&leaf_pem)?;
+    let mut found = false;
+    for pem in Pem::iter_from_buffer(bundle_pem.as_bytes()) {
+        let pem = pem.map_err(|error| PkiError::ReadCertificate(format!("not PEM: {error}")))?;
+        if pem.label != "CERTIFICATE" {
+            continue;
+        }
+        found = true;
+        if leaf.verify_signature(Some(parse(&pem)?.public_key())).is_ok() {
+            return Ok(true);
+        }
+    }
+    if !found {
+        return Err(PkiError::ReadCertificate("no PEM CERTIFICATE block".to_string()));
+    }
+    Ok(false)
+}
+
 fn first_certificate(certificate_pem: &str) -> Result<Pem, PkiError> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem.as_bytes())
         .map_err(|error| PkiError::ReadCertificate(format!("not PEM: {error}")))?;

@@ -6,7 +6,7 @@
 //! - `create: true` with `pkiBackend: operator-ca`: the operator's own CA ([`operator_ca`]),
 //!   for clusters without cert-manager, stored in Secrets laid out as cert-manager's
 //!   ([`secrets`]);
-//! - `create: false`: the user's certificates (not handled yet).
+//! - `create` false or unset: the user's certificates ([`user_provided`]), Koperator's layout.
 //!
 //! Either way brokers and the operator find `ca.crt`, `tls.crt` and `tls.key` in
 //! `<cluster>-server-certificate` and `<cluster>-controller`; [`inspect`] decides when a stored
@@ -18,6 +18,7 @@ pub mod names;
 pub mod operator_ca;
 pub mod rotation;
 pub mod secrets;
+pub mod user_provided;
 
 #[cfg(test)]
 mod operator_ca_tests;

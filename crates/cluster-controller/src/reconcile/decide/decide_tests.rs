@@ -93,6 +93,7 @@ impl World {
             observed: &self.observed,
             new_cluster_id: "TGVfhv8sQ0eUKAX5Dm0ZcA",
             certificates: None,
+            user_certificates: None,
         };
         match decide(&inputs, &self.facts) {
             Decision::Plan(plan) => *plan,
@@ -500,6 +501,7 @@ fn an_operation_missing_from_the_cache_is_looked_up_before_anything_is_decided()
         observed: &world.observed,
         new_cluster_id: "x",
         certificates: None,
+        user_certificates: None,
     };
     match decide(&inputs, &world.facts) {
         Decision::Need(requests) => {
@@ -551,6 +553,7 @@ fn a_roll_asks_kafka_before_it_restarts_anything() {
         observed: &world.observed,
         new_cluster_id: "x",
         certificates: None,
+        user_certificates: None,
     };
     let Decision::Need(requests) = decide(&inputs, &world.facts) else { panic!("restarted without asking Kafka") };
     assert!(requests.contains(&FactRequest::ReplicaHealth), "{requests:?}");

@@ -32,6 +32,7 @@ pub mod outcome;
 pub mod plan;
 pub mod rolling;
 pub mod takeover;
+pub mod user_certificates;
 
 use std::collections::BTreeSet;
 
@@ -64,6 +65,8 @@ pub struct Inputs<'a> {
     /// The certificates made for this pass (new keys are not pure either); None without
     /// certificates the operator makes.
     pub certificates: Option<&'a certificates::Prepared>,
+    /// The user's certificates, checked (`sslSecrets.create` false); None otherwise.
+    pub user_certificates: Option<&'a user_certificates::UserCertificates>,
 }
 
 /// A plan, or the facts it still needs.
@@ -74,7 +77,7 @@ pub enum Decision {
 }
 
 pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
-    let Inputs { cluster, validated, observed, new_cluster_id, certificates } = inputs;
+    let Inputs { cluster, validated, observed, new_cluster_id, certificates, user_certificates } = inputs;
     let previous = cluster.status.as_ref();
     let mut needs = facts::Needs::default();
     let mut steps = Vec::new();
@@ -106,7 +109,11 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
         cluster_id: cluster_id.as_deref(),
         read_only_config_keys: &read_only_keys,
         certificate_wait: certificates.brokers_wait.as_deref(),
-        server_certificate_serial: certificates.server_serial.as_deref(),
+        // The user's certificates: what the brokers serve, so that a renewed one rolls them.
+        server_certificate_serial: certificates
+            .server_serial
+            .as_deref()
+            .or(user_certificates.map(|checked| checked.server_fingerprint.as_str())),
         trusted_ca_serials: certificates.trusted_ca_serials.as_deref(),
     };
     let progress: Vec<_> = storage

@@ -20,7 +20,7 @@ use crate::build;
 use crate::build::pki::PkiError;
 use crate::build::pki::names::controller_certificate_secret_name;
 use crate::build::pki::secrets::{CA_CERTIFICATE_KEY, read_key_and_certificate, read_text};
-use crate::model::{METRICS_PORT, ValidatedCluster, pki_source};
+use crate::model::{METRICS_PORT, ValidatedCluster, pki_source, user_certificates};
 
 /// How long one Kafka request may take; a roll waits rather than act on a slow answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,7 +53,7 @@ pub enum AccessError {
         "listener {listener} uses TLS, and the operator makes no certificates for it (spec.listenersConfig.sslSecrets)"
     )]
     NoCertificates { listener: String },
-    #[error("waiting for Secret {secret} (the operator's client certificate) to be issued")]
+    #[error("waiting for Secret {secret} (the operator's client certificate) to be issued or checked")]
     CertificateMissing { secret: String },
     #[error("the operator's client certificate cannot be read")]
     CertificateUnreadable(#[source] PkiError),
@@ -61,6 +61,13 @@ pub enum AccessError {
     NoAddresses { listener: String },
     #[error("failed to create a Kafka admin client")]
     Connect(#[source] ConnectError),
+}
+
+/// The operator's client settings from the user's certificates (`sslSecrets.create` false),
+/// as the last pass checked them, and the resourceVersion of their Secret.
+struct ProvidedClient {
+    tls: TlsSettings,
+    version: Option<String>,
 }
 
 /// A cluster's admin client and what it was made with.
@@ -77,6 +84,9 @@ pub struct KafkaAccess {
     http: reqwest::Client,
     /// Certificates' Secrets (the operator's client certificate among them).
     secrets: Store<Secret>,
+    /// Client settings from the user's certificates, per cluster: their Secret is the user's,
+    /// unlabelled, so outside `secrets`; each pass hands in what it read and checked.
+    provided: Mutex<HashMap<(String, String), ProvidedClient>>,
 }
 
 impl KafkaAccess {
@@ -85,13 +95,22 @@ impl KafkaAccess {
             .timeout(SCRAPE_TIMEOUT)
             .build()
             .expect("a plain HTTP client with a timeout builds (no TLS configuration to fail)");
-        Self { admins: Mutex::default(), requests, http, secrets }
+        Self { admins: Mutex::default(), requests, http, secrets, provided: Mutex::default() }
     }
 
     /// Drops the admin client of a cluster that is gone.
     pub fn forget(&self, namespace: &str, name: &str) {
         let mut admins = self.admins.lock().unwrap_or_else(PoisonError::into_inner);
         admins.remove(&(namespace.to_owned(), name.to_owned()));
+        let mut provided = self.provided.lock().unwrap_or_else(PoisonError::into_inner);
+        provided.remove(&(namespace.to_owned(), name.to_owned()));
+    }
+
+    /// The client settings of the user's certificates, checked this pass (`version`: their
+    /// Secret's resourceVersion; a new one makes a new admin client).
+    pub fn use_provided(&self, cluster: &ValidatedCluster, tls: TlsSettings, version: Option<String>) {
+        let mut provided = self.provided.lock().unwrap_or_else(PoisonError::into_inner);
+        provided.insert((cluster.namespace.clone(), cluster.name.clone()), ProvidedClient { tls, version });
     }
 
     /// The cluster's admin client, created on first use (librdkafka connects lazily).
@@ -106,7 +125,13 @@ impl KafkaAccess {
                     .secrets
                     .get(&ObjectRef::new(&name).within(&cluster.namespace))
                     .ok_or(AccessError::CertificateMissing { secret: name })?;
-                Some(secret)
+                Some(ClientMaterial::Issued(secret))
+            }
+            SecurityProtocol::Ssl if let Some(name) = user_certificates(&cluster.spec) => {
+                let provided = self.provided.lock().unwrap_or_else(PoisonError::into_inner);
+                let key = (cluster.namespace.clone(), cluster.name.clone());
+                let client = provided.get(&key).ok_or(AccessError::CertificateMissing { secret: name.to_owned() })?;
+                Some(ClientMaterial::Provided(client.tls.clone(), client.version.clone()))
             }
             SecurityProtocol::Ssl => {
                 return Err(AccessError::NoCertificates { listener: listener.common.name.clone() });
@@ -115,7 +140,7 @@ impl KafkaAccess {
                 return Err(AccessError::UnsupportedProtocol { listener: listener.common.name.clone(), protocol });
             }
         };
-        let certificate_version = certificate.as_ref().and_then(|secret| secret.resource_version());
+        let certificate_version = certificate.as_ref().and_then(ClientMaterial::version);
         let key = (cluster.namespace.clone(), cluster.name.clone());
         let mut admins = self.admins.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(cached) = admins.get(&key).filter(|cached| {
@@ -124,7 +149,8 @@ impl KafkaAccess {
         }) {
             return Ok(Arc::clone(&cached.admin));
         }
-        let tls = certificate.as_deref().map(tls_settings).transpose().map_err(AccessError::CertificateUnreadable)?;
+        let tls =
+            certificate.map(ClientMaterial::into_settings).transpose().map_err(AccessError::CertificateUnreadable)?;
         let settings = ConnectionSettings {
             bootstrap_servers,
             client_id: "koperator-rs-cluster-controller".to_owned(),
@@ -200,6 +226,30 @@ fn bootstrap_servers(
 }
 
 /// The client side of TLS from a certificate's Secret (`ca.crt`, `tls.crt`, `tls.key`).
+/// Where the operator's client certificate comes from.
+enum ClientMaterial {
+    /// The Secret cert-manager or the operator's CA wrote (`<cluster>-controller`).
+    Issued(Arc<Secret>),
+    /// The user's certificates, read and checked by the pass, and their Secret's resourceVersion.
+    Provided(TlsSettings, Option<String>),
+}
+
+impl ClientMaterial {
+    fn version(&self) -> Option<String> {
+        match self {
+            Self::Issued(secret) => secret.resource_version(),
+            Self::Provided(_, version) => version.clone(),
+        }
+    }
+
+    fn into_settings(self) -> Result<TlsSettings, PkiError> {
+        match self {
+            Self::Issued(secret) => tls_settings(&secret),
+            Self::Provided(settings, _) => Ok(settings),
+        }
+    }
+}
+
 fn tls_settings(secret: &Secret) -> Result<TlsSettings, PkiError> {
     let key_and_certificate = read_key_and_certificate(secret)?;
     Ok(TlsSettings {

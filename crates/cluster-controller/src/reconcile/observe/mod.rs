@@ -141,6 +141,30 @@ pub fn read(stores: &OwnedStores, namespace: &str, cluster: &str) -> ObservedClu
     }
 }
 
+/// Adds the Secrets of the user's certificates (`names`) to `observed.secrets`; one missing is
+/// left out. Client required: the user's Secrets carry no `kafka_cr` label, so the cache does
+/// not hold them, and one GET each per pass is cheaper than watching every Secret. One the user
+/// labelled `kafka_cr=<cluster>` comes from the cache, and its change wakes the cluster at once;
+/// others are read again at the next pass (the periodic one at the latest).
+pub async fn read_user_secrets(
+    client: &kube::Client,
+    namespace: &str,
+    names: &[String],
+    observed: &mut ObservedCluster,
+) -> Result<(), kube::Error> {
+    let api: kube::Api<Secret> = kube::Api::namespaced(client.clone(), namespace);
+    for name in names {
+        if observed.secrets.contains_key(name) {
+            continue;
+        }
+        if let Some(mut secret) = api.get_opt(name).await? {
+            secret.metadata.managed_fields = None;
+            observed.secrets.insert(name.clone(), Arc::new(secret));
+        }
+    }
+    Ok(())
+}
+
 /// Waits until the caches the graceful step decides from have been filled once: an empty pod
 /// or operation cache right after a (re)start would make a draining broker look gone.
 pub async fn wait_until_ready(stores: &OwnedStores) {
