@@ -1,6 +1,7 @@
-//! Each certificate source with each metadata mode `tls_cluster.rs` does not run: a KRaft
-//! split-role cluster (one broker, one controller, SSL on both listeners) on cert-manager's
-//! certificates, and Koperator's ZooKeeper SSL sample (one broker) on the operator's own CA.
+//! Each certificate source with each metadata mode `tls_cluster.rs` and
+//! `tls_user_certificates.rs` do not run: a KRaft split-role cluster (one broker, one
+//! controller, SSL on both listeners) on cert-manager's certificates, and Koperator's ZooKeeper
+//! SSL sample (one broker) on the operator's own CA and on the user's certificates.
 //! Each reaches ClusterRunning; `openssl s_client` verifies the broker's address up to the
 //! cluster's CA; kcat with a client certificate issued here from that CA and host name
 //! verification produces and consumes; a plaintext client is refused. Switching the KRaft
@@ -11,9 +12,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::Api;
-use kube::api::ListParams;
+use kube::api::{ListParams, PostParams};
 use serde_json::{Value, json};
 
 use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
@@ -31,6 +32,8 @@ const KRAFT_CLUSTER: &str = "kafka-cm-kraft";
 const KRAFT_CA: &str = "kafka-cm-kraft-ca-certificate";
 const ZOOKEEPER_CLUSTER: &str = "kafka";
 const ZOOKEEPER_CA: &str = "kafka-ca";
+/// The user's certificates, in Koperator's keys (`caCert`, `peerCert`, …).
+const USER_SECRET: &str = "user-certificates";
 const NO_CRUISE_CONTROL: &str = "absent-cruise-control:8090";
 /// Internal topics of a one-broker cluster.
 const ONE_BROKER_CONFIG: &str = "auto.create.topics.enable=false\noffsets.topic.replication.factor=1\n\
@@ -87,6 +90,58 @@ async fn zookeeper_mode_runs_on_the_operators_ca() -> Result<()> {
         report_logs_on_failure(outcome, || controller.log_tail(40))
     })
     .await
+}
+
+#[tokio::test]
+async fn zookeeper_mode_runs_on_the_users_certificates() -> Result<()> {
+    namespace::run_isolated("tls-user-zookeeper", async |ns| {
+        let zookeeper = zookeeper::deploy(ns).await?;
+        let controller =
+            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
+        let ca = users_certificates(ns).await?;
+        let mut cluster = one_broker(kafka_cluster::sample(SSL_SAMPLE)?);
+        cluster["spec"]["zkAddresses"] = json!([zookeeper]);
+        cluster["spec"]["listenersConfig"]["sslSecrets"] = json!({"tlsSecretName": USER_SECRET, "create": false});
+        let started = Instant::now();
+        kafka_cluster::apply(ns, &cluster).await?;
+        let outcome = async {
+            kafka_cluster::wait_running(ns, ZOOKEEPER_CLUSTER).await?;
+            eprintln!(
+                "e2e: {ZOOKEEPER_CLUSTER} (the user's certificates) is ClusterRunning {:.0?} after apply",
+                started.elapsed()
+            );
+            serves_tls_clients_only(ns, ZOOKEEPER_CLUSTER, &ca).await
+        }
+        .await;
+        report_logs_on_failure(outcome, || controller.log_tail(40))
+    })
+    .await
+}
+
+/// A CA, the brokers' certificate naming every address of `kafka`, and the operator's client
+/// certificate, made with openssl and stored in Koperator's layout; returns the CA.
+async fn users_certificates(ns: &TestNamespace) -> Result<PemSecret> {
+    let dir = pki::work_dir(&ns.name)?;
+    let ca = pki::self_signed_ca(&dir, "e2e-users-ca").await?;
+    let names: Vec<String> = ["*.kafka-headless", "kafka-headless", "kafka-all-broker"]
+        .iter()
+        .map(|name| format!("{name}.{}.svc.cluster.local", ns.name))
+        .collect();
+    let (peer, peer_key) = pki::issue_leaf(&dir, &ca, "kafka-peer", &names).await?;
+    let (operator, operator_key) = pki::issue_leaf(&dir, &ca, "koperator-rs", &[]).await?;
+    let data = [
+        ("caCert", &ca.certificate),
+        ("peerCert", &peer),
+        ("peerKey", &peer_key),
+        ("clientCert", &operator),
+        ("clientKey", &operator_key),
+    ];
+    let mut secret = Secret::default();
+    secret.metadata.name = Some(USER_SECRET.to_owned());
+    secret.metadata.labels = Some([("kafka_cr".to_owned(), ZOOKEEPER_CLUSTER.to_owned())].into());
+    secret.string_data = Some(data.iter().map(|(key, value)| ((*key).to_owned(), (*value).clone())).collect());
+    Api::<Secret>::namespaced(ns.client.clone(), &ns.name).create(&PostParams::default(), &secret).await?;
+    Ok(ca)
 }
 
 /// The running cluster's listeners switched back to plaintext in place: refused (Degraded,
