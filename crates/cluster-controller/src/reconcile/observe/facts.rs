@@ -56,7 +56,10 @@ pub async fn answer(
 async fn ask(kafka: &KafkaAccess, client: &kube::Client, cluster: &ValidatedCluster, request: FactRequest) -> Answer {
     match request {
         FactRequest::ReplicaHealth => Answer::ReplicaHealth(match kafka.admin(cluster) {
-            Ok(admin) => admin.replica_health().await.map_err(|e| unavailable(&e)),
+            Ok(admin) => admin.replica_health().await.map_err(|e| {
+                kafka.discard_admin(cluster);
+                unavailable(&e)
+            }),
             Err(error) => Err(unavailable(&error)),
         }),
         FactRequest::ControllerStates { controllers } => {

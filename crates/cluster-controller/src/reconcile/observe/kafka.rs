@@ -106,6 +106,14 @@ impl KafkaAccess {
         provided.remove(&(namespace.to_owned(), name.to_owned()));
     }
 
+    /// Drops the admin client of a cluster whose health could not be read with it, so the next
+    /// pass connects afresh: after every broker restarted (new pod addresses) a client was seen
+    /// to time out on metadata for minutes while a new one answered at once.
+    pub fn discard_admin(&self, cluster: &ValidatedCluster) {
+        let mut admins = self.admins.lock().unwrap_or_else(PoisonError::into_inner);
+        admins.remove(&(cluster.namespace.clone(), cluster.name.clone()));
+    }
+
     /// The client settings of the user's certificates, checked this pass (`version`: their
     /// Secret's resourceVersion; a new one makes a new admin client).
     pub fn use_provided(&self, cluster: &ValidatedCluster, tls: TlsSettings, version: Option<String>) {
