@@ -113,46 +113,13 @@ impl ClientFiles {
     /// openssl by the CA whose certificate and key `ca` holds (`tls.crt`, `tls.key`), as a user
     /// of the cluster would make one.
     pub async fn issue(dir: &Path, ca: &PemSecret, common_name: &str) -> Result<Self> {
-        let ca_certificate = write(dir, "issuing-ca.crt", &ca.certificate)?;
-        let ca_key = write(dir, "issuing-ca.key", &ca.key)?;
         let files = Self {
             ca: write(dir, "ca.crt", &ca.ca)?,
             certificate: dir.join(format!("{common_name}.crt")),
             key: dir.join(format!("{common_name}.key")),
         };
-        let request = dir.join(format!("{common_name}.csr"));
-        let extensions = write(
-            dir,
-            "client.ext",
-            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
-        )?;
-        // OpenSSL 3 writes the new key as unencrypted PKCS#8 ("BEGIN PRIVATE KEY"), which both
-        // librdkafka and Kafka's PEM key store read.
-        let subject = format!("/CN={common_name}");
-        run_openssl(
-            Command::new("openssl")
-                .args(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", &subject])
-                .arg("-keyout")
-                .arg(&files.key)
-                .arg("-out")
-                .arg(&request),
-        )
-        .await?;
-        run_openssl(
-            Command::new("openssl")
-                .args(["x509", "-req", "-CAcreateserial", "-days", CLIENT_CERTIFICATE_DAYS])
-                .arg("-in")
-                .arg(&request)
-                .arg("-CA")
-                .arg(&ca_certificate)
-                .arg("-CAkey")
-                .arg(&ca_key)
-                .arg("-extfile")
-                .arg(&extensions)
-                .arg("-out")
-                .arg(&files.certificate),
-        )
-        .await?;
+        let extensions = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n";
+        sign(dir, ca, common_name, extensions).await?;
         Ok(files)
     }
 
@@ -215,15 +182,11 @@ pub async fn self_signed_ca(dir: &Path, common_name: &str) -> Result<PemSecret> 
     Ok(PemSecret { ca: certificate.clone(), certificate, key: read(&key)? })
 }
 
-/// A leaf certificate `CN=<common_name>` with `dns_names`, for TLS servers and clients both (a
-/// broker's certificate is also its client certificate towards other brokers), signed with
-/// openssl by `ca`: (certificate, PKCS#8 key) as PEM.
-pub async fn issue_leaf(
-    dir: &Path,
-    ca: &PemSecret,
-    common_name: &str,
-    dns_names: &[String],
-) -> Result<(String, String)> {
+/// A new key and a certificate `CN=<common_name>` with `extensions`, signed with openssl by the
+/// CA whose certificate and key `ca` holds: `<common_name>.crt` and `<common_name>.key` in `dir`.
+/// OpenSSL 3 writes the key as unencrypted PKCS#8 ("BEGIN PRIVATE KEY"), which both librdkafka
+/// and Kafka's PEM key store read.
+async fn sign(dir: &Path, ca: &PemSecret, common_name: &str, extensions: &str) -> Result<(PathBuf, PathBuf)> {
     let ca_certificate = write(dir, &format!("{common_name}-issuer.crt"), &ca.certificate)?;
     let ca_key = write(dir, &format!("{common_name}-issuer.key"), &ca.key)?;
     let (certificate, key, request) = (
@@ -231,15 +194,7 @@ pub async fn issue_leaf(
         dir.join(format!("{common_name}.key")),
         dir.join(format!("{common_name}.csr")),
     );
-    let mut extensions = String::from(
-        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
-         extendedKeyUsage=serverAuth,clientAuth\n",
-    );
-    if !dns_names.is_empty() {
-        let names: Vec<String> = dns_names.iter().map(|name| format!("DNS:{name}")).collect();
-        extensions.push_str(&format!("subjectAltName={}\n", names.join(",")));
-    }
-    let extensions = write(dir, &format!("{common_name}.ext"), &extensions)?;
+    let extensions = write(dir, &format!("{common_name}.ext"), extensions)?;
     let subject = format!("/CN={common_name}");
     run_openssl(
         Command::new("openssl")
@@ -265,6 +220,27 @@ pub async fn issue_leaf(
             .arg(&certificate),
     )
     .await?;
+    Ok((certificate, key))
+}
+
+/// A leaf certificate `CN=<common_name>` with `dns_names`, for TLS servers and clients both (a
+/// broker's certificate is also its client certificate towards other brokers), signed with
+/// openssl by `ca`: (certificate, PKCS#8 key) as PEM.
+pub async fn issue_leaf(
+    dir: &Path,
+    ca: &PemSecret,
+    common_name: &str,
+    dns_names: &[String],
+) -> Result<(String, String)> {
+    let mut extensions = String::from(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
+         extendedKeyUsage=serverAuth,clientAuth\n",
+    );
+    if !dns_names.is_empty() {
+        let names: Vec<String> = dns_names.iter().map(|name| format!("DNS:{name}")).collect();
+        extensions.push_str(&format!("subjectAltName={}\n", names.join(",")));
+    }
+    let (certificate, key) = sign(dir, ca, common_name, &extensions).await?;
     let read =
         |file: &Path| std::fs::read_to_string(file).with_context(|| format!("failed to read {}", file.display()));
     Ok((read(&certificate)?, read(&key)?))
