@@ -12,6 +12,12 @@ use crate::model::ValidatedCluster;
 use crate::reconcile::observe::ObservedCluster;
 
 /// Why the spec cannot be applied, naming the listener and the fix; None when it can.
+///
+/// "Running" is what the brokers' ConfigMaps hold: the last spec applied, which every node runs
+/// once its roll is done. Two changes are refused: a peer listener that keeps its name but
+/// changes its protocol, and a peer listener removed in the same change (moving its role to
+/// another listener and removing it at once would leave the nodes still to restart talking to
+/// each other on a listener the restarted ones no longer open).
 pub fn in_place_protocol_change(cluster: &ValidatedCluster, observed: &ObservedCluster) -> Option<String> {
     let running = observed.config_maps.values().find_map(|config_map| {
         let properties = config_map.data.as_ref()?.get(build::BROKER_CONFIG_KEY)?;
@@ -19,24 +25,37 @@ pub fn in_place_protocol_change(cluster: &ValidatedCluster, observed: &ObservedC
     })?;
     let broker = cluster.brokers.first()?;
     let desired = Listeners::read(&build::server_properties_with(cluster, broker, &Default::default()));
-    let changed: Vec<String> = running
-        .peer_listeners()
-        .into_iter()
-        .filter_map(|name| {
-            let (before, after) = (running.protocols.get(&name)?, desired.protocols.get(&name)?);
-            (before != after).then(|| format!("{} ({before} -> {after})", name.to_lowercase()))
-        })
-        .collect();
-    (!changed.is_empty()).then(|| {
-        format!(
+    let mut changed = Vec::new();
+    let mut removed = Vec::new();
+    for name in running.peer_listeners() {
+        let Some(before) = running.protocols.get(&name) else { continue };
+        match desired.protocols.get(&name) {
+            Some(after) if after != before => changed.push(format!("{} ({before} -> {after})", name.to_lowercase())),
+            Some(_) => {}
+            None => removed.push(name.to_lowercase()),
+        }
+    }
+    let mut problems = Vec::new();
+    if !changed.is_empty() {
+        problems.push(format!(
             "spec.listenersConfig: listener {} would change its protocol in place, but the brokers talk to each \
              other on it and a roll restarts them one at a time, so restarted and waiting nodes could not talk; \
              nothing is changed until it is as before. To switch, add a listener of the new type beside it (one \
              roll), move usedForInnerBrokerCommunication or usedForControllerCommunication to it (another), \
              then remove the old listener",
             changed.join(", ")
-        )
-    })
+        ));
+    }
+    if !removed.is_empty() {
+        problems.push(format!(
+            "spec.listenersConfig: listener {} would be removed while the brokers still talk to each other on it, \
+             and a roll restarts them one at a time, so restarted and waiting nodes could not talk; nothing is \
+             changed until it is back. Move its role (usedForInnerBrokerCommunication or \
+             usedForControllerCommunication) to another listener first and let that roll finish, then remove it",
+            removed.join(", ")
+        ));
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
 }
 
 /// What a broker's server.properties says of its listeners.
@@ -114,5 +133,42 @@ mod tests {
 
         // A new cluster (no broker configuration yet) may start with any protocol.
         assert_eq!(in_place_protocol_change(&validate(&tls).expect("valid"), &ObservedCluster::default()), None);
+    }
+
+    /// The staged way: a TLS listener beside the plaintext one, the inter-broker role moved to
+    /// it, the plaintext one removed, each against the step before, is never refused; the
+    /// last two at once are.
+    #[test]
+    fn a_peer_listener_is_removed_only_after_its_role_moved() {
+        use crd_types::kafka_cluster::{SecurityProtocol, SslSecrets};
+        let plaintext = kraft_dedicated();
+        let mut beside = plaintext.clone();
+        let mut tls_listener = beside.spec.listeners_config.internal_listeners[0].clone();
+        tls_listener.common.name = "tls".into();
+        tls_listener.common.container_port = 29094;
+        tls_listener.common.security_protocol = SecurityProtocol::Ssl;
+        tls_listener.common.used_for_inner_broker_communication = None;
+        beside.spec.listeners_config.internal_listeners.push(tls_listener);
+        beside.spec.listeners_config.ssl_secrets = Some(SslSecrets {
+            tls_secret_name: "kafka-ca".into(),
+            create: Some(true),
+            jks_password_name: None,
+            issuer_ref: None,
+            pki_backend: None,
+        });
+        let mut moved = beside.clone();
+        for listener in &mut moved.spec.listeners_config.internal_listeners {
+            listener.common.used_for_inner_broker_communication = Some(listener.common.name == "tls");
+        }
+        let mut removed = moved.clone();
+        removed.spec.listeners_config.internal_listeners.retain(|listener| listener.common.name != "internal");
+
+        let valid = |cluster: &crd_types::KafkaCluster| validate(cluster).expect("valid");
+        for (from, to) in [(&plaintext, &beside), (&beside, &moved), (&moved, &removed)] {
+            assert_eq!(in_place_protocol_change(&valid(to), &running(&valid(from))), None);
+        }
+        let problem = in_place_protocol_change(&valid(&removed), &running(&valid(&beside))).expect("refused");
+        assert!(problem.contains("listener internal would be removed while the brokers still talk"), "{problem}");
+        assert!(problem.contains("Move its role"), "{problem}");
     }
 }
