@@ -40,6 +40,26 @@ pub async fn apply(ns: &TestNamespace, cluster: &Value) -> Result<()> {
     manifests::apply_object(&ns.client, &ns.name, cluster).await.map(|_| ())
 }
 
+/// The dedicated-controllers sample cut to two broker-only nodes (0, 1) and one controller-only
+/// node (2), plaintext: the smallest split-role cluster that keeps a partition of two replicas
+/// in service while one broker restarts. The internal topics fit two brokers
+/// (`min.insync.replicas` as given).
+pub fn two_brokers_one_controller(min_insync_replicas: u8) -> Result<Value> {
+    let mut cluster = sample("deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml")?;
+    let spec = &mut cluster["spec"];
+    spec["brokers"] = json!([
+        {"id": 0, "brokerConfigGroup": "broker"},
+        {"id": 1, "brokerConfigGroup": "broker"},
+        {"id": 2, "brokerConfigGroup": "controller"},
+    ]);
+    spec["readOnlyConfig"] = json!(format!(
+        "auto.create.topics.enable=false\noffsets.topic.replication.factor=2\n\
+         transaction.state.log.replication.factor=2\ntransaction.state.log.min.isr=1\n\
+         min.insync.replicas={min_insync_replicas}\n"
+    ));
+    Ok(cluster)
+}
+
 pub fn api(ns: &TestNamespace) -> Api<KafkaCluster> {
     Api::namespaced(ns.client.clone(), &ns.name)
 }

@@ -342,19 +342,8 @@ async fn round_trip(
 /// The dedicated-controllers sample cut to two brokers and one controller, every internal
 /// listener `ssl`, certificates from the operator's CA.
 fn tls_kraft_cluster() -> Result<serde_json::Value> {
-    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml")?;
+    let mut cluster = kafka_cluster::two_brokers_one_controller(2)?;
     let spec = &mut cluster["spec"];
-    spec["brokers"] = json!([
-        {"id": 0, "brokerConfigGroup": "broker"},
-        {"id": 1, "brokerConfigGroup": "broker"},
-        {"id": 2, "brokerConfigGroup": "controller"},
-    ]);
-    // Two brokers: the internal topics' replication factor must fit (the console consumer's
-    // group needs __consumer_offsets).
-    spec["readOnlyConfig"] = json!(
-        "auto.create.topics.enable=false\noffsets.topic.replication.factor=2\n\
-         transaction.state.log.replication.factor=2\ntransaction.state.log.min.isr=1\nmin.insync.replicas=2\n"
-    );
     spec["cruiseControlConfig"]["topicConfig"]["replicationFactor"] = json!(2);
     let listeners = spec["listenersConfig"]["internalListeners"].as_array_mut().context("internalListeners")?;
     ensure!(listeners.len() == 2, "the sample has an inter-broker and a controller listener: {listeners:?}");

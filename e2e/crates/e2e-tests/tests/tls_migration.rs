@@ -129,17 +129,8 @@ async fn moving_and_removing_at_once_is_refused(ns: &TestNamespace, at_once: &Va
 /// The dedicated-controllers sample cut to two brokers and one controller, plaintext, Cruise
 /// Control elsewhere.
 fn plaintext_cluster() -> Result<Value> {
-    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml")?;
+    let mut cluster = kafka_cluster::two_brokers_one_controller(2)?;
     let spec = &mut cluster["spec"];
-    spec["brokers"] = json!([
-        {"id": 0, "brokerConfigGroup": "broker"},
-        {"id": 1, "brokerConfigGroup": "broker"},
-        {"id": 2, "brokerConfigGroup": "controller"},
-    ]);
-    spec["readOnlyConfig"] = json!(
-        "auto.create.topics.enable=false\noffsets.topic.replication.factor=2\n\
-         transaction.state.log.replication.factor=2\ntransaction.state.log.min.isr=1\nmin.insync.replicas=2\n"
-    );
     spec["cruiseControlConfig"]["cruiseControlEndpoint"] = json!(NO_CRUISE_CONTROL);
     Ok(cluster)
 }

@@ -99,17 +99,8 @@ async fn kraft_cluster_with_the_users_certificates_serves_tls_clients() -> Resul
 /// The dedicated-controllers sample cut to two brokers and one controller, every internal
 /// listener `ssl`, certificates from the user's Secret.
 fn user_certificates_cluster() -> Result<serde_json::Value> {
-    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml")?;
+    let mut cluster = kafka_cluster::two_brokers_one_controller(1)?;
     let spec = &mut cluster["spec"];
-    spec["brokers"] = json!([
-        {"id": 0, "brokerConfigGroup": "broker"},
-        {"id": 1, "brokerConfigGroup": "broker"},
-        {"id": 2, "brokerConfigGroup": "controller"},
-    ]);
-    spec["readOnlyConfig"] = json!(
-        "auto.create.topics.enable=false\noffsets.topic.replication.factor=2\n\
-         transaction.state.log.replication.factor=2\ntransaction.state.log.min.isr=1\nmin.insync.replicas=1\n"
-    );
     let listeners = spec["listenersConfig"]["internalListeners"].as_array_mut().context("internalListeners")?;
     for listener in listeners {
         listener["type"] = json!("ssl");
