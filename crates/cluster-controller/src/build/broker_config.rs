@@ -11,6 +11,8 @@ use crate::model::{BrokerModel, MetadataMode, Properties, ValidatedCluster, pars
 ///
 /// Precedence, later wins per key, as in Koperator (a manifest written for it must mean the
 /// same here):
+/// 0. SCRAM on SASL listeners ([`super::broker_sasl`]), defaults the user may override
+///    (Koperator sets no SASL mechanism at all);
 /// 1. `spec.readOnlyConfig`;
 /// 2. the broker's own `readOnlyConfig`;
 /// 3. settings the operator generates ([`operator_properties`]): a user's `node.id`,
@@ -44,7 +46,8 @@ pub fn server_properties_with(
     } else {
         Properties::new()
     };
-    let mut properties = user;
+    let mut properties = super::broker_sasl::sasl_defaults(cluster, &user);
+    properties.extend(user);
     properties.extend(operator_properties(cluster, broker));
     properties.extend(tls);
     properties.extend(reporter);

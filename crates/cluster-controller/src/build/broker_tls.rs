@@ -13,7 +13,7 @@
 //! (A PEM `ssl.keystore.location` would not do: Kafka requires `ssl.key.password`, hence an
 //! encrypted key, for a PEM key store read from a file; cert-manager writes unencrypted keys.)
 
-use crd_types::kafka_cluster::{CommonListenerSpec, SslClientAuth};
+use crd_types::kafka_cluster::{CommonListenerSpec, SecurityProtocol, SslClientAuth};
 use k8s_openapi::api::core::v1::{KeyToPath, SecretVolumeSource, Volume, VolumeMount};
 
 use super::pki::names::{controller_common_name, principal, server_certificate_secret_name, server_common_name};
@@ -96,15 +96,30 @@ pub fn server_certificate_volumes(cluster: &ValidatedCluster) -> (Vec<Volume>, V
     (volumes, mounts)
 }
 
-/// Every listener, internal and external, with TLS.
-pub fn tls_listeners(cluster: &ValidatedCluster) -> impl Iterator<Item = &CommonListenerSpec> {
+/// Whether a TLS listener asks clients for a certificate: `sslClientAuth`, by default
+/// `required` (Koperator's default), but `none` on `sasl_ssl`, whose clients authenticate with
+/// SASL (a certificate too only when the user asks for one).
+pub fn client_auth(listener: &CommonListenerSpec) -> SslClientAuth {
+    let default = match listener.security_protocol {
+        SecurityProtocol::SaslSsl => SslClientAuth::None,
+        _ => SslClientAuth::Required,
+    };
+    listener.ssl_client_auth.unwrap_or(default)
+}
+
+/// Every listener, internal and external.
+pub fn all_listeners(cluster: &ValidatedCluster) -> impl Iterator<Item = &CommonListenerSpec> {
     let listeners = &cluster.spec.listeners_config;
     listeners
         .internal_listeners
         .iter()
         .map(|listener| &listener.common)
         .chain(listeners.external_listeners.iter().map(|listener| &listener.common))
-        .filter(|listener| listener.security_protocol.uses_tls())
+}
+
+/// Every listener, internal and external, with TLS.
+pub fn tls_listeners(cluster: &ValidatedCluster) -> impl Iterator<Item = &CommonListenerSpec> {
+    all_listeners(cluster).filter(|listener| listener.security_protocol.uses_tls())
 }
 
 /// What TLS listeners need in `server.properties`, given the user's own settings (`user`) and
@@ -113,7 +128,7 @@ pub fn tls_listeners(cluster: &ValidatedCluster) -> impl Iterator<Item = &Common
 ///
 /// - per listener `<l>`, under `listener.name.<l>.`: PEM key store and trust store read from
 ///   [`server_certificate_dir`], and `ssl.client.auth` (`required` unless `sslClientAuth` says
-///   otherwise, as Koperator);
+///   otherwise, as Koperator; `none` on `sasl_ssl`, whose clients authenticate with SASL);
 /// - `config.providers`: the user's providers with [`FILE_PROVIDER`] added;
 /// - `super.users`: `principals`, then the user's own that are not among them (Koperator's
 ///   merge), so neither the brokers nor the operator lose access when the user turns on an
@@ -129,7 +144,7 @@ pub fn tls_properties(cluster: &ValidatedCluster, user: &Properties, principals:
         let prefix = format!("listener.name.{}.", listener.name.to_lowercase());
         let dir = server_certificate_dir(listener);
         let file = |name: &str| format!("${{{FILE_PROVIDER}:{dir}:{name}}}");
-        let client_auth = match listener.ssl_client_auth.unwrap_or(SslClientAuth::Required) {
+        let client_auth = match client_auth(listener) {
             SslClientAuth::Required => "required",
             SslClientAuth::Requested => "requested",
             SslClientAuth::None => "none",

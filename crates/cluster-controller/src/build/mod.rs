@@ -5,6 +5,7 @@
 
 mod addresses;
 mod broker_config;
+mod broker_sasl;
 pub mod broker_tls;
 mod capacity;
 mod config_map;

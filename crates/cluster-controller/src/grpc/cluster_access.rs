@@ -125,7 +125,7 @@ fn credentials(validated: &model::ValidatedCluster, listener: &CommonListenerSpe
         name: secret.clone(),
         key: key.to_owned(),
     };
-    let sends_certificate = listener.ssl_client_auth != Some(SslClientAuth::None);
+    let sends_certificate = build::broker_tls::client_auth(listener) != SslClientAuth::None;
     Some(v1::ClientCredentials {
         ca_certificate: Some(key(ca)),
         client_certificate: sends_certificate.then(|| key(certificate)),

@@ -248,7 +248,9 @@ pub enum ValidationError {
     UnsupportedPkiBackend { backend: &'static str },
     #[error(
         "spec.listenersConfig.internalListeners[name={name}].type: {protocol} (SASL) is not supported \
-         yet; use ssl or plaintext"
+         on a listener the nodes talk to each other on (usedForInnerBrokerCommunication or \
+         usedForControllerCommunication) yet; use ssl or plaintext there, and {protocol} on a listener \
+         of its own for clients"
     )]
     SaslListener { name: String, protocol: &'static str },
 }

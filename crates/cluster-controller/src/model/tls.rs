@@ -5,7 +5,7 @@
 //! [`pki_source`]), or the user brings them (`create` false or unset, [`user_certificates`]):
 //! the Secret `tlsSecretName` in Koperator's layout, and per listener a JKS `serverSSLCertSecret`.
 
-use crd_types::kafka_cluster::{KafkaClusterSpec, PkiBackend, SecurityProtocol};
+use crd_types::kafka_cluster::{KafkaClusterSpec, PkiBackend};
 
 use super::ValidationError;
 
@@ -63,11 +63,15 @@ pub(super) fn check_tls(spec: &KafkaClusterSpec, errors: &mut Vec<ValidationErro
     for listener in &listeners.internal_listeners {
         let common = &listener.common;
         let name = common.name.clone();
-        if common.security_protocol.uses_sasl() {
+        // SCRAM on the listeners clients use; the nodes themselves would need credentials of
+        // their own on a listener they talk to each other on.
+        let between_nodes = common.used_for_inner_broker_communication == Some(true)
+            || listener.used_for_controller_communication == Some(true);
+        if common.security_protocol.uses_sasl() && between_nodes {
             errors.push(ValidationError::SaslListener { name, protocol: common.security_protocol.kafka_name() });
             continue;
         }
-        if common.security_protocol != SecurityProtocol::Ssl {
+        if !common.security_protocol.uses_tls() {
             continue;
         }
         if common.server_ssl_cert_secret.is_some() && user_certificates(spec).is_none() {
