@@ -11,6 +11,10 @@
 //! ACLs follow the same shape: [`ClusterAdmin::create_acls`] and [`ClusterAdmin::delete_acls`]
 //! answer per [`AclBinding`] or [`AclBindingFilter`] in input order, in requests of at most
 //! [`MAX_ACLS_PER_REQUEST`]; [`ClusterAdmin::describe_acls`] lists what one filter selects.
+//! SCRAM credentials too: [`ClusterAdmin::alter_user_scram_credentials`] and
+//! [`ClusterAdmin::describe_user_scram_credentials`] answer per user. Users' client quotas,
+//! which librdkafka cannot set, go over Kafka's protocol directly ([`wire`]):
+//! [`ClusterAdmin::alter_user_quotas`], [`ClusterAdmin::describe_user_quotas`].
 
 mod acl_binding;
 mod admin;
@@ -18,6 +22,7 @@ mod batch;
 mod changes;
 mod checks;
 mod client;
+mod client_quota;
 mod metadata;
 mod metrics;
 // The one FFI module: admin requests rust-rdkafka does not wrap, or wraps losing Kafka's answer.
@@ -26,18 +31,27 @@ mod native;
 mod operation_error;
 mod overrides;
 mod request_error;
+mod scram_credential;
+mod wire;
 
 pub use acl_binding::{
     ANY_HOST, AclBinding, AclBindingFilter, AclCreation, AclDeletion, AclOperation, AclPatternFilter, AclPatternType,
     AclPermission, AclResourceType, UnknownName,
 };
-pub use admin::{BrokerConfigs, ClusterAdmin, MAX_ACLS_PER_REQUEST, TopicOverrides};
+pub use admin::{BrokerConfigs, ClusterAdmin, MAX_ACLS_PER_REQUEST, MAX_SCRAM_USERS_PER_REQUEST, TopicOverrides};
 pub use batch::MAX_TOPICS_PER_REQUEST;
 pub use changes::{BROKER_DEFAULT, NewTopicSpec, PartitionGrowth, TopicConfigChange, TopicOutcome};
 pub use client::{ClientCertificate, ConnectError, ConnectionSettings, TlsSettings};
+pub use client_quota::{
+    CONSUMER_BYTE_RATE, PRODUCER_BYTE_RATE, REQUEST_PERCENTAGE, UserQuotaChange, UserQuotaOutcome, UserQuotas,
+};
 pub use metadata::{ClusterMetadata, INTERNAL_TOPICS, ReplicaHealth, TopicMetadata, is_internal_topic};
 pub use metrics::{Operation, RequestCounter, RequestLabels};
 pub use operation_error::{OperationError, kafka_error_name};
 /// rust-rdkafka's error codes, as found in [`OperationError::code`] and [`RequestError::code`].
 pub use rdkafka::types::RDKafkaErrorCode;
 pub use request_error::RequestError;
+pub use scram_credential::{
+    MIN_SCRAM_ITERATIONS, ScramAlteration, ScramAlterationOutcome, ScramCredentialInfo, ScramMechanism,
+    UserScramCredentials,
+};

@@ -17,6 +17,10 @@ pub enum Operation {
     CreateAcls,
     DescribeAcls,
     DeleteAcls,
+    DescribeUserScramCredentials,
+    AlterUserScramCredentials,
+    DescribeClientQuotas,
+    AlterClientQuotas,
 }
 
 impl Operation {
@@ -30,18 +34,28 @@ impl Operation {
         Operation::CreateAcls,
         Operation::DescribeAcls,
         Operation::DeleteAcls,
+        Operation::DescribeUserScramCredentials,
+        Operation::AlterUserScramCredentials,
+        Operation::DescribeClientQuotas,
+        Operation::AlterClientQuotas,
     ];
 
     /// Whether the request changes the cluster when it is not `validate_only`.
     pub fn is_write(self) -> bool {
         match self {
-            Operation::Metadata | Operation::DescribeConfigs | Operation::DescribeAcls => false,
+            Operation::Metadata
+            | Operation::DescribeConfigs
+            | Operation::DescribeAcls
+            | Operation::DescribeUserScramCredentials
+            | Operation::DescribeClientQuotas => false,
             Operation::CreateTopics
             | Operation::CreatePartitions
             | Operation::IncrementalAlterConfigs
             | Operation::DeleteTopics
             | Operation::CreateAcls
-            | Operation::DeleteAcls => true,
+            | Operation::DeleteAcls
+            | Operation::AlterUserScramCredentials
+            | Operation::AlterClientQuotas => true,
         }
     }
 
@@ -57,6 +71,10 @@ impl Operation {
             Operation::CreateAcls => "create acls",
             Operation::DescribeAcls => "describe acls",
             Operation::DeleteAcls => "delete acls",
+            Operation::DescribeUserScramCredentials => "describe scram credentials",
+            Operation::AlterUserScramCredentials => "alter scram credentials",
+            Operation::DescribeClientQuotas => "describe client quotas",
+            Operation::AlterClientQuotas => "alter client quotas",
         }
     }
 }
@@ -89,7 +107,9 @@ mod tests {
                 Operation::IncrementalAlterConfigs,
                 Operation::DeleteTopics,
                 Operation::CreateAcls,
-                Operation::DeleteAcls
+                Operation::DeleteAcls,
+                Operation::AlterUserScramCredentials,
+                Operation::AlterClientQuotas
             ]
         );
     }

@@ -3,12 +3,15 @@
 mod acls;
 mod brokers;
 mod configs;
+mod quotas;
+mod scram;
 mod topics;
 
 pub use acls::MAX_ACLS_PER_REQUEST;
 pub use brokers::BrokerConfigs;
 
 pub use configs::TopicOverrides;
+pub use scram::MAX_SCRAM_USERS_PER_REQUEST;
 
 use std::fmt;
 use std::sync::Arc;
@@ -37,6 +40,9 @@ pub struct ClusterAdmin {
     /// `bootstrap_servers` joined, as librdkafka and error messages want it.
     bootstrap: String,
     request_timeout: Duration,
+    /// For the requests made over [`crate::wire`] (client quotas), not librdkafka.
+    client_id: String,
+    tls: Option<client::TlsSettings>,
     requests: RequestCounter,
     /// Tells the event thread to let go of the client.
     stop_events: Arc<AtomicBool>,
@@ -54,6 +60,8 @@ impl ClusterAdmin {
             bootstrap_servers: settings.bootstrap_servers.clone(),
             bootstrap,
             request_timeout: settings.request_timeout,
+            client_id: settings.client_id.clone(),
+            tls: settings.tls.clone(),
             requests,
             stop_events,
         })
@@ -120,6 +128,10 @@ impl ClusterAdmin {
             Operation::CreateAcls => (Api::RD_KAFKA_ADMIN_OP_CREATEACLS, false),
             Operation::DescribeAcls => (Api::RD_KAFKA_ADMIN_OP_DESCRIBEACLS, false),
             Operation::DeleteAcls => (Api::RD_KAFKA_ADMIN_OP_DELETEACLS, false),
+            Operation::DescribeUserScramCredentials => (Api::RD_KAFKA_ADMIN_OP_DESCRIBEUSERSCRAMCREDENTIALS, false),
+            Operation::AlterUserScramCredentials => (Api::RD_KAFKA_ADMIN_OP_ALTERUSERSCRAMCREDENTIALS, false),
+            // Never used: client quotas go over `wire`, not librdkafka.
+            Operation::DescribeClientQuotas | Operation::AlterClientQuotas => (Api::RD_KAFKA_ADMIN_OP_ANY, false),
         };
         let operation_timeout = waits_for_controller.then_some(self.request_timeout);
         let request_timeout = self.request_timeout + operation_timeout.unwrap_or_default();

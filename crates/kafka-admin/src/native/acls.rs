@@ -231,7 +231,7 @@ unsafe fn read_bindings(bindings: *mut *const rd::rd_kafka_AclBinding_t, count: 
 ///
 /// # Safety
 /// `error` must be NULL or a live error object.
-unsafe fn error_answer(error: *const rd::rd_kafka_error_t) -> Result<(), OperationError> {
+pub(super) unsafe fn error_answer(error: *const rd::rd_kafka_error_t) -> Result<(), OperationError> {
     if error.is_null() {
         return Ok(());
     }

@@ -4,11 +4,12 @@
 //! rust-rdkafka 0.39 has no IncrementalAlterConfigs, and its admin client drops what a
 //! controller needs: create/delete/partition answers keep only the error code, not Kafka's
 //! message ("Unknown topic config name: foo"), and DescribeConfigs ignores per-resource errors,
-//! so a missing topic would read as a topic without overrides. It has no ACL calls at all.
+//! so a missing topic would read as a topic without overrides. It has no ACL or SCRAM calls at all.
 
 mod acls;
 mod configs;
 mod request;
+mod scram;
 mod topics;
 
 use std::ffi::{CStr, CString, c_char};
@@ -19,6 +20,7 @@ use rdkafka::types::RDKafkaErrorCode;
 pub(crate) use acls::{create_acls, delete_acls, describe_acls};
 pub(crate) use configs::{alter_broker_configs, alter_topic_configs, describe_broker_configs, describe_topic_configs};
 pub(crate) use request::{AdminCall, Pending, RequestFailure};
+pub(crate) use scram::{alter_user_scram_credentials, describe_user_scram_credentials};
 pub(crate) use topics::{create_partitions, create_topics, delete_topics};
 
 /// librdkafka's description of an error code ("Broker: Leader not available").

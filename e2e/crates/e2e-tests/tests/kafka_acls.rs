@@ -9,7 +9,13 @@
 //! ACLs, so that they are enforced is shown on a TLS cluster: clients with certificates
 //! `CN=alice` and `CN=mallory` from the cluster's CA get exactly what bindings of
 //! `User:CN=alice` grant (the principal Kafka derives from a certificate), and lose it when the
-//! bindings are deleted.
+//! bindings are deleted. The same cluster has a `sasl_ssl` listener (SCRAM-SHA-512, as the
+//! cluster controller configures it): a SCRAM user `carol` set with our
+//! AlterUserScramCredentials (as Kafka's `kafka-configs --describe` and our
+//! DescribeUserScramCredentials both show) produces over it with kcat once `User:carol` has a
+//! write binding, is refused with a wrong password, and after her credential is deleted. Her
+//! producer byte rate quota, set and removed with our AlterClientQuotas, is what Kafka's
+//! `kafka-configs --describe --entity-type users` shows.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -35,6 +41,9 @@ const ADMIN: &str = "acl-admin";
 const PROPAGATION: Duration = Duration::from_secs(60);
 const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
 const EVERYTHING: &str = "-,-,-,-,-,-,-";
+/// The TLS cluster's `sasl_ssl` listener.
+const SCRAM_PORT: u16 = 29094;
+const SCRAM_PASSWORD: &str = "carols-secret";
 
 /// What Koperator's mapping gives `alice` for a read grant on `orders` and a write grant on
 /// every topic starting with `logs-`.
@@ -125,6 +134,9 @@ async fn acls_bind_the_principal_of_a_client_certificate() -> Result<()> {
         for listener in listeners["internalListeners"].as_array_mut().context("internalListeners")? {
             listener["type"] = json!("ssl");
         }
+        listeners["internalListeners"].as_array_mut().context("internalListeners")?.push(json!({
+            "type": "sasl_ssl", "name": "scram", "containerPort": SCRAM_PORT,
+        }));
         listeners["sslSecrets"] = json!({"tlsSecretName": CA_SECRET, "create": true, "pkiBackend": "operator-ca"});
         kafka_cluster::apply(ns, &cluster).await?;
         kafka_cluster::wait_running(ns, "kafka").await?;
@@ -166,10 +178,116 @@ async fn acls_bind_the_principal_of_a_client_certificate() -> Result<()> {
             })
         })
         .await?;
+        let scram_bootstrap = format!("kafka-all-broker.{}.svc.cluster.local:{SCRAM_PORT}", ns.name);
+        a_scram_user_gets_what_its_bindings_grant(&admin, &scram_bootstrap, &ca_file(&admin)?).await?;
         pki::remove_work_dir(&ns.name);
         Ok(())
     })
     .await
+}
+
+/// `carol`, a SCRAM-SHA-512 user set with our AlterUserScramCredentials, authenticates on the
+/// `sasl_ssl` listener: refused on `logs-app` until `User:carol` has a write binding, then
+/// produces; a wrong password is refused; once her credential is deleted, so is she.
+async fn a_scram_user_gets_what_its_bindings_grant(admin: &Admin, bootstrap: &str, ca: &str) -> Result<()> {
+    let (answers, requests) = admin.probe("scram-set", &["carol", SCRAM_PASSWORD]).await?;
+    ensure!(answers == ["carol\tok"] && requests == 1, "scram-set: {answers:?} in {requests} requests");
+    let (described, _) = admin.probe("scram-describe", &["carol", "nobody"]).await?;
+    ensure!(described == ["carol\tSCRAM-SHA-512:4096", "nobody\tnone"], "scram-describe: {described:?}");
+    let stdout = admin.kafka_configs_user("carol").await?;
+    ensure!(stdout.contains("SCRAM-SHA-512=iterations=4096"), "kafka-configs --describe of carol:\n{stdout}");
+
+    a_quota_is_what_kafka_configs_shows(admin).await?;
+
+    let carol = scram_settings(ca, "carol", SCRAM_PASSWORD);
+    let refused = kcat::produce_numbered_with(bootstrap, "logs-app", 0..1, &carol).await;
+    ensure_refused("carol producing without a binding", refused)?;
+    let grants = ["TOPIC,PREFIXED,logs-,User:carol,*,WRITE,ALLOW", "TOPIC,PREFIXED,logs-,User:carol,*,DESCRIBE,ALLOW"];
+    let (answers, _) = admin.probe("create", &grants).await?;
+    ensure!(answers.iter().all(|answer| answer.ends_with("\tok")), "{answers:#?}");
+    wait::eventually("carol to produce to logs-app over SASL_SSL", PROPAGATION, || async {
+        Ok(match kcat::produce_numbered_with(bootstrap, "logs-app", 100..110, &carol).await {
+            Ok(()) => Check::Done(()),
+            Err(error) => Check::Pending(format!("{error:#}")),
+        })
+    })
+    .await?;
+    let wrong = scram_settings(ca, "carol", "not-her-password");
+    ensure_unauthenticated(
+        "carol with a wrong password",
+        kcat::metadata_with(bootstrap, None, &wrong).await.map(drop),
+    )?;
+
+    let (answers, _) = admin.probe("scram-delete", &["carol"]).await?;
+    ensure!(answers == ["carol\tok"], "scram-delete: {answers:?}");
+    wait::eventually("carol to be refused once her credential is deleted", PROPAGATION, || async {
+        Ok(match kcat::metadata_with(bootstrap, None, &carol).await {
+            Err(error) if format!("{error:#}").to_lowercase().contains("authentication") => Check::Done(()),
+            other => Check::Pending(format!("{:?}", other.map(drop))),
+        })
+    })
+    .await?;
+    println!(
+        "SCRAM user carol: set, described alike by kafka-configs, authorized by her binding, refused with a wrong password and after deletion"
+    );
+    Ok(())
+}
+
+/// carol's producer byte rate, set and removed with our AlterClientQuotas: our
+/// DescribeClientQuotas and Kafka's `kafka-configs --describe --entity-type users` agree.
+async fn a_quota_is_what_kafka_configs_shows(admin: &Admin) -> Result<()> {
+    let (answers, requests) = admin.probe("quota-set", &["carol", "producer_byte_rate=1048576"]).await?;
+    ensure!(answers == ["carol\tok"] && requests == 1, "quota-set: {answers:?} in {requests} requests");
+    wait::eventually("carol's quota in kafka-configs and DescribeClientQuotas", PROPAGATION, || async {
+        let described = admin.probe("quota-describe", &[]).await?.0;
+        let shown = admin.kafka_configs_user("carol").await?;
+        let ours = described == ["carol\tproducer_byte_rate=1048576"];
+        Ok(if ours && shown.contains("producer_byte_rate=1048576.0") {
+            Check::Done(())
+        } else {
+            Check::Pending(format!("ours {described:?}, kafka-configs {shown}"))
+        })
+    })
+    .await?;
+    let (answers, _) = admin.probe("quota-remove", &["carol", "producer_byte_rate"]).await?;
+    ensure!(answers == ["carol\tok"], "quota-remove: {answers:?}");
+    wait::eventually("carol's quota gone", PROPAGATION, || async {
+        let described = admin.probe("quota-describe", &[]).await?.0;
+        let shown = admin.kafka_configs_user("carol").await?;
+        Ok(if described.is_empty() && !shown.contains("producer_byte_rate") {
+            Check::Done(())
+        } else {
+            Check::Pending(format!("ours {described:?}, kafka-configs {shown}"))
+        })
+    })
+    .await?;
+    println!("carol's producer_byte_rate quota set and removed; kafka-configs agreed each time");
+    Ok(())
+}
+
+/// kcat over SASL_SSL with SCRAM-SHA-512, trusting the cluster CA, host names verified.
+fn scram_settings(ca: &str, user: &str, password: &str) -> Vec<String> {
+    vec![
+        "security.protocol=sasl_ssl".to_owned(),
+        "sasl.mechanisms=SCRAM-SHA-512".to_owned(),
+        format!("sasl.username={user}"),
+        format!("sasl.password={password}"),
+        format!("ssl.ca.location={ca}"),
+        "ssl.endpoint.identification.algorithm=https".to_owned(),
+    ]
+}
+
+fn ca_file(admin: &Admin) -> Result<String> {
+    Ok(admin.tls.as_ref().context("TLS admin")?.files.ca.display().to_string())
+}
+
+fn ensure_unauthenticated(what: &str, outcome: Result<()>) -> Result<()> {
+    let error = match outcome {
+        Ok(()) => bail!("{what} was served"),
+        Err(error) => format!("{error:#}"),
+    };
+    ensure!(error.to_lowercase().contains("authentication"), "{what} failed, but not on authentication: {error}");
+    Ok(())
 }
 
 /// The combined sample with the StandardAuthorizer and `more` (e.g. `super.users`) added to its
@@ -261,6 +379,18 @@ impl Admin {
             })
         })
         .await
+    }
+
+    /// `kafka-configs --describe --entity-type users --entity-name <user>`: its SCRAM
+    /// credentials and quotas, as Kafka's own tool prints them.
+    async fn kafka_configs_user(&self, user: &str) -> Result<String> {
+        let properties = self.tls.as_ref().map(|tls| tls.properties.display().to_string());
+        let mut args = vec!["kafka-configs", "--bootstrap-server", self.bootstrap.as_str()];
+        if let Some(path) = &properties {
+            args.extend(["--command-config", path.as_str()]);
+        }
+        args.extend(["--describe", "--entity-type", "users", "--entity-name", user]);
+        host_command::run_ok(&args, None, TOOL_TIMEOUT).await
     }
 
     /// `kafka-acls --list`, each entry in acl-probe's notation.

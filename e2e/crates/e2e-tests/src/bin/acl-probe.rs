@@ -1,5 +1,6 @@
-//! Our ACL calls (crates/kafka-admin) from the command line, for the `kafka_acls` e2e test,
-//! which runs it under `e2e/testbed exec` so that cluster DNS names resolve.
+//! Our ACL and SCRAM calls (crates/kafka-admin) from the command line, for the `kafka_acls`
+//! and `kafka_scram` e2e tests, which run it under `e2e/testbed exec` so that cluster DNS names
+//! resolve.
 //!
 //! `acl-probe [--tls <ca> <certificate> <key>] <bootstrap> create <binding>...`, `describe
 //! <filter>`, `delete <filter>...`; with `--tls`, over TLS with that client certificate (PEM files).
@@ -8,13 +9,21 @@
 //! the pattern may also be `ANY` or `MATCH`. Prints one line per binding or filter, the answer
 //! after a tab, each deleted binding on its own line after `deleted\t`, and last
 //! `requests\t<number of requests sent>`.
+//!
+//! SCRAM-SHA-512 credentials: `scram-set <user> <password>` (4,096 iterations), `scram-delete
+//! <user>`, `scram-describe <user>...`; one line per user, the answer after a tab (for
+//! describe, `MECHANISM:iterations` pairs, or `none`).
+//!
+//! Users' client quotas: `quota-set <user> <key>=<value>...`, `quota-remove <user> <key>...`
+//! (one line: the user, the answer), `quota-describe` (one line per user with quotas: the user,
+//! then `key=value` pairs sorted by key).
 
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use kafka_admin::{
     AclBinding, AclBindingFilter, AclPatternFilter, ClientCertificate, ClusterAdmin, ConnectionSettings,
-    RequestCounter, RequestLabels, TlsSettings,
+    MIN_SCRAM_ITERATIONS, RequestCounter, RequestLabels, ScramAlteration, ScramMechanism, TlsSettings, UserQuotaChange,
 };
 
 #[tokio::main]
@@ -25,7 +34,10 @@ async fn main() -> Result<()> {
         all => (None, all),
     };
     let [bootstrap, command, specs @ ..] = args else {
-        bail!("usage: acl-probe [--tls <ca> <certificate> <key>] <bootstrap> create|describe|delete <spec>...");
+        bail!(
+            "usage: acl-probe [--tls <ca> <certificate> <key>] <bootstrap> \
+             create|describe|delete|scram-set|scram-delete|scram-describe|quota-set|quota-remove|quota-describe <arg>..."
+        );
     };
     let requests = RequestCounter::default();
     let settings = ConnectionSettings {
@@ -61,6 +73,57 @@ async fn main() -> Result<()> {
                 }
             }
         }
+        "scram-set" => {
+            let [user, password] = specs else { bail!("scram-set takes a user and a password") };
+            let upsert = ScramAlteration::Upsert {
+                user: user.clone(),
+                mechanism: ScramMechanism::Sha512,
+                iterations: MIN_SCRAM_ITERATIONS,
+                password: password.clone(),
+            };
+            print_alterations(admin.alter_user_scram_credentials(&[upsert]).await?);
+        }
+        "scram-delete" => {
+            let [user] = specs else { bail!("scram-delete takes a user") };
+            let delete = ScramAlteration::Delete { user: user.clone(), mechanism: ScramMechanism::Sha512 };
+            print_alterations(admin.alter_user_scram_credentials(&[delete]).await?);
+        }
+        "scram-describe" => {
+            for described in admin.describe_user_scram_credentials(specs).await? {
+                let answer = match described.result {
+                    Ok(infos) if infos.is_empty() => "none".to_owned(),
+                    Ok(infos) => infos
+                        .iter()
+                        .map(|info| format!("{}:{}", info.mechanism.kafka_name(), info.iterations))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    Err(error) => error.to_string(),
+                };
+                println!("{}\t{answer}", described.user);
+            }
+        }
+        "quota-set" | "quota-remove" => {
+            let [user, keys @ ..] = specs else { bail!("{command} takes a user and quota keys") };
+            let mut change = UserQuotaChange { user: user.clone(), set: Default::default(), remove: Vec::new() };
+            for key in keys {
+                if command == "quota-set" {
+                    let (key, value) = key.split_once('=').context("quota-set takes key=value")?;
+                    change.set.insert(key.to_owned(), value.parse().context("a quota value is a number")?);
+                } else {
+                    change.remove.push(key.clone());
+                }
+            }
+            for outcome in admin.alter_user_quotas(&[change]).await? {
+                let answer = outcome.result.map_or_else(|error| error.to_string(), |()| "ok".into());
+                println!("{}\t{answer}", outcome.user);
+            }
+        }
+        "quota-describe" => {
+            for (user, quotas) in admin.describe_user_quotas().await? {
+                let pairs: Vec<String> = quotas.iter().map(|(key, value)| format!("{key}={value}")).collect();
+                println!("{user}\t{}", pairs.join(","));
+            }
+        }
         other => bail!("unknown command {other}"),
     }
     let sent: u64 = kafka_admin::Operation::ALL
@@ -69,6 +132,13 @@ async fn main() -> Result<()> {
         .sum();
     println!("requests\t{sent}");
     Ok(())
+}
+
+fn print_alterations(outcomes: Vec<kafka_admin::ScramAlterationOutcome>) {
+    for outcome in outcomes {
+        let answer = outcome.result.map_or_else(|error| error.to_string(), |()| "ok".into());
+        println!("{}\t{answer}", outcome.user);
+    }
 }
 
 fn tls_settings(ca: &str, certificate: &str, key: &str) -> Result<TlsSettings> {
