@@ -49,6 +49,55 @@ pub struct KafkaUserSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 3600))]
     pub expiration_seconds: Option<i32>,
+    /// Beyond Koperator: a SCRAM-SHA-512 credential for the cluster's SASL listeners, principal
+    /// `User:<metadata.name>`. The password is generated, or read from `passwordSecret`; the
+    /// user's Secret (`secretName`) gets it as `password` (with `includeJKS` that key is the key
+    /// stores' password: SCRAM's is then `scram-password`) and a ready `sasl.jaas.config`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scram: Option<ScramCredentialSpec>,
+    /// Beyond Koperator: client quotas Kafka enforces for the user's principals (the
+    /// certificate's and the SCRAM one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<UserQuotaSpec>,
+}
+
+/// Where a SCRAM user's password comes from.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScramCredentialSpec {
+    /// A key of a Secret in the user's namespace holding the password; unset: a password is
+    /// generated once and kept in the user's Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_secret: Option<SecretKeyReference>,
+}
+
+/// One key of a Secret in the object's namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyReference {
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// Kafka's user quotas (`producer_byte_rate`, `consumer_byte_rate`, `request_percentage`); an
+/// unset one is not enforced (and removed if it was set before).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserQuotaSpec {
+    /// Bytes per second the user may produce, per broker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub producer_byte_rate: Option<i64>,
+    /// Bytes per second the user may fetch, per broker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub consumer_byte_rate: Option<i64>,
+    /// Percent of a broker's request handler and network threads' time, per broker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub request_percentage: Option<i32>,
 }
 
 /// Koperator's finalizer on a KafkaUser (its ACLs are removed before the object goes); kept so
@@ -186,5 +235,27 @@ mod tests {
         let user = spec("clusterRef: {name: kafka}\nsecretName: s\ncreateCert: false\nexpirationSeconds: 3600\n");
         assert!(!user.creates_certificate());
         assert_eq!(user.certificate_seconds(), 3600);
+        assert_eq!((user.scram, user.quotas), (None, None));
+    }
+
+    /// Our SCRAM and quota fields, beside Koperator's.
+    #[test]
+    fn scram_and_quotas_read_as_written() {
+        let user = spec(
+            "clusterRef: {name: kafka}\nsecretName: carol\ncreateCert: false\n\
+             scram: {passwordSecret: {name: carol-password, key: password}}\n\
+             quotas: {producerByteRate: 1048576, requestPercentage: 50}\n",
+        );
+        let password = user.scram.and_then(|scram| scram.password_secret).expect("a password Secret");
+        assert_eq!((password.name.as_str(), password.key.as_str()), ("carol-password", "password"));
+        let quotas = user.quotas.expect("quotas");
+        assert_eq!(
+            (quotas.producer_byte_rate, quotas.consumer_byte_rate, quotas.request_percentage),
+            (Some(1048576), None, Some(50))
+        );
+        assert_eq!(
+            spec("clusterRef: {name: kafka}\nsecretName: s\nscram: {}\n").scram,
+            Some(ScramCredentialSpec::default())
+        );
     }
 }
