@@ -4,6 +4,7 @@
 //! INTERFACE (owned by the lead; the builders' author fills in the bodies): the reconciler
 //! calls [`validate`] and hands the result to `crate::build`.
 
+mod authorizer;
 mod cruise_control;
 mod kafka_version;
 mod merge;
@@ -246,6 +247,14 @@ pub enum ValidationError {
          (cert-manager) or set operator-ca (the operator's own CA)"
     )]
     UnsupportedPkiBackend { backend: &'static str },
+    #[error(
+        "spec.listenersConfig.internalListeners[name={name}].type: plaintext, but spec.readOnlyConfig turns \
+         an authorizer on: the nodes talk to each other on this listener as User:ANONYMOUS, which the \
+         authorizer refuses, so the cluster would never form. Use type: ssl here (the nodes then act as the \
+         brokers' certificate, which the operator keeps in super.users), or add User:ANONYMOUS to super.users \
+         (every plaintext client then bypasses the ACLs)"
+    )]
+    AnonymousNodes { name: String },
     #[error(
         "spec.listenersConfig.internalListeners[name={name}].type: {protocol} (SASL) is not supported \
          on a listener the nodes talk to each other on (usedForInnerBrokerCommunication or \

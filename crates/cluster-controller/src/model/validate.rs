@@ -48,6 +48,7 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
     };
     check_listeners(spec, &mut errors);
     super::tls::check_tls(spec, &mut errors);
+    super::authorizer::check_authorizer(spec, &mut errors);
     let cruise_control = cruise_control_model(spec);
 
     let mut brokers = Vec::new();

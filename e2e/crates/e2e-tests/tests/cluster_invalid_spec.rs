@@ -24,7 +24,7 @@ async fn expect_degraded(ns: &namespace::TestNamespace, name: &str, needle: &str
 }
 
 #[tokio::test]
-async fn unknown_kafka_version_and_missing_storage_class_degrade_without_crashing() -> Result<()> {
+async fn unknown_kafka_version_missing_storage_class_and_anonymous_nodes_degrade_without_crashing() -> Result<()> {
     namespace::run_isolated("invalid-spec", async |ns| {
         let mut controller =
             ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
@@ -41,6 +41,16 @@ async fn unknown_kafka_version_and_missing_storage_class_degrade_without_crashin
             json!("no-such-class");
         kafka_cluster::apply(ns, &missing_class).await?;
         expect_degraded(ns, "missing-class", "no-such-class").await?;
+
+        // An authorizer the nodes would fail: they talk as User:ANONYMOUS on plaintext listeners.
+        let mut anonymous_nodes = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
+        anonymous_nodes["metadata"]["name"] = json!("anonymous-nodes");
+        let read_only = anonymous_nodes["spec"]["readOnlyConfig"].as_str().unwrap_or_default().to_owned();
+        anonymous_nodes["spec"]["readOnlyConfig"] = json!(format!(
+            "{read_only}authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n"
+        ));
+        kafka_cluster::apply(ns, &anonymous_nodes).await?;
+        expect_degraded(ns, "anonymous-nodes", "internalListeners[name=controller].type: plaintext, but").await?;
 
         let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
         ensure!(pods.list(&ListParams::default()).await?.items.is_empty(), "invalid clusters got pods");
