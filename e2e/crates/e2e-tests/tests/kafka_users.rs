@@ -1,0 +1,315 @@
+//! KafkaUsers on a TLS KRaft cluster whose certificates come from the operator's CA and whose
+//! brokers enforce ACLs (StandardAuthorizer, `allow.everyone.if.no.acl.found=false`).
+//!
+//! Koperator's `config/samples/example-user.yaml` first, as it is: it asks for the `k8s-csr`
+//! backend, which is refused with a Degraded condition naming the field. Then the same user
+//! with the grants of Koperator's SSL guide (read and write on `example-topic`): its Secret
+//! holds a certificate `CN=example-kafkauser` signed by the cluster's CA (the cluster
+//! controller signs the topic controller's CSR), with which kcat produces to and consumes
+//! `example-topic` and is refused on a topic without grant; `kafka-acls --list` equals
+//! `status.acls`; a binding added by hand is removed on resync; dropping the write grant
+//! removes its ACLs (and the right to produce); deleting the user removes its ACLs and Secret,
+//! and its certificate is refused afterwards.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use kube::api::DeleteParams;
+use serde_json::{Value, json};
+
+use crd_types::KafkaUser;
+use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
+use e2e_tests::kafka_cluster::{self, bootstrap};
+use e2e_tests::namespace::TestNamespace;
+use e2e_tests::pki::{self, ClientFiles};
+use e2e_tests::wait::{self, Check};
+use e2e_tests::{acls, crds, host_command, kafka_topic, kcat, manifests, namespace};
+
+const CLUSTER: &str = "kafka";
+const USER: &str = "example-kafkauser";
+const USER_SECRET: &str = "example-kafkauser-secret";
+const PRINCIPAL: &str = "User:CN=example-kafkauser";
+const TOPIC: &str = "example-topic";
+const OTHER_TOPIC: &str = "no-grant-topic";
+const CA_SECRET: &str = "kafka-ca";
+/// The test's administrator, a super user by the spec, for Kafka's own `kafka-acls`.
+const ADMIN: &str = "acl-admin";
+/// The cluster controller's gRPC address, for the topic controller (unique among the e2e tests).
+const GRPC_ADDRESS: &str = "127.0.0.1:19598";
+/// ACLs reach each broker's authorizer through the metadata log, a moment after CreateAcls.
+const PROPAGATION: Duration = Duration::from_secs(90);
+const USER_TIMEOUT: Duration = Duration::from_secs(120);
+const READ_ONLY_CONFIG: &str = "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n\
+                                allow.everyone.if.no.acl.found=false\n";
+
+/// Koperator's `config/samples/example-user.yaml`, namespace left to the test.
+fn koperators_example_user() -> Value {
+    json!({
+        "apiVersion": "kafka.banzaicloud.io/v1alpha1",
+        "kind": "KafkaUser",
+        "metadata": {"name": USER},
+        "spec": {
+            "clusterRef": {"name": CLUSTER},
+            "secretName": USER_SECRET,
+            "pkiBackendSpec": {"pkiBackend": "k8s-csr", "signerName": "kubernetes.io/legacy-unknown"},
+        },
+    })
+}
+
+/// The user of Koperator's SSL guide: the sample without `pkiBackendSpec` (the cluster's
+/// certificates), reading and writing `example-topic`.
+fn with_grants(grants: Value) -> Value {
+    let mut user = koperators_example_user();
+    user["spec"].as_object_mut().expect("spec").remove("pkiBackendSpec");
+    user["spec"]["topicGrants"] = grants;
+    user
+}
+
+fn read_and_write() -> Value {
+    json!([{"topicName": TOPIC, "accessType": "read"}, {"topicName": TOPIC, "accessType": "write"}])
+}
+
+#[tokio::test]
+async fn kafka_users_get_certificates_and_acls_that_follow_the_spec() -> Result<()> {
+    namespace::run_isolated("users", async |ns| {
+        crds::install(&ns.client).await?;
+        let _cluster_controller =
+            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", GRPC_ADDRESS]).await?;
+        let endpoint = format!("http://{GRPC_ADDRESS}");
+        let topic_controller = ControllerProcess::start(
+            "topic-controller",
+            &ns.name,
+            &["--cluster-access-endpoint", &endpoint, "--resync-interval", "5s"],
+        )
+        .await?;
+        kafka_cluster::apply(ns, &tls_cluster_with_acls()?).await?;
+        kafka_cluster::wait_running(ns, CLUSTER).await?;
+        let outcome = users_scenario(ns).await;
+        report_logs_on_failure(outcome, || format!("topic controller log tail:\n{}", topic_controller.log_tail(40)))?;
+        kafka_topic::remove_all(ns, CLUSTER).await
+    })
+    .await
+}
+
+async fn users_scenario(ns: &TestNamespace) -> Result<()> {
+    let bootstrap = bootstrap(ns, CLUSTER);
+    let dir = pki::work_dir(&ns.name)?;
+    let admin_properties = dir.join("admin.properties");
+    let ca = pki::pem_secret(&ns.client, &ns.name, CA_SECRET).await?;
+    ClientFiles::issue(&dir, &ca, ADMIN).await?.write_kafka_properties(&admin_properties)?;
+    for topic in [TOPIC, OTHER_TOPIC] {
+        kafka_topic::apply(ns, &kafka_topic::manifest(topic, topic, 1, 3, &[])).await?;
+        kafka_topic::wait_in_sync(ns, topic, USER_TIMEOUT).await?;
+    }
+
+    manifests::apply_object(&ns.client, &ns.name, &koperators_example_user()).await?;
+    let refused = wait_user(ns, "Degraded True (k8s-csr refused)", |user| {
+        condition(user, "Degraded").is_some_and(|c| c.status == "True" && c.reason == "UnsupportedPkiBackend")
+    })
+    .await?;
+    let message = condition(&refused, "Degraded").map(|c| c.message.clone()).unwrap_or_default();
+    ensure!(message.starts_with("spec.pkiBackendSpec.pkiBackend: k8s-csr is not supported"), "{message}");
+    ensure!(secret(ns).await?.is_none(), "no Secret for a refused backend");
+
+    // Server-side apply of the whole manifest: pkiBackendSpec goes, the grants come.
+    manifests::apply_object(&ns.client, &ns.name, &with_grants(read_and_write())).await?;
+    let user = wait_ready(ns).await?;
+    let files = user_files(ns, &dir).await?;
+    let subject = pki::subject(&dir, "user", &std::fs::read_to_string(&files.certificate)?).await?;
+    ensure!(subject.contains(&format!("CN={USER}")) || subject.contains(&format!("CN = {USER}")), "{subject}");
+    pki::verify(&dir, "user", &ca.ca, &std::fs::read_to_string(&files.certificate)?).await?;
+    let tls = files.kcat_settings();
+
+    wait::eventually("the user's certificate to produce to example-topic", PROPAGATION, || async {
+        Ok(match kcat::produce_numbered_with(&bootstrap, TOPIC, 0..10, &tls).await {
+            Ok(()) => Check::Done(()),
+            Err(error) => Check::Pending(format!("{error:#}")),
+        })
+    })
+    .await?;
+    let consumed = kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.context("consuming example-topic")?;
+    ensure!(consumed.len() >= 10, "consumed {consumed:?}");
+    ensure_unauthorized(
+        "producing to a topic without grant",
+        kcat::produce_numbered_with(&bootstrap, OTHER_TOPIC, 0..1, &tls).await,
+    )?;
+    wait_listed_as_status(&bootstrap, &admin_properties, &user).await?;
+
+    // A binding made by hand for the user's principal is not the spec's: the next pass removes it.
+    host_command::run_ok(
+        &[
+            "kafka-acls",
+            "--bootstrap-server",
+            &bootstrap,
+            "--command-config",
+            &admin_properties.display().to_string(),
+            "--add",
+            "--allow-principal",
+            PRINCIPAL,
+            "--operation",
+            "Alter",
+            "--topic",
+            OTHER_TOPIC,
+        ],
+        None,
+        Duration::from_secs(90),
+    )
+    .await?;
+    let user = wait_ready(ns).await?;
+    wait_listed_as_status(&bootstrap, &admin_properties, &user).await?;
+
+    // Dropping the write grant removes WRITE and CREATE, and with them the right to produce.
+    manifests::apply_object(&ns.client, &ns.name, &with_grants(json!([{"topicName": TOPIC, "accessType": "read"}])))
+        .await?;
+    let user = wait_user(ns, "Ready for the read grant alone", |user| {
+        ready(user) && user.status.as_ref().is_some_and(|s| s.acls.len() == 4)
+    })
+    .await?;
+    wait_listed_as_status(&bootstrap, &admin_properties, &user).await?;
+    wait_unauthorized("producing after the write grant was dropped", || {
+        kcat::produce_numbered_with(&bootstrap, TOPIC, 10..11, &tls)
+    })
+    .await?;
+    kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.context("reading is still granted")?;
+
+    // Deleting the user removes its ACLs and its Secret; its certificate is refused afterwards.
+    users_api(ns).delete(USER, &DeleteParams::default()).await?;
+    wait::eventually("the KafkaUser to be gone", USER_TIMEOUT, || async {
+        Ok(match users_api(ns).get_opt(USER).await? {
+            None => Check::Done(()),
+            Some(user) => Check::Pending(format!("{:?}", user.status)),
+        })
+    })
+    .await?;
+    ensure!(secret(ns).await?.is_none(), "the user's Secret must go with it");
+    let listed = acls::kafka_acls_list(&bootstrap, Some(&admin_properties)).await?;
+    ensure!(listed.iter().all(|entry| !entry.contains(PRINCIPAL)), "ACLs left: {listed:#?}");
+    wait_unauthorized("reading with the deleted user's certificate", || async {
+        kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.map(|_| ())
+    })
+    .await?;
+    pki::remove_work_dir(&ns.name);
+    Ok(())
+}
+
+/// The combined KRaft sample with TLS from the operator's CA on every internal listener, the
+/// StandardAuthorizer denying what no ACL allows, and the test's administrator a super user
+/// (the cluster controller adds its own and the brokers' principals).
+fn tls_cluster_with_acls() -> Result<Value> {
+    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
+    let read_only = cluster["spec"]["readOnlyConfig"].as_str().context("the sample's readOnlyConfig")?.to_owned();
+    cluster["spec"]["readOnlyConfig"] = json!(format!("{read_only}{READ_ONLY_CONFIG}super.users=User:CN={ADMIN}\n"));
+    let listeners = &mut cluster["spec"]["listenersConfig"];
+    for listener in listeners["internalListeners"].as_array_mut().context("internalListeners")? {
+        listener["type"] = json!("ssl");
+    }
+    listeners["sslSecrets"] = json!({"tlsSecretName": CA_SECRET, "create": true, "pkiBackend": "operator-ca"});
+    Ok(cluster)
+}
+
+fn users_api(ns: &TestNamespace) -> Api<KafkaUser> {
+    Api::namespaced(ns.client.clone(), &ns.name)
+}
+
+fn condition<'a>(
+    user: &'a KafkaUser,
+    type_: &str,
+) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    user.status.as_ref()?.conditions.iter().find(|c| c.type_ == type_)
+}
+
+/// Ready True for the current generation.
+fn ready(user: &KafkaUser) -> bool {
+    let generation = user.metadata.generation;
+    user.status.as_ref().is_some_and(|s| s.observed_generation == generation)
+        && condition(user, "Ready").is_some_and(|c| c.status == "True" && c.observed_generation == generation)
+}
+
+async fn wait_user(ns: &TestNamespace, what: &str, check: impl Fn(&KafkaUser) -> bool) -> Result<KafkaUser> {
+    wait::until(&users_api(ns), USER, what, USER_TIMEOUT, check).await
+}
+
+/// Ready, `state: created`, labelled with its cluster, with Koperator's finalizer.
+async fn wait_ready(ns: &TestNamespace) -> Result<KafkaUser> {
+    let user = wait_user(ns, "is Ready", ready).await?;
+    let state = serde_json::to_value(user.status.as_ref().and_then(|s| s.state))?;
+    ensure!(state == json!("created"), "state {state}");
+    ensure!(user.metadata.labels.as_ref().and_then(|l| l.get("kafka_cr")).map(String::as_str) == Some(CLUSTER));
+    let finalizers = user.metadata.finalizers.clone().unwrap_or_default();
+    ensure!(finalizers.contains(&"finalizer.kafkausers.kafka.banzaicloud.io".to_owned()), "{finalizers:?}");
+    Ok(user)
+}
+
+async fn secret(ns: &TestNamespace) -> Result<Option<Secret>> {
+    Ok(Api::<Secret>::namespaced(ns.client.clone(), &ns.name).get_opt(USER_SECRET).await?)
+}
+
+/// The user's Secret as files a client reads: `ca.crt`, `tls.crt`, `tls.key`.
+async fn user_files(ns: &TestNamespace, dir: &Path) -> Result<ClientFiles> {
+    let secret = secret(ns).await?.context("the user's Secret")?;
+    let data = secret.data.unwrap_or_default();
+    let keys: BTreeSet<&str> = data.keys().map(String::as_str).collect();
+    ensure!(keys == BTreeSet::from(["ca.crt", "tls.crt", "tls.key"]), "keys {keys:?}");
+    let write = |key: &str, file: &str| -> Result<std::path::PathBuf> {
+        let path = dir.join(file);
+        std::fs::write(&path, &data[key].0)?;
+        Ok(path)
+    };
+    Ok(ClientFiles {
+        ca: write("ca.crt", "example-ca.crt")?,
+        certificate: write("tls.crt", "example.crt")?,
+        key: write("tls.key", "example.key")?,
+    })
+}
+
+/// Waits until `kafka-acls --list` shows for the user's principal exactly its `status.acls`.
+async fn wait_listed_as_status(bootstrap: &str, admin: &Path, user: &KafkaUser) -> Result<()> {
+    let expected: BTreeSet<String> = user
+        .status
+        .as_ref()
+        .map(|s| s.acls.iter().map(|entry| acls::from_status_notation(entry)).collect::<Result<_>>())
+        .transpose()?
+        .unwrap_or_default();
+    ensure!(!expected.is_empty(), "status.acls is empty");
+    wait::eventually("kafka-acls --list to equal status.acls", PROPAGATION, || async {
+        let listed: BTreeSet<String> = acls::kafka_acls_list(bootstrap, Some(admin))
+            .await?
+            .into_iter()
+            .filter(|entry| entry.contains(&format!(",{PRINCIPAL},")))
+            .collect();
+        Ok(if listed == expected {
+            Check::Done(())
+        } else {
+            Check::Pending(format!("kafka-acls {listed:#?}\nstatus {expected:#?}"))
+        })
+    })
+    .await
+}
+
+fn ensure_unauthorized(what: &str, outcome: Result<()>) -> Result<()> {
+    let error = match outcome {
+        Ok(()) => bail!("{what} was allowed"),
+        Err(error) => format!("{error:#}"),
+    };
+    ensure!(error.to_lowercase().contains("authoriz"), "{what} failed, but not as unauthorized: {error}");
+    Ok(())
+}
+
+/// ACL changes reach the brokers a moment later: waits until `attempt` is refused as unauthorized.
+async fn wait_unauthorized<F, Fut>(what: &str, attempt: F) -> Result<()>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    wait::eventually(what, PROPAGATION, || async {
+        Ok(match attempt().await {
+            Err(error) if format!("{error:#}").to_lowercase().contains("authoriz") => Check::Done(()),
+            other => Check::Pending(format!("{other:?}")),
+        })
+    })
+    .await
+}
