@@ -14,6 +14,7 @@ use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 use crd_types::KafkaUser;
 use crd_types::kafka_user::secret_keys;
 
+use super::java_stores::JavaStores;
 use super::request::UserRequest;
 use crate::access::UserIssuer;
 
@@ -28,7 +29,10 @@ const LIFETIME_TOLERANCE_SECONDS: i64 = 120;
 pub struct StoredSecret {
     /// uids of the Secret's owners: the KafkaUser's when this controller (or Koperator) made it.
     pub owner_uids: Vec<String>,
+    /// The text keys (PEM, password).
     pub data: BTreeMap<String, String>,
+    /// Every non-empty key, text or not (the Java stores are binary).
+    pub keys: Vec<String>,
 }
 
 impl StoredSecret {
@@ -40,11 +44,12 @@ impl StoredSecret {
             .flatten()
             .filter_map(|(key, value)| Some((key.clone(), String::from_utf8(value.0.clone()).ok()?)))
             .collect();
-        Self { owner_uids, data }
+        let keys = secret.data.iter().flatten().filter(|(_, v)| !v.0.is_empty()).map(|(k, _)| k.clone()).collect();
+        Self { owner_uids, data, keys }
     }
 
     fn has(&self, key: &str) -> bool {
-        self.data.get(key).is_some_and(|value| !value.is_empty())
+        self.keys.iter().any(|k| k == key)
     }
 }
 
@@ -69,6 +74,10 @@ pub fn verdict(request: &UserRequest, stored: Option<&StoredSecret>, ca_bundle: 
     }
     if ![secret_keys::CA_CERT, secret_keys::CERT, secret_keys::KEY].iter().all(|key| stored.has(key)) {
         return Verdict::Issue("the Secret lacks ca.crt, tls.crt or tls.key".into());
+    }
+    let java = [secret_keys::KEYSTORE, secret_keys::TRUSTSTORE, secret_keys::PASSWORD];
+    if request.spec.include_jks == Some(true) && !java.iter().all(|key| stored.has(key)) {
+        return Verdict::Issue("spec.includeJKS: the Java key stores are missing".into());
     }
     let facts = match CertificateFacts::read(&stored.data[secret_keys::CERT]) {
         Ok(facts) => facts,
@@ -163,13 +172,25 @@ pub fn owner_reference(request: &UserRequest) -> OwnerReference {
 }
 
 /// The user's Secret with the operator CA's certificate, laid out as Koperator's (and
-/// cert-manager's): `ca.crt`, `tls.crt`, `tls.key`.
-pub fn user_secret(request: &UserRequest, ca_pem: &str, certificate_pem: &str, private_key_pem: &str) -> Secret {
-    let data =
+/// cert-manager's): `ca.crt`, `tls.crt`, `tls.key`, and with `includeJKS` `keystore.jks`,
+/// `truststore.jks` and `password`.
+pub fn user_secret(
+    request: &UserRequest,
+    ca_pem: &str,
+    certificate_pem: &str,
+    private_key_pem: &str,
+    java: Option<&JavaStores>,
+) -> Secret {
+    let mut data: BTreeMap<String, ByteString> =
         [(secret_keys::CA_CERT, ca_pem), (secret_keys::CERT, certificate_pem), (secret_keys::KEY, private_key_pem)]
             .into_iter()
             .map(|(key, value)| (key.to_owned(), ByteString(value.as_bytes().to_vec())))
             .collect();
+    if let Some(java) = java {
+        data.insert(secret_keys::KEYSTORE.to_owned(), ByteString(java.keystore.clone()));
+        data.insert(secret_keys::TRUSTSTORE.to_owned(), ByteString(java.truststore.clone()));
+        data.insert(secret_keys::PASSWORD.to_owned(), ByteString(java.password.as_bytes().to_vec()));
+    }
     Secret {
         metadata: ObjectMeta {
             name: Some(request.spec.secret_name.clone()),

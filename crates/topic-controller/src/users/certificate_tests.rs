@@ -50,15 +50,13 @@ fn spec(seconds: i32, dns: &[&str]) -> KafkaUserSpec {
 }
 
 fn stored(ca_pem: &str, certificate: &str, owner: &str) -> StoredSecret {
-    StoredSecret {
-        owner_uids: vec![owner.into()],
-        data: [
-            (secret_keys::CA_CERT.to_owned(), ca_pem.to_owned()),
-            (secret_keys::CERT.to_owned(), certificate.to_owned()),
-            (secret_keys::KEY.to_owned(), "KEY".to_owned()),
-        ]
-        .into(),
-    }
+    let data: BTreeMap<String, String> = [
+        (secret_keys::CA_CERT.to_owned(), ca_pem.to_owned()),
+        (secret_keys::CERT.to_owned(), certificate.to_owned()),
+        (secret_keys::KEY.to_owned(), "KEY".to_owned()),
+    ]
+    .into();
+    StoredSecret { owner_uids: vec![owner.into()], keys: data.keys().cloned().collect(), data }
 }
 
 #[test]
@@ -91,8 +89,14 @@ fn it_is_issued_again_when_anything_it_depends_on_changed() {
     let shorter = stored(&ca.pem, &leaf(&ca, "alice", &[], NOW, DAY), "uid-alice");
     assert_eq!(judge(Some(&shorter), &ca.pem, NOW), "spec.expirationSeconds changed");
     let mut no_key = secret.clone();
-    no_key.data.remove(secret_keys::KEY);
+    no_key.keys.retain(|key| key != secret_keys::KEY);
     assert!(judge(Some(&no_key), &ca.pem, NOW).contains("lacks"));
+    let mut with_jks = user.clone();
+    with_jks.spec.include_jks = Some(true);
+    assert_eq!(
+        verdict(&with_jks, Some(&secret), &ca.pem, NOW),
+        Verdict::Issue("spec.includeJKS: the Java key stores are missing".into())
+    );
     let mut garbage = secret.clone();
     garbage.data.insert(secret_keys::CERT.into(), "garbage".into());
     assert!(judge(Some(&garbage), &ca.pem, NOW).starts_with("tls.crt cannot be read"));
@@ -109,9 +113,14 @@ fn a_secret_of_someone_else_is_never_taken() {
 #[test]
 fn the_secret_is_owned_by_the_user_and_laid_out_as_koperators() {
     let user = user(spec(3600, &[]));
-    let secret = user_secret(&user, "CA", "CERT", "KEY");
+    let secret = user_secret(&user, "CA", "CERT", "KEY", None);
     let keys: Vec<&String> = secret.data.as_ref().expect("data").keys().collect();
     assert_eq!(keys, ["ca.crt", "tls.crt", "tls.key"]);
+    let java = JavaStores { keystore: vec![1], truststore: vec![2], password: "pw".into() };
+    let with_jks = user_secret(&user, "CA", "CERT", "KEY", Some(&java));
+    let keys: Vec<&String> = with_jks.data.as_ref().expect("data").keys().collect();
+    assert_eq!(keys, ["ca.crt", "keystore.jks", "password", "tls.crt", "tls.key", "truststore.jks"]);
+    assert_eq!(StoredSecret::from_secret(&with_jks).keys.len(), 6);
     let owner = &secret.metadata.owner_references.as_ref().expect("owner")[0];
     assert_eq!((owner.kind.as_str(), owner.uid.as_str(), owner.controller), ("KafkaUser", "uid-alice", Some(true)));
     assert_eq!(StoredSecret::from_secret(&secret).owner_uids, ["uid-alice"]);

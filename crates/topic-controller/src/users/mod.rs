@@ -12,6 +12,7 @@ mod apply;
 mod certificate;
 pub mod controller;
 mod issue;
+mod java_stores;
 mod kube_io;
 pub mod pass;
 mod plan;

@@ -220,13 +220,6 @@ fn plan_user(user: &UserRequest, observed: &Observed<'_>, plan: &mut Plan) {
     if pending.contains(user.principal.as_str()) {
         outcome.waiting.push("setting its ACLs in Kafka".to_owned());
     }
-    if user.spec.include_jks == Some(true) {
-        outcome.unsupported.push(
-            "spec.includeJKS: keystore.jks and truststore.jks are not written yet; Java clients read the PEM keys \
-             (ssl.keystore.type=PEM)"
-                .to_owned(),
-        );
-    }
     plan_certificate(user, observed, plan, &mut outcome);
     plan.outcomes.insert(user.resource.clone(), outcome);
 }
@@ -294,6 +287,13 @@ fn plan_certificate(user: &UserRequest, observed: &Observed<'_>, plan: &mut Plan
         return;
     }
     let Some(desired) = certificate::cert_manager_certificate(user, issuer) else { return };
+    if user.spec.include_jks == Some(true) {
+        outcome.unsupported.push(
+            "spec.includeJKS: with cert-manager the Java key stores are not written yet (the operator's CA writes \
+             them); Java clients read the PEM keys (ssl.keystore.type=PEM)"
+                .to_owned(),
+        );
+    }
     let stored = observed.certificates.get(&user.resource).and_then(Option::as_ref);
     if !stored.is_some_and(|stored| certificate::certificate_matches(stored, &desired)) {
         plan.certificates.push((user.resource.clone(), desired));

@@ -124,7 +124,7 @@ fn a_deleted_user_keeps_its_finalizer_until_acls_and_secret_are_gone() {
     let mut alice = user("app", "alice", vec![grant("orders", AccessType::Read)]);
     alice.deleting = true;
     let mut world = World::new(bindings_of(&alice));
-    let owned = StoredSecret { owner_uids: vec![alice.uid.clone()], data: BTreeMap::new() };
+    let owned = StoredSecret { owner_uids: vec![alice.uid.clone()], data: BTreeMap::new(), keys: vec![] };
     world.secrets.insert(key("app", "alice"), Some(owned));
     let plan = world.plan(&[&alice]);
     assert_eq!(plan.acl_changes.delete, bindings_of(&alice));
@@ -184,7 +184,7 @@ fn no_authorizer_unsupported_fields_and_k8s_csr_are_named() {
     let outcome = &plan.outcomes[&key("app", "alice")];
     let reasons: Vec<&str> = outcome.problems.iter().map(|p| p.reason).collect();
     assert_eq!(reasons, ["NoAuthorizer", "UnsupportedPkiBackend"]);
-    assert!(outcome.unsupported[0].starts_with("spec.includeJKS"));
+    assert!(outcome.unsupported.is_empty(), "the operator's CA writes the Java stores");
 }
 
 #[test]
@@ -194,14 +194,18 @@ fn cert_manager_gets_a_certificate_applied_once_and_the_secret_waited_for() {
         UserIssuer::CertManager { name: "i".into(), kind: "ClusterIssuer".into(), group: "cert-manager.io".into() };
     let mut world = World::new(vec![]);
     world.reach = Reach::Ready { issuer: Some(issuer.clone()), ca_bundle: Some("CA".into()) };
-    let plan = world.plan(&[&alice]);
+    let mut with_jks = alice.clone();
+    with_jks.spec.include_jks = Some(true);
+    let plan = world.plan(&[&with_jks]);
+    assert!(plan.outcomes[&key("app", "alice")].unsupported[0].starts_with("spec.includeJKS"));
     assert_eq!(plan.certificates.len(), 1);
     assert!(plan.outcomes[&key("app", "alice")].waiting[0].starts_with("waiting for cert-manager"));
 
     let stored = certificate::cert_manager_certificate(&alice, &issuer);
     world.certificates.insert(key("app", "alice"), stored);
     let data = ["ca.crt", "tls.crt", "tls.key"].map(|k| (k.to_owned(), "PEM".to_owned())).into();
-    world.secrets.insert(key("app", "alice"), Some(StoredSecret { owner_uids: vec![], data }));
+    let keys = ["ca.crt", "tls.crt", "tls.key"].map(String::from).to_vec();
+    world.secrets.insert(key("app", "alice"), Some(StoredSecret { owner_uids: vec![], data, keys }));
     let plan = world.plan(&[&alice]);
     assert!(plan.certificates.is_empty(), "an unchanged Certificate is not applied again");
     assert!(plan.outcomes[&key("app", "alice")].ready());

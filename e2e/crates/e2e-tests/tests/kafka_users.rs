@@ -6,7 +6,8 @@
 //! with the grants of Koperator's SSL guide (read and write on `example-topic`): its Secret
 //! holds a certificate `CN=example-kafkauser` signed by the cluster's CA (the cluster
 //! controller signs the topic controller's CSR), with which kcat produces to and consumes
-//! `example-topic` and is refused on a topic without grant; `kafka-acls --list` equals
+//! `example-topic` and is refused on a topic without grant, and Java key stores
+//! (`includeJKS`) that keytool and Kafka's console consumer read; `kafka-acls --list` equals
 //! `status.acls`; a binding added by hand is removed on resync; dropping the write grant
 //! removes its ACLs (and the right to produce); deleting the user removes its ACLs and Secret,
 //! and its certificate is refused afterwards.
@@ -61,11 +62,12 @@ fn koperators_example_user() -> Value {
 }
 
 /// The user of Koperator's SSL guide: the sample without `pkiBackendSpec` (the cluster's
-/// certificates), reading and writing `example-topic`.
+/// certificates), reading and writing `example-topic`, with Java key stores (`includeJKS`).
 fn with_grants(grants: Value) -> Value {
     let mut user = koperators_example_user();
     user["spec"].as_object_mut().expect("spec").remove("pkiBackendSpec");
     user["spec"]["topicGrants"] = grants;
+    user["spec"]["includeJKS"] = json!(true);
     user
 }
 
@@ -133,6 +135,7 @@ async fn users_scenario(ns: &TestNamespace) -> Result<()> {
     .await?;
     let consumed = kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.context("consuming example-topic")?;
     ensure!(consumed.len() >= 10, "consumed {consumed:?}");
+    java_client_reads_with_the_key_stores(ns, &dir, &bootstrap).await?;
     ensure_unauthorized(
         "producing to a topic without grant",
         kcat::produce_numbered_with(&bootstrap, OTHER_TOPIC, 0..1, &tls).await,
@@ -158,6 +161,16 @@ async fn users_scenario(ns: &TestNamespace) -> Result<()> {
         None,
         Duration::from_secs(90),
     )
+    .await?;
+    let uid = user.metadata.uid.clone().unwrap_or_default();
+    let set_back = format!("{PRINCIPAL},Topic,LITERAL,{OTHER_TOPIC},Alter,Allow,*");
+    wait::eventually("the hand-made binding to be deleted by the topic controller", PROPAGATION, || async {
+        let events = kafka_topic::events(ns, &uid).await?;
+        Ok(match events.iter().find(|e| e.reason == "AclsChanged" && e.message.contains(&set_back)) {
+            Some(_) => Check::Done(()),
+            None => Check::Pending(format!("events: {events:#?}")),
+        })
+    })
     .await?;
     let user = wait_ready(ns).await?;
     wait_listed_as_status(&bootstrap, &admin_properties, &user).await?;
@@ -253,7 +266,8 @@ async fn user_files(ns: &TestNamespace, dir: &Path) -> Result<ClientFiles> {
     let secret = secret(ns).await?.context("the user's Secret")?;
     let data = secret.data.unwrap_or_default();
     let keys: BTreeSet<&str> = data.keys().map(String::as_str).collect();
-    ensure!(keys == BTreeSet::from(["ca.crt", "tls.crt", "tls.key"]), "keys {keys:?}");
+    let expected = ["ca.crt", "keystore.jks", "password", "tls.crt", "tls.key", "truststore.jks"];
+    ensure!(keys == BTreeSet::from(expected), "keys {keys:?}");
     let write = |key: &str, file: &str| -> Result<std::path::PathBuf> {
         let path = dir.join(file);
         std::fs::write(&path, &data[key].0)?;
@@ -264,6 +278,56 @@ async fn user_files(ns: &TestNamespace, dir: &Path) -> Result<ClientFiles> {
         certificate: write("tls.crt", "example.crt")?,
         key: write("tls.key", "example.key")?,
     })
+}
+
+/// `keystore.jks` and `truststore.jks` of the user's Secret, read by keytool and by Kafka's own
+/// console consumer (a JVM client with a consumer group: the read grant's group ACL).
+async fn java_client_reads_with_the_key_stores(ns: &TestNamespace, dir: &Path, bootstrap: &str) -> Result<()> {
+    let secret = secret(ns).await?.context("the user's Secret")?;
+    let data = secret.data.unwrap_or_default();
+    let password = String::from_utf8(data["password"].0.clone())?;
+    let (keystore, truststore) = (dir.join("keystore.jks"), dir.join("truststore.jks"));
+    std::fs::write(&keystore, &data["keystore.jks"].0)?;
+    std::fs::write(&truststore, &data["truststore.jks"].0)?;
+    let listed = host_command::run_ok(
+        &["keytool", "-list", "-v", "-keystore", &keystore.display().to_string(), "-storepass", &password],
+        None,
+        Duration::from_secs(60),
+    )
+    .await?;
+    ensure!(listed.contains("PrivateKeyEntry") && listed.contains(&format!("CN={USER}")), "keytool:\n{listed}");
+    let properties = dir.join("jks.properties");
+    std::fs::write(
+        &properties,
+        format!(
+            "security.protocol=SSL\nssl.keystore.type=JKS\nssl.keystore.location={}\nssl.keystore.password={password}\n\
+             ssl.key.password={password}\nssl.truststore.type=JKS\nssl.truststore.location={}\n\
+             ssl.truststore.password={password}\n",
+            keystore.display(),
+            truststore.display()
+        ),
+    )?;
+    let consumed = host_command::run_ok(
+        &[
+            "kafka-console-consumer",
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            TOPIC,
+            "--command-config",
+            &properties.display().to_string(),
+            "--from-beginning",
+            "--max-messages",
+            "10",
+            "--timeout-ms",
+            "60000",
+        ],
+        None,
+        Duration::from_secs(120),
+    )
+    .await?;
+    ensure!(consumed.lines().count() >= 10, "kafka-console-consumer with the JKS stores read:\n{consumed}");
+    Ok(())
 }
 
 /// Waits until `kafka-acls --list` shows for the user's principal exactly its `status.acls`.
