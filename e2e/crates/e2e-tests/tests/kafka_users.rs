@@ -10,7 +10,8 @@
 //! (`includeJKS`) that keytool and Kafka's console consumer read; `kafka-acls --list` equals
 //! `status.acls`; a binding added by hand is removed on resync; dropping the write grant
 //! removes its ACLs (and the right to produce); deleting the user removes its ACLs and Secret,
-//! and its certificate is refused afterwards.
+//! and its certificate is refused afterwards. A second test does the same with cert-manager
+//! issuing the certificate (a Certificate as Koperator makes it).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -19,7 +20,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use kube::api::DeleteParams;
+use kube::ResourceExt;
+use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crd_types::KafkaUser;
@@ -28,7 +30,7 @@ use e2e_tests::kafka_cluster::{self, bootstrap};
 use e2e_tests::namespace::TestNamespace;
 use e2e_tests::pki::{self, ClientFiles};
 use e2e_tests::wait::{self, Check};
-use e2e_tests::{acls, crds, host_command, kafka_topic, kcat, manifests, namespace};
+use e2e_tests::{acls, cert_manager, crds, host_command, kafka_topic, kcat, manifests, namespace};
 
 const CLUSTER: &str = "kafka";
 const USER: &str = "example-kafkauser";
@@ -44,6 +46,16 @@ const GRPC_ADDRESS: &str = "127.0.0.1:19598";
 /// ACLs reach each broker's authorizer through the metadata log, a moment after CreateAcls.
 const PROPAGATION: Duration = Duration::from_secs(90);
 const USER_TIMEOUT: Duration = Duration::from_secs(120);
+/// The cert-manager test's cluster, named apart from every other test's: its CA lives in
+/// cert-manager's namespace under the cluster's name.
+const CM_CLUSTER: &str = "kafka-users-cm";
+const CM_CA: &str = "kafka-users-cm-ca-certificate";
+const CM_USER: &str = "cm-user";
+const CM_SECRET: &str = "cm-user-tls";
+const CM_GRPC_ADDRESS: &str = "127.0.0.1:19599";
+/// Internal topics of a one-broker cluster.
+const ONE_BROKER_CONFIG: &str = "auto.create.topics.enable=false\noffsets.topic.replication.factor=1\n\
+     transaction.state.log.replication.factor=1\ntransaction.state.log.min.isr=1\nmin.insync.replicas=1\n";
 const READ_ONLY_CONFIG: &str = "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n\
                                 allow.everyone.if.no.acl.found=false\n";
 
@@ -91,10 +103,119 @@ async fn kafka_users_get_certificates_and_acls_that_follow_the_spec() -> Result<
         kafka_cluster::apply(ns, &tls_cluster_with_acls()?).await?;
         kafka_cluster::wait_running(ns, CLUSTER).await?;
         let outcome = users_scenario(ns).await;
+        let outcome = outcome.and(remove_users(ns).await);
         report_logs_on_failure(outcome, || format!("topic controller log tail:\n{}", topic_controller.log_tail(40)))?;
         kafka_topic::remove_all(ns, CLUSTER).await
     })
     .await
+}
+
+/// The same user on a cluster whose certificates cert-manager issues (the default
+/// `pkiBackend`): a Certificate as Koperator makes it, named after the user, with the cluster's
+/// ClusterIssuer; cert-manager's Secret serves kcat; deleting the user removes Certificate,
+/// Secret and ACLs.
+#[tokio::test]
+async fn kafka_users_get_cert_manager_certificates() -> Result<()> {
+    namespace::run_isolated("users-cm", async |ns| {
+        crds::install(&ns.client).await?;
+        let _cluster_controller =
+            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", CM_GRPC_ADDRESS]).await?;
+        let endpoint = format!("http://{CM_GRPC_ADDRESS}");
+        let topic_controller = ControllerProcess::start(
+            "topic-controller",
+            &ns.name,
+            &["--cluster-access-endpoint", &endpoint, "--resync-interval", "5s"],
+        )
+        .await?;
+        kafka_cluster::apply(ns, &cert_manager_cluster()?).await?;
+        let objects = cert_manager::objects_of(ns, CM_CLUSTER).await?;
+        let outcome = async {
+            kafka_cluster::wait_running(ns, CM_CLUSTER).await?;
+            cert_manager_scenario(ns).await?;
+            kafka_topic::remove_all(ns, CM_CLUSTER).await
+        }
+        .await;
+        let outcome = outcome.and(remove_users(ns).await);
+        let outcome = report_logs_on_failure(outcome, || {
+            format!("topic controller log tail:\n{}", topic_controller.log_tail(40))
+        });
+        let cleanup = cert_manager::delete_outside_namespace(&ns.client, &ns.name, &objects).await;
+        outcome.and(cleanup)
+    })
+    .await
+}
+
+async fn cert_manager_scenario(ns: &TestNamespace) -> Result<()> {
+    let bootstrap = bootstrap(ns, CM_CLUSTER);
+    let dir = pki::work_dir(&ns.name)?;
+    let mut topic = kafka_topic::manifest(TOPIC, TOPIC, 1, 1, &[]);
+    topic["spec"]["clusterRef"]["name"] = json!(CM_CLUSTER);
+    kafka_topic::apply(ns, &topic).await?;
+    kafka_topic::wait_in_sync(ns, TOPIC, USER_TIMEOUT).await?;
+    let mut user = with_grants(read_and_write());
+    user["metadata"]["name"] = json!(CM_USER);
+    user["spec"]["clusterRef"]["name"] = json!(CM_CLUSTER);
+    user["spec"]["secretName"] = json!(CM_SECRET);
+    user["spec"].as_object_mut().context("spec")?.remove("includeJKS");
+    manifests::apply_object(&ns.client, &ns.name, &user).await?;
+    wait_named_ready(ns, CM_USER, CM_CLUSTER).await?;
+    let certificates = Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &certificate_resource());
+    let certificate = certificates.get(CM_USER).await.context("the user's cert-manager Certificate")?;
+    let spec = &certificate.data["spec"];
+    ensure!(spec["secretName"] == json!(CM_SECRET) && spec["commonName"] == json!(CM_USER), "{spec}");
+    let issuer = format!("{}-{CM_CLUSTER}-issuer", ns.name);
+    ensure!(
+        spec["issuerRef"]["name"] == json!(issuer) && spec["issuerRef"]["kind"] == json!("ClusterIssuer"),
+        "{spec}"
+    );
+    let files = secret_files(ns, &dir, CM_SECRET, &["ca.crt", "tls.crt", "tls.key"]).await?;
+    let tls = files.kcat_settings();
+    wait::eventually("the cert-manager certificate to produce to example-topic", PROPAGATION, || async {
+        Ok(match kcat::produce_numbered_with(&bootstrap, TOPIC, 0..10, &tls).await {
+            Ok(()) => Check::Done(()),
+            Err(error) => Check::Pending(format!("{error:#}")),
+        })
+    })
+    .await?;
+    kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.context("consuming with cert-manager's certificate")?;
+
+    users_api(ns).delete(CM_USER, &DeleteParams::default()).await?;
+    wait::eventually("the KafkaUser, its Certificate and its Secret to be gone", USER_TIMEOUT, || async {
+        let left = (
+            users_api(ns).get_opt(CM_USER).await?.is_some(),
+            certificates.get_opt(CM_USER).await?.is_some(),
+            named_secret(ns, CM_SECRET).await?.is_some(),
+        );
+        Ok(if left == (false, false, false) { Check::Done(()) } else { Check::Pending(format!("{left:?}")) })
+    })
+    .await?;
+    wait_unauthorized("reading with the deleted user's certificate", || async {
+        kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.map(|_| ())
+    })
+    .await?;
+    pki::remove_work_dir(&ns.name);
+    Ok(())
+}
+
+/// One broker and one controller (the dedicated sample cut down, as `tls_sources.rs` does),
+/// SSL on both listeners, certificates from cert-manager, ACLs enforced, no Cruise Control.
+fn cert_manager_cluster() -> Result<Value> {
+    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml")?;
+    cluster["metadata"]["name"] = json!(CM_CLUSTER);
+    let spec = &mut cluster["spec"];
+    spec["brokers"] = json!([{"id": 0, "brokerConfigGroup": "broker"}, {"id": 1, "brokerConfigGroup": "controller"}]);
+    spec["readOnlyConfig"] = json!(format!("{ONE_BROKER_CONFIG}{READ_ONLY_CONFIG}"));
+    spec["cruiseControlConfig"]["cruiseControlEndpoint"] = json!("absent-cruise-control:8090");
+    let listeners = spec["listenersConfig"]["internalListeners"].as_array_mut().context("internalListeners")?;
+    for listener in listeners {
+        listener["type"] = json!("ssl");
+    }
+    spec["listenersConfig"]["sslSecrets"] = json!({"tlsSecretName": CM_CA, "create": true});
+    Ok(cluster)
+}
+
+fn certificate_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("cert-manager.io", "v1", "Certificate"), "certificates")
 }
 
 async fn users_scenario(ns: &TestNamespace) -> Result<()> {
@@ -199,8 +320,12 @@ async fn users_scenario(ns: &TestNamespace) -> Result<()> {
     })
     .await?;
     ensure!(secret(ns).await?.is_none(), "the user's Secret must go with it");
-    let listed = acls::kafka_acls_list(&bootstrap, Some(&admin_properties)).await?;
-    ensure!(listed.iter().all(|entry| !entry.contains(PRINCIPAL)), "ACLs left: {listed:#?}");
+    wait::eventually("kafka-acls --list to show no ACL of the deleted user", PROPAGATION, || async {
+        let listed = acls::kafka_acls_list(&bootstrap, Some(&admin_properties)).await?;
+        let left: Vec<&String> = listed.iter().filter(|entry| entry.contains(PRINCIPAL)).collect();
+        Ok(if left.is_empty() { Check::Done(()) } else { Check::Pending(format!("left: {left:#?}")) })
+    })
+    .await?;
     wait_unauthorized("reading with the deleted user's certificate", || async {
         kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.map(|_| ())
     })
@@ -224,6 +349,28 @@ fn tls_cluster_with_acls() -> Result<Value> {
     Ok(cluster)
 }
 
+/// Leaves no KafkaUser to hold up the namespace's deletion, also after a failure: each is
+/// deleted while the topic controller still runs (it removes the ACLs and the finalizer); one
+/// still there a minute later loses the finalizer by hand, and the test fails.
+async fn remove_users(ns: &TestNamespace) -> Result<()> {
+    let api = users_api(ns);
+    for user in api.list(&Default::default()).await? {
+        api.delete(&user.name_any(), &DeleteParams::default()).await?;
+    }
+    let finalized = wait::eventually("every KafkaUser to be finalized", USER_TIMEOUT, || async {
+        let left: Vec<String> = api.list(&Default::default()).await?.iter().map(|u| u.name_any()).collect();
+        Ok(if left.is_empty() { Check::Done(()) } else { Check::Pending(format!("{left:?}")) })
+    })
+    .await;
+    if finalized.is_err() {
+        for user in api.list(&Default::default()).await? {
+            let patch = json!({"metadata": {"finalizers": null}});
+            api.patch(&user.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        }
+    }
+    finalized
+}
+
 fn users_api(ns: &TestNamespace) -> Api<KafkaUser> {
     Api::namespaced(ns.client.clone(), &ns.name)
 }
@@ -243,41 +390,59 @@ fn ready(user: &KafkaUser) -> bool {
 }
 
 async fn wait_user(ns: &TestNamespace, what: &str, check: impl Fn(&KafkaUser) -> bool) -> Result<KafkaUser> {
-    wait::until(&users_api(ns), USER, what, USER_TIMEOUT, check).await
+    wait_named_user(ns, USER, what, check).await
+}
+
+async fn wait_named_user(
+    ns: &TestNamespace,
+    name: &str,
+    what: &str,
+    check: impl Fn(&KafkaUser) -> bool,
+) -> Result<KafkaUser> {
+    wait::until(&users_api(ns), name, what, USER_TIMEOUT, check).await
 }
 
 /// Ready, `state: created`, labelled with its cluster, with Koperator's finalizer.
 async fn wait_ready(ns: &TestNamespace) -> Result<KafkaUser> {
-    let user = wait_user(ns, "is Ready", ready).await?;
+    wait_named_ready(ns, USER, CLUSTER).await
+}
+
+async fn wait_named_ready(ns: &TestNamespace, name: &str, cluster: &str) -> Result<KafkaUser> {
+    let user = wait_named_user(ns, name, "is Ready", ready).await?;
     let state = serde_json::to_value(user.status.as_ref().and_then(|s| s.state))?;
     ensure!(state == json!("created"), "state {state}");
-    ensure!(user.metadata.labels.as_ref().and_then(|l| l.get("kafka_cr")).map(String::as_str) == Some(CLUSTER));
+    ensure!(user.metadata.labels.as_ref().and_then(|l| l.get("kafka_cr")).map(String::as_str) == Some(cluster));
     let finalizers = user.metadata.finalizers.clone().unwrap_or_default();
     ensure!(finalizers.contains(&"finalizer.kafkausers.kafka.banzaicloud.io".to_owned()), "{finalizers:?}");
     Ok(user)
 }
 
 async fn secret(ns: &TestNamespace) -> Result<Option<Secret>> {
-    Ok(Api::<Secret>::namespaced(ns.client.clone(), &ns.name).get_opt(USER_SECRET).await?)
+    named_secret(ns, USER_SECRET).await
+}
+
+async fn named_secret(ns: &TestNamespace, name: &str) -> Result<Option<Secret>> {
+    Ok(Api::<Secret>::namespaced(ns.client.clone(), &ns.name).get_opt(name).await?)
 }
 
 /// The user's Secret as files a client reads: `ca.crt`, `tls.crt`, `tls.key`.
 async fn user_files(ns: &TestNamespace, dir: &Path) -> Result<ClientFiles> {
-    let secret = secret(ns).await?.context("the user's Secret")?;
+    let expected = ["ca.crt", "keystore.jks", "password", "tls.crt", "tls.key", "truststore.jks"];
+    secret_files(ns, dir, USER_SECRET, &expected).await
+}
+
+/// Secret `name` (with exactly the keys `expected`) as PEM files named after it.
+async fn secret_files(ns: &TestNamespace, dir: &Path, name: &str, expected: &[&str]) -> Result<ClientFiles> {
+    let secret = named_secret(ns, name).await?.with_context(|| format!("Secret {name}"))?;
     let data = secret.data.unwrap_or_default();
     let keys: BTreeSet<&str> = data.keys().map(String::as_str).collect();
-    let expected = ["ca.crt", "keystore.jks", "password", "tls.crt", "tls.key", "truststore.jks"];
-    ensure!(keys == BTreeSet::from(expected), "keys {keys:?}");
-    let write = |key: &str, file: &str| -> Result<std::path::PathBuf> {
-        let path = dir.join(file);
+    ensure!(keys == expected.iter().copied().collect(), "keys {keys:?}");
+    let write = |key: &str| -> Result<std::path::PathBuf> {
+        let path = dir.join(format!("{name}-{key}"));
         std::fs::write(&path, &data[key].0)?;
         Ok(path)
     };
-    Ok(ClientFiles {
-        ca: write("ca.crt", "example-ca.crt")?,
-        certificate: write("tls.crt", "example.crt")?,
-        key: write("tls.key", "example.key")?,
-    })
+    Ok(ClientFiles { ca: write("ca.crt")?, certificate: write("tls.crt")?, key: write("tls.key")? })
 }
 
 /// `keystore.jks` and `truststore.jks` of the user's Secret, read by keytool and by Kafka's own
