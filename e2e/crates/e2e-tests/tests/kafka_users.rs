@@ -90,16 +90,7 @@ fn read_and_write() -> Value {
 #[tokio::test]
 async fn kafka_users_get_certificates_and_acls_that_follow_the_spec() -> Result<()> {
     namespace::run_isolated("users", async |ns| {
-        crds::install(&ns.client).await?;
-        let _cluster_controller =
-            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", GRPC_ADDRESS]).await?;
-        let endpoint = format!("http://{GRPC_ADDRESS}");
-        let topic_controller = ControllerProcess::start(
-            "topic-controller",
-            &ns.name,
-            &["--cluster-access-endpoint", &endpoint, "--resync-interval", "5s"],
-        )
-        .await?;
+        let (_cluster_controller, topic_controller) = start_controllers(ns, GRPC_ADDRESS).await?;
         kafka_cluster::apply(ns, &tls_cluster_with_acls()?).await?;
         kafka_cluster::wait_running(ns, CLUSTER).await?;
         let outcome = users_scenario(ns).await;
@@ -117,16 +108,7 @@ async fn kafka_users_get_certificates_and_acls_that_follow_the_spec() -> Result<
 #[tokio::test]
 async fn kafka_users_get_cert_manager_certificates() -> Result<()> {
     namespace::run_isolated("users-cm", async |ns| {
-        crds::install(&ns.client).await?;
-        let _cluster_controller =
-            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", CM_GRPC_ADDRESS]).await?;
-        let endpoint = format!("http://{CM_GRPC_ADDRESS}");
-        let topic_controller = ControllerProcess::start(
-            "topic-controller",
-            &ns.name,
-            &["--cluster-access-endpoint", &endpoint, "--resync-interval", "5s"],
-        )
-        .await?;
+        let (_cluster_controller, topic_controller) = start_controllers(ns, CM_GRPC_ADDRESS).await?;
         kafka_cluster::apply(ns, &cert_manager_cluster()?).await?;
         let objects = cert_manager::objects_of(ns, CM_CLUSTER).await?;
         let outcome = async {
@@ -170,13 +152,7 @@ async fn cert_manager_scenario(ns: &TestNamespace) -> Result<()> {
     );
     let files = secret_files(ns, &dir, CM_SECRET, &["ca.crt", "tls.crt", "tls.key"]).await?;
     let tls = files.kcat_settings();
-    wait::eventually("the cert-manager certificate to produce to example-topic", PROPAGATION, || async {
-        Ok(match kcat::produce_numbered_with(&bootstrap, TOPIC, 0..10, &tls).await {
-            Ok(()) => Check::Done(()),
-            Err(error) => Check::Pending(format!("{error:#}")),
-        })
-    })
-    .await?;
+    wait_produced(&bootstrap, &tls).await?;
     kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.context("consuming with cert-manager's certificate")?;
 
     users_api(ns).delete(CM_USER, &DeleteParams::default()).await?;
@@ -189,12 +165,7 @@ async fn cert_manager_scenario(ns: &TestNamespace) -> Result<()> {
         Ok(if left == (false, false, false) { Check::Done(()) } else { Check::Pending(format!("{left:?}")) })
     })
     .await?;
-    wait_unauthorized("reading with the deleted user's certificate", || async {
-        kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.map(|_| ())
-    })
-    .await?;
-    pki::remove_work_dir(&ns.name);
-    Ok(())
+    refused_after_deletion(ns, &bootstrap, &tls).await
 }
 
 /// One broker and one controller (the dedicated sample cut down, as `tls_sources.rs` does),
@@ -247,13 +218,7 @@ async fn users_scenario(ns: &TestNamespace) -> Result<()> {
     pki::verify(&dir, "user", &ca.ca, &std::fs::read_to_string(&files.certificate)?).await?;
     let tls = files.kcat_settings();
 
-    wait::eventually("the user's certificate to produce to example-topic", PROPAGATION, || async {
-        Ok(match kcat::produce_numbered_with(&bootstrap, TOPIC, 0..10, &tls).await {
-            Ok(()) => Check::Done(()),
-            Err(error) => Check::Pending(format!("{error:#}")),
-        })
-    })
-    .await?;
+    wait_produced(&bootstrap, &tls).await?;
     let consumed = kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.context("consuming example-topic")?;
     ensure!(consumed.len() >= 10, "consumed {consumed:?}");
     java_client_reads_with_the_key_stores(ns, &dir, &bootstrap).await?;
@@ -326,12 +291,7 @@ async fn users_scenario(ns: &TestNamespace) -> Result<()> {
         Ok(if left.is_empty() { Check::Done(()) } else { Check::Pending(format!("left: {left:#?}")) })
     })
     .await?;
-    wait_unauthorized("reading with the deleted user's certificate", || async {
-        kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.map(|_| ())
-    })
-    .await?;
-    pki::remove_work_dir(&ns.name);
-    Ok(())
+    refused_after_deletion(ns, &bootstrap, &tls).await
 }
 
 /// The combined KRaft sample with TLS from the operator's CA on every internal listener, the
@@ -347,6 +307,43 @@ fn tls_cluster_with_acls() -> Result<Value> {
     }
     listeners["sslSecrets"] = json!({"tlsSecretName": CA_SECRET, "create": true, "pkiBackend": "operator-ca"});
     Ok(cluster)
+}
+
+/// The cluster controller serving ClusterAccess on `grpc_address`, and the topic controller
+/// asking it, resyncing every 5 s.
+async fn start_controllers(ns: &TestNamespace, grpc_address: &str) -> Result<(ControllerProcess, ControllerProcess)> {
+    crds::install(&ns.client).await?;
+    let cluster_controller =
+        ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", grpc_address]).await?;
+    let endpoint = format!("http://{grpc_address}");
+    let topic_controller = ControllerProcess::start(
+        "topic-controller",
+        &ns.name,
+        &["--cluster-access-endpoint", &endpoint, "--resync-interval", "5s"],
+    )
+    .await?;
+    Ok((cluster_controller, topic_controller))
+}
+
+/// The deleted user's certificate no longer reads: its ACLs are gone.
+async fn refused_after_deletion(ns: &TestNamespace, bootstrap: &str, tls: &[String]) -> Result<()> {
+    wait_unauthorized("reading with the deleted user's certificate", || async {
+        kcat::consume_all_with(bootstrap, TOPIC, tls).await.map(|_| ())
+    })
+    .await?;
+    pki::remove_work_dir(&ns.name);
+    Ok(())
+}
+
+/// Produces with `tls` until the user's ACLs reach the brokers.
+async fn wait_produced(bootstrap: &str, tls: &[String]) -> Result<()> {
+    wait::eventually("the user's certificate to produce to example-topic", PROPAGATION, || async {
+        Ok(match kcat::produce_numbered_with(bootstrap, TOPIC, 0..10, tls).await {
+            Ok(()) => Check::Done(()),
+            Err(error) => Check::Pending(format!("{error:#}")),
+        })
+    })
+    .await
 }
 
 /// Leaves no KafkaUser to hold up the namespace's deletion, also after a failure: each is
