@@ -18,6 +18,8 @@ use super::java_stores::JavaStores;
 use super::request::UserRequest;
 use crate::access::UserIssuer;
 
+/// cert-manager's annotation on a Secret it writes, naming the Certificate.
+const CERTIFICATE_NAME_ANNOTATION: &str = "cert-manager.io/certificate-name";
 /// Certificates start this long before they are signed (the cluster controller's clock skew
 /// allowance), so their lifetime is `expirationSeconds` plus this.
 const CLOCK_SKEW_SECONDS: i64 = 300;
@@ -33,6 +35,8 @@ pub struct StoredSecret {
     pub data: BTreeMap<String, String>,
     /// Every non-empty key, text or not (the Java stores are binary).
     pub keys: Vec<String>,
+    /// The cert-manager Certificate that wrote the Secret (its `cert-manager.io/certificate-name`).
+    pub certificate_name: Option<String>,
 }
 
 impl StoredSecret {
@@ -45,7 +49,15 @@ impl StoredSecret {
             .filter_map(|(key, value)| Some((key.clone(), String::from_utf8(value.0.clone()).ok()?)))
             .collect();
         let keys = secret.data.iter().flatten().filter(|(_, v)| !v.0.is_empty()).map(|(k, _)| k.clone()).collect();
-        Self { owner_uids, data, keys }
+        let certificate_name =
+            secret.metadata.annotations.as_ref().and_then(|a| a.get(CERTIFICATE_NAME_ANNOTATION)).cloned();
+        Self { owner_uids, data, keys, certificate_name }
+    }
+
+    /// Made for `user`: owned by it (the operator's CA), or written by cert-manager for the
+    /// Certificate named after it (cert-manager sets no owner on its Secrets).
+    pub fn belongs_to(&self, user: &UserRequest) -> bool {
+        self.owner_uids.contains(&user.uid) || self.certificate_name.as_deref() == Some(user.resource.name.as_str())
     }
 
     fn has(&self, key: &str) -> bool {
@@ -69,7 +81,7 @@ pub enum Verdict {
 /// bundle, or with less than a third of its lifetime left (cert-manager's default renewal).
 pub fn verdict(request: &UserRequest, stored: Option<&StoredSecret>, ca_bundle: &str, now: i64) -> Verdict {
     let Some(stored) = stored else { return Verdict::Issue("no certificate yet".into()) };
-    if !stored.owner_uids.contains(&request.uid) {
+    if !stored.belongs_to(request) {
         return Verdict::Foreign;
     }
     if ![secret_keys::CA_CERT, secret_keys::CERT, secret_keys::KEY].iter().all(|key| stored.has(key)) {

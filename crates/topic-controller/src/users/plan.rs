@@ -328,7 +328,7 @@ fn plan_deletion(user: &UserRequest, observed: &Observed<'_>, acls_done: bool, p
     }
     let secret = observed.secrets.get(&user.resource).and_then(Option::as_ref);
     let cleanup = Cleanup {
-        secret: secret.filter(|s| s.owner_uids.contains(&user.uid)).map(|_| user.spec.secret_name.clone()),
+        secret: secret.filter(|s| s.belongs_to(user)).map(|_| user.spec.secret_name.clone()),
         certificate: observed
             .certificates
             .get(&user.resource)

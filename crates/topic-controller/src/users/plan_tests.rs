@@ -124,7 +124,12 @@ fn a_deleted_user_keeps_its_finalizer_until_acls_and_secret_are_gone() {
     let mut alice = user("app", "alice", vec![grant("orders", AccessType::Read)]);
     alice.deleting = true;
     let mut world = World::new(bindings_of(&alice));
-    let owned = StoredSecret { owner_uids: vec![alice.uid.clone()], data: BTreeMap::new(), keys: vec![] };
+    let owned = StoredSecret {
+        owner_uids: vec![alice.uid.clone()],
+        data: BTreeMap::new(),
+        keys: vec![],
+        certificate_name: None,
+    };
     world.secrets.insert(key("app", "alice"), Some(owned));
     let plan = world.plan(&[&alice]);
     assert_eq!(plan.acl_changes.delete, bindings_of(&alice));
@@ -205,8 +210,19 @@ fn cert_manager_gets_a_certificate_applied_once_and_the_secret_waited_for() {
     world.certificates.insert(key("app", "alice"), stored);
     let data = ["ca.crt", "tls.crt", "tls.key"].map(|k| (k.to_owned(), "PEM".to_owned())).into();
     let keys = ["ca.crt", "tls.crt", "tls.key"].map(String::from).to_vec();
-    world.secrets.insert(key("app", "alice"), Some(StoredSecret { owner_uids: vec![], data, keys }));
+    world.secrets.insert(
+        key("app", "alice"),
+        Some(StoredSecret { owner_uids: vec![], data, keys, certificate_name: Some("alice".into()) }),
+    );
     let plan = world.plan(&[&alice]);
     assert!(plan.certificates.is_empty(), "an unchanged Certificate is not applied again");
     assert!(plan.outcomes[&key("app", "alice")].ready());
+
+    // cert-manager sets no owner on its Secret: its annotation names the user's Certificate.
+    let mut deleted = alice.clone();
+    deleted.deleting = true;
+    let plan = world.plan(&[&deleted]);
+    let expected = Cleanup { secret: Some("alice-tls".into()), certificate: Some("alice".into()) };
+    assert_eq!(plan.cleanups, [(key("app", "alice"), expected)]);
+    assert!(plan.releases.is_empty());
 }

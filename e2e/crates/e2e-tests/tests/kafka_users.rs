@@ -94,9 +94,9 @@ async fn kafka_users_get_certificates_and_acls_that_follow_the_spec() -> Result<
         kafka_cluster::apply(ns, &tls_cluster_with_acls()?).await?;
         kafka_cluster::wait_running(ns, CLUSTER).await?;
         let outcome = users_scenario(ns).await;
-        let outcome = outcome.and(remove_users(ns).await);
-        report_logs_on_failure(outcome, || format!("topic controller log tail:\n{}", topic_controller.log_tail(40)))?;
-        kafka_topic::remove_all(ns, CLUSTER).await
+        // Also after a failure, while the topic controller runs: its finalizers must go.
+        let outcome = outcome.and(remove_users(ns).await).and(kafka_topic::remove_all(ns, CLUSTER).await);
+        report_logs_on_failure(outcome, || format!("topic controller log tail:\n{}", topic_controller.log_tail(40)))
     })
     .await
 }
@@ -113,11 +113,11 @@ async fn kafka_users_get_cert_manager_certificates() -> Result<()> {
         let objects = cert_manager::objects_of(ns, CM_CLUSTER).await?;
         let outcome = async {
             kafka_cluster::wait_running(ns, CM_CLUSTER).await?;
-            cert_manager_scenario(ns).await?;
-            kafka_topic::remove_all(ns, CM_CLUSTER).await
+            cert_manager_scenario(ns).await
         }
         .await;
-        let outcome = outcome.and(remove_users(ns).await);
+        // Also after a failure, while the topic controller runs: its finalizers must go.
+        let outcome = outcome.and(remove_users(ns).await).and(kafka_topic::remove_all(ns, CM_CLUSTER).await);
         let outcome = report_logs_on_failure(outcome, || {
             format!("topic controller log tail:\n{}", topic_controller.log_tail(40))
         });
