@@ -46,6 +46,8 @@ const GRPC_ADDRESS: &str = "127.0.0.1:19598";
 /// ACLs reach each broker's authorizer through the metadata log, a moment after CreateAcls.
 const PROPAGATION: Duration = Duration::from_secs(90);
 const USER_TIMEOUT: Duration = Duration::from_secs(120);
+/// The topic controller's resync interval.
+const RESYNC: Duration = Duration::from_secs(5);
 /// The cert-manager test's cluster, named apart from every other test's: its CA lives in
 /// cert-manager's namespace under the cluster's name.
 const CM_CLUSTER: &str = "kafka-users-cm";
@@ -93,7 +95,7 @@ async fn kafka_users_get_certificates_and_acls_that_follow_the_spec() -> Result<
         let (_cluster_controller, topic_controller) = start_controllers(ns, GRPC_ADDRESS).await?;
         kafka_cluster::apply(ns, &tls_cluster_with_acls()?).await?;
         kafka_cluster::wait_running(ns, CLUSTER).await?;
-        let outcome = users_scenario(ns).await;
+        let outcome = users_scenario(ns, &topic_controller.log).await;
         // Also after a failure, while the topic controller runs: its finalizers must go.
         let outcome = outcome.and(remove_users(ns).await).and(kafka_topic::remove_all(ns, CLUSTER).await);
         report_logs_on_failure(outcome, || format!("topic controller log tail:\n{}", topic_controller.log_tail(40)))
@@ -189,7 +191,7 @@ fn certificate_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("cert-manager.io", "v1", "Certificate"), "certificates")
 }
 
-async fn users_scenario(ns: &TestNamespace) -> Result<()> {
+async fn users_scenario(ns: &TestNamespace, topic_controller_log: &Path) -> Result<()> {
     let bootstrap = bootstrap(ns, CLUSTER);
     let dir = pki::work_dir(&ns.name)?;
     let admin_properties = dir.join("admin.properties");
@@ -227,6 +229,7 @@ async fn users_scenario(ns: &TestNamespace) -> Result<()> {
         kcat::produce_numbered_with(&bootstrap, OTHER_TOPIC, 0..1, &tls).await,
     )?;
     wait_listed_as_status(&bootstrap, &admin_properties, &user).await?;
+    idle_passes_write_nothing(topic_controller_log).await?;
 
     // A binding made by hand for the user's principal is not the spec's: the next pass removes it.
     host_command::run_ok(
@@ -310,7 +313,7 @@ fn tls_cluster_with_acls() -> Result<Value> {
 }
 
 /// The cluster controller serving ClusterAccess on `grpc_address`, and the topic controller
-/// asking it, resyncing every 5 s.
+/// asking it, resyncing every [`RESYNC`].
 async fn start_controllers(ns: &TestNamespace, grpc_address: &str) -> Result<(ControllerProcess, ControllerProcess)> {
     crds::install(&ns.client).await?;
     let cluster_controller =
@@ -319,10 +322,33 @@ async fn start_controllers(ns: &TestNamespace, grpc_address: &str) -> Result<(Co
     let topic_controller = ControllerProcess::start(
         "topic-controller",
         &ns.name,
-        &["--cluster-access-endpoint", &endpoint, "--resync-interval", "5s"],
+        &["--cluster-access-endpoint", &endpoint, "--resync-interval", &format!("{}s", RESYNC.as_secs())],
     )
     .await?;
     Ok((cluster_controller, topic_controller))
+}
+
+/// With everything in sync, passes (one DescribeAcls each) write nothing: no API write (status,
+/// Secret, label, finalizer, event) and no CreateAcls or DeleteAcls.
+async fn idle_passes_write_nothing(topic_controller_log: &Path) -> Result<()> {
+    let address = kafka_topic::metrics_address(topic_controller_log, Duration::from_secs(10)).await?;
+    let describe_acls =
+        |metrics: &kafka_topic::Metrics| metrics.sum(kafka_topic::KAFKA_REQUESTS, &[("operation", "DescribeAcls")]);
+    let before = kafka_topic::scrape(&address).await?;
+    tokio::time::sleep(RESYNC * 2 + Duration::from_secs(1)).await;
+    let after = kafka_topic::scrape(&address).await?;
+    let passes = describe_acls(&after) - describe_acls(&before);
+    ensure!(passes >= 2.0, "only {passes} users passes (DescribeAcls) in two resync intervals");
+    let mut changes = before.changes(&after, kafka_topic::WRITES);
+    changes.extend(
+        before
+            .changes(&after, kafka_topic::KAFKA_REQUESTS)
+            .into_iter()
+            .filter(|change| ["CreateAcls", "DeleteAcls"].iter().any(|op| change.contains(&format!("\"{op}\"")))),
+    );
+    ensure!(changes.is_empty(), "writes during {passes} idle passes:\n{}", changes.join("\n"));
+    eprintln!("kafka_users: idle: {passes} passes, no writes");
+    Ok(())
 }
 
 /// The deleted user's certificate no longer reads: its ACLs are gone.
