@@ -26,6 +26,7 @@ fn plaintext_access() -> ClusterAccessInfo {
         kafka_version: "3.9.1".into(),
         metadata_mode: MetadataMode::Kraft.into(),
         broker_ids: vec![0, 1, 2],
+        user_certificate_issuer: None,
     }
 }
 

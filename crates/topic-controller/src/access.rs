@@ -36,6 +36,8 @@ pub enum Error {
     NoTlsCredentials { cluster: ClusterKey, listener: String },
     #[error("the cluster controller answered for {0} without a listener to use")]
     NoListener(ClusterKey),
+    #[error("the cluster controller refused to sign the certificate ({code:?}): {message}")]
+    SigningRefused { code: Code, message: String },
 }
 
 /// Where a cluster's brokers are, as the topic controller needs it.
@@ -46,6 +48,33 @@ pub struct ClusterTarget {
     pub spec_broker_count: usize,
     /// Where the TLS material is, for a TLS listener.
     pub tls: Option<TlsSource>,
+    /// Who issues KafkaUsers' certificates; `None` when the operator makes none for the cluster.
+    pub user_issuer: Option<UserIssuer>,
+}
+
+/// Who issues a cluster's client certificates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserIssuer {
+    /// The operator's CA, through [`ClusterAccess::sign_client_certificate`].
+    OperatorCa,
+    /// cert-manager, through a Certificate naming this issuer.
+    CertManager { name: String, kind: String, group: String },
+}
+
+/// What to sign: the CSR's public key, named as the other fields say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigningRequest {
+    pub csr_pem: String,
+    pub common_name: String,
+    pub dns_names: Vec<String>,
+    pub validity_seconds: i64,
+}
+
+/// A signed certificate and the CA bundle clients of the cluster trust.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signed {
+    pub certificate_pem: String,
+    pub ca_certificate_pem: String,
 }
 
 /// A lazily connected client: creating it needs no reachable server, and the channel
@@ -88,7 +117,43 @@ impl ClusterAccess {
             bootstrap_servers: listener.bootstrap_servers.clone(),
             spec_broker_count: access.broker_ids.len(),
             tls: tls_source(cluster, listener)?,
+            user_issuer: access.user_certificate_issuer.and_then(|issuer| issuer.backend).map(user_issuer),
         })
+    }
+
+    /// Asks the cluster controller to sign a client certificate with the cluster's CA.
+    pub async fn sign_client_certificate(
+        &self,
+        cluster: &ClusterKey,
+        request: SigningRequest,
+    ) -> Result<Signed, Error> {
+        let request = v1::SignClientCertificateRequest {
+            cluster: Some(ClusterRef { namespace: cluster.namespace.clone(), name: cluster.name.clone() }),
+            csr_pem: request.csr_pem,
+            common_name: request.common_name,
+            dns_names: request.dns_names,
+            validity_seconds: request.validity_seconds,
+        };
+        let response =
+            self.client.clone().sign_client_certificate(request).await.map_err(|status| match status.code() {
+                Code::Unavailable | Code::Unknown | Code::DeadlineExceeded | Code::Cancelled => Error::Unreachable {
+                    endpoint: self.endpoint.clone(),
+                    code: status.code(),
+                    message: status.message().to_owned(),
+                },
+                code => Error::SigningRefused { code, message: status.message().to_owned() },
+            })?;
+        let signed = response.into_inner();
+        Ok(Signed { certificate_pem: signed.certificate_pem, ca_certificate_pem: signed.ca_certificate_pem })
+    }
+}
+
+fn user_issuer(backend: v1::user_certificate_issuer::Backend) -> UserIssuer {
+    match backend {
+        v1::user_certificate_issuer::Backend::OperatorCa(_) => UserIssuer::OperatorCa,
+        v1::user_certificate_issuer::Backend::CertManager(issuer) => {
+            UserIssuer::CertManager { name: issuer.name, kind: issuer.kind, group: issuer.group }
+        }
     }
 }
 

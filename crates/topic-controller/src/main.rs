@@ -1,10 +1,11 @@
-//! `topic-controller`: reconciles KafkaTopic resources against the Kafka clusters they name,
-//! which it reaches through the cluster controller's ClusterAccess gRPC service.
+//! `topic-controller`: reconciles KafkaTopic and KafkaUser resources against the Kafka clusters
+//! they name, which it reaches through the cluster controller's ClusterAccess gRPC service.
 //!
 //! The process around it (probes, CRD wait, leader election, shutdown) is
 //! `operator_runtime::deployable`; `controller` wires the watch to one keyed worker per
 //! cluster (`cluster_pass`), whose `sync` pass reads → plans (`plan`, pure) → applies
-//! (`apply`) → writes status.
+//! (`apply`) → writes status. KafkaUsers (`users`) have their own watch and workers of the
+//! same shape.
 
 mod access;
 mod apply;
@@ -21,9 +22,8 @@ mod status_writer;
 mod sync;
 mod tls_material;
 mod tls_secrets;
-// The decisions the KafkaUser reconciler (issue 17, next) stands on; nothing calls them yet.
-#[cfg_attr(not(test), expect(dead_code, reason = "the KafkaUser reconciler is their first caller"))]
 mod user_acls;
+mod users;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -50,7 +50,7 @@ const NAME: &str = env!("CARGO_PKG_NAME");
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Reconciles KafkaTopic resources against the Kafka clusters they name.
+/// Reconciles KafkaTopic and KafkaUser resources against the Kafka clusters they name.
 #[derive(Debug, Parser)]
 #[command(name = NAME, version, about)]
 struct Args {
@@ -93,6 +93,17 @@ async fn main() -> ExitCode {
                         Reporter { controller: NAME.to_owned(), instance: args.leader_election.identity.clone() },
                     );
                     let reporter = ReconcileReporter::new(reconciles.clone(), recorder.clone());
+                    let users = Arc::new(users::pass::Shared {
+                        writer: users::UserWriter {
+                            client: client.clone(),
+                            field_manager: field_manager.clone(),
+                            recorder: recorder.clone(),
+                        },
+                        access: access.clone(),
+                        kafka_requests: kafka_requests.clone(),
+                        client_id: NAME.to_owned(),
+                        request_timeout: args.kafka_request_timeout,
+                    });
                     let shared = Arc::new(sync::Shared {
                         writer: TopicWriter { client: client.clone(), field_manager: field_manager.clone(), recorder },
                         access: access.clone(),
@@ -103,7 +114,16 @@ async fn main() -> ExitCode {
                     });
                     let (client, namespace) = (client.clone(), namespace.clone());
                     async move {
-                        controller::run(client, namespace.as_deref(), shared, pacing, reporter, leading).await
+                        let users = users::controller::run(
+                            client.clone(),
+                            namespace.as_deref(),
+                            users,
+                            pacing,
+                            reporter.clone(),
+                            leading.clone(),
+                        );
+                        let topics = controller::run(client, namespace.as_deref(), shared, pacing, reporter, leading);
+                        tokio::join!(topics, users);
                     }
                 })
                 .await?;

@@ -6,7 +6,10 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures::Stream;
+use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Api, Client};
+use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 
 use crd_types::KafkaCluster;
@@ -14,39 +17,52 @@ use crd_types::kafka_cluster::{ClusterState, CommonListenerSpec, SecurityProtoco
 use grpc_contracts::cluster_v1::cluster_access_server::ClusterAccess;
 use grpc_contracts::cluster_v1::{
     self as v1, ClusterAccessInfo, ClusterRef, GetClusterAccessRequest, GetClusterAccessResponse, NotReady,
-    WatchClusterAccessRequest, WatchClusterAccessResponse, watch_cluster_access_response,
+    SignClientCertificateRequest, SignClientCertificateResponse, WatchClusterAccessRequest, WatchClusterAccessResponse,
+    watch_cluster_access_response,
 };
 
 use crate::build;
 use crate::build::pki::names::controller_certificate_secret_name;
-use crate::build::pki::secrets::{CA_CERTIFICATE_KEY, CERTIFICATE_KEY, PRIVATE_KEY_KEY};
+use crate::build::pki::secrets::{CA_CERTIFICATE_KEY, CERTIFICATE_KEY, PRIVATE_KEY_KEY, ca_secret_name};
 use crate::build::pki::user_provided;
 use crate::model::{self, MetadataMode};
+
+use super::certificate_signing;
 
 /// How often a watch re-reads the cache; access details change on the scale of minutes.
 const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
 pub struct ClusterAccessService {
     clusters: Store<KafkaCluster>,
+    /// Reads a cluster's CA Secret when a client certificate is to be signed.
+    client: Client,
 }
 
 impl ClusterAccessService {
-    pub fn new(clusters: Store<KafkaCluster>) -> Self {
-        Self { clusters }
+    pub fn new(clusters: Store<KafkaCluster>, client: Client) -> Self {
+        Self { clusters, client }
     }
 }
 
-/// The access details of a cluster, or why there are none yet.
-fn access(clusters: &Store<KafkaCluster>, cluster: &ClusterRef) -> Result<ClusterAccessInfo, Status> {
+/// A cluster from the cache, validated.
+fn validated(clusters: &Store<KafkaCluster>, cluster: &ClusterRef) -> Result<model::ValidatedCluster, Status> {
     if cluster.name.is_empty() || cluster.namespace.is_empty() {
         return Err(Status::invalid_argument("cluster.namespace and cluster.name are required"));
     }
     let object = clusters.get(&ObjectRef::new(&cluster.name).within(&cluster.namespace)).ok_or_else(|| {
         Status::not_found(format!("KafkaCluster {}/{} does not exist", cluster.namespace, cluster.name))
     })?;
-    let validated = model::validate(&object).map_err(|problems| {
+    model::validate(&object).map_err(|problems| {
         let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         Status::failed_precondition(format!("the KafkaCluster spec cannot work: {}", problems.join("; ")))
+    })
+}
+
+/// The access details of a cluster, or why there are none yet.
+fn access(clusters: &Store<KafkaCluster>, cluster: &ClusterRef) -> Result<ClusterAccessInfo, Status> {
+    let validated = validated(clusters, cluster)?;
+    let object = clusters.get(&ObjectRef::new(&cluster.name).within(&cluster.namespace)).ok_or_else(|| {
+        Status::not_found(format!("KafkaCluster {}/{} does not exist", cluster.namespace, cluster.name))
     })?;
     let status = object.status.as_ref();
     // A rolling restart keeps all but one broker serving, which is enough for admin work.
@@ -99,6 +115,7 @@ fn access_info(cluster: ClusterRef, validated: &model::ValidatedCluster) -> Clus
             MetadataMode::ZooKeeper { .. } => v1::MetadataMode::Zookeeper,
         } as i32,
         broker_ids: validated.brokers.iter().map(|b| b.id).collect(),
+        user_certificate_issuer: certificate_signing::user_certificate_issuer(validated),
     }
 }
 
@@ -189,6 +206,27 @@ impl ClusterAccess for ClusterAccessService {
             }
         };
         Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn sign_client_certificate(
+        &self,
+        request: Request<SignClientCertificateRequest>,
+    ) -> Result<Response<SignClientCertificateResponse>, Status> {
+        let request = request.into_inner();
+        let validated = validated(&self.clusters, &request.cluster.clone().unwrap_or_default())?;
+        certificate_signing::check_request(&validated, &request)?;
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &validated.namespace);
+        let ca_secret = secrets
+            .get_opt(&ca_secret_name(&validated))
+            .await
+            .map_err(|error| Status::unavailable(format!("failed to read the CA Secret: {error}")))?;
+        let signed = certificate_signing::sign(&validated, ca_secret.as_ref(), &request, OffsetDateTime::now_utc())?;
+        tracing::info!(
+            cluster = %format!("{}/{}", validated.namespace, validated.name),
+            common_name = %request.common_name,
+            "signed a client certificate"
+        );
+        Ok(Response::new(signed))
     }
 }
 

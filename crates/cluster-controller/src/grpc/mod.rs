@@ -1,6 +1,7 @@
 //! The gRPC services the cluster controller offers other deployables.
 
 mod actions_io;
+mod certificate_signing;
 mod cluster_access;
 mod cluster_actions;
 
@@ -27,6 +28,7 @@ pub async fn serve(
     actions: ClusterActionsService,
     stop: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
+    let secrets = client.clone();
     let api: Api<KafkaCluster> = match namespace.as_deref() {
         Some(ns) => Api::namespaced(client, ns),
         None => Api::all(client),
@@ -46,7 +48,7 @@ pub async fn serve(
     });
     tracing::info!(%address, "serving gRPC ClusterAccess and ClusterActions");
     tonic::transport::Server::builder()
-        .add_service(ClusterAccessServer::new(ClusterAccessService::new(clusters)))
+        .add_service(ClusterAccessServer::new(ClusterAccessService::new(clusters, secrets)))
         .add_service(ClusterActionsServer::new(actions))
         .serve_with_shutdown(address, async move { stop.cancelled().await })
         .await

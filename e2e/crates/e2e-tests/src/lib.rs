@@ -13,6 +13,7 @@
 //! # }
 //! ```
 
+pub mod acls;
 pub mod alerting;
 pub mod cert_manager;
 pub mod controller_process;

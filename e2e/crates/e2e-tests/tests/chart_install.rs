@@ -121,6 +121,10 @@ async fn least_privilege(release: &Release) -> Result<()> {
     // What each one needs, so the refusals above are not a broken binding.
     expect("alert-receiver", "get", "persistentvolumeclaims", true).await?;
     expect("topic-controller", "patch", "kafkatopics.kafka.banzaicloud.io", true).await?;
+    expect("topic-controller", "patch", "kafkausers.kafka.banzaicloud.io", true).await?;
+    // A KafkaUser's Secret is written by name; Secrets are never listed or watched.
+    expect("topic-controller", "create", "secrets", true).await?;
+    expect("topic-controller", "list", "secrets", false).await?;
     expect("cruise-control-runner", "patch", "cruisecontroloperations.kafka.banzaicloud.io", true).await?;
     expect("cluster-controller", "create", "deployments.apps", true).await?;
     ensure!(failures.is_empty(), "RBAC is not least privilege:\n{}", failures.join("\n"));

@@ -29,7 +29,7 @@ use e2e_tests::kafka_cluster::{self, bootstrap};
 use e2e_tests::namespace::TestNamespace;
 use e2e_tests::pki::{self, ClientFiles};
 use e2e_tests::wait::{self, Check};
-use e2e_tests::{host_command, kafka_topic, kcat, namespace};
+use e2e_tests::{acls, host_command, kafka_topic, kcat, namespace};
 
 const AUTHORIZER: &str = "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n";
 /// The CA Secret of the TLS cluster (its `tlsSecretName`; the operator's own CA).
@@ -395,57 +395,6 @@ impl Admin {
 
     /// `kafka-acls --list`, each entry in acl-probe's notation.
     async fn kafka_acls_list(&self) -> Result<BTreeSet<String>> {
-        let properties = self.tls.as_ref().map(|tls| tls.properties.display().to_string());
-        let mut args = vec!["kafka-acls", "--bootstrap-server", self.bootstrap.as_str(), "--list"];
-        if let Some(path) = &properties {
-            args.extend(["--command-config", path.as_str()]);
-        }
-        let stdout = host_command::run_ok(&args, None, TOOL_TIMEOUT).await?;
-        parse_kafka_acls(&stdout).with_context(|| format!("kafka-acls --list:\n{stdout}"))
+        acls::kafka_acls_list(&self.bootstrap, self.tls.as_ref().map(|tls| tls.properties.as_path())).await
     }
-}
-
-/// `Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=orders, patternType=LITERAL)`:`
-/// followed by one `(principal=User:CN=alice, host=*, operation=READ, permissionType=ALLOW)` per entry.
-fn parse_kafka_acls(output: &str) -> Result<BTreeSet<String>> {
-    let mut resource: Option<[String; 3]> = None;
-    let mut listed = BTreeSet::new();
-    for line in output.lines().map(str::trim) {
-        if let Some(pattern) = line.split_once("ResourcePattern(").map(|(_, rest)| rest) {
-            let pattern = pattern.split_once(")`").map_or(pattern, |(inside, _)| inside);
-            let [kind, name, pattern_type] = fields(pattern, ["resourceType", "name", "patternType"])?;
-            resource = Some([kind, pattern_type, name]);
-        } else if let Some(entry) = line.strip_prefix("(principal=") {
-            let entry = format!("principal={}", entry.trim_end_matches(')'));
-            let [principal, host, operation, permission] =
-                fields(&entry, ["principal", "host", "operation", "permissionType"])?;
-            let Some([kind, pattern_type, name]) = &resource else { bail!("an entry before any resource: {line}") };
-            listed.insert(format!("{kind},{pattern_type},{name},{principal},{host},{operation},{permission}"));
-        }
-    }
-    Ok(listed)
-}
-
-fn fields<const N: usize>(text: &str, keys: [&str; N]) -> Result<[String; N]> {
-    let pairs: Vec<(&str, &str)> = text.split(", ").filter_map(|pair| pair.split_once('=')).collect();
-    let mut values = keys.map(|_| String::new());
-    for (value, key) in values.iter_mut().zip(keys) {
-        let found = pairs.iter().find(|(k, _)| *k == key).with_context(|| format!("no {key} in {text:?}"))?;
-        *value = found.1.to_owned();
-    }
-    Ok(values)
-}
-
-#[test]
-fn kafka_acls_output_is_read_entry_by_entry() -> Result<()> {
-    let output = "Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=logs-, patternType=PREFIXED)`: \n \
-                  \t(principal=User:CN=alice, host=*, operation=WRITE, permissionType=ALLOW)\n \
-                  \t(principal=User:CN=bob, host=10.0.0.1, operation=READ, permissionType=DENY) \n\n";
-    let listed = parse_kafka_acls(output)?;
-    let expected: BTreeSet<String> =
-        ["TOPIC,PREFIXED,logs-,User:CN=alice,*,WRITE,ALLOW", "TOPIC,PREFIXED,logs-,User:CN=bob,10.0.0.1,READ,DENY"]
-            .map(String::from)
-            .into();
-    ensure!(listed == expected, "{listed:#?}");
-    Ok(())
 }

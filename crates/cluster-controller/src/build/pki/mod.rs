@@ -30,6 +30,8 @@ pub enum PkiError {
     Generate(#[source] rcgen::Error),
     #[error("failed to read the private key (PKCS#8 PEM expected): {0}")]
     ParseKey(#[source] rcgen::Error),
+    #[error("failed to read the certificate signing request: {0}")]
+    ParseRequest(#[source] rcgen::Error),
     #[error("failed to read the CA certificate: {0}")]
     ParseCertificate(#[source] rcgen::Error),
     #[error("failed to read the certificate: {0}")]

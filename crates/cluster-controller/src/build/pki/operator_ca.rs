@@ -6,8 +6,8 @@
 //! [`super::inspect`] whether what is stored still serves.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -104,24 +104,38 @@ impl CertificateAuthority {
     /// broker is both to its peers), signed by this CA, with a new key.
     pub fn issue(&self, request: &LeafRequest, validity: Validity) -> Result<KeyAndCertificate, PkiError> {
         let key = KeyPair::generate().map_err(PkiError::Generate)?;
-        let mut params = CertificateParams::default();
-        params.distinguished_name = common_name_only(&request.common_name);
-        params.subject_alt_names = request
-            .dns_names
-            .iter()
-            .map(|name| name.clone().try_into().map(SanType::DnsName))
-            .chain(request.uris.iter().map(|uri| uri.clone().try_into().map(SanType::URI)))
-            .collect::<Result<_, _>>()
-            .map_err(PkiError::Generate)?;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
-        params.use_authority_key_identifier_extension = true;
-        params.not_before = validity.not_before;
-        params.not_after = validity.not_after;
-        params.serial_number = Some(random_serial());
-        let certificate = params.signed_by(&key, &self.issuer).map_err(PkiError::Generate)?;
+        let certificate = leaf_params(request, validity)?.signed_by(&key, &self.issuer).map_err(PkiError::Generate)?;
         Ok(KeyAndCertificate { certificate_pem: certificate.pem(), private_key_pem: key.serialize_pem() })
     }
+
+    /// A certificate for `request` on the public key of `csr_pem` (PKCS#10, its signature
+    /// checked), whose holder keeps the private key. Only the key is taken from the CSR: the
+    /// names are `request`'s, so a CSR cannot ask for more than the caller grants.
+    pub fn sign_request(&self, csr_pem: &str, request: &LeafRequest, validity: Validity) -> Result<String, PkiError> {
+        let mut csr = CertificateSigningRequestParams::from_pem(csr_pem).map_err(PkiError::ParseRequest)?;
+        csr.params = leaf_params(request, validity)?;
+        Ok(csr.signed_by(&self.issuer).map_err(PkiError::Generate)?.pem())
+    }
+}
+
+/// A leaf usable by servers and clients alike, named as `request` says.
+fn leaf_params(request: &LeafRequest, validity: Validity) -> Result<CertificateParams, PkiError> {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = common_name_only(&request.common_name);
+    params.subject_alt_names = request
+        .dns_names
+        .iter()
+        .map(|name| name.clone().try_into().map(SanType::DnsName))
+        .chain(request.uris.iter().map(|uri| uri.clone().try_into().map(SanType::URI)))
+        .collect::<Result<_, _>>()
+        .map_err(PkiError::Generate)?;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.use_authority_key_identifier_extension = true;
+    params.not_before = validity.not_before;
+    params.not_after = validity.not_after;
+    params.serial_number = Some(random_serial());
+    Ok(params)
 }
 
 /// A subject of `CN=<common_name>` alone, as cert-manager writes it, so Kafka's principal is
