@@ -12,6 +12,11 @@ pub fn certificate_principal(common_name: &str) -> String {
     format!("User:CN={}", rfc2253_value(common_name))
 }
 
+/// `User:<name>`: Kafka names a SASL/SCRAM client after the credential, the KafkaUser's name.
+pub fn scram_principal(name: &str) -> String {
+    format!("User:{name}")
+}
+
 /// RFC 2253 section 2.4: `,+"\<>;` anywhere, `#` or a space first, a space last.
 fn rfc2253_value(value: &str) -> String {
     let last = value.chars().count().saturating_sub(1);

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use kafka_admin::ClusterAdmin;
+use kafka_admin::{ClusterAdmin, RDKafkaErrorCode, ScramAlteration, ScramMechanism};
 
+use super::credentials::{SCRAM_ITERATIONS, ScramUpsert};
 use super::pass::{PassError, Shared, kafka_failure};
 use super::plan::{Plan, Problem};
 use super::request::UserRequest;
@@ -36,6 +37,9 @@ pub async fn apply(
     }
     if let Some(admin) = admin.filter(|_| finalized && !plan.acl_changes.is_empty()) {
         apply_acls(shared, cluster, users, admin, plan, failures).await;
+    }
+    if let Some(admin) = admin.filter(|_| finalized && !plan.credentials.is_empty()) {
+        apply_credentials(shared, cluster, users, admin, plan, failures).await;
     }
     issue_certificates(shared, users, plan, failures).await;
     for (key, certificate) in &plan.certificates {
@@ -66,6 +70,94 @@ pub async fn apply(
                 shared.writer.publish(user, false, "UserRemoved", note).await;
             }
             Err(error) => failures.push(error.into()),
+        }
+    }
+}
+
+/// SCRAM credentials (a generated password stored first, then Kafka, then the Secret's digest),
+/// credentials no user wants any more, and quotas.
+async fn apply_credentials(
+    shared: &Shared,
+    cluster: &ClusterKey,
+    users: &Users<'_>,
+    admin: &ClusterAdmin,
+    plan: &Plan,
+    failures: &mut Vec<PassError>,
+) {
+    let credentials = &plan.credentials;
+    let mut unstored = Vec::new();
+    for (key, secret) in &credentials.secrets_before {
+        if let Err(source) = shared.writer.apply_scram_secret(secret).await {
+            failures.push(PassError::Write { user: key.clone(), source });
+            unstored.push(key);
+        }
+    }
+    let upserts: Vec<&ScramUpsert> = credentials.upserts.iter().filter(|u| !unstored.contains(&&u.user)).collect();
+    let alterations: Vec<ScramAlteration> = upserts
+        .iter()
+        .map(|upsert| ScramAlteration::Upsert {
+            user: upsert.name.clone(),
+            mechanism: ScramMechanism::Sha512,
+            iterations: SCRAM_ITERATIONS,
+            password: upsert.password.clone(),
+        })
+        .chain(
+            credentials
+                .deletes
+                .iter()
+                .map(|name| ScramAlteration::Delete { user: name.clone(), mechanism: ScramMechanism::Sha512 }),
+        )
+        .collect();
+    if !alterations.is_empty() {
+        match admin.alter_user_scram_credentials(&alterations).await {
+            Ok(outcomes) => {
+                for (alteration, outcome) in alterations.iter().zip(outcomes) {
+                    let upsert = upserts.iter().find(|u| u.name == alteration.user());
+                    match (outcome.result, upsert) {
+                        (Ok(()), Some(upsert)) if matches!(alteration, ScramAlteration::Upsert { .. }) => {
+                            match shared.writer.apply_scram_secret(&upsert.secret).await {
+                                Ok(()) => {
+                                    if let Some(user) = users.get(&upsert.user) {
+                                        let note = "SCRAM-SHA-512 credential set in Kafka".to_owned();
+                                        shared.writer.publish(user, false, "ScramCredentialSet", note).await;
+                                    }
+                                }
+                                Err(source) => failures.push(PassError::Write { user: upsert.user.clone(), source }),
+                            }
+                        }
+                        (Ok(()), _) => {}
+                        // Deleting a credential that is gone already is done.
+                        (Err(error), _) if error.code == RDKafkaErrorCode::ResourceNotFound => {}
+                        (Err(error), _) => failures.push(PassError::Kafka {
+                            cluster: cluster.clone(),
+                            message: format!("SCRAM credential of {}: {error}", alteration.user()),
+                            retriable: false,
+                        }),
+                    }
+                }
+            }
+            Err(error) => failures.push(kafka_failure(cluster, &error)),
+        }
+    }
+    for (key, secret) in &credentials.secrets_only {
+        if let Err(source) = shared.writer.apply_scram_secret(secret).await {
+            failures.push(PassError::Write { user: key.clone(), source });
+        }
+    }
+    if !credentials.quota_changes.is_empty() {
+        match admin.alter_user_quotas(&credentials.quota_changes).await {
+            Ok(outcomes) => {
+                for outcome in outcomes {
+                    if let Err(error) = outcome.result {
+                        failures.push(PassError::Kafka {
+                            cluster: cluster.clone(),
+                            message: format!("quotas of {}: {error}", outcome.user),
+                            retriable: false,
+                        });
+                    }
+                }
+            }
+            Err(error) => failures.push(kafka_failure(cluster, &error)),
         }
     }
 }
@@ -112,7 +204,8 @@ async fn apply_acls(
     }
     let (created, deleted) = (&plan.acl_changes.create, &plan.acl_changes.delete);
     for user in users.values().filter(|u| !u.deleting) {
-        let mine = |b: &&kafka_admin::AclBinding| b.principal == user.principal;
+        let principals = user.principals();
+        let mine = |b: &&kafka_admin::AclBinding| principals.contains(&b.principal);
         let (added, removed): (Vec<_>, Vec<_>) =
             (created.iter().filter(mine).collect(), deleted.iter().filter(mine).collect());
         if !added.is_empty() || !removed.is_empty() {
@@ -125,7 +218,8 @@ async fn apply_acls(
             );
             shared.writer.publish(user, false, "AclsChanged", note).await;
         }
-        let theirs: Vec<&str> = refused.iter().filter(|(p, _)| *p == user.principal).map(|(_, m)| m.as_str()).collect();
+        let theirs: Vec<&str> =
+            refused.iter().filter(|(p, _)| principals.contains(p)).map(|(_, m)| m.as_str()).collect();
         if !theirs.is_empty()
             && let Some(outcome) = plan.outcomes.get_mut(&user.resource)
         {

@@ -37,6 +37,8 @@ pub struct StoredSecret {
     pub keys: Vec<String>,
     /// The cert-manager Certificate that wrote the Secret (its `cert-manager.io/certificate-name`).
     pub certificate_name: Option<String>,
+    /// The digest of the SCRAM password last set in Kafka ([`super::credentials`]).
+    pub scram_digest: Option<String>,
 }
 
 impl StoredSecret {
@@ -49,9 +51,10 @@ impl StoredSecret {
             .filter_map(|(key, value)| Some((key.clone(), String::from_utf8(value.0.clone()).ok()?)))
             .collect();
         let keys = secret.data.iter().flatten().filter(|(_, v)| !v.0.is_empty()).map(|(k, _)| k.clone()).collect();
-        let certificate_name =
-            secret.metadata.annotations.as_ref().and_then(|a| a.get(CERTIFICATE_NAME_ANNOTATION)).cloned();
-        Self { owner_uids, data, keys, certificate_name }
+        let annotation = |key: &str| secret.metadata.annotations.as_ref().and_then(|a| a.get(key)).cloned();
+        let certificate_name = annotation(CERTIFICATE_NAME_ANNOTATION);
+        let scram_digest = annotation(super::credentials::PASSWORD_DIGEST_ANNOTATION);
+        Self { owner_uids, data, keys, certificate_name, scram_digest }
     }
 
     /// Made for `user`: owned by it (the operator's CA), or written by cert-manager for the

@@ -56,7 +56,13 @@ fn stored(ca_pem: &str, certificate: &str, owner: &str) -> StoredSecret {
         (secret_keys::KEY.to_owned(), "KEY".to_owned()),
     ]
     .into();
-    StoredSecret { owner_uids: vec![owner.into()], keys: data.keys().cloned().collect(), data, certificate_name: None }
+    StoredSecret {
+        owner_uids: vec![owner.into()],
+        keys: data.keys().cloned().collect(),
+        data,
+        certificate_name: None,
+        scram_digest: None,
+    }
 }
 
 #[test]

@@ -61,6 +61,14 @@ impl UserWriter {
         self.secrets(&namespace).patch(&name.unwrap_or_default(), &params, &Patch::Apply(secret)).await.map(|_| ())
     }
 
+    /// The SCRAM fields of the user's Secret, under a field manager of their own, so that
+    /// the certificate's fields (applied by [`Self::apply_secret`] or cert-manager) stay.
+    pub async fn apply_scram_secret(&self, secret: &Secret) -> Result<(), kube::Error> {
+        let (namespace, name) = (secret.metadata.namespace.clone().unwrap_or_default(), secret.metadata.name.clone());
+        let params = PatchParams::apply(&format!("{}-scram", self.field_manager)).force();
+        self.secrets(&namespace).patch(&name.unwrap_or_default(), &params, &Patch::Apply(secret)).await.map(|_| ())
+    }
+
     pub async fn apply_certificate(&self, namespace: &str, name: &str, certificate: &Value) -> Result<(), kube::Error> {
         let params = PatchParams::apply(&self.field_manager).force();
         self.certificates(namespace).patch(name, &params, &Patch::Apply(certificate)).await.map(|_| ())

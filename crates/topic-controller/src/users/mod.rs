@@ -11,6 +11,7 @@
 mod apply;
 mod certificate;
 pub mod controller;
+mod credentials;
 mod issue;
 mod java_stores;
 mod kube_io;

@@ -4,17 +4,20 @@
 //! CreateAcls and one DeleteAcls, certificates, clean-ups, released finalizers) → statuses
 //! and events, each written only when it changed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
 
-use kafka_admin::{AclBindingFilter, ClusterAdmin, ConnectionSettings, RDKafkaErrorCode, RequestCounter, RequestError};
+use kafka_admin::{
+    AclBindingFilter, ClusterAdmin, ConnectionSettings, RDKafkaErrorCode, RequestCounter, RequestError, ScramMechanism,
+};
 use operator_runtime::error_class::{Classify, ErrorClass, kube_error_class};
 use operator_runtime::finalizers::FinalizerError;
 use operator_runtime::status_apply::StatusError;
 
 use super::apply::{apply, write_statuses};
+use super::credentials::{CredentialsObserved, Password, QuotaView, ScramView, password_key};
 use super::in_chunks;
 use super::issue::IssueError;
 use super::kube_io::UserWriter;
@@ -114,9 +117,17 @@ pub async fn run_pass(
     };
     let refs: Vec<&UserRequest> = users.iter().collect();
     let (secrets, certificates) = read_objects(shared, &refs, &reach, &mut failures).await;
+    let credentials = read_credentials(shared, admin.as_deref(), cluster, &refs, &secrets, &mut failures).await;
     let now = Timestamp::now().as_second();
-    let observed =
-        Observed { cluster, reach: &reach, acls: &acls, secrets: &secrets, certificates: &certificates, now };
+    let observed = Observed {
+        cluster,
+        reach: &reach,
+        acls: &acls,
+        secrets: &secrets,
+        certificates: &certificates,
+        credentials: &credentials,
+        now,
+    };
     let mut plan = plan::plan(&refs, &observed);
     let by_key: HashMap<&ResourceKey, &UserRequest> = users.iter().map(|u| (&u.resource, u)).collect();
     apply(shared, cluster, &by_key, admin.as_deref(), &mut plan, &mut failures).await;
@@ -187,6 +198,114 @@ pub(super) fn kafka_failure(cluster: &ClusterKey, error: &RequestError) -> PassE
     }
 }
 
+/// Kafka's SCRAM credentials of the users' names and (when a user has quotas) the users'
+/// quotas, and each SCRAM user's password: from `spec.scram.passwordSecret`, from its own
+/// Secret, or generated now.
+async fn read_credentials(
+    shared: &Shared,
+    admin: Option<&ClusterAdmin>,
+    cluster: &ClusterKey,
+    users: &[&UserRequest],
+    secrets: &Secrets,
+    failures: &mut Vec<PassError>,
+) -> CredentialsObserved {
+    let mut observed = CredentialsObserved::default();
+    if users.is_empty() {
+        return observed;
+    }
+    let Some(admin) = admin else {
+        let why = "the cluster is not reachable".to_owned();
+        observed.scram = ScramView::Unread(why.clone());
+        observed.quotas = QuotaView::Unread(why);
+        return observed;
+    };
+    // Every user's name, so that a credential is removed also when spec.scram is dropped.
+    let names: Vec<String> =
+        users.iter().map(|u| u.resource.name.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    observed.scram = match admin.describe_user_scram_credentials(&names).await {
+        Ok(described) => {
+            let mut present = BTreeSet::new();
+            for user in described {
+                match user.result {
+                    Ok(infos) if infos.iter().any(|i| i.mechanism == ScramMechanism::Sha512) => {
+                        present.insert(user.user);
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        observed.scram = ScramView::Unread(format!("{}: {error}", user.user));
+                        break;
+                    }
+                }
+            }
+            if matches!(observed.scram, ScramView::Unread(_)) { observed.scram } else { ScramView::Read(present) }
+        }
+        Err(error) => {
+            failures.push(kafka_failure(cluster, &error));
+            ScramView::Unread(operator_runtime::error_chain(&error))
+        }
+    };
+    if users.iter().any(|u| u.spec.quotas.is_some()) {
+        observed.quotas = match admin.describe_user_quotas().await {
+            Ok(quotas) => QuotaView::Read(quotas),
+            Err(error) => {
+                failures.push(kafka_failure(cluster, &error));
+                QuotaView::Unread(operator_runtime::error_chain(&error))
+            }
+        };
+    }
+    for user in users.iter().filter(|u| !u.deleting) {
+        let Some(scram) = &user.spec.scram else { continue };
+        let password = match &scram.password_secret {
+            Some(reference) => match shared.writer.read_secret(&user.resource.namespace, &reference.name).await {
+                Ok(found) => match found.as_ref().and_then(|s| s.data.get(&reference.key)).filter(|p| !p.is_empty()) {
+                    Some(password) => Password::Known(password.clone()),
+                    None => Password::Missing(format!(
+                        "spec.scram.passwordSecret: Secret {}/{} {} no non-empty key {}: create it with the password \
+                         there, or remove passwordSecret to have one generated",
+                        user.resource.namespace,
+                        reference.name,
+                        if found.is_some() { "has" } else { "does not exist, so" },
+                        reference.key
+                    )),
+                },
+                Err(source) => {
+                    failures.push(PassError::Read { user: user.resource.clone(), source });
+                    continue;
+                }
+            },
+            None => {
+                let stored = secrets.get(&user.resource).and_then(Option::as_ref).filter(|s| s.belongs_to(user));
+                match stored.and_then(|s| s.data.get(password_key(user))).filter(|p| !p.is_empty()) {
+                    Some(password) => Password::Known(password.clone()),
+                    None => generate_password().map_or_else(
+                        || {
+                            Password::Missing(
+                                "spec.scram: no password could be generated (the system's random source failed); \
+                                 name one in spec.scram.passwordSecret"
+                                    .to_owned(),
+                            )
+                        },
+                        Password::Generated,
+                    ),
+                }
+            }
+        };
+        observed.passwords.insert(user.resource.clone(), password);
+    }
+    observed
+}
+
+/// 32 characters from the system's random source, letters and digits (190 bits); `None` if
+/// that source fails.
+fn generate_password() -> Option<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).ok()?;
+    // 256 is not a multiple of 62: bytes past the last whole multiple are folded, a bias of
+    // under 2 bits in 190 that no attacker can use.
+    Some(bytes.iter().map(|byte| ALPHABET[usize::from(*byte) % ALPHABET.len()] as char).collect())
+}
+
 type Secrets = BTreeMap<ResourceKey, Option<super::certificate::StoredSecret>>;
 type Certificates = BTreeMap<ResourceKey, Option<serde_json::Value>>;
 
@@ -199,8 +318,11 @@ async fn read_objects(
     failures: &mut Vec<PassError>,
 ) -> (Secrets, Certificates) {
     let cert_manager = matches!(reach, Reach::Ready { issuer: Some(UserIssuer::CertManager { .. }), .. });
-    let wanted: Vec<&UserRequest> =
-        users.iter().copied().filter(|u| u.deleting || u.spec.creates_certificate()).collect();
+    let wanted: Vec<&UserRequest> = users
+        .iter()
+        .copied()
+        .filter(|u| u.deleting || u.spec.creates_certificate() || u.spec.scram.is_some())
+        .collect();
     let reads: Vec<_> = wanted
         .into_iter()
         .map(|user| async move {

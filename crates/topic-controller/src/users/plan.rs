@@ -15,6 +15,7 @@ use crd_types::labels::KAFKA_CR;
 use kafka_admin::AclBinding;
 
 use super::certificate::{self, StoredSecret, Verdict, unix_time};
+use super::credentials::{CredentialsObserved, CredentialsPlan, plan_credentials};
 use super::request::UserRequest;
 use crate::access::UserIssuer;
 use crate::request::{ClusterKey, ResourceKey};
@@ -55,6 +56,8 @@ pub struct Observed<'a> {
     pub secrets: &'a BTreeMap<ResourceKey, Option<StoredSecret>>,
     /// The user's cert-manager Certificate, where one was looked up.
     pub certificates: &'a BTreeMap<ResourceKey, Option<Value>>,
+    /// SCRAM credentials and quotas as Kafka holds them, and the SCRAM users' passwords.
+    pub credentials: &'a CredentialsObserved,
     /// Unix seconds.
     pub now: i64,
 }
@@ -108,6 +111,8 @@ pub struct Plan {
     pub cleanups: Vec<(ResourceKey, Cleanup)>,
     /// Deleted users whose ACLs, Secret and Certificate are gone: their finalizer goes.
     pub releases: Vec<ResourceKey>,
+    /// SCRAM credentials, their Secrets, and quotas.
+    pub credentials: CredentialsPlan,
     pub outcomes: BTreeMap<ResourceKey, UserOutcome>,
 }
 
@@ -118,6 +123,7 @@ impl Plan {
             || !self.issue.is_empty()
             || !self.certificates.is_empty()
             || !self.cleanups.is_empty()
+            || !self.credentials.is_empty()
             || self.outcomes.values().any(|o| !o.waiting.is_empty())
     }
 }
@@ -125,9 +131,11 @@ impl Plan {
 pub fn plan(users: &[&UserRequest], observed: &Observed<'_>) -> Plan {
     let mut plan = Plan::default();
     let acls_done = plan_acls(users, observed, &mut plan);
+    plan.credentials = plan_credentials(users, observed.secrets, observed.credentials, &mut plan.outcomes);
     for user in users {
         if user.deleting {
-            plan_deletion(user, observed, acls_done.contains(&user.principal), &mut plan);
+            let done = user.principals().iter().all(|principal| acls_done.contains(principal));
+            plan_deletion(user, observed, done, &mut plan);
         } else {
             plan_user(user, observed, &mut plan);
         }
@@ -138,28 +146,32 @@ pub fn plan(users: &[&UserRequest], observed: &Observed<'_>) -> Plan {
 /// Desired bindings per principal against Kafka's; returns the principals with nothing left
 /// to change (a deleted user of such a principal has no ACL left to remove).
 fn plan_acls(users: &[&UserRequest], observed: &Observed<'_>, plan: &mut Plan) -> BTreeSet<String> {
-    let mut desired: BTreeMap<&str, Option<BTreeSet<AclBinding>>> = BTreeMap::new();
+    let mut desired: BTreeMap<String, Option<BTreeSet<AclBinding>>> = BTreeMap::new();
     for user in users {
-        let entry = desired.entry(user.principal.as_str()).or_insert_with(|| Some(BTreeSet::new()));
-        let wanted = desired_bindings(&user.principal, &user.spec.topic_grants);
         let outcome = plan.outcomes.entry(user.resource.clone()).or_default();
-        match wanted {
-            Ok(bindings) => {
-                if !user.deleting {
-                    outcome.acls = status_acls(&bindings);
-                    if let Some(set) = entry.as_mut() {
-                        set.extend(bindings);
+        for principal in user.principals() {
+            let entry = desired.entry(principal.clone()).or_insert_with(|| Some(BTreeSet::new()));
+            match desired_bindings(&principal, &user.spec.topic_grants) {
+                Ok(bindings) => {
+                    if !user.deleting {
+                        outcome.acls.extend(status_acls(&bindings));
+                        if let Some(set) = entry.as_mut() {
+                            set.extend(bindings);
+                        }
                     }
                 }
-            }
-            Err(errors) => {
-                for error in errors {
-                    outcome.problems.push(Problem { reason: "InvalidGrant", message: error.to_string() });
-                }
-                // An invalid grant changes nothing for the principal: it does not revoke what
-                // the grants granted before.
-                if !user.deleting {
-                    *entry = None;
+                Err(errors) => {
+                    // Reported once, for the first principal: the grants are the same.
+                    if principal == user.principal {
+                        for error in errors {
+                            outcome.problems.push(Problem { reason: "InvalidGrant", message: error.to_string() });
+                        }
+                    }
+                    // An invalid grant changes nothing for the principal: it does not revoke
+                    // what the grants granted before.
+                    if !user.deleting {
+                        *entry = None;
+                    }
                 }
             }
         }
@@ -183,10 +195,10 @@ fn plan_acls(users: &[&UserRequest], observed: &Observed<'_>, plan: &mut Plan) -
         let changes = if matches!(observed.acls, AclView::NoAuthorizer) {
             AclChanges::default()
         } else {
-            AclChanges::between(&wanted, observed_acls.get(principal).unwrap_or(&none))
+            AclChanges::between(&wanted, observed_acls.get(&principal).unwrap_or(&none))
         };
         if changes.is_empty() {
-            done.insert(principal.to_owned());
+            done.insert(principal);
         } else {
             plan.acl_changes.create.extend(changes.create);
             plan.acl_changes.delete.extend(changes.delete);
@@ -217,7 +229,7 @@ fn plan_user(user: &UserRequest, observed: &Observed<'_>, plan: &mut Plan) {
     }
     let pending: BTreeSet<&str> =
         plan.acl_changes.create.iter().chain(&plan.acl_changes.delete).map(|b| b.principal.as_str()).collect();
-    if pending.contains(user.principal.as_str()) {
+    if user.principals().iter().any(|principal| pending.contains(principal.as_str())) {
         outcome.waiting.push("setting its ACLs in Kafka".to_owned());
     }
     plan_certificate(user, observed, plan, &mut outcome);
@@ -339,9 +351,10 @@ fn plan_deletion(user: &UserRequest, observed: &Observed<'_>, acls_done: bool, p
     if !cleaned {
         plan.cleanups.push((user.resource.clone(), cleanup));
     }
-    // With the cluster gone there is no ACL left to remove.
+    // With the cluster gone there is no ACL (nor credential) left to remove.
     let acls_gone = acls_done || *observed.reach == Reach::Gone;
-    if acls_gone && cleaned {
+    let credentials_gone = *observed.reach == Reach::Gone || !credentials_pending(user, &plan.credentials);
+    if acls_gone && cleaned && credentials_gone {
         plan.releases.push(user.resource.clone());
         return;
     }
@@ -351,6 +364,14 @@ fn plan_deletion(user: &UserRequest, observed: &Observed<'_>, acls_done: bool, p
     };
     outcome.waiting.push(why);
     plan.outcomes.insert(user.resource.clone(), outcome);
+}
+
+/// Whether a deleted user's SCRAM credential or quotas are still to be removed.
+fn credentials_pending(user: &UserRequest, credentials: &CredentialsPlan) -> bool {
+    let name = user.resource.name.as_str();
+    let certificate_name = user.principal.trim_start_matches("User:");
+    credentials.deletes.iter().any(|deleted| deleted == name)
+        || credentials.quota_changes.iter().any(|change| change.user == name || change.user == certificate_name)
 }
 
 #[cfg(test)]

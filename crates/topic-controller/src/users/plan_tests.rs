@@ -4,6 +4,7 @@ use kafka_admin::AclOperation;
 
 use super::*;
 use crate::user_acls::diff::bindings_by_principal;
+use crate::users::credentials::CredentialsObserved;
 
 fn cluster() -> ClusterKey {
     ClusterKey { namespace: "kafka".into(), name: "kafka".into() }
@@ -38,6 +39,7 @@ struct World {
     acls: AclView,
     secrets: BTreeMap<ResourceKey, Option<StoredSecret>>,
     certificates: BTreeMap<ResourceKey, Option<Value>>,
+    credentials: CredentialsObserved,
 }
 
 impl World {
@@ -47,6 +49,7 @@ impl World {
             acls: AclView::Read(bindings_by_principal(bindings)),
             secrets: BTreeMap::new(),
             certificates: BTreeMap::new(),
+            credentials: CredentialsObserved::default(),
         }
     }
 
@@ -58,10 +61,35 @@ impl World {
             acls: &self.acls,
             secrets: &self.secrets,
             certificates: &self.certificates,
+            credentials: &self.credentials,
             now: 1_800_000_000,
         };
         plan(users, &observed)
     }
+}
+
+/// A SCRAM user's grants bind its certificate's principal and `User:<name>`; deleting it waits
+/// for its credential to go from Kafka.
+#[test]
+fn a_scram_user_binds_both_principals_and_goes_after_its_credential() {
+    let mut carol = user("app", "carol", vec![grant("orders", AccessType::Write)]);
+    carol.spec.scram = Some(Default::default());
+    carol.spec.create_cert = Some(false);
+    let mut world = World::new(vec![]);
+    world.credentials.scram = crate::users::credentials::ScramView::Read(BTreeSet::new());
+    let plan = world.plan(&[&carol]);
+    let principals: BTreeSet<&str> = plan.acl_changes.create.iter().map(|b| b.principal.as_str()).collect();
+    assert_eq!(principals, ["User:CN=carol", "User:carol"].into());
+    assert_eq!(plan.outcomes[&key("app", "carol")].acls.len(), 8, "4 bindings per principal");
+
+    carol.deleting = true;
+    let mut world = World::new(vec![]);
+    world.credentials.scram = crate::users::credentials::ScramView::Read(["carol".to_owned()].into());
+    let plan = world.plan(&[&carol]);
+    assert_eq!(plan.credentials.deletes, ["carol"]);
+    assert!(plan.releases.is_empty(), "the finalizer stays until the credential is gone");
+    world.credentials.scram = crate::users::credentials::ScramView::Read(BTreeSet::new());
+    assert_eq!(world.plan(&[&carol]).releases, [key("app", "carol")]);
 }
 
 fn bindings_of(user: &UserRequest) -> Vec<AclBinding> {
@@ -129,6 +157,7 @@ fn a_deleted_user_keeps_its_finalizer_until_acls_and_secret_are_gone() {
         data: BTreeMap::new(),
         keys: vec![],
         certificate_name: None,
+        scram_digest: None,
     };
     world.secrets.insert(key("app", "alice"), Some(owned));
     let plan = world.plan(&[&alice]);
@@ -212,7 +241,13 @@ fn cert_manager_gets_a_certificate_applied_once_and_the_secret_waited_for() {
     let keys = ["ca.crt", "tls.crt", "tls.key"].map(String::from).to_vec();
     world.secrets.insert(
         key("app", "alice"),
-        Some(StoredSecret { owner_uids: vec![], data, keys, certificate_name: Some("alice".into()) }),
+        Some(StoredSecret {
+            owner_uids: vec![],
+            data,
+            keys,
+            certificate_name: Some("alice".into()),
+            scram_digest: None,
+        }),
     );
     let plan = world.plan(&[&alice]);
     assert!(plan.certificates.is_empty(), "an unchanged Certificate is not applied again");

@@ -9,7 +9,7 @@ use crd_types::kafka_user::KAFKA_USER_FINALIZER;
 use crd_types::{KafkaUser, KafkaUserSpec, KafkaUserStatus};
 
 use crate::request::{ClusterKey, ResourceKey};
-use crate::user_acls::principal::certificate_principal;
+use crate::user_acls::principal::{certificate_principal, scram_principal};
 
 /// One KafkaUser, interpreted.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +49,16 @@ impl UserRequest {
             labels: user.labels().clone(),
             status: user.status.clone().unwrap_or_default(),
         }
+    }
+
+    /// Every principal the user's grants bind: the certificate's, and with `spec.scram`
+    /// `User:<name>` (what Kafka names a SCRAM client).
+    pub fn principals(&self) -> Vec<String> {
+        let mut principals = vec![self.principal.clone()];
+        if self.spec.scram.is_some() {
+            principals.push(scram_principal(&self.resource.name));
+        }
+        principals
     }
 
     pub fn has_finalizer(&self) -> bool {
