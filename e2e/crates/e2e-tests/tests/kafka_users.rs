@@ -10,8 +10,13 @@
 //! (`includeJKS`) that keytool and Kafka's console consumer read; `kafka-acls --list` equals
 //! `status.acls`; a binding added by hand is removed on resync; dropping the write grant
 //! removes its ACLs (and the right to produce); deleting the user removes its ACLs and Secret,
-//! and its certificate is refused afterwards. A second test does the same with cert-manager
-//! issuing the certificate (a Certificate as Koperator makes it).
+//! and its certificate is refused afterwards. Then, beyond Koperator, a SCRAM user (`spec.scram`,
+//! no certificate) on the cluster's `sasl_ssl` listener: its generated password and a ready
+//! `sasl.jaas.config` land in its Secret, kcat with them produces where its grant (bound to
+//! `User:<name>`) allows and is refused elsewhere, a wrong password is refused, `kafka-configs
+//! --describe` shows its credential and its `spec.quotas`, and deleting the user removes both.
+//! A second test does the same with cert-manager issuing the certificate (a Certificate as
+//! Koperator makes it).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -58,6 +63,12 @@ const CM_GRPC_ADDRESS: &str = "127.0.0.1:19599";
 /// Internal topics of a one-broker cluster.
 const ONE_BROKER_CONFIG: &str = "auto.create.topics.enable=false\noffsets.topic.replication.factor=1\n\
      transaction.state.log.replication.factor=1\ntransaction.state.log.min.isr=1\nmin.insync.replicas=1\n";
+/// The Kafka requests that change something, by the operation label of the controller's metric.
+const KAFKA_WRITES: [&str; 4] = ["CreateAcls", "DeleteAcls", "AlterUserScramCredentials", "AlterClientQuotas"];
+/// The operator-CA cluster's `sasl_ssl` listener, and the SCRAM user of the test.
+const SCRAM_PORT: u16 = 29094;
+const SCRAM_USER: &str = "carol";
+const SCRAM_SECRET: &str = "carol-scram";
 const READ_ONLY_CONFIG: &str = "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n\
                                 allow.everyone.if.no.acl.found=false\n";
 
@@ -96,6 +107,10 @@ async fn kafka_users_get_certificates_and_acls_that_follow_the_spec() -> Result<
         kafka_cluster::apply(ns, &tls_cluster_with_acls()?).await?;
         kafka_cluster::wait_running(ns, CLUSTER).await?;
         let outcome = users_scenario(ns, &topic_controller.log).await;
+        let outcome = match outcome {
+            Ok(()) => scram_scenario(ns, &topic_controller.log).await,
+            failed => failed,
+        };
         // Also after a failure, while the topic controller runs: its finalizers must go.
         let outcome = outcome.and(remove_users(ns).await).and(kafka_topic::remove_all(ns, CLUSTER).await);
         report_logs_on_failure(outcome, || format!("topic controller log tail:\n{}", topic_controller.log_tail(40)))
@@ -308,8 +323,120 @@ fn tls_cluster_with_acls() -> Result<Value> {
     for listener in listeners["internalListeners"].as_array_mut().context("internalListeners")? {
         listener["type"] = json!("ssl");
     }
+    listeners["internalListeners"].as_array_mut().context("internalListeners")?.push(json!({
+        "type": "sasl_ssl", "name": "scram", "containerPort": SCRAM_PORT,
+    }));
     listeners["sslSecrets"] = json!({"tlsSecretName": CA_SECRET, "create": true, "pkiBackend": "operator-ca"});
     Ok(cluster)
+}
+
+/// A SCRAM user with a generated password, a write grant on example-topic and a producer
+/// quota, over the `sasl_ssl` listener; deleting it removes its credential and quota.
+async fn scram_scenario(ns: &TestNamespace, topic_controller_log: &Path) -> Result<()> {
+    let dir = pki::work_dir(&ns.name)?;
+    let admin = dir.join("admin.properties");
+    let ca = pki::pem_secret(&ns.client, &ns.name, CA_SECRET).await?;
+    ClientFiles::issue(&dir, &ca, ADMIN).await?.write_kafka_properties(&admin)?;
+    let ca_file = dir.join("cluster-ca.crt");
+    std::fs::write(&ca_file, &ca.ca)?;
+    let user = json!({
+        "apiVersion": "kafka.banzaicloud.io/v1alpha1",
+        "kind": "KafkaUser",
+        "metadata": {"name": SCRAM_USER},
+        "spec": {
+            "clusterRef": {"name": CLUSTER},
+            "secretName": SCRAM_SECRET,
+            "createCert": false,
+            "scram": {},
+            "quotas": {"producerByteRate": 1048576},
+            "topicGrants": [{"topicName": TOPIC, "accessType": "write"}],
+        },
+    });
+    manifests::apply_object(&ns.client, &ns.name, &user).await?;
+    wait_named_ready(ns, SCRAM_USER, CLUSTER).await?;
+    let secret = named_secret(ns, SCRAM_SECRET).await?.context("the SCRAM user's Secret")?;
+    let text = |key: &str| -> Result<String> {
+        let data = secret.data.as_ref().and_then(|data| data.get(key)).with_context(|| format!("no {key}"))?;
+        Ok(String::from_utf8(data.0.clone())?)
+    };
+    let password = text("password")?;
+    let jaas = text("sasl.jaas.config")?;
+    ensure!(password.len() == 32, "a generated password of 32 characters, not {}", password.len());
+    ensure!(jaas.contains(&format!("username=\"{SCRAM_USER}\" password=\"{password}\"")), "{jaas}");
+
+    let bootstrap = format!("{CLUSTER}-all-broker.{}.svc.cluster.local:{SCRAM_PORT}", ns.name);
+    let settings = scram_settings(&ca_file, &password);
+    wait::eventually("the SCRAM user to produce to example-topic over SASL_SSL", PROPAGATION, || async {
+        Ok(match kcat::produce_numbered_with(&bootstrap, TOPIC, 100..110, &settings).await {
+            Ok(()) => Check::Done(()),
+            Err(error) => Check::Pending(format!("{error:#}")),
+        })
+    })
+    .await?;
+    ensure_unauthorized(
+        "the SCRAM user producing to a topic without grant",
+        kcat::produce_numbered_with(&bootstrap, OTHER_TOPIC, 0..1, &settings).await,
+    )?;
+    let wrong = kcat::metadata_with(&bootstrap, None, &scram_settings(&ca_file, "not-the-password")).await;
+    ensure!(
+        wrong.as_ref().is_err_and(|e| format!("{e:#}").to_lowercase().contains("authentication")),
+        "a wrong password: {:?}",
+        wrong.map(drop)
+    );
+    idle_passes_write_nothing(topic_controller_log).await.context("with a SCRAM user and its quota in sync")?;
+    let described = describe_user(ns, &admin).await?;
+    ensure!(
+        described.contains("SCRAM-SHA-512=iterations=4096") && described.contains("producer_byte_rate=1048576.0"),
+        "kafka-configs --describe of {SCRAM_USER}:\n{described}"
+    );
+
+    users_api(ns).delete(SCRAM_USER, &DeleteParams::default()).await?;
+    wait::eventually("the SCRAM user, its credential and quota to be gone", USER_TIMEOUT, || async {
+        let left = users_api(ns).get_opt(SCRAM_USER).await?.is_some();
+        let described = describe_user(ns, &admin).await?;
+        Ok(if !left && !described.contains("SCRAM") && !described.contains("producer_byte_rate") {
+            Check::Done(())
+        } else {
+            Check::Pending(format!("KafkaUser left: {left}; kafka-configs: {described}"))
+        })
+    })
+    .await?;
+    let after = kcat::metadata_with(&bootstrap, None, &settings).await;
+    ensure!(after.is_err(), "the deleted SCRAM user's password still reads metadata");
+    eprintln!("kafka_users: SCRAM user set, served, limited, refused with a wrong password, and removed");
+    pki::remove_work_dir(&ns.name);
+    Ok(())
+}
+
+/// `kafka-configs --describe --entity-type users --entity-name <SCRAM user>`, as the admin
+/// over the TLS listener: the user's SCRAM credentials and quotas as Kafka's own tool shows them.
+async fn describe_user(ns: &TestNamespace, admin: &Path) -> Result<String> {
+    let (bootstrap, admin) = (bootstrap(ns, CLUSTER), admin.display().to_string());
+    let args = [
+        "kafka-configs",
+        "--bootstrap-server",
+        bootstrap.as_str(),
+        "--command-config",
+        admin.as_str(),
+        "--describe",
+        "--entity-type",
+        "users",
+        "--entity-name",
+        SCRAM_USER,
+    ];
+    host_command::run_ok(&args, None, Duration::from_secs(90)).await
+}
+
+/// kcat over SASL_SSL as the SCRAM user, trusting the cluster CA, host names verified.
+fn scram_settings(ca: &Path, password: &str) -> Vec<String> {
+    vec![
+        "security.protocol=sasl_ssl".to_owned(),
+        "sasl.mechanisms=SCRAM-SHA-512".to_owned(),
+        format!("sasl.username={SCRAM_USER}"),
+        format!("sasl.password={password}"),
+        format!("ssl.ca.location={}", ca.display()),
+        "ssl.endpoint.identification.algorithm=https".to_owned(),
+    ]
 }
 
 /// The cluster controller serving ClusterAccess on `grpc_address`, and the topic controller
@@ -329,7 +456,7 @@ async fn start_controllers(ns: &TestNamespace, grpc_address: &str) -> Result<(Co
 }
 
 /// With everything in sync, passes (one DescribeAcls each) write nothing: no API write (status,
-/// Secret, label, finalizer, event) and no CreateAcls or DeleteAcls.
+/// Secret, label, finalizer, event) and no Kafka write (ACLs, SCRAM credentials, quotas).
 async fn idle_passes_write_nothing(topic_controller_log: &Path) -> Result<()> {
     let address = kafka_topic::metrics_address(topic_controller_log, Duration::from_secs(10)).await?;
     let describe_acls =
@@ -344,7 +471,7 @@ async fn idle_passes_write_nothing(topic_controller_log: &Path) -> Result<()> {
         before
             .changes(&after, kafka_topic::KAFKA_REQUESTS)
             .into_iter()
-            .filter(|change| ["CreateAcls", "DeleteAcls"].iter().any(|op| change.contains(&format!("\"{op}\"")))),
+            .filter(|change| KAFKA_WRITES.iter().any(|op| change.contains(&format!("\"{op}\"")))),
     );
     ensure!(changes.is_empty(), "writes during {passes} idle passes:\n{}", changes.join("\n"));
     eprintln!("kafka_users: idle: {passes} passes, no writes");
