@@ -105,8 +105,8 @@ async fn kafka_users_get_certificates_and_acls_that_follow_the_spec() -> Result<
 
 /// The same user on a cluster whose certificates cert-manager issues (the default
 /// `pkiBackend`): a Certificate as Koperator makes it, named after the user, with the cluster's
-/// ClusterIssuer; cert-manager's Secret serves kcat; deleting the user removes Certificate,
-/// Secret and ACLs.
+/// ClusterIssuer and JKS key stores; cert-manager's Secret serves kcat and Kafka's console
+/// consumer; deleting the user removes Certificate, Secret and ACLs.
 #[tokio::test]
 async fn kafka_users_get_cert_manager_certificates() -> Result<()> {
     namespace::run_isolated("users-cm", async |ns| {
@@ -140,7 +140,6 @@ async fn cert_manager_scenario(ns: &TestNamespace) -> Result<()> {
     user["metadata"]["name"] = json!(CM_USER);
     user["spec"]["clusterRef"]["name"] = json!(CM_CLUSTER);
     user["spec"]["secretName"] = json!(CM_SECRET);
-    user["spec"].as_object_mut().context("spec")?.remove("includeJKS");
     manifests::apply_object(&ns.client, &ns.name, &user).await?;
     wait_named_ready(ns, CM_USER, CM_CLUSTER).await?;
     let certificates = Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &certificate_resource());
@@ -152,10 +151,12 @@ async fn cert_manager_scenario(ns: &TestNamespace) -> Result<()> {
         spec["issuerRef"]["name"] == json!(issuer) && spec["issuerRef"]["kind"] == json!("ClusterIssuer"),
         "{spec}"
     );
-    let files = secret_files(ns, &dir, CM_SECRET, &["ca.crt", "tls.crt", "tls.key"]).await?;
+    let keys = ["ca.crt", "keystore.jks", "password", "tls.crt", "tls.key", "truststore.jks"];
+    let files = secret_files(ns, &dir, CM_SECRET, &keys).await?;
     let tls = files.kcat_settings();
     wait_produced(&bootstrap, &tls).await?;
     kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.context("consuming with cert-manager's certificate")?;
+    java_client_reads_with_the_key_stores(ns, &dir, &bootstrap, (CM_USER, CM_SECRET)).await?;
 
     users_api(ns).delete(CM_USER, &DeleteParams::default()).await?;
     wait::eventually("the KafkaUser, its Certificate and its Secret to be gone", USER_TIMEOUT, || async {
@@ -223,7 +224,7 @@ async fn users_scenario(ns: &TestNamespace, topic_controller_log: &Path) -> Resu
     wait_produced(&bootstrap, &tls).await?;
     let consumed = kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.context("consuming example-topic")?;
     ensure!(consumed.len() >= 10, "consumed {consumed:?}");
-    java_client_reads_with_the_key_stores(ns, &dir, &bootstrap).await?;
+    java_client_reads_with_the_key_stores(ns, &dir, &bootstrap, (USER, USER_SECRET)).await?;
     ensure_unauthorized(
         "producing to a topic without grant",
         kcat::produce_numbered_with(&bootstrap, OTHER_TOPIC, 0..1, &tls).await,
@@ -470,8 +471,13 @@ async fn secret_files(ns: &TestNamespace, dir: &Path, name: &str, expected: &[&s
 
 /// `keystore.jks` and `truststore.jks` of the user's Secret, read by keytool and by Kafka's own
 /// console consumer (a JVM client with a consumer group: the read grant's group ACL).
-async fn java_client_reads_with_the_key_stores(ns: &TestNamespace, dir: &Path, bootstrap: &str) -> Result<()> {
-    let secret = secret(ns).await?.context("the user's Secret")?;
+async fn java_client_reads_with_the_key_stores(
+    ns: &TestNamespace,
+    dir: &Path,
+    bootstrap: &str,
+    (user, secret_name): (&str, &str),
+) -> Result<()> {
+    let secret = named_secret(ns, secret_name).await?.context("the user's Secret")?;
     let data = secret.data.unwrap_or_default();
     let password = String::from_utf8(data["password"].0.clone())?;
     let (keystore, truststore) = (dir.join("keystore.jks"), dir.join("truststore.jks"));
@@ -483,7 +489,7 @@ async fn java_client_reads_with_the_key_stores(ns: &TestNamespace, dir: &Path, b
         Duration::from_secs(60),
     )
     .await?;
-    ensure!(listed.contains("PrivateKeyEntry") && listed.contains(&format!("CN={USER}")), "keytool:\n{listed}");
+    ensure!(listed.contains("PrivateKeyEntry") && listed.contains(&format!("CN={user}")), "keytool:\n{listed}");
     let properties = dir.join("jks.properties");
     std::fs::write(
         &properties,
