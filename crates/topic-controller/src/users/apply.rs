@@ -13,7 +13,7 @@ use super::credentials::{SCRAM_ITERATIONS, ScramUpsert};
 use super::pass::{PassError, Shared, kafka_failure};
 use super::plan::{Plan, Problem};
 use super::request::UserRequest;
-use super::{in_chunks, issue, status};
+use super::{certificate, in_chunks, issue, java_stores, status};
 use crate::request::{ClusterKey, ResourceKey};
 use crate::user_acls::grants::status_acls;
 
@@ -42,6 +42,16 @@ pub async fn apply(
         apply_credentials(shared, cluster, users, admin, plan, failures).await;
     }
     issue_certificates(shared, users, plan, failures).await;
+    for key in &plan.passwords {
+        let Some(user) = users.get(key) else { continue };
+        let written = match java_stores::new_password() {
+            Ok(password) => shared.writer.apply_secret(&certificate::password_secret(user, &password)).await,
+            Err(_) => continue,
+        };
+        if let Err(source) = written {
+            failures.push(PassError::Write { user: key.clone(), source });
+        }
+    }
     for (key, certificate) in &plan.certificates {
         if let Err(source) = shared.writer.apply_certificate(&key.namespace, &key.name, certificate).await {
             failures.push(PassError::Write { user: key.clone(), source });

@@ -63,7 +63,7 @@ impl StoredSecret {
         self.owner_uids.contains(&user.uid) || self.certificate_name.as_deref() == Some(user.resource.name.as_str())
     }
 
-    fn has(&self, key: &str) -> bool {
+    pub fn has(&self, key: &str) -> bool {
         self.keys.iter().any(|k| k == key)
     }
 }
@@ -173,6 +173,12 @@ pub fn unix_time(seconds: i64) -> String {
     k8s_openapi::jiff::Timestamp::from_second(seconds).map(|t| t.to_string()).unwrap_or_else(|_| seconds.to_string())
 }
 
+/// The user's Secret before cert-manager writes it: the Java stores' password alone.
+pub fn password_secret(request: &UserRequest, password: &str) -> Secret {
+    let data = [(secret_keys::PASSWORD.to_owned(), ByteString(password.as_bytes().to_vec()))].into();
+    Secret { metadata: secret_metadata(request), data: Some(data), ..Default::default() }
+}
+
 /// The KafkaUser as owner (controller) of what is made for it: Kubernetes' garbage collector
 /// removes those objects with it, should the finalizer ever be removed by hand.
 pub fn owner_reference(request: &UserRequest) -> OwnerReference {
@@ -207,15 +213,20 @@ pub fn user_secret(
         data.insert(secret_keys::PASSWORD.to_owned(), ByteString(java.password.as_bytes().to_vec()));
     }
     Secret {
-        metadata: ObjectMeta {
-            name: Some(request.spec.secret_name.clone()),
-            namespace: Some(request.resource.namespace.clone()),
-            labels: Some(user_labels(request)),
-            owner_references: Some(vec![owner_reference(request)]),
-            ..Default::default()
-        },
+        metadata: secret_metadata(request),
         type_: Some("kubernetes.io/tls".to_owned()),
         data: Some(data),
+        ..Default::default()
+    }
+}
+
+/// `spec.secretName`, labelled with the cluster, owned by the user.
+fn secret_metadata(request: &UserRequest) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(request.spec.secret_name.clone()),
+        namespace: Some(request.resource.namespace.clone()),
+        labels: Some(user_labels(request)),
+        owner_references: Some(vec![owner_reference(request)]),
         ..Default::default()
     }
 }
@@ -225,8 +236,9 @@ fn user_labels(request: &UserRequest) -> BTreeMap<String, String> {
 }
 
 /// The cert-manager Certificate Koperator makes for a user: named after it, CN = its name,
-/// PKCS#8 key, client and server usages, `expirationSeconds` as duration, `dnsNames`, and
-/// `spec.annotations` on the Certificate. The issuer is `pkiBackendSpec.issuerRef`, else the
+/// PKCS#8 key, client and server usages, `expirationSeconds` as duration, `dnsNames`, JKS key
+/// stores with `includeJKS` (password from the Secret's `password`), and `spec.annotations`
+/// on the Certificate. The issuer is `pkiBackendSpec.issuerRef`, else the
 /// cluster's.
 pub fn cert_manager_certificate(request: &UserRequest, cluster_issuer: &UserIssuer) -> Option<Value> {
     let issuer_ref = match (request.spec.pki_backend_spec.as_ref().and_then(|p| p.issuer_ref.as_ref()), cluster_issuer)
@@ -249,6 +261,10 @@ pub fn cert_manager_certificate(request: &UserRequest, cluster_issuer: &UserIssu
     });
     if !request.spec.dns_names.is_empty() {
         spec["dnsNames"] = json!(request.spec.dns_names);
+    }
+    if request.spec.include_jks == Some(true) {
+        let password = json!({ "name": request.spec.secret_name, "key": secret_keys::PASSWORD });
+        spec["keystores"] = json!({ "jks": { "create": true, "passwordSecretRef": password } });
     }
     Some(json!({
         "apiVersion": "cert-manager.io/v1",

@@ -219,6 +219,10 @@ fn plan_scram(
         None => return,
     };
     if secret.is_some_and(|s| !s.belongs_to(user)) {
+        // The certificate's plan may have said so already.
+        if outcome.problems.iter().any(|p| p.reason == "SecretConflict") {
+            return;
+        }
         outcome.problems.push(Problem {
             reason: "SecretConflict",
             message: format!(

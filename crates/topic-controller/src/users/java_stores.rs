@@ -32,6 +32,13 @@ pub struct JavaStores {
     pub password: String,
 }
 
+/// A new random password for the stores.
+pub fn new_password() -> Result<String, ring::error::Unspecified> {
+    let mut bytes = [0u8; 24];
+    SystemRandom::new().fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| char::from(PASSWORD_ALPHABET[usize::from(*b) % PASSWORD_ALPHABET.len()])).collect())
+}
+
 /// Both stores for a key and its certificate, trusting `ca_certificates_der`, under a new
 /// random password (as Koperator, one password for both stores and the key).
 pub fn java_stores(
@@ -44,12 +51,7 @@ pub fn java_stores(
     let random = SystemRandom::new();
     let mut salt = [0; SHA1_LEN];
     random.fill(&mut salt)?;
-    let mut password_bytes = [0u8; 24];
-    random.fill(&mut password_bytes)?;
-    let password: String = password_bytes
-        .iter()
-        .map(|b| char::from(PASSWORD_ALPHABET[usize::from(*b) % PASSWORD_ALPHABET.len()]))
-        .collect();
+    let password = new_password()?;
     Ok(JavaStores {
         keystore: key_store(alias, key_pkcs8_der, &[certificate_der.to_vec()], &password, created_ms, salt),
         truststore: trust_store(ca_certificates_der, &password, created_ms),

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crd_types::kafka_user::UserPkiBackend;
+use crd_types::kafka_user::{UserPkiBackend, secret_keys};
 use crd_types::labels::KAFKA_CR;
 use kafka_admin::AclBinding;
 
@@ -108,6 +108,9 @@ pub struct Plan {
     pub issue: Vec<(ResourceKey, String)>,
     /// cert-manager Certificates to apply.
     pub certificates: Vec<(ResourceKey, Value)>,
+    /// Users whose Secret is made now holding only a new Java stores' password, for
+    /// cert-manager to write the stores with (before their Certificate is applied).
+    pub passwords: Vec<ResourceKey>,
     pub cleanups: Vec<(ResourceKey, Cleanup)>,
     /// Deleted users whose ACLs, Secret and Certificate are gone: their finalizer goes.
     pub releases: Vec<ResourceKey>,
@@ -122,6 +125,7 @@ impl Plan {
         !self.acl_changes.is_empty()
             || !self.issue.is_empty()
             || !self.certificates.is_empty()
+            || !self.passwords.is_empty()
             || !self.cleanups.is_empty()
             || !self.credentials.is_empty()
             || self.outcomes.values().any(|o| !o.waiting.is_empty())
@@ -299,20 +303,27 @@ fn plan_certificate(user: &UserRequest, observed: &Observed<'_>, plan: &mut Plan
         return;
     }
     let Some(desired) = certificate::cert_manager_certificate(user, issuer) else { return };
-    if user.spec.include_jks == Some(true) {
-        outcome.unsupported.push(
-            "spec.includeJKS: with cert-manager the Java key stores are not written yet (the operator's CA writes \
-             them); Java clients read the PEM keys (ssl.keystore.type=PEM)"
-                .to_owned(),
-        );
+    // cert-manager writes into a Secret of that name whoever made it: only into the user's.
+    if secret.is_some_and(|secret| !secret.belongs_to(user)) {
+        outcome.problems.push(foreign_secret(user));
+        return;
+    }
+    let java = user.spec.include_jks == Some(true);
+    // cert-manager reads the stores' password from the Secret it writes them to (as with
+    // Koperator): the Secret is made first, holding only the password.
+    if java && !secret.is_some_and(|secret| secret.has(secret_keys::PASSWORD)) {
+        plan.passwords.push(user.resource.clone());
     }
     let stored = observed.certificates.get(&user.resource).and_then(Option::as_ref);
     if !stored.is_some_and(|stored| certificate::certificate_matches(stored, &desired)) {
         plan.certificates.push((user.resource.clone(), desired));
     }
-    let keys = [crd_types::kafka_user::secret_keys::CA_CERT, "tls.crt", "tls.key"];
+    let mut keys = vec![secret_keys::CA_CERT, secret_keys::CERT, secret_keys::KEY];
+    if java {
+        keys.extend([secret_keys::KEYSTORE, secret_keys::TRUSTSTORE, secret_keys::PASSWORD]);
+    }
     match secret {
-        Some(secret) if keys.iter().all(|key| secret.data.get(*key).is_some_and(|v| !v.is_empty())) => {
+        Some(secret) if keys.iter().all(|key| secret.has(key)) => {
             outcome.certificate = Some(format!("certificate in Secret {} (cert-manager)", user.spec.secret_name));
         }
         _ => outcome.waiting.push(format!("waiting for cert-manager to write Secret {}", user.spec.secret_name)),

@@ -228,11 +228,9 @@ fn cert_manager_gets_a_certificate_applied_once_and_the_secret_waited_for() {
         UserIssuer::CertManager { name: "i".into(), kind: "ClusterIssuer".into(), group: "cert-manager.io".into() };
     let mut world = World::new(vec![]);
     world.reach = Reach::Ready { issuer: Some(issuer.clone()), ca_bundle: Some("CA".into()) };
-    let mut with_jks = alice.clone();
-    with_jks.spec.include_jks = Some(true);
-    let plan = world.plan(&[&with_jks]);
-    assert!(plan.outcomes[&key("app", "alice")].unsupported[0].starts_with("spec.includeJKS"));
+    let plan = world.plan(&[&alice]);
     assert_eq!(plan.certificates.len(), 1);
+    assert!(plan.passwords.is_empty(), "no JKS asked for");
     assert!(plan.outcomes[&key("app", "alice")].waiting[0].starts_with("waiting for cert-manager"));
 
     let stored = certificate::cert_manager_certificate(&alice, &issuer);
@@ -260,4 +258,45 @@ fn cert_manager_gets_a_certificate_applied_once_and_the_secret_waited_for() {
     let expected = Cleanup { secret: Some("alice-tls".into()), certificate: Some("alice".into()) };
     assert_eq!(plan.cleanups, [(key("app", "alice"), expected)]);
     assert!(plan.releases.is_empty());
+
+    // A Secret of that name that is not the user's: cert-manager is not pointed at it.
+    let theirs = StoredSecret {
+        owner_uids: vec!["other".into()],
+        data: BTreeMap::new(),
+        keys: vec![],
+        certificate_name: None,
+        scram_digest: None,
+    };
+    world.secrets.insert(key("app", "alice"), Some(theirs));
+    let plan = world.plan(&[&alice]);
+    assert!(plan.certificates.is_empty());
+    assert_eq!(plan.outcomes[&key("app", "alice")].problems[0].reason, "SecretConflict");
+}
+
+#[test]
+fn cert_manager_writes_the_java_stores_with_a_password_made_first() {
+    let mut alice = user("app", "alice", vec![]);
+    alice.spec.include_jks = Some(true);
+    let issuer =
+        UserIssuer::CertManager { name: "i".into(), kind: "ClusterIssuer".into(), group: "cert-manager.io".into() };
+    let mut world = World::new(vec![]);
+    world.reach = Reach::Ready { issuer: Some(issuer), ca_bundle: Some("CA".into()) };
+    let plan = world.plan(&[&alice]);
+    assert_eq!(plan.passwords, [key("app", "alice")], "the password Secret first");
+    let certificate = &plan.certificates[0].1;
+    assert_eq!(certificate["spec"]["keystores"]["jks"]["passwordSecretRef"]["key"], "password");
+
+    let pem_only = ["ca.crt", "tls.crt", "tls.key", "password"];
+    let data: BTreeMap<String, String> = pem_only.map(|k| (k.to_owned(), "x".to_owned())).into();
+    let keys = pem_only.map(String::from).to_vec();
+    let secret =
+        StoredSecret { owner_uids: vec![alice.uid.clone()], data, keys, certificate_name: None, scram_digest: None };
+    world.secrets.insert(key("app", "alice"), Some(secret.clone()));
+    let plan = world.plan(&[&alice]);
+    assert!(plan.passwords.is_empty(), "the password is there");
+    assert!(plan.outcomes[&key("app", "alice")].waiting[0].starts_with("waiting for cert-manager"), "no stores yet");
+    let mut complete = secret;
+    complete.keys.extend(["keystore.jks", "truststore.jks"].map(String::from));
+    world.secrets.insert(key("app", "alice"), Some(complete));
+    assert!(world.plan(&[&alice]).outcomes[&key("app", "alice")].certificate.is_some());
 }

@@ -16,7 +16,8 @@
 //! `User:<name>`) allows and is refused elsewhere, a wrong password is refused, `kafka-configs
 //! --describe` shows its credential and its `spec.quotas`, and deleting the user removes both.
 //! A second test does the same with cert-manager issuing the certificate (a Certificate as
-//! Koperator makes it).
+//! Koperator makes it), and a third on a cluster without TLS, where a certificate is refused by
+//! name and ACLs are still set.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -60,6 +61,9 @@ const CM_CA: &str = "kafka-users-cm-ca-certificate";
 const CM_USER: &str = "cm-user";
 const CM_SECRET: &str = "cm-user-tls";
 const CM_GRPC_ADDRESS: &str = "127.0.0.1:19599";
+/// The plaintext test's cluster and gRPC address.
+const PLAIN_CLUSTER: &str = "kafka-users-plain";
+const PLAIN_GRPC_ADDRESS: &str = "127.0.0.1:19600";
 /// Internal topics of a one-broker cluster.
 const ONE_BROKER_CONFIG: &str = "auto.create.topics.enable=false\noffsets.topic.replication.factor=1\n\
      transaction.state.log.replication.factor=1\ntransaction.state.log.min.isr=1\nmin.insync.replicas=1\n";
@@ -120,8 +124,8 @@ async fn kafka_users_get_certificates_and_acls_that_follow_the_spec() -> Result<
 
 /// The same user on a cluster whose certificates cert-manager issues (the default
 /// `pkiBackend`): a Certificate as Koperator makes it, named after the user, with the cluster's
-/// ClusterIssuer; cert-manager's Secret serves kcat; deleting the user removes Certificate,
-/// Secret and ACLs.
+/// ClusterIssuer and JKS key stores; cert-manager's Secret serves kcat and Kafka's console
+/// consumer; deleting the user removes Certificate, Secret and ACLs.
 #[tokio::test]
 async fn kafka_users_get_cert_manager_certificates() -> Result<()> {
     namespace::run_isolated("users-cm", async |ns| {
@@ -155,7 +159,6 @@ async fn cert_manager_scenario(ns: &TestNamespace) -> Result<()> {
     user["metadata"]["name"] = json!(CM_USER);
     user["spec"]["clusterRef"]["name"] = json!(CM_CLUSTER);
     user["spec"]["secretName"] = json!(CM_SECRET);
-    user["spec"].as_object_mut().context("spec")?.remove("includeJKS");
     manifests::apply_object(&ns.client, &ns.name, &user).await?;
     wait_named_ready(ns, CM_USER, CM_CLUSTER).await?;
     let certificates = Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &certificate_resource());
@@ -167,10 +170,12 @@ async fn cert_manager_scenario(ns: &TestNamespace) -> Result<()> {
         spec["issuerRef"]["name"] == json!(issuer) && spec["issuerRef"]["kind"] == json!("ClusterIssuer"),
         "{spec}"
     );
-    let files = secret_files(ns, &dir, CM_SECRET, &["ca.crt", "tls.crt", "tls.key"]).await?;
+    let keys = ["ca.crt", "keystore.jks", "password", "tls.crt", "tls.key", "truststore.jks"];
+    let files = secret_files(ns, &dir, CM_SECRET, &keys).await?;
     let tls = files.kcat_settings();
     wait_produced(&bootstrap, &tls).await?;
     kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.context("consuming with cert-manager's certificate")?;
+    java_client_reads_with_the_key_stores(ns, &dir, &bootstrap, (CM_USER, CM_SECRET)).await?;
 
     users_api(ns).delete(CM_USER, &DeleteParams::default()).await?;
     wait::eventually("the KafkaUser, its Certificate and its Secret to be gone", USER_TIMEOUT, || async {
@@ -188,18 +193,71 @@ async fn cert_manager_scenario(ns: &TestNamespace) -> Result<()> {
 /// One broker and one controller (the dedicated sample cut down, as `tls_sources.rs` does),
 /// SSL on both listeners, certificates from cert-manager, ACLs enforced, no Cruise Control.
 fn cert_manager_cluster() -> Result<Value> {
-    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml")?;
-    cluster["metadata"]["name"] = json!(CM_CLUSTER);
-    let spec = &mut cluster["spec"];
-    spec["brokers"] = json!([{"id": 0, "brokerConfigGroup": "broker"}, {"id": 1, "brokerConfigGroup": "controller"}]);
-    spec["readOnlyConfig"] = json!(format!("{ONE_BROKER_CONFIG}{READ_ONLY_CONFIG}"));
-    spec["cruiseControlConfig"]["cruiseControlEndpoint"] = json!("absent-cruise-control:8090");
-    let listeners = spec["listenersConfig"]["internalListeners"].as_array_mut().context("internalListeners")?;
-    for listener in listeners {
+    let mut cluster = one_broker_cluster(CM_CLUSTER, "")?;
+    let listeners = &mut cluster["spec"]["listenersConfig"];
+    for listener in listeners["internalListeners"].as_array_mut().context("internalListeners")? {
         listener["type"] = json!("ssl");
     }
-    spec["listenersConfig"]["sslSecrets"] = json!({"tlsSecretName": CM_CA, "create": true});
+    listeners["sslSecrets"] = json!({"tlsSecretName": CM_CA, "create": true});
     Ok(cluster)
+}
+
+/// One broker and one controller named `name`, plaintext, ACLs enforced with `more` in the
+/// readOnlyConfig, no Cruise Control.
+fn one_broker_cluster(name: &str, more: &str) -> Result<Value> {
+    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml")?;
+    cluster["metadata"]["name"] = json!(name);
+    let spec = &mut cluster["spec"];
+    spec["brokers"] = json!([{"id": 0, "brokerConfigGroup": "broker"}, {"id": 1, "brokerConfigGroup": "controller"}]);
+    spec["readOnlyConfig"] = json!(format!("{ONE_BROKER_CONFIG}{READ_ONLY_CONFIG}{more}"));
+    spec["cruiseControlConfig"]["cruiseControlEndpoint"] = json!("absent-cruise-control:8090");
+    Ok(cluster)
+}
+
+/// On a cluster without TLS (ACLs enforced; every client is `User:ANONYMOUS` there, a super
+/// user as the KRaft controllers need): a user asking for a certificate is Degraded
+/// `NoTlsListener` naming `spec.createCert`, gets no Secret and still its ACLs; a
+/// `createCert: false` user gets its ACLs and is Ready. No crash.
+#[tokio::test]
+async fn without_tls_a_certificate_is_refused_by_name_and_acls_still_follow_the_spec() -> Result<()> {
+    namespace::run_isolated("users-plain", async |ns| {
+        let (_cluster_controller, topic_controller) = start_controllers(ns, PLAIN_GRPC_ADDRESS).await?;
+        kafka_cluster::apply(ns, &one_broker_cluster(PLAIN_CLUSTER, "super.users=User:ANONYMOUS\n")?).await?;
+        let outcome = async {
+            kafka_cluster::wait_running(ns, PLAIN_CLUSTER).await?;
+            let user = |name: &str, create_cert: bool| {
+                json!({
+                    "apiVersion": "kafka.banzaicloud.io/v1alpha1",
+                    "kind": "KafkaUser",
+                    "metadata": {"name": name},
+                    "spec": {
+                        "clusterRef": {"name": PLAIN_CLUSTER},
+                        "secretName": format!("{name}-tls"),
+                        "createCert": create_cert,
+                        "topicGrants": [{"topicName": TOPIC, "accessType": "read"}],
+                    },
+                })
+            };
+            manifests::apply_object(&ns.client, &ns.name, &user("wants-cert", true)).await?;
+            manifests::apply_object(&ns.client, &ns.name, &user("acls-only", false)).await?;
+            let refused = wait_named_user(ns, "wants-cert", "is Degraded NoTlsListener", |user| {
+                condition(user, "Degraded").is_some_and(|c| c.status == "True" && c.reason == "NoTlsListener")
+            })
+            .await?;
+            let message = condition(&refused, "Degraded").map(|c| c.message.clone()).unwrap_or_default();
+            let expected = format!("spec.createCert: KafkaCluster {}/{PLAIN_CLUSTER} has no TLS listener", ns.name);
+            ensure!(message.starts_with(&expected), "{message}");
+            ensure!(named_secret(ns, "wants-cert-tls").await?.is_none(), "a Secret without a certificate backend");
+            let bootstrap = bootstrap(ns, PLAIN_CLUSTER);
+            wait_listed_as_status(&bootstrap, None, &refused).await?;
+            let acls_only = wait_named_ready(ns, "acls-only", PLAIN_CLUSTER).await?;
+            wait_listed_as_status(&bootstrap, None, &acls_only).await
+        }
+        .await;
+        let outcome = outcome.and(remove_users(ns).await);
+        report_logs_on_failure(outcome, || format!("topic controller log tail:\n{}", topic_controller.log_tail(40)))
+    })
+    .await
 }
 
 fn certificate_resource() -> ApiResource {
@@ -238,12 +296,12 @@ async fn users_scenario(ns: &TestNamespace, topic_controller_log: &Path) -> Resu
     wait_produced(&bootstrap, &tls).await?;
     let consumed = kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.context("consuming example-topic")?;
     ensure!(consumed.len() >= 10, "consumed {consumed:?}");
-    java_client_reads_with_the_key_stores(ns, &dir, &bootstrap).await?;
+    java_client_reads_with_the_key_stores(ns, &dir, &bootstrap, (USER, USER_SECRET)).await?;
     ensure_unauthorized(
         "producing to a topic without grant",
         kcat::produce_numbered_with(&bootstrap, OTHER_TOPIC, 0..1, &tls).await,
     )?;
-    wait_listed_as_status(&bootstrap, &admin_properties, &user).await?;
+    wait_listed_as_status(&bootstrap, Some(&admin_properties), &user).await?;
     idle_passes_write_nothing(topic_controller_log).await?;
 
     // A binding made by hand for the user's principal is not the spec's: the next pass removes it.
@@ -277,7 +335,7 @@ async fn users_scenario(ns: &TestNamespace, topic_controller_log: &Path) -> Resu
     })
     .await?;
     let user = wait_ready(ns).await?;
-    wait_listed_as_status(&bootstrap, &admin_properties, &user).await?;
+    wait_listed_as_status(&bootstrap, Some(&admin_properties), &user).await?;
 
     // Dropping the write grant removes WRITE and CREATE, and with them the right to produce.
     manifests::apply_object(&ns.client, &ns.name, &with_grants(json!([{"topicName": TOPIC, "accessType": "read"}])))
@@ -286,7 +344,7 @@ async fn users_scenario(ns: &TestNamespace, topic_controller_log: &Path) -> Resu
         ready(user) && user.status.as_ref().is_some_and(|s| s.acls.len() == 4)
     })
     .await?;
-    wait_listed_as_status(&bootstrap, &admin_properties, &user).await?;
+    wait_listed_as_status(&bootstrap, Some(&admin_properties), &user).await?;
     wait_unauthorized("producing after the write grant was dropped", || {
         kcat::produce_numbered_with(&bootstrap, TOPIC, 10..11, &tls)
     })
@@ -597,8 +655,13 @@ async fn secret_files(ns: &TestNamespace, dir: &Path, name: &str, expected: &[&s
 
 /// `keystore.jks` and `truststore.jks` of the user's Secret, read by keytool and by Kafka's own
 /// console consumer (a JVM client with a consumer group: the read grant's group ACL).
-async fn java_client_reads_with_the_key_stores(ns: &TestNamespace, dir: &Path, bootstrap: &str) -> Result<()> {
-    let secret = secret(ns).await?.context("the user's Secret")?;
+async fn java_client_reads_with_the_key_stores(
+    ns: &TestNamespace,
+    dir: &Path,
+    bootstrap: &str,
+    (user, secret_name): (&str, &str),
+) -> Result<()> {
+    let secret = named_secret(ns, secret_name).await?.context("the user's Secret")?;
     let data = secret.data.unwrap_or_default();
     let password = String::from_utf8(data["password"].0.clone())?;
     let (keystore, truststore) = (dir.join("keystore.jks"), dir.join("truststore.jks"));
@@ -610,7 +673,7 @@ async fn java_client_reads_with_the_key_stores(ns: &TestNamespace, dir: &Path, b
         Duration::from_secs(60),
     )
     .await?;
-    ensure!(listed.contains("PrivateKeyEntry") && listed.contains(&format!("CN={USER}")), "keytool:\n{listed}");
+    ensure!(listed.contains("PrivateKeyEntry") && listed.contains(&format!("CN={user}")), "keytool:\n{listed}");
     let properties = dir.join("jks.properties");
     std::fs::write(
         &properties,
@@ -645,8 +708,10 @@ async fn java_client_reads_with_the_key_stores(ns: &TestNamespace, dir: &Path, b
     Ok(())
 }
 
-/// Waits until `kafka-acls --list` shows for the user's principal exactly its `status.acls`.
-async fn wait_listed_as_status(bootstrap: &str, admin: &Path, user: &KafkaUser) -> Result<()> {
+/// Waits until `kafka-acls --list` (as `admin`, on a TLS cluster) shows for the user's
+/// principal exactly its `status.acls`.
+async fn wait_listed_as_status(bootstrap: &str, admin: Option<&Path>, user: &KafkaUser) -> Result<()> {
+    let principal = format!(",User:CN={},", user.name_any());
     let expected: BTreeSet<String> = user
         .status
         .as_ref()
@@ -655,10 +720,10 @@ async fn wait_listed_as_status(bootstrap: &str, admin: &Path, user: &KafkaUser) 
         .unwrap_or_default();
     ensure!(!expected.is_empty(), "status.acls is empty");
     wait::eventually("kafka-acls --list to equal status.acls", PROPAGATION, || async {
-        let listed: BTreeSet<String> = acls::kafka_acls_list(bootstrap, Some(admin))
+        let listed: BTreeSet<String> = acls::kafka_acls_list(bootstrap, admin)
             .await?
             .into_iter()
-            .filter(|entry| entry.contains(&format!(",{PRINCIPAL},")))
+            .filter(|entry| entry.contains(&principal))
             .collect();
         Ok(if listed == expected {
             Check::Done(())
