@@ -87,6 +87,16 @@ async fn optional_objects_only_when_switched_on() -> Result<()> {
     for kind in ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "PodDisruptionBudget"] {
         ensure!(count_kind(&defaults, kind) == 4, "expected one {kind} per deployable");
     }
+    // The cluster controller's gRPC port (it signs client certificates) takes this release's
+    // deployables only; its metrics port anyone.
+    let policy =
+        helm::find(&defaults, "NetworkPolicy", "koperator-rs-cluster-controller").context("no NetworkPolicy")?;
+    let ingress = policy["spec"]["ingress"].to_string();
+    for allowed in ["\"grpc\"", "topic-controller", "cruise-control-runner", "alert-receiver", "\"metrics\""] {
+        ensure!(ingress.contains(allowed), "the NetworkPolicy does not name {allowed}: {ingress}");
+    }
+    let open = helm::template(RELEASE, NAMESPACE, &["cluster-controller.networkPolicy.enabled=false"]).await?;
+    ensure!(count_kind(&open, "NetworkPolicy") == 0, "a NetworkPolicy although switched off");
 
     let monitors: Vec<String> = SUBCHARTS.iter().map(|sub| format!("{sub}.serviceMonitor.enabled=true")).collect();
     let monitors: Vec<&str> = monitors.iter().map(String::as_str).collect();
