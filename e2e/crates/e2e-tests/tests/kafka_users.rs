@@ -12,8 +12,8 @@
 //! removes its ACLs (and the right to produce); deleting the user removes its ACLs and Secret,
 //! and its certificate is refused afterwards. Then, beyond Koperator, a SCRAM user (`spec.scram`,
 //! no certificate) on the cluster's `sasl_ssl` listener: its generated password and a ready
-//! `sasl.jaas.config` land in its Secret, kcat with them produces where its grant (bound to
-//! `User:<name>`) allows and is refused elsewhere, a wrong password is refused, `kafka-configs
+//! `sasl.jaas.config` land in its Secret, kcat with them produces and consumes where its grants
+//! (bound to `User:<name>`) allow and is refused elsewhere, a wrong password is refused, `kafka-configs
 //! --describe` shows its credential and its `spec.quotas`, and deleting the user removes both.
 //! A second test does the same with cert-manager issuing the certificate (a Certificate as
 //! Koperator makes it), and a third on a cluster without TLS, where a certificate is refused by
@@ -388,7 +388,7 @@ fn tls_cluster_with_acls() -> Result<Value> {
     Ok(cluster)
 }
 
-/// A SCRAM user with a generated password, a write grant on example-topic and a producer
+/// A SCRAM user with a generated password, read and write grants on example-topic and a producer
 /// quota, over the `sasl_ssl` listener; deleting it removes its credential and quota.
 async fn scram_scenario(ns: &TestNamespace, topic_controller_log: &Path) -> Result<()> {
     let dir = pki::work_dir(&ns.name)?;
@@ -407,7 +407,7 @@ async fn scram_scenario(ns: &TestNamespace, topic_controller_log: &Path) -> Resu
             "createCert": false,
             "scram": {},
             "quotas": {"producerByteRate": 1048576},
-            "topicGrants": [{"topicName": TOPIC, "accessType": "write"}],
+            "topicGrants": [{"topicName": TOPIC, "accessType": "write"}, {"topicName": TOPIC, "accessType": "read"}],
         },
     });
     manifests::apply_object(&ns.client, &ns.name, &user).await?;
@@ -431,6 +431,8 @@ async fn scram_scenario(ns: &TestNamespace, topic_controller_log: &Path) -> Resu
         })
     })
     .await?;
+    let consumed = kcat::consume_all_with(&bootstrap, TOPIC, &settings).await.context("the SCRAM user consuming")?;
+    ensure!(consumed.len() >= 10, "the SCRAM user consumed {consumed:?}");
     ensure_unauthorized(
         "the SCRAM user producing to a topic without grant",
         kcat::produce_numbered_with(&bootstrap, OTHER_TOPIC, 0..1, &settings).await,
