@@ -60,8 +60,8 @@ pub enum QuotaView {
     NotNeeded,
 }
 
-/// Where a SCRAM user's password is, as observed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where a SCRAM user's password is, as observed. `Debug` never shows a password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Password {
     /// From `spec.scram.passwordSecret`, or already in the user's Secret.
     Known(String),
@@ -80,8 +80,9 @@ pub struct CredentialsObserved {
     pub passwords: BTreeMap<ResourceKey, Password>,
 }
 
-/// A credential to set in Kafka, and the Secret to write once it is set.
-#[derive(Clone, Debug, PartialEq)]
+/// A credential to set in Kafka, and the Secret to write once it is set. `Debug` never shows
+/// the password (nor the Secret that holds it).
+#[derive(Clone, PartialEq)]
 pub struct ScramUpsert {
     pub user: ResourceKey,
     pub name: String,
@@ -90,8 +91,28 @@ pub struct ScramUpsert {
     pub secret: Secret,
 }
 
-/// What the credentials of a cluster's users need.
-#[derive(Clone, Debug, Default, PartialEq)]
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Known(_) => f.write_str("Known(<hidden>)"),
+            Self::Generated(_) => f.write_str("Generated(<hidden>)"),
+            Self::Missing(why) => f.debug_tuple("Missing").field(why).finish(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ScramUpsert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScramUpsert")
+            .field("user", &self.user)
+            .field("name", &self.name)
+            .field("secret", &self.secret.metadata.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the credentials of a cluster's users need. `Debug` names the users, never a password.
+#[derive(Clone, Default, PartialEq)]
 pub struct CredentialsPlan {
     /// Secrets to write before Kafka is asked (a generated password must be stored first).
     pub secrets_before: Vec<(ResourceKey, Secret)>,
@@ -101,6 +122,20 @@ pub struct CredentialsPlan {
     /// Credential names to delete (their last KafkaUser is deleted, or no longer asks for SCRAM).
     pub deletes: Vec<String>,
     pub quota_changes: Vec<UserQuotaChange>,
+}
+
+impl std::fmt::Debug for CredentialsPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users =
+            |secrets: &[(ResourceKey, Secret)]| secrets.iter().map(|(user, _)| user.to_string()).collect::<Vec<_>>();
+        f.debug_struct("CredentialsPlan")
+            .field("secrets_before", &users(&self.secrets_before))
+            .field("upserts", &self.upserts)
+            .field("secrets_only", &users(&self.secrets_only))
+            .field("deletes", &self.deletes)
+            .field("quota_changes", &self.quota_changes)
+            .finish()
+    }
 }
 
 impl CredentialsPlan {

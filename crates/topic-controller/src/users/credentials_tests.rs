@@ -60,6 +60,8 @@ fn a_generated_password_is_stored_then_set_then_left_alone() {
     let generated = observed(&[], &[("carol", Password::Generated("s3cret".into()))]);
     let (plan, outcomes) = run(&[&carol], &BTreeMap::new(), &generated);
     assert_eq!(plan.secrets_before.len(), 1, "stored before Kafka gets it");
+    assert!(!format!("{plan:?}").contains("s3cret"), "a password in Debug: {plan:?}");
+    assert!(!format!("{generated:?}").contains("s3cret"), "a password in Debug: {generated:?}");
     let before = &plan.secrets_before[0].1;
     assert_eq!(before.type_.as_deref(), Some("Opaque"), "no certificate: the credential makes the Secret");
     assert!(before.metadata.annotations.is_none(), "no digest until Kafka has it");
