@@ -60,6 +60,19 @@ pub fn two_brokers_one_controller(min_insync_replicas: u8) -> Result<Value> {
     Ok(cluster)
 }
 
+/// `cluster` with every internal listener `ssl`, certificates from the operator's CA (Secret
+/// `ca_secret`), and beside them a `sasl_ssl` listener `scram` on `scram_port` for SCRAM clients.
+pub fn with_operator_ca_tls_and_scram(cluster: &mut Value, ca_secret: &str, scram_port: u16) -> Result<()> {
+    let listeners = &mut cluster["spec"]["listenersConfig"];
+    let internal = listeners["internalListeners"].as_array_mut().context("internalListeners")?;
+    for listener in internal.iter_mut() {
+        listener["type"] = json!("ssl");
+    }
+    internal.push(json!({"type": "sasl_ssl", "name": "scram", "containerPort": scram_port}));
+    listeners["sslSecrets"] = json!({"tlsSecretName": ca_secret, "create": true, "pkiBackend": "operator-ca"});
+    Ok(())
+}
+
 pub fn api(ns: &TestNamespace) -> Api<KafkaCluster> {
     Api::namespaced(ns.client.clone(), &ns.name)
 }

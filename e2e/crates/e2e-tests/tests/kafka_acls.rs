@@ -130,14 +130,7 @@ async fn acls_bind_the_principal_of_a_client_certificate() -> Result<()> {
     namespace::run_isolated("acls-tls", async |ns| {
         let _controller = ControllerProcess::start("cluster-controller", &ns.name, &[]).await?;
         let mut cluster = cluster_with_authorizer(&format!("super.users=User:CN={ADMIN}\n"))?;
-        let listeners = &mut cluster["spec"]["listenersConfig"];
-        for listener in listeners["internalListeners"].as_array_mut().context("internalListeners")? {
-            listener["type"] = json!("ssl");
-        }
-        listeners["internalListeners"].as_array_mut().context("internalListeners")?.push(json!({
-            "type": "sasl_ssl", "name": "scram", "containerPort": SCRAM_PORT,
-        }));
-        listeners["sslSecrets"] = json!({"tlsSecretName": CA_SECRET, "create": true, "pkiBackend": "operator-ca"});
+        kafka_cluster::with_operator_ca_tls_and_scram(&mut cluster, CA_SECRET, SCRAM_PORT)?;
         kafka_cluster::apply(ns, &cluster).await?;
         kafka_cluster::wait_running(ns, "kafka").await?;
 

@@ -377,14 +377,7 @@ fn tls_cluster_with_acls() -> Result<Value> {
     let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
     let read_only = cluster["spec"]["readOnlyConfig"].as_str().context("the sample's readOnlyConfig")?.to_owned();
     cluster["spec"]["readOnlyConfig"] = json!(format!("{read_only}{READ_ONLY_CONFIG}super.users=User:CN={ADMIN}\n"));
-    let listeners = &mut cluster["spec"]["listenersConfig"];
-    for listener in listeners["internalListeners"].as_array_mut().context("internalListeners")? {
-        listener["type"] = json!("ssl");
-    }
-    listeners["internalListeners"].as_array_mut().context("internalListeners")?.push(json!({
-        "type": "sasl_ssl", "name": "scram", "containerPort": SCRAM_PORT,
-    }));
-    listeners["sslSecrets"] = json!({"tlsSecretName": CA_SECRET, "create": true, "pkiBackend": "operator-ca"});
+    kafka_cluster::with_operator_ca_tls_and_scram(&mut cluster, CA_SECRET, SCRAM_PORT)?;
     Ok(cluster)
 }
 
