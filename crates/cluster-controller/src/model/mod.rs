@@ -256,6 +256,11 @@ pub enum ValidationError {
     )]
     AnonymousNodes { name: String },
     #[error(
+        "spec.readOnlyConfig: authorizer.class.name={class} keeps its ACLs in {store}, which this \
+         cluster does not use, and its nodes would not start; set authorizer.class.name={fix}"
+    )]
+    AuthorizerForOtherMode { class: String, store: &'static str, fix: &'static str },
+    #[error(
         "spec.listenersConfig.internalListeners[name={name}].type: {protocol} (SASL) is not supported \
          on a listener the nodes talk to each other on (usedForInnerBrokerCommunication or \
          usedForControllerCommunication) yet; use ssl or plaintext there, and {protocol} on a listener \

@@ -24,7 +24,8 @@ async fn expect_degraded(ns: &namespace::TestNamespace, name: &str, needle: &str
 }
 
 #[tokio::test]
-async fn unknown_kafka_version_missing_storage_class_and_anonymous_nodes_degrade_without_crashing() -> Result<()> {
+async fn unknown_kafka_version_missing_storage_class_and_authorizers_the_nodes_would_fail_degrade_without_crashing()
+-> Result<()> {
     namespace::run_isolated("invalid-spec", async |ns| {
         let mut controller =
             ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
@@ -51,6 +52,15 @@ async fn unknown_kafka_version_missing_storage_class_and_anonymous_nodes_degrade
         ));
         kafka_cluster::apply(ns, &anonymous_nodes).await?;
         expect_degraded(ns, "anonymous-nodes", "internalListeners[name=controller].type: plaintext, but").await?;
+
+        // The ZooKeeper-era authorizer on KRaft nodes: they would exit at start.
+        let mut zookeeper_authorizer = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
+        zookeeper_authorizer["metadata"]["name"] = json!("zookeeper-authorizer");
+        zookeeper_authorizer["spec"]["readOnlyConfig"] = json!(format!(
+            "{read_only}authorizer.class.name=kafka.security.authorizer.AclAuthorizer\nallow.everyone.if.no.acl.found=true\n"
+        ));
+        kafka_cluster::apply(ns, &zookeeper_authorizer).await?;
+        expect_degraded(ns, "zookeeper-authorizer", "set authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer").await?;
 
         let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
         ensure!(pods.list(&ListParams::default()).await?.items.is_empty(), "invalid clusters got pods");
