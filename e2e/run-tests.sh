@@ -24,6 +24,11 @@ export RUST_LIB_BACKTRACE=0
 
 # The suite runs our controllers as processes: build them first.
 cargo build --locked -p cluster-controller -p topic-controller -p cruise-control-runner -p alert-receiver
+# On kubelet nodes the chart's pods run our images: build them from the Dockerfiles (cached by
+# content) and import them into the nodes now, not while other binaries run.
+if [[ ${TESTBED_NODES:-agent} == kubelet ]]; then
+    e2e/testbed import-images "$(e2e/images/deployables.sh)"
+fi
 # The library's own tests (helpers) first, the usual way.
 cargo test --locked -p e2e-tests --lib
 

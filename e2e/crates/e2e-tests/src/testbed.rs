@@ -99,3 +99,38 @@ async fn start() -> Result<()> {
     }
     Ok(())
 }
+
+/// Whether the test bed's nodes are real kubelets (`TESTBED_NODES=kubelet`) rather than the
+/// node agent, which maps images to host files (e2e/images.yaml) instead of running them.
+pub fn kubelet_nodes() -> bool {
+    std::env::var("TESTBED_NODES").as_deref() == Ok("kubelet")
+}
+
+/// Serializes building our images between the tests of one binary.
+static IMAGES_LOCK: Mutex<()> = Mutex::const_new(());
+
+/// Our four deployables as images built from the repository's Dockerfiles
+/// (e2e/images/deployables.sh: cached by content, so seconds when `make test` built them
+/// already) and imported into every kubelet node, tagged as the chart names them.
+pub async fn deployable_images() -> Result<()> {
+    let _guard = IMAGES_LOCK.lock().await;
+    let output = run_script(repo_root().join("e2e/images/deployables.sh"), &[]).await?;
+    let list = output.lines().last().unwrap_or_default().trim().to_owned();
+    run_script(repo_root().join("e2e/testbed"), &["import-images", &list]).await?;
+    Ok(())
+}
+
+/// Runs a script of the repository; its stderr goes to the test's, its stdout is returned.
+async fn run_script(script: PathBuf, args: &[&str]) -> Result<String> {
+    let output = tokio::process::Command::new(&script)
+        .args(args)
+        .current_dir(repo_root())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .await
+        .with_context(|| format!("failed to run {}", script.display()))?;
+    if !output.status.success() {
+        bail!("{} {} failed ({})", script.display(), args.join(" "), output.status);
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}

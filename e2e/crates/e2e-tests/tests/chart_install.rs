@@ -1,6 +1,10 @@
-//! The umbrella chart installed on the test bed, its images mapped by the node agent to the
-//! cargo-built binaries (e2e/images.yaml), every deployable watching only the test's namespace
-//! and running in-cluster (service account token, KUBERNETES_SERVICE_HOST):
+//! The umbrella chart installed on the test bed, every deployable watching only the test's
+//! namespace and running in-cluster (service account token, KUBERNETES_SERVICE_HOST). On
+//! kubelet nodes its pods run our images, built from the Dockerfiles first
+//! (e2e/images/deployables.sh), and the chart's security context is checked on the running
+//! process: user 65532, read-only root file system, no capabilities, no new privileges. On the
+//! node agent its images are mapped to the cargo-built binaries (e2e/images.yaml).
+//! Then:
 //! - least privilege, asked of the apiserver with `kubectl auth can-i --as` each ServiceAccount:
 //!   only the cluster controller creates pods and PVCs, the topic controller cannot touch pods,
 //!   the alert receiver cannot write KafkaClusters;
@@ -33,7 +37,7 @@ use crd_types::KafkaTopic;
 use e2e_tests::helm::{Release, SUBCHARTS};
 use e2e_tests::namespace::{self, TestNamespace};
 use e2e_tests::wait::{self, Check};
-use e2e_tests::{crds, kafka_cluster, kafka_topic, kcat, processes};
+use e2e_tests::{crds, kafka_cluster, kafka_topic, kcat, processes, testbed};
 
 const SAMPLE: &str = "deploy/samples/kafkacluster-kraft-combined.yaml";
 /// Cruise Control elsewhere, so the operator starts no Cruise Control JVM of its own.
@@ -51,6 +55,9 @@ async fn umbrella_chart_runs_the_quick_start_fails_over_and_drops_a_component() 
     namespace::run_isolated("chart", async |ns| {
         // The CRDs may exist already (other tests): the chart's crds/ are then skipped.
         crds::install(&ns.client).await?;
+        if testbed::kubelet_nodes() {
+            testbed::deployable_images().await?;
+        }
         let release = Release::in_namespace(&ns.name);
         let watch = format!("global.watchNamespace={}", ns.name);
         let sets = [watch.as_str(), "cluster-controller.replicaCount=2", "alert-receiver.replicaCount=1"];
@@ -70,6 +77,9 @@ async fn scenario(ns: &TestNamespace, release: &Release) -> Result<()> {
         wait_ready(ns, &release.object_name(subchart), replicas).await?;
     }
     alert_receiver_pod_is_created(ns, release).await?;
+    if testbed::kubelet_nodes() {
+        security_context_is_enforced(ns, release).await?;
+    }
     least_privilege(release).await?;
     quick_start(ns).await?;
     failover(ns, release).await?;
@@ -93,6 +103,30 @@ async fn alert_receiver_pod_is_created(ns: &TestNamespace, release: &Release) ->
         Ok(if count > 0 { Check::Done(()) } else { Check::Pending("no pod".into()) })
     })
     .await
+}
+
+/// What the kernel says about a cluster controller's process, as the chart's securityContext
+/// asks: the image's non-root user, a read-only root file system, no effective capability and
+/// no way to gain privileges.
+async fn security_context_is_enforced(ns: &TestNamespace, release: &Release) -> Result<()> {
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    let selector = format!("app.kubernetes.io/name=cluster-controller,app.kubernetes.io/instance={}", release.name);
+    let pod = pods.list(&ListParams::default().labels(&selector)).await?.items.into_iter().next();
+    let name = pod.map(|pod| pod.name_any()).context("no cluster controller pod")?;
+    let pid = *processes::with_environment("POD_NAME", &name).first().context("the pod's process is not found")?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |key: &str| {
+        status.lines().find_map(|line| line.strip_prefix(key)).map(str::split_whitespace).into_iter().flatten().next()
+    };
+    ensure!(field("Uid:") == Some("65532"), "{name} runs as uid {:?}, not 65532", field("Uid:"));
+    ensure!(field("CapEff:") == Some("0000000000000000"), "{name} has capabilities {:?}", field("CapEff:"));
+    ensure!(field("NoNewPrivs:") == Some("1"), "{name} may gain privileges");
+    let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))?;
+    let root = mounts.lines().find(|line| line.split_whitespace().nth(4) == Some("/")).context("no root mount")?;
+    let options = root.split_whitespace().nth(5).unwrap_or_default();
+    ensure!(options.split(',').any(|option| option == "ro"), "{name}'s root file system is mounted {options}");
+    println!("[pass] {name} runs our image as uid 65532, root file system read-only, no capability");
+    Ok(())
 }
 
 async fn least_privilege(release: &Release) -> Result<()> {

@@ -2,6 +2,7 @@
 //! healthy, stop them in reverse order, report their state.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -195,6 +196,28 @@ impl TestBed {
             self.layout.create_dirs()?;
         }
         std::fs::write(&file, format!("{wanted}\n")).with_context(|| format!("failed to write {}", file.display()))
+    }
+
+    /// Imports the image archives of `images_list` (testbed.list's format) into every kubelet
+    /// node's containerd, pinned, skipping what a node has imported already: how images built
+    /// after `up` (our deployables, e2e/images/deployables.sh) reach the nodes.
+    pub fn import_images(&self, images_list: &Path) -> Result<()> {
+        if self.settings.runtime != NodeRuntime::Kubelet {
+            bail!("import-images: the nodes are the node agent's, which runs no images (TESTBED_NODES=kubelet)");
+        }
+        let toolchain = Toolchain::load()?;
+        let nodes = self.kubelet_nodes();
+        for certs in &self.pki.nodes {
+            let started = Instant::now();
+            nodes.import_images(&certs.node, &toolchain, images_list)?;
+            println!(
+                "{}: {} imported in {:.1}s",
+                certs.node.name,
+                images_list.display(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
     }
 
     /// Stops the nodes first (they stop pods), then the control plane in reverse order, then

@@ -60,6 +60,9 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         command: Vec<String>,
     },
+    /// Import the image archives a list names (`<archive> <image> [<other name>...]` per
+    /// line) into every kubelet node, e.g. e2e/images/deployables.sh's.
+    ImportImages { list: PathBuf },
     /// Hold a kubelet node's mount namespace (inside its network namespace) until SIGTERM.
     #[command(hide = true)]
     NodeNamespaces {
@@ -95,6 +98,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Exec { command } => host_exec::run(testbed.layout(), &command),
+        Command::ImportImages { list } => testbed.import_images(&list),
         Command::NodeNamespaces { .. } => unreachable!("handled above"),
     }
 }
