@@ -26,19 +26,21 @@ CA_BUNDLE=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
 # --- the bases -----------------------------------------------------------------------------
 context=$(mktemp -d)
 trap 'rm -rf "$context"' EXIT
-builder_rootfs=$(debian_rootfs debian-builder essential "gcc g++ libc6-dev make perl pkg-config libssl-dev zlib1g-dev ca-certificates")
-ln -s "$builder_rootfs" "$context/debian-builder.tar"
-FILES=("$context/debian-builder.tar")
-builder_tag=localhost/koperator-testbed/rust-builder:$(basename "$builder_rootfs" .tar | sed 's/.*-//')
-build rust-builder "$builder_tag"
-in_storage "$builder_tag"
-
-runtime_rootfs=$(debian_rootfs distroless-cc extract "base-files netbase tzdata libc6 libgcc-s1 libssl3")
-ln -s "$runtime_rootfs" "$context/distroless-cc.tar"
-FILES=("$context/distroless-cc.tar")
-runtime_tag=localhost/koperator-testbed/distroless-cc:$(basename "$runtime_rootfs" .tar | sed 's/.*-//')
-build distroless-cc "$runtime_tag"
-in_storage "$runtime_tag"
+# local_base IMAGE ROOTFS VARIANT PACKAGES: e2e/images/IMAGE on ROOTFS, a Debian root file
+# system (mmdebstrap VARIANT with PACKAGES), in buildah's storage; sets BASE_TAG to its name.
+local_base() {
+    local image=$1 name=$2 rootfs
+    rootfs=$(debian_rootfs "$name" "$3" "$4")
+    ln -sf "$rootfs" "$context/$name.tar"
+    FILES=("$context/$name.tar")
+    BASE_TAG=localhost/koperator-testbed/$image:$(basename "$rootfs" .tar | sed 's/.*-//')
+    build "$image" "$BASE_TAG"
+    in_storage "$BASE_TAG"
+}
+local_base rust-builder debian-builder essential "gcc g++ libc6-dev make perl pkg-config libssl-dev zlib1g-dev ca-certificates"
+builder_tag=$BASE_TAG
+local_base distroless-cc distroless-cc extract "base-files netbase tzdata libc6 libgcc-s1 libssl3"
+runtime_tag=$BASE_TAG
 
 # sources_hash DOCKERFILE: what the image depends on, the files the build context lets in
 # (.dockerignore) by content, the toolchain by version, the bases and the profile by name.
