@@ -2,8 +2,9 @@
 //! owned kind, shared between triggering reconciles and answering `observe` reads.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -166,6 +167,7 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
         .modify(forget_managed_field_sets)
         .reflect(clusters_writer)
         .applied_objects();
+    let clusters_listed = clusters.clone();
     let controller = Controller::for_stream(cluster_events, clusters)
         .owns_stream(pod_events)
         .owns_stream(config_map_events)
@@ -177,7 +179,10 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
         .owns_stream(kafka_topic_events)
         .owns_stream(endpoint_slice_events)
         .watches_stream(secret_events, cluster_of_secret)
-        .graceful_shutdown_on(async move { stop.cancelled().await })
+        .graceful_shutdown_on({
+            let stop = stop.clone();
+            async move { stop.cancelled().await }
+        })
         .run(reconcile::reconcile, reconcile::error_policy, context)
         .for_each(|result| async move {
             match result {
@@ -185,8 +190,36 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
                 Err(error) => tracing::debug!(error = %operator_runtime::error_chain(&error), "reconcile error"),
             }
         });
-    controller.await;
+    drain_on_stop(controller, &stop, &clusters_listed).await;
     storage_classes_driver.abort();
+}
+
+/// How long reconciles in flight get to finish once shutdown was asked for: well inside the
+/// 30 s the chart gives a pod to terminate.
+const DRAIN_GRACE: Duration = Duration::from_secs(20);
+
+/// Runs `controller` until it ends by itself or, after `stop`, until it drained. kube's graceful
+/// shutdown stops polling the watches first and then waits for what they would have filled: a
+/// shutdown before the first list of KafkaClusters completed holds its runner forever (nothing
+/// ran yet, so there is nothing to drain), and a reconcile waiting for an owned cache would too
+/// (bounded by [`DRAIN_GRACE`]).
+async fn drain_on_stop(
+    controller: impl Future<Output = ()>,
+    stop: &CancellationToken,
+    clusters_listed: &Store<DeserializeGuard<KafkaCluster>>,
+) {
+    tokio::pin!(controller);
+    tokio::select! {
+        () = &mut controller => return,
+        () = stop.cancelled() => {}
+    }
+    if clusters_listed.wait_until_ready().now_or_never().is_none() {
+        tracing::debug!("stopped before the first list of KafkaClusters: nothing to drain");
+        return;
+    }
+    if tokio::time::timeout(DRAIN_GRACE, controller).await.is_err() {
+        tracing::warn!(grace = ?DRAIN_GRACE, "reconciles still running at shutdown were abandoned");
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 
 use e2e_tests::controller_process::ControllerProcess;
 use e2e_tests::wait::{self, Check};
@@ -47,7 +47,8 @@ async fn every_deployable_becomes_ready_and_stops_cleanly_on_sigterm() -> Result
             ensure!(code == 200 && metrics.contains("# EOF"), "{name}: /metrics is not an exposition");
 
             process.terminate()?;
-            let status = process.wait_for_exit(Duration::from_secs(10)).await?;
+            let exit = process.wait_for_exit(Duration::from_secs(10)).await;
+            let status = exit.with_context(|| format!("{name} on SIGTERM:\n{}", process.log_tail(20)))?;
             ensure!(status == Some(0), "{name} exited with {status:?} on SIGTERM:\n{}", process.log_tail(20));
         }
         Ok(())
