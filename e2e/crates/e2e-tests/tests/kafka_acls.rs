@@ -185,10 +185,22 @@ async fn acls_bind_the_principal_of_a_client_certificate() -> Result<()> {
 async fn a_scram_user_gets_what_its_bindings_grant(admin: &Admin, bootstrap: &str, ca: &str) -> Result<()> {
     let (answers, requests) = admin.probe("scram-set", &["carol", SCRAM_PASSWORD]).await?;
     ensure!(answers == ["carol\tok"] && requests == 1, "scram-set: {answers:?} in {requests} requests");
-    let (described, _) = admin.probe("scram-describe", &["carol", "nobody"]).await?;
-    ensure!(described == ["carol\tSCRAM-SHA-512:4096", "nobody\tnone"], "scram-describe: {described:?}");
-    let stdout = admin.kafka_configs_user("carol").await?;
-    ensure!(stdout.contains("SCRAM-SHA-512=iterations=4096"), "kafka-configs --describe of carol:\n{stdout}");
+    // Acknowledged once the controller committed it; the broker answering the describe may apply
+    // the metadata record a moment later.
+    wait::eventually("scram-describe shows carol's credential", PROPAGATION, || async {
+        let (described, _) = admin.probe("scram-describe", &["carol", "nobody"]).await?;
+        Ok(if described == ["carol\tSCRAM-SHA-512:4096", "nobody\tnone"] {
+            Check::Done(())
+        } else {
+            Check::Pending(format!("{described:?}"))
+        })
+    })
+    .await?;
+    wait::eventually("kafka-configs --describe shows carol's credential", PROPAGATION, || async {
+        let stdout = admin.kafka_configs_user("carol").await?;
+        Ok(if stdout.contains("SCRAM-SHA-512=iterations=4096") { Check::Done(()) } else { Check::Pending(stdout) })
+    })
+    .await?;
 
     a_quota_is_what_kafka_configs_shows(admin).await?;
 
