@@ -79,6 +79,37 @@ pub async fn metadata_with(bootstrap: &str, topic: Option<&str>, settings: &[Str
     serde_json::from_str(&stdout).with_context(|| format!("unexpected kcat -L output: {stdout}"))
 }
 
+/// Waits until every broker `bootstrap` names reports `topic` with `partitions` partitions, each
+/// with a leader. A topic is created once the controller wrote it; brokers learn of it a moment
+/// later, and a producer asking a broker that has not yet drops the partitions it had.
+pub async fn wait_known_to_every_broker(
+    bootstrap: &str,
+    topic: &str,
+    partitions: usize,
+    settings: &[String],
+    timeout: Duration,
+) -> Result<()> {
+    crate::wait::eventually(&format!("every broker knows {topic}"), timeout, || async {
+        let brokers = metadata_with(bootstrap, None, settings).await?.brokers;
+        let mut unaware = Vec::new();
+        for broker in &brokers {
+            let seen = metadata_with(&broker.name, Some(topic), settings).await?;
+            let ready = seen.topic(topic).is_some_and(|t| {
+                t.error.is_none() && t.partitions.len() == partitions && t.partitions.iter().all(|p| p.leader >= 0)
+            });
+            if !ready {
+                unaware.push(broker.id);
+            }
+        }
+        Ok(if unaware.is_empty() && !brokers.is_empty() {
+            crate::wait::Check::Done(())
+        } else {
+            crate::wait::Check::Pending(format!("brokers {unaware:?} of {} do not know it yet", brokers.len()))
+        })
+    })
+    .await
+}
+
 /// Produces messages `numbers` to `topic` with acks=all and idempotence; fails if kcat
 /// reports any message undelivered.
 pub async fn produce_numbered(bootstrap: &str, topic: &str, numbers: Range<u32>) -> Result<()> {

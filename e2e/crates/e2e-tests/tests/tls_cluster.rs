@@ -334,6 +334,7 @@ async fn round_trip(
 ) -> Result<()> {
     kafka_topic::create_with_kafka_tool_configured(bootstrap, Some(properties), topic, 2, replication_factor, &[])
         .await?;
+    kcat::wait_known_to_every_broker(bootstrap, topic, 2, tls, Duration::from_secs(60)).await?;
     kcat::produce_numbered_with(bootstrap, topic, 0..MESSAGES, tls).await?;
     kcat::expect_exactly_with(bootstrap, topic, 0..MESSAGES, tls).await?;
     Ok(())
