@@ -74,12 +74,16 @@ impl CruiseControlClient {
         // reqwest is built without a default TLS provider (the workspace uses ring, not aws-lc);
         // installing ring fails harmlessly when another component installed a provider first.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .connect_timeout(settings.connect_timeout)
-            .user_agent(settings.user_agent.clone())
-            .build()
-            .map_err(Error::Client)?;
+            .user_agent(settings.user_agent.clone());
+        // Plain HTTP (Koperator's in-cluster Service) needs no trust store: without this, the
+        // client reads the system's and fails to build in an image that has none.
+        if endpoint.base_url().starts_with("http://") {
+            builder = builder.tls_certs_only([]);
+        }
+        let http = builder.build().map_err(Error::Client)?;
         Ok(Self { http, endpoint, settings })
     }
 
