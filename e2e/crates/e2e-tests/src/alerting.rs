@@ -252,6 +252,17 @@ impl Monitoring {
         Ok(answer["data"]["result"].as_array().cloned().unwrap_or_default())
     }
 
+    /// Each scrape target's health and last error (`/api/v1/targets`), for what a wait shows.
+    pub async fn target_health(&self) -> Result<Vec<String>> {
+        let url = format!("{}/api/v1/targets", self.prometheus_url);
+        let answer: Value = serde_json::from_str(&reqwest::get(url).await?.text().await?)?;
+        let targets = answer["data"]["activeTargets"].as_array().cloned().unwrap_or_default();
+        Ok(targets
+            .iter()
+            .map(|t| format!("{} {} {}", t["scrapeUrl"], t["health"], t["lastError"]).replace('"', ""))
+            .collect())
+    }
+
     /// The last lines of both logs, for failure messages.
     pub fn log_tails(&self) -> String {
         let tail = |name: &str| {

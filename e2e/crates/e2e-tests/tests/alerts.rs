@@ -168,7 +168,12 @@ async fn alerts_through_prometheus(
     // (CI once saw none succeed within 60 s): a readiness wait, not what the test proves.
     wait::eventually("Prometheus scrapes every broker's JMX exporter", Duration::from_secs(180), || async {
         let series = monitoring.query(&format!("{metric}{{job=\"kafka\"}}")).await?;
-        Ok(if series.len() == 3 { Check::Done(()) } else { Check::Pending(format!("{series:?}")) })
+        Ok(if series.len() == 3 {
+            Check::Done(())
+        } else {
+            let targets = monitoring.target_health().await?;
+            Check::Pending(format!("{} of 3 scraped; targets: {targets:?}", series.len()))
+        })
     })
     .await?;
     let claim_1 = broker_claim(&claims, 1).await?;
