@@ -9,8 +9,9 @@ use anyhow::{Context, Result, bail};
 use crd_types::KafkaCluster;
 use crd_types::kafka_cluster::CruiseControlTopicStatus;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Api;
+use kube::api::{ListParams, LogParams};
 use serde_json::Value;
 
 use crate::namespace::TestNamespace;
@@ -24,6 +25,8 @@ pub const PORT: u16 = 8090;
 const TASK_HEADER: &str = "User-Task-ID";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often one POST is sent again after a transport error.
+const TRANSPORT_RETRIES: u32 = 5;
 
 /// A Cruise Control Deployment + Service + ConfigMap named `{{name}}` (Service
 /// `{{name}}-svc`, ConfigMap `{{name}}-config`), the way Koperator lays them out, with
@@ -136,17 +139,36 @@ impl CruiseControl {
 
     /// POSTs, then re-sends with the User-Task-ID while the answer is 202; returns every answer
     /// (the last one is final).
+    ///
+    /// A request that fails in transport is sent again: a resumed task is only read, and a first
+    /// POST is repeated only when it never reached Cruise Control (a connection refused), so
+    /// that a busy test bed cannot start a second execution.
     pub async fn post_until_answered(&self, endpoint: &str, query: &str) -> Result<Vec<Answer>> {
-        let mut answers = vec![self.post(endpoint, query, None).await?];
+        let mut answers = vec![self.post_retrying(endpoint, query, None).await?];
         while answers.last().is_some_and(|a| a.status == 202) {
             if answers.len() > 240 {
                 bail!("POST {endpoint}?{query} still 202 after {} tries", answers.len());
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
             let task = answers.last().and_then(|a| a.task_id.clone()).context("a 202 without User-Task-ID")?;
-            answers.push(self.post(endpoint, query, Some(&task)).await?);
+            answers.push(self.post_retrying(endpoint, query, Some(&task)).await?);
         }
         Ok(answers)
+    }
+
+    async fn post_retrying(&self, endpoint: &str, query: &str, task: Option<&str>) -> Result<Answer> {
+        let mut failures = 0;
+        loop {
+            match self.post(endpoint, query, task).await {
+                Ok(answer) => return Ok(answer),
+                Err(error) if failures < TRANSPORT_RETRIES && (task.is_some() || never_sent(&error)) => {
+                    failures += 1;
+                    eprintln!("e2e: POST {endpoint} failed in transport ({error:#}); sending it again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// The user task `id` as user_tasks lists it.
@@ -230,4 +252,32 @@ pub async fn wait_available_with_topic(ns: &TestNamespace, cluster: &str) -> Res
         },
     )
     .await
+}
+
+/// Whether `error` is a reqwest error of a request that never reached the server.
+fn never_sent(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.downcast_ref::<reqwest::Error>().is_some_and(reqwest::Error::is_connect))
+}
+
+/// The last `lines` of the log of every Cruise Control pod of `cluster` (`app=cruisecontrol`),
+/// for a failure report; what cannot be read is said instead.
+pub async fn log_tail(ns: &TestNamespace, cluster: &str, lines: i64) -> String {
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    let selector = format!("app=cruisecontrol,kafka_cr={cluster}");
+    let listed = match pods.list(&ListParams::default().labels(&selector)).await {
+        Ok(listed) => listed,
+        Err(error) => return format!("Cruise Control pods could not be listed: {error}"),
+    };
+    let mut report = String::new();
+    for pod in listed {
+        let name = pod.metadata.name.unwrap_or_default();
+        let params = LogParams {
+            container: Some("kafka-cruisecontrol".to_owned()),
+            tail_lines: Some(lines),
+            ..LogParams::default()
+        };
+        let log = pods.logs(&name, &params).await.unwrap_or_else(|error| format!("(no log: {error})"));
+        report.push_str(&format!("Cruise Control pod {name} log tail:\n{log}\n"));
+    }
+    report
 }

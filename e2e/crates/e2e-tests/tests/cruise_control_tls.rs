@@ -50,8 +50,10 @@ async fn cruise_control_and_the_reporter_work_over_tls() -> Result<()> {
             ControllerProcess::start("topic-controller", &ns.name, &["--cluster-access-endpoint", &endpoint]).await?;
 
         let outcome = scenario(ns).await;
+        let cruise_control_logs =
+            if outcome.is_err() { cruise_control::log_tail(ns, CLUSTER, 40).await } else { String::new() };
         let logs = format!(
-            "cluster controller log tail:\n{}\ntopic controller log tail:\n{}",
+            "cluster controller log tail:\n{}\ntopic controller log tail:\n{}\n{cruise_control_logs}",
             cluster_controller.log_tail(30),
             topic_controller.log_tail(15)
         );
