@@ -56,9 +56,8 @@ crds: ## regenerate deploy/crds from crates/crd-types (and the chart's copy)
 bootstrap: ## build or fetch the test bed's real components into $(KOPERATOR_CACHE)
 	bash e2e/bootstrap/bootstrap.sh
 
-# TESTBED_NODES=kubelet (in the environment) runs real kubelets, containerd and kube-proxy
-# instead of the node agent, for every target below; TESTBED_SLOT=1 runs a second test bed
-# next to the default one (e2e/README.md, "Real-kubelet test bed: status").
+# TESTBED_SLOT=1 (in the environment) runs a second test bed next to the default one, for
+# every target below (e2e/README.md, "Test bed").
 .PHONY: testbed
 testbed: bootstrap ## start the local Kubernetes test bed (kubeconfig: target/testbed/kubeconfig)
 	e2e/testbed up

@@ -22,12 +22,7 @@ alert_token=$root/target/testbed/alert-receiver.token
 logs=$root/target/run/logs
 mkdir -p "$logs"
 
-if [[ ${TESTBED_NODES:-agent} == kubelet ]]; then
-    nodes="three kubelet nodes with containerd, kube-proxy and CoreDNS"
-else
-    nodes="node agent"
-fi
-step "starting the test bed (real etcd, kube-apiserver, controller-manager, scheduler, $nodes)"
+step "starting the test bed (real etcd, kube-apiserver, controller-manager, scheduler, three kubelet nodes with containerd, kube-proxy and CoreDNS)"
 e2e/testbed up
 
 step "building the controllers"
@@ -102,12 +97,20 @@ echo "  consumed: $received"
 
 step "status"
 kubectl get -n "$namespace" kafkaclusters,kafkatopics,pods,pvc,services
-if [[ ${TESTBED_NODES:-agent} == kubelet ]]; then
-    broker=pod/$(kubectl get pods -n "$namespace" -l app=kafka,kafka_cr=$cluster -o jsonpath='{.items[0].metadata.name}')
-    step "the kubelet API on $broker: kubectl logs, exec (port-forward works the same way)"
-    kubectl logs -n "$namespace" "$broker" -c kafka --tail=3
-    kubectl exec -n "$namespace" "$broker" -c kafka -- sh -c 'echo "$(hostname): $(id)"'
-fi
+broker=pod/$(kubectl get pods -n "$namespace" -l app=kafka,kafka_cr=$cluster -o jsonpath='{.items[0].metadata.name}')
+step "the kubelet API on $broker: kubectl logs, exec and port-forward"
+kubectl logs -n "$namespace" "$broker" -c kafka --tail=3
+kubectl exec -n "$namespace" "$broker" -c kafka -- sh -c 'echo "$(hostname): $(id)"'
+# The broker's internal listener on a local port; kcat asks it for the cluster's metadata.
+forward_port=19092
+kubectl port-forward -n "$namespace" "$broker" "$forward_port:29092" >"$logs/port-forward.log" 2>&1 &
+forward=$!
+for attempt in {1..50}; do
+    if kcat -L -b "127.0.0.1:$forward_port" -m 5 2>/dev/null | grep -E '^ *[0-9]+ brokers:'; then break; fi
+    ((attempt < 50)) || echo "  kubectl port-forward did not answer; see $logs/port-forward.log"
+    sleep 0.2
+done
+kill "$forward" 2>/dev/null || true
 kubectl get -n "$namespace" kafkacluster/$cluster -o jsonpath='{range .status.conditions[*]}  {.type}={.status}: {.message}{"\n"}{end}'
 
 cat <<MSG

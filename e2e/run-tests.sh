@@ -6,29 +6,29 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(e2e/cargo-target-dir)}
 
 started_here=false
+stop_if_started() {
+    if $started_here; then
+        e2e/testbed down || echo "run-tests: e2e/testbed down failed; see target/testbed/logs" >&2
+    fi
+}
+# Set before `up`: an `up` that fails half-way (a full disk, a port in use) leaves processes
+# and mounts that only `down` removes.
+trap stop_if_started EXIT
 # A test bed whose apiserver was started by someone else is theirs, even if a health check
 # hiccups right now: `up` is idempotent, but only a test bed this script started is stopped.
 if [[ ! -f target/testbed/run/kube-apiserver.pid ]] || ! e2e/testbed status >/dev/null 2>&1; then
     [[ -f target/testbed/run/kube-apiserver.pid ]] || started_here=true
     e2e/testbed up
 fi
-stop_if_started() {
-    if $started_here; then
-        e2e/testbed down || echo "run-tests: e2e/testbed down failed; see target/testbed/logs" >&2
-    fi
-}
-trap stop_if_started EXIT
 # A scenario's error names what it waited for; a backtrace of where anyhow made it adds 60
 # lines after it and pushes the cause out of a CI log's tail. Panics keep RUST_BACKTRACE.
 export RUST_LIB_BACKTRACE=0
 
 # The suite runs our controllers as processes: build them first.
 cargo build --locked -p cluster-controller -p topic-controller -p cruise-control-runner -p alert-receiver
-# On kubelet nodes the chart's pods run our images: build them from the Dockerfiles (cached by
-# content) and import them into the nodes now, not while other binaries run.
-if [[ ${TESTBED_NODES:-agent} == kubelet ]]; then
-    e2e/testbed import-images "$(e2e/images/deployables.sh)"
-fi
+# The chart's pods run our images: build them from the Dockerfiles (cached by content) and
+# import them into the nodes now, not while other binaries run.
+e2e/testbed import-images "$(e2e/images/deployables.sh)"
 # The library's own tests (helpers) first, the usual way.
 cargo test --locked -p e2e-tests --lib
 

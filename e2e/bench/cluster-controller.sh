@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of the cluster controller, on the test bed, with brokers that only listen on their
-# ports (koperator-rs.test/idle-kafka, see images.yaml) so that dozens of clusters fit on two
+# ports (koperator-rs.test/idle-kafka, e2e/images/idle-kafka) so that dozens of clusters fit on two
 # cores and the figures are the controller's, not Kafka's. Prints:
 #   - time from applying one KafkaCluster to all its objects created, and to ClusterRunning
 #   - controller RSS (release build) idle with 1 and with N clusters, split into anonymous

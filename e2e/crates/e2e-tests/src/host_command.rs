@@ -1,4 +1,5 @@
-//! Commands run on the host through `e2e/testbed exec` (cluster DNS, Kafka CLI tools, kcat).
+//! Commands run on the host through `e2e/testbed exec` (cluster DNS, Kafka CLI tools, kcat),
+//! or as they are, for a client outside the cluster.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -16,20 +17,40 @@ pub struct CommandOutput {
     pub stderr: String,
 }
 
+/// Where a command runs: through `e2e/testbed exec` (cluster DNS, the Kafka CLI on PATH), or
+/// as the host runs it, a client outside the cluster's network and DNS.
+#[derive(Clone, Copy, Debug)]
+pub enum Via {
+    TestBed,
+    Host,
+}
+
 /// Runs `args` through `e2e/testbed exec`, feeding `stdin`, killing it after `timeout`.
 /// A non-zero exit is not an error here (see [`run_ok`]).
 pub async fn run(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<CommandOutput> {
-    let mut child = Command::new(repo_root().join("e2e/testbed"))
-        .arg("exec")
-        .arg("--")
-        .args(args)
+    run_via(Via::TestBed, args, stdin, timeout).await
+}
+
+/// [`run`], where `via` says.
+pub async fn run_via(via: Via, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<CommandOutput> {
+    let (program, first) = args.split_first().context("no command")?;
+    let mut command = match via {
+        Via::TestBed => {
+            let mut command = Command::new(repo_root().join("e2e/testbed"));
+            command.args(["exec", "--", program]);
+            command
+        }
+        Via::Host => Command::new(program),
+    };
+    let mut child = command
+        .args(first)
         .current_dir(repo_root())
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("failed to start `e2e/testbed exec -- {}`", args.join(" ")))?;
+        .with_context(|| format!("failed to start `{}` ({via:?})", args.join(" ")))?;
     if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
         let input = input.to_vec();
         // Written concurrently: a large input must not block while the child fills stdout.
@@ -51,7 +72,12 @@ pub async fn run(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Resu
 
 /// Like [`run`], but a non-zero exit is an error showing stderr; returns stdout.
 pub async fn run_ok(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<String> {
-    let output = run(args, stdin, timeout).await?;
+    run_ok_via(Via::TestBed, args, stdin, timeout).await
+}
+
+/// [`run_ok`], where `via` says.
+pub async fn run_ok_via(via: Via, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<String> {
+    let output = run_via(via, args, stdin, timeout).await?;
     if !output.success {
         bail!("`{}` exited with {:?}:\n{}{}", args.join(" "), output.code, output.stderr, output.stdout);
     }

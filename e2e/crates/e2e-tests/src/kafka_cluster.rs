@@ -20,7 +20,12 @@ pub const RUNNING_TIMEOUT: Duration = Duration::from_secs(360);
 /// Kafka's heap on the test bed. 256 MiB ran out under the rolling upgrade's load once the
 /// default JMX exporter rules became Koperator's (~9,000 series built per scrape); the heap
 /// starts small so that idle brokers stay small.
-const TEST_HEAP: &str = "-Xmx384M -Xms192M";
+pub const TEST_HEAP: &str = "-Xmx384M -Xms192M";
+
+/// JVM options of the test bed's brokers: the C1 compiler alone and the serial collector.
+/// Three test clusters starting at once on 2 cores spent most of their CPU in C2 and G1
+/// threads; brokers then took minutes to answer, and Kafka 4 brokers gave up registering.
+pub const TEST_JVM_PERFORMANCE_OPTS: &str = "-server -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true";
 
 /// A sample KafkaCluster as JSON, with heaps small enough for the test bed.
 pub fn sample(path: &str) -> Result<Value> {
@@ -28,6 +33,7 @@ pub fn sample(path: &str) -> Result<Value> {
     let mut cluster = documents.pop().with_context(|| format!("{path} is empty"))?;
     for group in cluster["spec"]["brokerConfigGroups"].as_object_mut().into_iter().flat_map(|g| g.values_mut()) {
         group["kafkaHeapOpts"] = json!(TEST_HEAP);
+        group["kafkaJvmPerfOpts"] = json!(TEST_JVM_PERFORMANCE_OPTS);
         // Requests sized for the test bed's nodes; limits are not enforced there anyway.
         group["resourceRequirements"] = json!({"requests": {"cpu": "100m", "memory": "512Mi"}});
     }

@@ -315,7 +315,15 @@ pub async fn create_with_kafka_tool_configured(
     for setting in &settings {
         args.extend(["--config", setting]);
     }
-    host_command::run_ok(&args, None, TOOL_TIMEOUT).await.map(drop)
+    match host_command::run_ok(&args, None, TOOL_TIMEOUT).await {
+        // The tool's JVM starved on a busy machine (seen beside three clusters starting): once
+        // more, accepting the topic the first attempt may have created.
+        Err(error) if error.chain().any(|cause| cause.is::<tokio::time::error::Elapsed>()) => {
+            args.push("--if-not-exists");
+            host_command::run_ok(&args, None, TOOL_TIMEOUT).await.map(drop)
+        }
+        result => result.map(drop),
+    }
 }
 
 /// The names of the topics the cluster has (kcat's metadata, internal topics included).

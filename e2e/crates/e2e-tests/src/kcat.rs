@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::host_command;
+use crate::host_command::{self, Via};
 use crate::message_accounting::{self, Accounting};
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
@@ -70,12 +70,16 @@ pub async fn metadata(bootstrap: &str, topic: Option<&str>) -> Result<Metadata> 
 
 /// [`metadata`] with librdkafka `settings` (`key=value`).
 pub async fn metadata_with(bootstrap: &str, topic: Option<&str>, settings: &[String]) -> Result<Metadata> {
+    metadata_via(Via::TestBed, bootstrap, topic, settings).await
+}
+
+async fn metadata_via(via: Via, bootstrap: &str, topic: Option<&str>, settings: &[String]) -> Result<Metadata> {
     let mut args = vec!["kcat", "-L", "-J", "-b", bootstrap, "-m", "10"];
     if let Some(topic) = topic {
         args.extend(["-t", topic]);
     }
     add_settings(&mut args, settings);
-    let stdout = host_command::run_ok(&args, None, METADATA_TIMEOUT).await?;
+    let stdout = host_command::run_ok_via(via, &args, None, METADATA_TIMEOUT).await?;
     serde_json::from_str(&stdout).with_context(|| format!("unexpected kcat -L output: {stdout}"))
 }
 
@@ -123,6 +127,10 @@ pub async fn produce_numbered_with(
     numbers: Range<u32>,
     settings: &[String],
 ) -> Result<()> {
+    produce_via(Via::TestBed, bootstrap, topic, numbers, settings).await
+}
+
+async fn produce_via(via: Via, bootstrap: &str, topic: &str, numbers: Range<u32>, settings: &[String]) -> Result<()> {
     let input = message_accounting::lines(numbers.clone());
     let mut args = vec![
         "kcat",
@@ -139,7 +147,7 @@ pub async fn produce_numbered_with(
         "message.timeout.ms=60000",
     ];
     add_settings(&mut args, settings);
-    let output = host_command::run(&args, Some(input.as_bytes()), PRODUCE_TIMEOUT).await?;
+    let output = host_command::run_via(via, &args, Some(input.as_bytes()), PRODUCE_TIMEOUT).await?;
     // kcat logs each failed delivery ("Delivery failed for message: ...") and exits non-zero.
     if !output.success || output.stderr.contains("Delivery failed") {
         bail!("producing messages {numbers:?} to {topic} failed ({:?}):\n{}", output.code, output.stderr);
@@ -154,9 +162,13 @@ pub async fn consume_all(bootstrap: &str, topic: &str) -> Result<Vec<String>> {
 
 /// [`consume_all`] with librdkafka `settings` (`key=value`).
 pub async fn consume_all_with(bootstrap: &str, topic: &str, settings: &[String]) -> Result<Vec<String>> {
+    consume_via(Via::TestBed, bootstrap, topic, settings).await
+}
+
+async fn consume_via(via: Via, bootstrap: &str, topic: &str, settings: &[String]) -> Result<Vec<String>> {
     let mut args = vec!["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\\n"];
     add_settings(&mut args, settings);
-    let stdout = host_command::run_ok(&args, None, CONSUME_TIMEOUT).await?;
+    let stdout = host_command::run_ok_via(via, &args, None, CONSUME_TIMEOUT).await?;
     Ok(stdout.lines().map(str::to_string).collect())
 }
 
@@ -172,7 +184,17 @@ pub async fn expect_exactly_with(
     numbers: Range<u32>,
     settings: &[String],
 ) -> Result<Accounting> {
-    let received = consume_all_with(bootstrap, topic, settings).await?;
+    expect_via(Via::TestBed, bootstrap, topic, numbers, settings).await
+}
+
+async fn expect_via(
+    via: Via,
+    bootstrap: &str,
+    topic: &str,
+    numbers: Range<u32>,
+    settings: &[String],
+) -> Result<Accounting> {
+    let received = consume_via(via, bootstrap, topic, settings).await?;
     let accounting = Accounting::of(numbers, &received);
     if !accounting.is_exact() {
         bail!("topic {topic}: {accounting}");
@@ -184,5 +206,26 @@ pub async fn expect_exactly_with(
 fn add_settings<'a>(args: &mut Vec<&'a str>, settings: &'a [String]) {
     for setting in settings {
         args.extend(["-X", setting.as_str()]);
+    }
+}
+
+/// kcat as a client outside the cluster runs it: on the host, without `e2e/testbed exec`, so
+/// with the host's DNS and only the addresses the cluster advertises to the outside.
+pub mod from_host {
+    use super::*;
+
+    /// [`super::metadata`] from the host.
+    pub async fn metadata(bootstrap: &str) -> Result<Metadata> {
+        metadata_via(Via::Host, bootstrap, None, &[]).await
+    }
+
+    /// [`super::produce_numbered`] from the host.
+    pub async fn produce_numbered(bootstrap: &str, topic: &str, numbers: Range<u32>) -> Result<()> {
+        produce_via(Via::Host, bootstrap, topic, numbers, &[]).await
+    }
+
+    /// [`super::expect_exactly`] from the host.
+    pub async fn expect_exactly(bootstrap: &str, topic: &str, numbers: Range<u32>) -> Result<Accounting> {
+        expect_via(Via::Host, bootstrap, topic, numbers, &[]).await
     }
 }

@@ -1,5 +1,6 @@
-//! Host processes of pods: the node agent runs containers as plain host processes (no PID
-//! namespace), so a test can see whether a container's process still exists.
+//! Host processes of pods: containers are processes of this machine (in their own PID
+//! namespaces, visible from the host's), so a test can see whether a container's process still
+//! exists, stop it, or read what the kernel says about it.
 
 use std::fs;
 

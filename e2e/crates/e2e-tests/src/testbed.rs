@@ -10,7 +10,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 use tokio::sync::Mutex;
 
-/// Nodes the node agent registers; tests that schedule pods need all of them Ready.
+/// The test bed's kubelets; tests that schedule pods need all of them Ready.
 const EXPECTED_NODES: usize = 3;
 
 /// Serializes `e2e/testbed up` between the tests of one binary (each has its own runtime).
@@ -74,7 +74,7 @@ async fn answering_client() -> Result<Client> {
     let nodes = Api::<Node>::all(client.clone()).list(&ListParams::default()).await?;
     let ready = nodes.items.iter().filter(|node| node_is_ready(node)).count();
     if ready < EXPECTED_NODES {
-        bail!("{ready} of {EXPECTED_NODES} nodes are Ready: is the node agent running?");
+        bail!("{ready} of {EXPECTED_NODES} nodes are Ready: see `e2e/testbed status` and target/testbed/logs");
     }
     Ok(client)
 }
@@ -98,12 +98,6 @@ async fn start() -> Result<()> {
         bail!("`e2e/testbed up` failed ({status})");
     }
     Ok(())
-}
-
-/// Whether the test bed's nodes are real kubelets (`TESTBED_NODES=kubelet`) rather than the
-/// node agent, which maps images to host files (e2e/images.yaml) instead of running them.
-pub fn kubelet_nodes() -> bool {
-    std::env::var("TESTBED_NODES").as_deref() == Ok("kubelet")
 }
 
 /// Serializes building our images between the tests of one binary.

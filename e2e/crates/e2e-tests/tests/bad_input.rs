@@ -1,4 +1,4 @@
-//! Pods that cannot run are reported the way the kubelet reports them: an unmapped image,
+//! Pods that cannot run are reported the way the kubelet reports them: an image that cannot be pulled,
 //! a missing ConfigMap key, a crashing command and a failing readiness probe.
 
 use std::time::Duration;

@@ -1,10 +1,8 @@
 //! The umbrella chart installed on the test bed, every deployable watching only the test's
-//! namespace and running in-cluster (service account token, KUBERNETES_SERVICE_HOST). On
-//! kubelet nodes its pods run our images, built from the Dockerfiles first
-//! (e2e/images/deployables.sh), and the chart's security context is checked on the running
-//! process: user 65532, read-only root file system, no capabilities, no new privileges. On the
-//! node agent its images are mapped to the cargo-built binaries (e2e/images.yaml).
-//! Then:
+//! namespace and running in-cluster (service account token, KUBERNETES_SERVICE_HOST). Its pods
+//! run our images, built from the Dockerfiles first (e2e/images/deployables.sh), and the
+//! chart's security context is checked on the running process: user 65532, read-only root
+//! file system, no capabilities, no new privileges. Then:
 //! - least privilege, asked of the apiserver with `kubectl auth can-i --as` each ServiceAccount:
 //!   only the cluster controller creates pods and PVCs, the topic controller cannot touch pods,
 //!   the alert receiver cannot write KafkaClusters;
@@ -55,9 +53,7 @@ async fn umbrella_chart_runs_the_quick_start_fails_over_and_drops_a_component() 
     namespace::run_isolated("chart", async |ns| {
         // The CRDs may exist already (other tests): the chart's crds/ are then skipped.
         crds::install(&ns.client).await?;
-        if testbed::kubelet_nodes() {
-            testbed::deployable_images().await?;
-        }
+        testbed::deployable_images().await?;
         let release = Release::in_namespace(&ns.name);
         let watch = format!("global.watchNamespace={}", ns.name);
         let sets = [watch.as_str(), "cluster-controller.replicaCount=2", "alert-receiver.replicaCount=1"];
@@ -77,9 +73,7 @@ async fn scenario(ns: &TestNamespace, release: &Release) -> Result<()> {
         wait_ready(ns, &release.object_name(subchart), replicas).await?;
     }
     alert_receiver_pod_is_created(ns, release).await?;
-    if testbed::kubelet_nodes() {
-        security_context_is_enforced(ns, release).await?;
-    }
+    security_context_is_enforced(ns, release).await?;
     least_privilege(release).await?;
     quick_start(ns).await?;
     failover(ns, release).await?;

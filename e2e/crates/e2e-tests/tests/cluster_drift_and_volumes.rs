@@ -52,12 +52,17 @@ async fn claim_sizes(
 }
 
 async fn event_reasons(ns: &TestNamespace) -> Result<Vec<(String, String)>> {
+    events_about(ns, "KafkaCluster").await
+}
+
+/// (reason, note) of the namespace's events about objects of `kind`.
+async fn events_about(ns: &TestNamespace, kind: &str) -> Result<Vec<(String, String)>> {
     let events: Api<Event> = Api::namespaced(ns.client.clone(), &ns.name);
     let list = events.list(&ListParams::default()).await?;
     Ok(list
         .items
         .into_iter()
-        .filter(|e| e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("KafkaCluster"))
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some(kind))
         .map(|e| (e.reason.unwrap_or_default(), e.note.unwrap_or_default()))
         .collect())
 }
@@ -130,25 +135,33 @@ async fn scenario(ns: &TestNamespace, controller: &ControllerProcess) -> Result<
         Ok(if grown { Check::Done(()) } else { Check::Pending(format!("{requests:?}")) })
     })
     .await?;
-    // The test bed's provisioner grows its volumes as soon as a claim asks (as a CSI resizer
-    // with online expansion would), so the `Growing` condition may last only one reconcile:
-    // the proof is the VolumeGrowing event, the claims' capacity, and the condition gone once done.
-    wait::eventually("every claim holds 2Gi", REPAIR_TIMEOUT, || async {
-        let capacities = claim_capacities(ns).await?;
-        let grown = capacities.len() == 3 && capacities.values().all(|c| c == "2Gi");
-        Ok(if grown { Check::Done(()) } else { Check::Pending(format!("{capacities:?}")) })
+    // The test bed's local-path volumes cannot grow (no resizer, as with many CSI drivers): the
+    // claims stay at 1Gi, Kubernetes hands them to an external resizer, and the condition says
+    // what the operator waits for, claim by claim.
+    let growing = wait::until(&kafka_cluster::api(ns), "kafka", "says the claims are growing", REPAIR_TIMEOUT, |c| {
+        kafka_cluster::condition(c, "VolumeResize").is_some_and(|c| {
+            c.status == "True"
+                && c.reason == "Growing"
+                && c.message.matches("waiting for the volume plugin's resizer").count() == 3
+        })
     })
     .await?;
-    // One event: the recorder folds events of one reason about one object into a series.
-    let events = event_reasons(ns).await?;
-    ensure!(
-        events.iter().any(|(reason, note)| reason == "VolumeGrowing" && note.contains("to 2Gi")),
-        "no VolumeGrowing event: {events:?}"
-    );
-    wait::until(&kafka_cluster::api(ns), "kafka", "clears VolumeResize once grown", REPAIR_TIMEOUT, |c| {
-        kafka_cluster::condition(c, "VolumeResize").is_none()
+    let message = kafka_cluster::condition(&growing, "VolumeResize").map(|c| c.message.clone()).unwrap_or_default();
+    ensure!(message.contains("grows from 1Gi to 2Gi"), "{message}");
+    wait::eventually("the claims reached Kubernetes' volume expander", REPAIR_TIMEOUT, || async {
+        // Kubernetes' events are about the claims, the operator's about the KafkaCluster.
+        let expanding = events_about(ns, "PersistentVolumeClaim").await?;
+        let expanding = expanding.iter().filter(|(reason, _)| reason == "ExternalExpanding").count();
+        let events = event_reasons(ns).await?;
+        let noted = events.iter().any(|(reason, note)| reason == "VolumeGrowing" && note.contains("to 2Gi"));
+        Ok(if expanding >= 3 && noted {
+            Check::Done(())
+        } else {
+            Check::Pending(format!("{expanding} ExternalExpanding events; KafkaCluster events {events:?}"))
+        })
     })
     .await?;
+    ensure!(claim_capacities(ns).await?.values().all(|c| c == "1Gi"), "a claim grew without a resizer");
 
     // 2Gi -> 1Gi: refused, with a True condition naming the claims and the fix.
     set_storage(&mut cluster, "1Gi");

@@ -1,6 +1,6 @@
 //! Brokers on node-local volumes: the combined KRaft sample with its claims on the test bed's
-//! `local-path` class (`volumeBindingMode: WaitForFirstConsumer`; on real kubelets Rancher's
-//! local-path-provisioner, on the node agent its provisioner binding the same way). Such
+//! `local-path` class (`volumeBindingMode: WaitForFirstConsumer`, Rancher's
+//! local-path-provisioner with a directory per node). Such
 //! a claim binds only once a pod uses it, so the cluster controller must create the broker pods
 //! while their claims are still Pending (it waits for Bound claims on every other class). The
 //! cluster reaches ClusterRunning; each claim is then Bound to a volume pinned to the node its

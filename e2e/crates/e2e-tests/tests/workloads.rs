@@ -35,7 +35,7 @@ spec:
 "#;
 
 /// Seconds on an idle machine; the bound is for a CI machine also running three Kafka
-/// clusters' rolls (the scheduler, the garbage collector and the node agent all share 2 cores).
+/// clusters' rolls (the scheduler, the garbage collector and the kubelets all share 2 cores).
 const STARTUP_AND_COLLECTION: Duration = Duration::from_secs(150);
 
 #[tokio::test]
@@ -56,8 +56,7 @@ async fn deployment_runs_its_replicas_and_deleting_it_collects_them() -> Result<
             })
         })
         .await?;
-        // The node agent reports a container started once its sandbox process is spawned; the
-        // process takes the container's environment only when the sandbox execs the command.
+        // Ready is the kubelet's word; the processes are what the kernel runs.
         wait::eventually("2 container processes run", Duration::from_secs(30), || async {
             let running = processes::with_environment(MARKER, &ns.name);
             Ok(if running.len() == 2 { Check::Done(()) } else { Check::Pending(format!("pids {running:?}")) })

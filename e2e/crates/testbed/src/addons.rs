@@ -299,7 +299,9 @@ spec:
       - name: local-path-provisioner
         image: {LOCAL_PATH_PROVISIONER_IMAGE}
         imagePullPolicy: IfNotPresent
-        command: [local-path-provisioner, start, --config, /etc/config/config.json]
+        # Each volume is a helper pod the provisioner waits for; its default of 4 at a time
+        # kept three test clusters' brokers without claims (and pods) for minutes.
+        command: [local-path-provisioner, start, --config, /etc/config/config.json, --worker-threads, "32"]
         env:
         - name: POD_NAMESPACE
           valueFrom: {{fieldRef: {{fieldPath: metadata.namespace}}}}
@@ -336,6 +338,49 @@ allowVolumeExpansion: true
 "#,
         shared = dirs.shared.display(),
         node_paths = node_paths.join(", "),
+    )
+}
+
+/// MetalLB's namespace, where its controller and speakers run.
+pub const METALLB_NAMESPACE: &str = "metallb-system";
+
+/// MetalLB as its release installs it (`config/manifests/metallb-native.yaml`), without the
+/// admission webhooks: the test bed writes MetalLB's configuration itself, and the webhooks'
+/// certificates would need a rotation loop for nothing. The controller is told so.
+pub fn metallb_manifest(released: &str) -> Result<String> {
+    let documents: Vec<&str> = released
+        .split("\n---\n")
+        .filter(|document| !document.lines().any(|line| line == "kind: ValidatingWebhookConfiguration"))
+        .collect();
+    let manifest = documents.join("\n---\n");
+    let controller_args = "        - --tls-min-version=VersionTLS12\n";
+    if manifest.matches(controller_args).count() != 1 {
+        bail!("MetalLB's manifest changed: no single controller argument list to extend");
+    }
+    Ok(manifest.replacen(controller_args, &format!("{controller_args}        - --webhook-mode=disabled\n"), 1))
+}
+
+/// MetalLB's configuration: one layer-2 pool, `pool` (a range on the node network).
+pub fn metallb_pool_manifest(pool: &str) -> String {
+    format!(
+        r#"apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata:
+  name: testbed
+  namespace: {METALLB_NAMESPACE}
+spec:
+  addresses:
+  - {pool}
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata:
+  name: testbed
+  namespace: {METALLB_NAMESPACE}
+spec:
+  ipAddressPools:
+  - testbed
+"#
     )
 }
 
@@ -400,7 +445,6 @@ pub fn wait(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::NodeRuntime;
 
     #[test]
     fn volumes_go_to_the_test_beds_directories() {
@@ -434,7 +478,7 @@ mod tests {
 
     #[test]
     fn the_dns_service_sits_where_kubelets_point_pods() {
-        let settings = Settings { runtime: NodeRuntime::Kubelet, slot: 1 };
+        let settings = Settings { slot: 1 };
         let manifest = coredns_manifest(&settings);
         assert!(manifest.contains("clusterIP: 100.82.0.10\n"));
         assert!(manifest.contains(&format!("image: {COREDNS_IMAGE}\n")));

@@ -26,12 +26,31 @@ fn parse_hierarchies(mountinfo: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Creates `root` (like `/ktb0-node-1`) in every hierarchy. A new cpuset cgroup starts with no
-/// CPUs and no memory nodes, so it gets its parent's.
+/// CPU weight of a node's cgroup (cgroup v1 `cpu.shares`), against the machine's other
+/// processes. The default, 1024, would weigh all of a node's pods like one busy host thread: the
+/// scheduler shares CPU between a cgroup and each thread beside it in the root, and the
+/// apiserver, etcd, kubelets and test processes run dozens of threads there. Brokers' JVMs then
+/// starved (readiness never came, rolls timed out) once several test clusters ran at once.
+/// Too much starves the control plane instead: at 32 times the default, three nodes busy
+/// starting JVMs left etcd and the apiserver so little that requests timed out. Eight busy
+/// threads per node, with the control plane reniced (`components::CONTROL_PLANE_NICE`).
+pub const NODE_CPU_SHARES: u64 = 8 * 1024;
+/// The same for cgroup v2 (`cpu.weight`, where 100 is the default 1024 shares).
+const NODE_CPU_WEIGHT: u64 = 8 * 100;
+
+/// Creates `root` (like `/ktb0-node-1`) in every hierarchy, with [`NODE_CPU_SHARES`]. A new
+/// cpuset cgroup starts with no CPUs and no memory nodes, so it gets its parent's.
 pub fn create(root: &str) -> Result<()> {
     for hierarchy in hierarchies()? {
         let dir = hierarchy.join(root.trim_start_matches('/'));
         std::fs::create_dir_all(&dir).with_context(|| format!("failed to create cgroup {}", dir.display()))?;
+        for (file, value) in [("cpu.shares", NODE_CPU_SHARES), ("cpu.weight", NODE_CPU_WEIGHT)] {
+            let path = dir.join(file);
+            if path.exists() {
+                std::fs::write(&path, value.to_string())
+                    .with_context(|| format!("failed to write {}", path.display()))?;
+            }
+        }
         for file in ["cpuset.cpus", "cpuset.mems"] {
             let own = dir.join(file);
             if own.exists() && std::fs::read_to_string(&own)?.trim().is_empty() {

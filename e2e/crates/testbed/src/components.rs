@@ -11,7 +11,7 @@ use crate::health::Probe;
 use crate::layout::Layout;
 use crate::pki::{FRONT_PROXY_CLIENT_NAME, Pki};
 use crate::process::Launch;
-use crate::settings::{NodeRuntime, Settings};
+use crate::settings::Settings;
 use crate::toolchain::Toolchain;
 
 /// Every controller the operator's tests rely on, and nothing that needs a cloud.
@@ -20,6 +20,8 @@ const CONTROLLERS: &[&str] = &[
     "deployment-controller",
     "replicaset-controller",
     "statefulset-controller",
+    // MetalLB's speakers run one per node.
+    "daemonset-controller",
     "job-controller",
     "endpoints-controller",
     "endpointslice-controller",
@@ -57,6 +59,13 @@ pub struct Component {
     pub startup_timeout: Duration,
 }
 
+/// The control plane's niceness. Each node's pods share one cgroup whose CPU weight is that of
+/// several busy threads (`cgroups::NODE_CPU_SHARES`), while the control plane's threads each
+/// weigh one: without a lead, a few clusters' JVMs starting at once starved etcd and the
+/// apiserver (requests timed out with 504, clients could not connect). -5 weighs each of their
+/// threads about three times a default one.
+const CONTROL_PLANE_NICE: i32 = -5;
+
 /// etcd, kube-apiserver, kube-controller-manager, kube-scheduler, in that order.
 pub fn control_plane(layout: &Layout, pki: &Pki, toolchain: &Toolchain, settings: &Settings) -> Result<Vec<Component>> {
     let path = |p: &PathBuf| p.display().to_string();
@@ -67,6 +76,7 @@ pub fn control_plane(layout: &Layout, pki: &Pki, toolchain: &Toolchain, settings
         log_file: layout.log_file(name),
         pid_file: layout.pid_file(name),
         namespaces_of: None,
+        nice: CONTROL_PLANE_NICE,
     };
     let local = Ipv4Addr::LOCALHOST;
     let etcd_port = settings.etcd_client_port();
@@ -125,19 +135,14 @@ pub fn control_plane(layout: &Layout, pki: &Pki, toolchain: &Toolchain, settings
         "--allow-privileged=true".into(),
         "--profiling=false".into(),
     ];
-    match settings.runtime {
-        // The apiserver listens on 127.0.0.1, which Endpoints validation rejects for the
-        // `kubernetes` Service; pods get the real address from the node agent.
-        NodeRuntime::Agent => apiserver_args.push("--endpoint-reconciler-type=none".into()),
-        // Kubelets serve logs, exec and port-forward on their node address with a certificate
-        // from our CA, and let the apiserver in with its own client certificate.
-        NodeRuntime::Kubelet => apiserver_args.extend([
-            format!("--kubelet-certificate-authority={}", path(&pki.ca.cert)),
-            format!("--kubelet-client-certificate={}", path(&pki.apiserver_kubelet_client.cert)),
-            format!("--kubelet-client-key={}", path(&pki.apiserver_kubelet_client.key)),
-            "--kubelet-preferred-address-types=InternalIP".into(),
-        ]),
-    }
+    // Kubelets serve logs, exec and port-forward on their node address with a certificate
+    // from our CA, and let the apiserver in with its own client certificate.
+    apiserver_args.extend([
+        format!("--kubelet-certificate-authority={}", path(&pki.ca.cert)),
+        format!("--kubelet-client-certificate={}", path(&pki.apiserver_kubelet_client.cert)),
+        format!("--kubelet-client-key={}", path(&pki.apiserver_kubelet_client.key)),
+        "--kubelet-preferred-address-types=InternalIP".into(),
+    ]);
     let apiserver = Component {
         name: "kube-apiserver".into(),
         launch: launch("kube-apiserver", toolchain.binary("KUBE_APISERVER")?, apiserver_args),
@@ -225,40 +230,9 @@ pub fn cert_manager(layout: &Layout, toolchain: &Toolchain) -> Option<Component>
             log_file: layout.log_file("cert-manager"),
             pid_file: layout.pid_file("cert-manager"),
             namespaces_of: None,
+            nice: 0,
         },
         probe: Probe::Alive,
         startup_timeout: Duration::from_secs(1),
-    })
-}
-
-/// The node agent (e2e/crates/node-agent) when its binary was built next to ours.
-/// It runs the pods, so it starts last and stops first, with time to stop them.
-pub fn node_agent(layout: &Layout) -> Option<Component> {
-    let program = std::env::current_exe().ok()?.parent()?.join("node-agent");
-    if !program.is_file() {
-        return None;
-    }
-    let args = vec![
-        "--kubeconfig".into(),
-        layout.admin_kubeconfig().display().to_string(),
-        "--state-dir".into(),
-        layout.agent_state().display().to_string(),
-        "--images".into(),
-        layout.root.join("e2e").join("images.yaml").display().to_string(),
-        "--nodes".into(),
-        "testbed-node-1=zone-a,testbed-node-2=zone-b,testbed-node-3=zone-c".into(),
-    ];
-    Some(Component {
-        name: "node-agent".into(),
-        launch: Launch {
-            program,
-            args,
-            working_dir: layout.root.clone(),
-            log_file: layout.log_file("node-agent"),
-            pid_file: layout.pid_file("node-agent"),
-            namespaces_of: None,
-        },
-        probe: Probe::Alive,
-        startup_timeout: Duration::from_secs(2),
     })
 }

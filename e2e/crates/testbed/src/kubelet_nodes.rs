@@ -97,6 +97,7 @@ impl KubeletNodes<'_> {
                 log_file: self.layout.log_file(&name),
                 pid_file: self.layout.pid_file(&name),
                 namespaces_of: None,
+                nice: 0,
             },
             name,
             probe: Probe::FileExists(mounts.ready_file),
@@ -117,6 +118,7 @@ impl KubeletNodes<'_> {
                 log_file: self.layout.log_file(&name),
                 pid_file: self.layout.pid_file(&name),
                 namespaces_of: Some(holder_pid_file.clone()),
+                nice: 0,
             }
         };
         let path = |p: PathBuf| p.display().to_string();
@@ -178,14 +180,17 @@ impl KubeletNodes<'_> {
             command.arg("--address").arg(&socket).args(["--namespace", "k8s.io"]).args(args);
             command
         };
-        for line in wanted.lines().filter(|line| !line.trim().is_empty() && !line.starts_with('#')) {
+        let pending: Vec<&str> = wanted
+            .lines()
+            .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+            .filter(|line| !imported.lines().any(|done| Some(done) == line.split_whitespace().next()))
+            .collect();
+        ensure_disk_space(&files.dir, &node.name, &pending)?;
+        for line in pending {
             let mut words = line.split_whitespace();
             let (Some(archive), Some(image)) = (words.next(), words.next()) else {
                 bail!("{}: `{line}` is not `<archive> <image> [<other name>...]`", images_list.display());
             };
-            if imported.lines().any(|done| done == archive) {
-                continue;
-            }
             run(ctr_command(&["images", "import", archive]))
                 .with_context(|| format!("failed to import {archive} into {}", node.name))?;
             for other_name in words {
@@ -253,6 +258,40 @@ fn run(mut command: Command) -> Result<()> {
     let output = command.output().with_context(|| format!("failed to run {command:?}"))?;
     if !output.status.success() {
         bail!("{command:?} failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+    }
+    Ok(())
+}
+
+/// Room kept free beside the images: the pods' volumes, logs and containerd's own state.
+const DISK_MARGIN: u64 = 2 << 30;
+
+/// Fails, naming the sizes, unless `dir`'s file system can take the `pending` image lines:
+/// containerd keeps each layer twice (the archive's blob and the unpacked snapshot), and a
+/// disk that fills half-way through an import fails later steps in ways that hide the cause.
+fn ensure_disk_space(dir: &Path, node: &str, pending: &[&str]) -> Result<()> {
+    let archives: u64 = pending
+        .iter()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter_map(|archive| std::fs::metadata(archive).ok())
+        .map(|metadata| metadata.len())
+        .sum();
+    if archives == 0 {
+        return Ok(());
+    }
+    let stats = nix::sys::statvfs::statvfs(dir).with_context(|| format!("failed to stat {}", dir.display()))?;
+    let free = stats.blocks_available() * stats.fragment_size();
+    let needed = 2 * archives + DISK_MARGIN;
+    if free < needed {
+        let gib = |bytes: u64| bytes as f64 / f64::from(1u32 << 30);
+        bail!(
+            "{node}: importing {} images needs about {:.1} GiB on {}, {:.1} GiB are free; free space \
+             first (e2e/prune-target-dirs removes other checkouts' build directories; `e2e/testbed down \
+             --purge` in another checkout removes its nodes' images)",
+            pending.len(),
+            gib(needed),
+            dir.display(),
+            gib(free)
+        );
     }
     Ok(())
 }

@@ -49,7 +49,7 @@ impl Layout {
         self.base.join("kubeconfigs")
     }
 
-    /// The admin kubeconfig handed to users, tests and the node agent.
+    /// The admin kubeconfig handed to users and tests.
     pub fn admin_kubeconfig(&self) -> PathBuf {
         self.base.join("kubeconfig")
     }
@@ -62,10 +62,6 @@ impl Layout {
     /// Which settings the state under `base` was made for.
     pub fn settings_file(&self) -> PathBuf {
         self.base.join("settings")
-    }
-
-    pub fn agent_state(&self) -> PathBuf {
-        self.base.join("agent")
     }
 
     pub fn log_file(&self, component: &str) -> PathBuf {

@@ -18,7 +18,7 @@ use crate::layout::Layout;
 use crate::network;
 use crate::pki::Pki;
 use crate::process;
-use crate::settings::{NodeRuntime, Settings};
+use crate::settings::Settings;
 use crate::toolchain::{self, Toolchain};
 
 /// Everything the commands need, built once.
@@ -47,10 +47,8 @@ impl TestBed {
         let started_at = Instant::now();
         self.layout.create_dirs()?;
         self.forget_state_of_other_settings()?;
-        if self.settings.runtime == NodeRuntime::Kubelet {
-            // The apiserver listens on the host's end of the nodes' bridge.
-            network::ensure(&self.settings)?;
-        }
+        // The apiserver listens on the host's end of the nodes' bridge.
+        network::ensure(&self.settings)?;
         if self.pki.ensure()? {
             println!("generated certificates in {}", self.layout.pki().display());
         }
@@ -64,15 +62,7 @@ impl TestBed {
         self.wait_for_default_service_account(&prober)?;
         self.cert_manager_up(&toolchain, &prober)?;
 
-        match self.settings.runtime {
-            // The node agent (e2e/crates/node-agent) registers the test nodes and runs their
-            // pods. It is optional: started only when its binary was built next to ours.
-            NodeRuntime::Agent => match components::node_agent(&self.layout) {
-                Some(agent) => self.ensure_running(&agent, &prober)?,
-                None => println!("node-agent: binary not built, skipped (pods will stay Pending)"),
-            },
-            NodeRuntime::Kubelet => self.kubelet_nodes_up(&toolchain, &prober)?,
-        }
+        self.kubelet_nodes_up(&toolchain, &prober)?;
 
         println!(
             "test bed up in {:.1}s; export KUBECONFIG={}",
@@ -138,8 +128,18 @@ impl TestBed {
             std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
         }
         addons::apply(&kubectl, &kubeconfig, &addons::local_path_manifest(&volume_dirs))?;
+        let metallb = toolchain.file("METALLB_MANIFEST")?;
+        let released =
+            std::fs::read_to_string(&metallb).with_context(|| format!("failed to read {}", metallb.display()))?;
+        addons::apply(&kubectl, &kubeconfig, &addons::metallb_manifest(&released)?)?;
         let started = Instant::now();
         addons::wait(&kubectl, &kubeconfig, &["--for=condition=Ready", "node", "--all", "--timeout=120s"])?;
+        addons::wait(
+            &kubectl,
+            &kubeconfig,
+            &["--for=condition=Established", "crd/ipaddresspools.metallb.io", "crd/l2advertisements.metallb.io"],
+        )?;
+        addons::apply(&kubectl, &kubeconfig, &addons::metallb_pool_manifest(&self.settings.load_balancer_pool()))?;
         // After a restart the API still shows the old pods ready: only an answer counts.
         self.wait_for_cluster_dns()?;
         println!("nodes Ready and cluster DNS answering after {:.1}s", started.elapsed().as_secs_f64());
@@ -198,13 +198,10 @@ impl TestBed {
         std::fs::write(&file, format!("{wanted}\n")).with_context(|| format!("failed to write {}", file.display()))
     }
 
-    /// Imports the image archives of `images_list` (testbed.list's format) into every kubelet
-    /// node's containerd, pinned, skipping what a node has imported already: how images built
-    /// after `up` (our deployables, e2e/images/deployables.sh) reach the nodes.
+    /// Imports the image archives of `images_list` (testbed.list's format) into every node's
+    /// containerd, pinned, skipping what a node has imported already: how images built after
+    /// `up` (our deployables, e2e/images/deployables.sh) reach the nodes.
     pub fn import_images(&self, images_list: &Path) -> Result<()> {
-        if self.settings.runtime != NodeRuntime::Kubelet {
-            bail!("import-images: the nodes are the node agent's, which runs no images (TESTBED_NODES=kubelet)");
-        }
         let toolchain = Toolchain::load()?;
         let nodes = self.kubelet_nodes();
         for certs in &self.pki.nodes {
@@ -223,21 +220,8 @@ impl TestBed {
     /// Stops the nodes first (they stop pods), then the control plane in reverse order, then
     /// removes the nodes' network.
     pub fn down(&self, purge: bool) -> Result<()> {
-        match self.settings.runtime {
-            NodeRuntime::Agent => {
-                let started = Instant::now();
-                match process::stop(&self.layout.pid_file("node-agent"), Duration::from_secs(60))? {
-                    Some(pid) => {
-                        println!("node-agent: stopped (pid {pid}) in {:.1}s", started.elapsed().as_secs_f64())
-                    }
-                    None => println!("node-agent: not running"),
-                }
-            }
-            NodeRuntime::Kubelet => {
-                for node in self.settings.nodes() {
-                    self.kubelet_nodes().stop(&node)?;
-                }
-            }
+        for node in self.settings.nodes() {
+            self.kubelet_nodes().stop(&node)?;
         }
         // cert-manager before the apiserver it talks to.
         let stop_order =
@@ -254,9 +238,7 @@ impl TestBed {
                 .with_context(|| format!("failed to remove {}", self.layout.base.display()))?;
             println!("removed {}", self.layout.base.display());
         }
-        if self.settings.runtime == NodeRuntime::Kubelet {
-            network::remove(&self.settings)?;
-        }
+        network::remove(&self.settings)?;
         Ok(())
     }
 
@@ -266,21 +248,16 @@ impl TestBed {
         let toolchain = Toolchain::load()?;
         let mut components = components::control_plane(&self.layout, &self.pki, &toolchain, &self.settings)?;
         components.extend(components::cert_manager(&self.layout, &toolchain));
-        match self.settings.runtime {
-            NodeRuntime::Agent => components.extend(components::node_agent(&self.layout)),
-            NodeRuntime::Kubelet => {
-                let nodes = self.kubelet_nodes();
-                for node in self.settings.nodes() {
-                    components.push(nodes.holder(&node)?);
-                    components.extend(nodes.daemons(&node, &toolchain)?);
-                }
-            }
+        let nodes = self.kubelet_nodes();
+        for node in self.settings.nodes() {
+            components.push(nodes.holder(&node)?);
+            components.extend(nodes.daemons(&node, &toolchain)?);
         }
         let mut healthy = true;
         for component in &components {
             let line = match process::running_pid(&component.launch.pid_file) {
                 None => {
-                    healthy &= component.name == "node-agent";
+                    healthy = false;
                     "not running".to_string()
                 }
                 Some(pid) => match prober.as_ref().map(|p| p.check(&component.probe)) {

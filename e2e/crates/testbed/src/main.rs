@@ -1,5 +1,6 @@
 //! `testbed`: a real Kubernetes control plane (etcd, kube-apiserver,
-//! kube-controller-manager, kube-scheduler) as local background processes, with its state,
+//! kube-controller-manager, kube-scheduler) as local background processes and three nodes,
+//! each a real kubelet, containerd and kube-proxy in namespaces of their own, with state,
 //! logs and pid files under `<repo>/target/testbed`. Binaries come from
 //! `e2e/bootstrap/bootstrap.sh` (see e2e/README.md).
 
@@ -43,9 +44,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the control plane (and the node agent when built); no-op when already up.
+    /// Start the control plane and the three kubelet nodes; no-op when already up.
     Up,
-    /// Stop every test bed process: node agent first, then the control plane.
+    /// Stop every test bed process: the nodes first, then the control plane.
     Down {
         /// Also delete target/testbed (etcd data, certificates, logs).
         #[arg(long)]

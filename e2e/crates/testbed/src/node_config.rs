@@ -235,10 +235,9 @@ iptables:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::NodeRuntime;
 
     fn node_two() -> (Settings, NodeSpec, NodeFiles) {
-        let settings = Settings { runtime: NodeRuntime::Kubelet, slot: 0 };
+        let settings = Settings { slot: 0 };
         let node = settings.nodes().remove(1);
         let files = NodeFiles::new(Path::new("/repo/target/testbed/nodes"), &node);
         (settings, node, files)

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::settings::{NodeRuntime, NodeSpec, Settings};
+use crate::settings::{NodeSpec, Settings};
 use anyhow::{Context, Result};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -47,10 +47,6 @@ pub struct Pki {
     pub apiserver_kubelet_client: CertFiles,
     pub kube_proxy_client: CertFiles,
     pub nodes: Vec<NodeCerts>,
-    /// Whether the set has the kubelet nodes' certificates (the apiserver's and kube-proxy's
-    /// client certificates and `nodes`): a node agent's set stays as it always was, so a
-    /// running test bed's certificates are not made anew.
-    for_kubelets: bool,
     /// Names and addresses the apiserver's serving certificate must hold.
     apiserver_names: Vec<String>,
 }
@@ -80,18 +76,15 @@ impl Pki {
         apiserver_names.push(settings.kubernetes_service_ip().to_string());
         apiserver_names.push(settings.apiserver_address().to_string());
         apiserver_names.dedup();
-        let nodes = match settings.runtime {
-            NodeRuntime::Agent => Vec::new(),
-            NodeRuntime::Kubelet => settings
-                .nodes()
-                .into_iter()
-                .map(|node| NodeCerts {
-                    client: pair(&format!("{}-client", node.name)),
-                    serving: pair(&format!("{}-serving", node.name)),
-                    node,
-                })
-                .collect(),
-        };
+        let nodes = settings
+            .nodes()
+            .into_iter()
+            .map(|node| NodeCerts {
+                client: pair(&format!("{}-client", node.name)),
+                serving: pair(&format!("{}-serving", node.name)),
+                node,
+            })
+            .collect();
         Self {
             ca: pair("ca"),
             apiserver: pair("apiserver"),
@@ -106,7 +99,6 @@ impl Pki {
             apiserver_kubelet_client: pair("apiserver-kubelet-client"),
             kube_proxy_client: pair("kube-proxy-client"),
             nodes,
-            for_kubelets: settings.runtime == NodeRuntime::Kubelet,
             apiserver_names,
         }
     }
@@ -122,14 +114,10 @@ impl Pki {
             &self.controller_manager_serving,
             &self.scheduler_serving,
             &self.front_proxy_client,
+            &self.apiserver_kubelet_client,
+            &self.kube_proxy_client,
         ]
         .into_iter()
-        .chain(
-            self.for_kubelets
-                .then_some([&self.apiserver_kubelet_client, &self.kube_proxy_client])
-                .into_iter()
-                .flatten(),
-        )
         .chain(self.nodes.iter().flat_map(|node| [&node.client, &node.serving]))
         {
             files.push(&pair.cert);
@@ -167,18 +155,16 @@ impl Pki {
             (&self.controller_manager_serving, "kube-controller-manager".into(), None, local(), Usage::Server),
             (&self.scheduler_serving, "kube-scheduler".into(), None, local(), Usage::Server),
             (&self.front_proxy_client, FRONT_PROXY_CLIENT_NAME.into(), None, vec![], Usage::Client),
-        ];
-        if self.for_kubelets {
-            leaves.push((
+            (
                 &self.apiserver_kubelet_client,
                 "kube-apiserver-kubelet-client".into(),
                 Some("system:masters"),
                 vec![],
                 Usage::Client,
-            ));
+            ),
             // The default ClusterRoleBinding system:node-proxier binds this user.
-            leaves.push((&self.kube_proxy_client, "system:kube-proxy".into(), None, vec![], Usage::Client));
-        }
+            (&self.kube_proxy_client, "system:kube-proxy".into(), None, vec![], Usage::Client),
+        ];
         for node in &self.nodes {
             let name = &node.node.name;
             leaves.push((&node.client, format!("system:node:{name}"), Some("system:nodes"), vec![], Usage::Client));
@@ -244,21 +230,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_node_agents_set_has_no_kubelet_certificates() {
-        let dir = Path::new("/pki");
-        let agent = Pki::at(dir, &Settings { runtime: NodeRuntime::Agent, slot: 0 });
-        let kubelet = Pki::at(dir, &Settings { runtime: NodeRuntime::Kubelet, slot: 0 });
-        assert!(!agent.all_files().contains(&agent.kube_proxy_client.cert.as_path()));
-        // Two client pairs and a client and serving pair per node.
-        assert_eq!(kubelet.all_files().len(), agent.all_files().len() + 2 * 2 + 3 * 2 * 2);
-        assert!(kubelet.apiserver_names.contains(&"100.73.0.1".to_string()));
+    fn the_set_has_every_component_and_node_pair() {
+        let pki = Pki::at(Path::new("/pki"), &Settings { slot: 0 });
+        // The service-account key pair, ten component pairs, a client and a serving pair per node.
+        assert_eq!(pki.all_files().len(), 2 + 10 * 2 + 3 * 2 * 2);
+        assert!(pki.all_files().contains(&pki.kube_proxy_client.cert.as_path()));
+        assert!(pki.apiserver_names.contains(&"100.73.0.1".to_string()));
     }
 
     #[test]
     fn generates_once_and_then_reuses_the_set() {
         let dir = std::env::temp_dir().join(format!("testbed-pki-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let settings = Settings { runtime: NodeRuntime::Kubelet, slot: 0 };
+        let settings = Settings { slot: 0 };
         let pki = Pki::at(&dir, &settings);
         assert_eq!(pki.nodes.len(), 3);
         assert!(pki.ensure().expect("first generation"));

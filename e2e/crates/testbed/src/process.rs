@@ -24,6 +24,8 @@ pub struct Launch {
     /// The pid file of a process whose mount and network namespaces this one joins (a
     /// node's namespace holder), through `nsenter`, which then execs the program itself.
     pub namespaces_of: Option<PathBuf>,
+    /// The niceness it runs at (`nice -n`); 0 leaves the scheduler's default.
+    pub nice: i32,
 }
 
 /// Starts the process detached from our terminal's process group.
@@ -44,6 +46,12 @@ pub fn spawn(launch: &Launch) -> Result<Child> {
             nsenter
         }
     };
+    if launch.nice != 0 {
+        // `nice` execs the command, which keeps the niceness for every thread it starts.
+        let inner = command;
+        command = Command::new("nice");
+        command.arg("-n").arg(launch.nice.to_string()).arg(inner.get_program()).args(inner.get_args());
+    }
     let child = command
         .args(&launch.args)
         .current_dir(&launch.working_dir)
@@ -174,6 +182,7 @@ mod tests {
             log_file: dir.join("sleep.log"),
             pid_file: dir.join("sleep.pid"),
             namespaces_of: None,
+            nice: 0,
         };
         let mut child = spawn(&launch).expect("spawn");
         assert_eq!(running_pid(&launch.pid_file), Some(child.id() as i32));

@@ -1,48 +1,25 @@
 //! Names, ports and address ranges of one test bed on this machine.
 //!
-//! Two things choose them, both from the environment:
-//! - `TESTBED_NODES`: `kubelet` (real kubelets on containerd, one network and mount namespace
-//!   per node) or `agent` (the older node agent that runs pods as host processes).
-//! - `TESTBED_SLOT` (0 by default): shifts every port, namespace, bridge and cgroup name and
-//!   address range, so a second test bed (slot 1, say, while the test bed itself is being
-//!   changed) can run next to the default one. Only the kubelet nodes support a slot other
-//!   than 0: the node agent's names and addresses are fixed.
+//! Every node is a real kubelet on containerd with a kube-proxy, in a network and mount
+//! namespace of its own. `TESTBED_SLOT` (0 by default, from the environment) shifts every port,
+//! namespace, bridge and cgroup name and address range, so a second test bed (slot 1, say,
+//! while the test bed itself is being changed) can run next to the default one.
 
-use std::fmt;
 use std::net::Ipv4Addr;
 
 use anyhow::{Result, bail};
 
-/// Who runs the pods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeRuntime {
-    /// `e2e/crates/node-agent`: pods as host processes, no images.
-    Agent,
-    /// A real kubelet, containerd and kube-proxy per node.
-    Kubelet,
-}
-
-impl fmt::Display for NodeRuntime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NodeRuntime::Agent => "agent",
-            NodeRuntime::Kubelet => "kubelet",
-        })
-    }
-}
-
-/// Slots 0..=MAX_SLOT keep every range inside 100.72.0.0/13 (below the node agent's 100.96/16).
+/// Slots 0..=MAX_SLOT keep every range inside 100.72.0.0/13.
 const MAX_SLOT: u8 = 2;
 const NODE_COUNT: u8 = 3;
 const ZONES: [&str; 3] = ["zone-a", "zone-b", "zone-c"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    pub runtime: NodeRuntime,
     pub slot: u8,
 }
 
-/// One simulated node of the kubelet runtime.
+/// One node: a kubelet, its containerd and kube-proxy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeSpec {
     /// 1, 2, 3.
@@ -64,11 +41,6 @@ pub struct NodeSpec {
 
 impl Settings {
     pub fn from_env() -> Result<Self> {
-        let runtime = match std::env::var("TESTBED_NODES").as_deref() {
-            Err(_) | Ok("") | Ok("agent") => NodeRuntime::Agent,
-            Ok("kubelet") => NodeRuntime::Kubelet,
-            Ok(other) => bail!("TESTBED_NODES={other} is not known: use `kubelet` or `agent`"),
-        };
         let slot = match std::env::var("TESTBED_SLOT").as_deref() {
             Err(_) | Ok("") => 0,
             Ok(text) => match text.parse::<u8>() {
@@ -76,16 +48,13 @@ impl Settings {
                 _ => bail!("TESTBED_SLOT={text} is not a slot: use 0 to {MAX_SLOT}"),
             },
         };
-        if slot != 0 && runtime == NodeRuntime::Agent {
-            bail!("TESTBED_SLOT={slot} needs TESTBED_NODES=kubelet: the node agent's names and addresses are fixed");
-        }
-        Ok(Self { runtime, slot })
+        Ok(Self { slot })
     }
 
     /// One line that changes whenever addresses or certificates would: stored next to the
     /// state, so state made for other settings is not reused.
     pub fn fingerprint(&self) -> String {
-        format!("nodes={} slot={}", self.runtime, self.slot)
+        format!("nodes=kubelet slot={}", self.slot)
     }
 
     fn port(&self, base: u16) -> u16 {
@@ -117,14 +86,10 @@ impl Settings {
         72 + 8 * self.slot
     }
 
-    /// Where the apiserver listens. The node agent's pods reach it through a proxy on the
-    /// host, so loopback is enough there; kubelets in their own network namespaces reach it on
-    /// the host's end of the test bed's bridge.
+    /// Where the apiserver listens: kubelets in their own network namespaces reach it on the
+    /// host's end of the test bed's bridge.
     pub fn apiserver_address(&self) -> Ipv4Addr {
-        match self.runtime {
-            NodeRuntime::Agent => Ipv4Addr::LOCALHOST,
-            NodeRuntime::Kubelet => self.host_ip(),
-        }
+        self.host_ip()
     }
 
     pub fn apiserver_url(&self) -> String {
@@ -133,26 +98,17 @@ impl Settings {
 
     /// Pods' addresses (`--cluster-cidr`); every node has a /24 of it.
     pub fn cluster_cidr(&self) -> String {
-        match self.runtime {
-            NodeRuntime::Agent => "100.64.0.0/12".into(),
-            NodeRuntime::Kubelet => format!("100.{}.0.0/16", self.octet()),
-        }
+        format!("100.{}.0.0/16", self.octet())
     }
 
     /// ClusterIPs (`--service-cluster-ip-range`).
     pub fn service_cidr(&self) -> String {
-        match self.runtime {
-            NodeRuntime::Agent => "100.96.0.0/16".into(),
-            NodeRuntime::Kubelet => format!("100.{}.0.0/16", self.octet() + 2),
-        }
+        format!("100.{}.0.0/16", self.octet() + 2)
     }
 
     /// The first address of the service range: the `kubernetes` Service's ClusterIP.
     pub fn kubernetes_service_ip(&self) -> Ipv4Addr {
-        match self.runtime {
-            NodeRuntime::Agent => Ipv4Addr::new(100, 96, 0, 1),
-            NodeRuntime::Kubelet => Ipv4Addr::new(100, self.octet() + 2, 0, 1),
-        }
+        Ipv4Addr::new(100, self.octet() + 2, 0, 1)
     }
 
     /// The cluster DNS Service's ClusterIP (kubelet `clusterDNS`).
@@ -168,6 +124,13 @@ impl Settings {
     /// The host's address on the node network.
     pub fn host_ip(&self) -> Ipv4Addr {
         Ipv4Addr::new(100, self.octet() + 1, 0, 1)
+    }
+
+    /// The addresses MetalLB gives LoadBalancer Services: on the node network, so the host
+    /// reaches them as a client on the same LAN would (the node announcing one answers ARP).
+    pub fn load_balancer_pool(&self) -> String {
+        let prefix = format!("100.{}.0", self.octet() + 1);
+        format!("{prefix}.200-{prefix}.250")
     }
 
     /// Network namespace holding the bridge that joins the host and the nodes.
@@ -201,7 +164,7 @@ mod tests {
     use super::*;
 
     fn kubelet(slot: u8) -> Settings {
-        Settings { runtime: NodeRuntime::Kubelet, slot }
+        Settings { slot }
     }
 
     #[test]
@@ -221,6 +184,7 @@ mod tests {
         assert_eq!(one.cluster_cidr(), "100.80.0.0/16");
         assert_eq!(one.service_cidr(), "100.82.0.0/16");
         assert_eq!(one.node_network(), "100.81.0.0/24");
+        assert_eq!(one.load_balancer_pool(), "100.81.0.200-100.81.0.250");
     }
 
     #[test]
@@ -236,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn the_highest_slot_stays_below_the_node_agents_services() {
+    fn the_highest_slot_stays_inside_its_range() {
         let settings = kubelet(MAX_SLOT);
         assert_eq!(settings.service_cidr(), "100.90.0.0/16");
     }
