@@ -20,6 +20,9 @@ use crate::reconcile::decide::{ClaimResize, CruiseControlReport, TopicReport};
 
 /// Condition, present when the spec has fields this operator accepts but does not act on yet.
 pub const UNSUPPORTED_FIELDS: &str = "UnsupportedFields";
+/// Whether every served external listener is reachable (its load balancer has an address, its
+/// node ports are assigned), with the addresses clients bootstrap from; absent without them.
+pub const EXTERNAL_ACCESS: &str = "ExternalAccess";
 /// Settings that work but are probably not what the user wants (the model's warnings).
 pub const SPEC_WARNINGS: &str = "SpecWarnings";
 /// Condition, present while a claim grows or when a size change is refused: which claim, why.
@@ -52,6 +55,8 @@ pub fn running_status(
         dynamic_config,
         cluster_id,
         listener_addresses,
+        external_listener_statuses,
+        external_waiting,
         cruise_control,
         resizes,
         takeover,
@@ -69,8 +74,18 @@ pub fn running_status(
     if let Some(wait) = certificates_wait.as_ref().filter(|wait| !waits.iter().any(|w| w.contains(wait.as_str()))) {
         waits.push(wait.clone());
     }
+    // Brokers held back by a load balancer say so already.
+    for wait in external_waiting {
+        if !waits.iter().any(|w| w.contains(wait.as_str())) {
+            waits.push(wait.clone());
+        }
+    }
     let all_ready = ready == brokers.len();
-    let settled = all_ready && graceful.waits.is_empty() && !roll.in_progress && certificates_wait.is_none();
+    let settled = all_ready
+        && graceful.waits.is_empty()
+        && !roll.in_progress
+        && certificates_wait.is_none()
+        && external_waiting.is_empty();
 
     status.brokers_state = brokers
         .iter()
@@ -108,7 +123,9 @@ pub fn running_status(
     status.brokers_ready = Some(format!("{ready}/{}", brokers.len()));
     status.observed_generation = generation;
     status.cluster_id = cluster_id.clone().or(status.cluster_id);
-    status.listener_statuses = Some(listener_statuses(listener_addresses));
+    let mut listener_statuses = listener_statuses(listener_addresses);
+    listener_statuses.external_listeners = external_listener_statuses.clone();
+    status.listener_statuses = Some(listener_statuses);
 
     let ready_message = format!("{ready} of {} brokers ready", brokers.len());
     conditions::upsert(
@@ -147,8 +164,38 @@ pub fn running_status(
     set_storage_retained(&mut status, retained_claims, generation, now.clone());
     set_cruise_control(&mut status, cruise_control, generation, now.clone());
     set_certificates(&mut status, certificates, generation, now.clone());
+    set_external_access(&mut status, cluster, external_listener_statuses, external_waiting, generation, now.clone());
     takeover::set_takeover(&mut status, takeover, generation, now);
     status
+}
+
+fn set_external_access(
+    status: &mut KafkaClusterStatus,
+    cluster: &ValidatedCluster,
+    statuses: &BTreeMap<String, Vec<ListenerStatus>>,
+    waiting: &[String],
+    generation: Option<i64>,
+    now: Time,
+) {
+    if cluster.external_listeners.is_empty() {
+        status.conditions.retain(|c| c.type_ != EXTERNAL_ACCESS);
+        return;
+    }
+    let condition = if waiting.is_empty() {
+        let entries: Vec<String> = statuses
+            .iter()
+            .flat_map(|(listener, entries)| {
+                let any = entries.iter().find(|entry| entry.name == "any-broker");
+                let shown = any.into_iter().chain(entries.iter().filter(move |_| any.is_none()));
+                shown.map(move |entry| format!("{listener} {} {}", entry.name, entry.address))
+            })
+            .collect();
+        let message = format!("every external listener is reachable: {}", entries.join(", "));
+        conditions::new(EXTERNAL_ACCESS, true, "Reachable", message, generation, now)
+    } else {
+        conditions::new(EXTERNAL_ACCESS, false, "WaitingForAddresses", waiting.join("; "), generation, now)
+    };
+    conditions::upsert(&mut status.conditions, condition);
 }
 
 /// A True condition, so that alerting on it works; gone when every field is acted on.

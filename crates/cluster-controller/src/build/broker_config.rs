@@ -1,6 +1,6 @@
 //! `server.properties` of one Kafka node.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crd_types::kafka_cluster::InternalListenerConfig;
 
@@ -23,8 +23,20 @@ use crate::model::{BrokerModel, MetadataMode, Properties, ValidatedCluster, pars
 ///    ([`super::cruise_control_reporter::reporter_properties`]).
 #[cfg(test)]
 pub fn server_properties(cluster: &ValidatedCluster, broker: &BrokerModel) -> String {
-    server_properties_with(cluster, broker, &BTreeSet::new())
+    server_properties_with(cluster, broker, &BTreeSet::new(), &ExternalAddresses::new())
 }
+
+/// Served external listener name → broker id → the `host:port` that broker advertises on it,
+/// for the brokers whose address is known (a load balancer's may not be yet). A host may be
+/// [`NODE_IP_VARIABLE`], which Kafka resolves at start.
+pub type ExternalAddresses = BTreeMap<String, BTreeMap<i32, String>>;
+
+/// The node's address as Kafka's environment config provider reads it at start: the pod's
+/// [`NODE_IP_ENV`], from the downward API (`status.hostIP`). For NodePort listeners without
+/// another address, so the ConfigMap is written before the scheduler picks the node.
+pub const NODE_IP_VARIABLE: &str = "${env:KOPERATOR_NODE_IP}";
+pub const NODE_IP_ENV: &str = "KOPERATOR_NODE_IP";
+const ENV_PROVIDER_CLASS: &str = "org.apache.kafka.common.config.provider.EnvVarConfigProvider";
 
 /// As [`server_properties`], plus the keys of the dynamic configuration (`clusterWideConfig`,
 /// then the broker's `brokerConfig.config`) that Kafka reported read-only: they cannot be
@@ -33,6 +45,7 @@ pub fn server_properties_with(
     cluster: &ValidatedCluster,
     broker: &BrokerModel,
     read_only_dynamic_keys: &BTreeSet<String>,
+    external: &ExternalAddresses,
 ) -> String {
     let mut user = parse_properties(&broker.read_only_config);
     if !read_only_dynamic_keys.is_empty() {
@@ -48,14 +61,18 @@ pub fn server_properties_with(
     };
     let mut properties = super::broker_sasl::sasl_defaults(cluster, &user);
     properties.extend(user);
-    properties.extend(operator_properties(cluster, broker));
+    properties.extend(operator_properties(cluster, broker, external));
     properties.extend(tls);
     properties.extend(reporter);
     render_properties(&properties)
 }
 
 /// What the operator sets: identity, metadata quorum or ZooKeeper, listeners and log dirs.
-pub fn operator_properties(cluster: &ValidatedCluster, broker: &BrokerModel) -> Properties {
+pub fn operator_properties(
+    cluster: &ValidatedCluster,
+    broker: &BrokerModel,
+    external: &ExternalAddresses,
+) -> Properties {
     let mut properties = Properties::new();
     let mut set = |key: &str, value: String| {
         properties.insert(key.to_string(), value);
@@ -72,9 +89,7 @@ pub fn operator_properties(cluster: &ValidatedCluster, broker: &BrokerModel) -> 
         format!("{}://:{}", kafka_listener_name(listener), listener.common.container_port)
     };
 
-    // TODO(external access): external listeners join listeners, advertised.listeners and the
-    // protocol map once their Services and addresses exist.
-    let (listeners, advertised): (Vec<_>, Vec<_>) = match &cluster.mode {
+    let (mut listeners, mut advertised): (Vec<_>, Vec<_>) = match &cluster.mode {
         MetadataMode::Kraft => {
             set("node.id", broker.id.to_string());
             let roles: Vec<&str> = broker.roles.iter().map(|role| super::labels::role_name(*role)).collect();
@@ -119,16 +134,31 @@ pub fn operator_properties(cluster: &ValidatedCluster, broker: &BrokerModel) -> 
             (internal.iter().map(bind).collect(), internal.iter().map(address).collect())
         }
     };
+    // External listeners on nodes with the broker role, once their address is known: the
+    // listener, its advertised address (first, as Koperator lists them) and its protocol.
+    let mut external_protocols = Vec::new();
+    for listener in cluster.external_listeners.iter().filter(|_| broker.is_broker()) {
+        let Some(address) = external.get(&listener.name).and_then(|brokers| brokers.get(&broker.id)) else { continue };
+        let name = listener.name.to_uppercase();
+        listeners.push(format!("{name}://:{}", listener.container_port));
+        advertised.insert(0, format!("{name}://{address}"));
+        external_protocols.push(format!("{name}:{}", listener.security_protocol.kafka_name()));
+        if address.contains(NODE_IP_VARIABLE) {
+            set("config.providers", "env".to_owned());
+            set("config.providers.env.class", ENV_PROVIDER_CLASS.to_owned());
+        }
+    }
     if !listeners.is_empty() {
         set("listeners", listeners.join(","));
     }
     if !advertised.is_empty() {
         set("advertised.listeners", advertised.join(","));
     }
-    let protocol_map: Vec<String> = internal
+    let mut protocol_map: Vec<String> = internal
         .iter()
         .map(|l| format!("{}:{}", kafka_listener_name(l), l.common.security_protocol.kafka_name()))
         .collect();
+    protocol_map.extend(external_protocols);
     set("listener.security.protocol.map", protocol_map.join(","));
     // Kafka refuses both settings at once; a user who sets the protocol keeps it (as in Koperator).
     let user_sets_protocol = parse_properties(&broker.read_only_config).contains_key("security.inter.broker.protocol");
@@ -197,11 +227,11 @@ mod tests {
     #[test]
     fn dedicated_roles_get_only_their_listeners() {
         let validated = crate::model::validate(&kraft_dedicated()).expect("valid");
-        let broker = operator_properties(&validated, &validated.brokers[0]);
+        let broker = operator_properties(&validated, &validated.brokers[0], &ExternalAddresses::new());
         assert_eq!(broker["process.roles"], "broker");
         assert_eq!(broker["listeners"], "INTERNAL://:29092");
         assert_eq!(broker["advertised.listeners"], "INTERNAL://kafka-0.kafka-headless.kafka.svc.cluster.local:29092");
-        let controller = operator_properties(&validated, &validated.brokers[3]);
+        let controller = operator_properties(&validated, &validated.brokers[3], &ExternalAddresses::new());
         assert_eq!(controller["process.roles"], "controller");
         assert_eq!(controller["listeners"], "CONTROLLER://:29093");
         assert!(!controller.contains_key("advertised.listeners"));
@@ -219,7 +249,7 @@ mod tests {
         let mut cluster = zookeeper();
         cluster.spec.headless_service_enabled = false;
         let validated = crate::model::validate(&cluster).expect("valid");
-        let properties = operator_properties(&validated, &validated.brokers[1]);
+        let properties = operator_properties(&validated, &validated.brokers[1], &ExternalAddresses::new());
         assert_eq!(properties["broker.id"], "1");
         assert_eq!(properties["zookeeper.connect"], "zookeeper-client.zookeeper:2181/kafka");
         assert_eq!(properties["control.plane.listener.name"], "CONTROLLER");

@@ -16,8 +16,10 @@ mod cruise_control_reporter;
 #[cfg(test)]
 mod cruise_control_tests;
 mod cruise_control_tls;
+pub mod envoy;
 mod labels;
 mod name_bridge;
+pub mod node_port;
 mod pdb;
 pub mod pki;
 mod pod;
@@ -36,7 +38,7 @@ use sha2::{Digest, Sha256};
 pub use addresses::{ListenerAddresses, listener_addresses};
 #[cfg(test)]
 pub use broker_config::server_properties;
-pub use broker_config::server_properties_with;
+pub use broker_config::{ExternalAddresses, NODE_IP_VARIABLE, server_properties_with};
 pub use config_map::BROKER_CONFIG_KEY;
 pub use cruise_control::{
     CAPACITY_KEY as CRUISE_CONTROL_CAPACITY_KEY, config_map_name as cruise_control_config_map_name,
@@ -85,6 +87,8 @@ pub struct ObservedFacts {
     pub server_certificate_serial: Option<String>,
     /// Serial numbers of the CAs the brokers trust, comma-separated, for the same clusters.
     pub trusted_ca_serials: Option<String>,
+    /// What each broker advertises on each served external listener, where known.
+    pub external_addresses: ExternalAddresses,
 }
 
 /// What the reconciler has observed and the Cruise Control builders need.
@@ -169,7 +173,7 @@ pub fn cruise_control_objects(
 }
 
 pub fn broker_objects(cluster: &ValidatedCluster, broker: &BrokerModel, facts: &ObservedFacts) -> BrokerObjects {
-    let properties = server_properties_with(cluster, broker, &facts.read_only_config_keys);
+    let properties = server_properties_with(cluster, broker, &facts.read_only_config_keys, &facts.external_addresses);
     let config_map = config_map::broker_config_map(cluster, broker, properties);
     let claims = pvc::broker_claims(cluster, broker);
     let no_claims = BTreeMap::new();

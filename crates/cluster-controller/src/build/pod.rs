@@ -3,20 +3,22 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, PersistentVolumeClaimVolumeSource,
-    Pod, PodAffinityTerm, PodAntiAffinity, PodSpec, Probe, ResourceRequirements, TCPSocketAction, Volume, VolumeMount,
-    WeightedPodAffinityTerm,
+    Affinity, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    ObjectFieldSelector, PersistentVolumeClaimVolumeSource, Pod, PodAffinityTerm, PodAntiAffinity, PodSpec, Probe,
+    ResourceRequirements, TCPSocketAction, Volume, VolumeMount, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::broker_config::NODE_IP_ENV;
 use super::config_map::BROKER_CONFIG_KEY;
 use super::cruise_control_reporter::{extensions_mount, extensions_volume, reporter_init_container};
 use super::labels::{
     broker_config_map_name, cluster_labels, jmx_exporter_config_map_name, node_headless_service, node_hostname,
     owner_reference, pod_labels, pod_name_prefix,
 };
+use crate::model::external::Access;
 use crate::model::{BrokerModel, JMX_AGENT_JAR_IN_POD, METRICS_PORT, ValidatedCluster};
 
 /// Name of the Kafka container (Koperator's; tools exec into it by name).
@@ -75,7 +77,7 @@ pub fn broker_pod(
         name: KAFKA_CONTAINER.to_string(),
         image: Some(broker.image.clone()),
         command: Some(kafka_command(cluster, kraft_cluster_id)),
-        env: Some(broker.env.clone()),
+        env: Some(kafka_env(cluster, broker)),
         ports: Some(container_ports(cluster)),
         readiness_probe: readiness_probe(cluster, broker),
         resources: Some(broker.resources.clone()),
@@ -154,17 +156,36 @@ fn shell_quote(text: &str) -> String {
     }
 }
 
-/// `tcp-<listener>` per internal listener, the additional ports, then `metrics`.
+/// The broker's environment, plus the node's address for Kafka's environment config provider
+/// when a NodePort listener advertises it (see [`super::broker_config::NODE_IP_VARIABLE`]).
+fn kafka_env(cluster: &ValidatedCluster, broker: &BrokerModel) -> Vec<EnvVar> {
+    let mut env = broker.env.clone();
+    let advertises_node =
+        broker.is_broker() && cluster.external_listeners.iter().any(|listener| listener.access == Access::NodePort);
+    if advertises_node {
+        env.retain(|variable| variable.name != NODE_IP_ENV);
+        env.push(EnvVar {
+            name: NODE_IP_ENV.to_string(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector { field_path: "status.hostIP".to_string(), api_version: None }),
+                ..Default::default()
+            }),
+        });
+    }
+    env
+}
+
+/// `tcp-<listener>` per served external listener (as Koperator, first) and per internal
+/// listener, the additional ports, then `metrics`.
 fn container_ports(cluster: &ValidatedCluster) -> Vec<ContainerPort> {
-    // TODO(external access): external listener ports.
-    let mut ports: Vec<ContainerPort> = cluster
-        .spec
-        .listeners_config
-        .internal_listeners
-        .iter()
-        .map(|listener| ContainerPort {
-            name: Some(format!("tcp-{}", listener.common.name)),
-            container_port: listener.common.container_port,
+    let external = cluster.external_listeners.iter().map(|listener| (&listener.name, listener.container_port));
+    let internal = cluster.spec.listeners_config.internal_listeners.iter();
+    let mut ports: Vec<ContainerPort> = external
+        .chain(internal.map(|listener| (&listener.common.name, listener.common.container_port)))
+        .map(|(name, port)| ContainerPort {
+            name: Some(format!("tcp-{name}")),
+            container_port: port,
             protocol: Some("TCP".to_string()),
             ..Default::default()
         })

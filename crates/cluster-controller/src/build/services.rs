@@ -99,18 +99,17 @@ pub fn node_ports(cluster: &ValidatedCluster) -> Vec<ServicePort> {
     ports
 }
 
-/// `tcp-<listener>` per internal listener, then the additional ports.
+/// `tcp-<listener>` per served external listener (Envoy reaches brokers through these) and per
+/// internal listener, then the additional ports.
 fn listener_ports(cluster: &ValidatedCluster) -> Vec<ServicePort> {
-    // TODO(external access): external listener ports.
-    let mut ports: Vec<ServicePort> = cluster
-        .spec
-        .listeners_config
-        .internal_listeners
-        .iter()
-        .map(|listener| ServicePort {
-            name: Some(format!("tcp-{}", listener.common.name)),
-            port: listener.common.container_port,
-            target_port: Some(IntOrString::Int(listener.common.container_port)),
+    let external = cluster.external_listeners.iter().map(|listener| (&listener.name, listener.container_port));
+    let internal = cluster.spec.listeners_config.internal_listeners.iter();
+    let mut ports: Vec<ServicePort> = external
+        .chain(internal.map(|listener| (&listener.common.name, listener.common.container_port)))
+        .map(|(name, port)| ServicePort {
+            name: Some(format!("tcp-{name}")),
+            port,
+            target_port: Some(IntOrString::Int(port)),
             protocol: Some("TCP".to_string()),
             ..Default::default()
         })

@@ -6,6 +6,7 @@
 
 mod authorizer;
 mod cruise_control;
+pub mod external;
 mod kafka_version;
 mod merge;
 mod properties;
@@ -61,6 +62,11 @@ pub struct ValidatedCluster {
     pub spec: KafkaClusterSpec,
     /// Whether and how the operator runs Cruise Control, and what brokers need for it.
     pub cruise_control: CruiseControlModel,
+    /// The external listeners the operator serves (Envoy or NodePort), Koperator's defaults
+    /// filled in; the others are among `unsupported_fields`.
+    pub external_listeners: Vec<external::ExternalListener>,
+    /// `spec.envoyConfig` with Koperator's defaults.
+    pub envoy: external::EnvoySettings,
     /// Fields accepted for Koperator compatibility that this operator does not act on yet,
     /// as JSON paths (e.g. `spec.istioIngressConfig`); reported in status, never dropped.
     pub unsupported_fields: Vec<String>,

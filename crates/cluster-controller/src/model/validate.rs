@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crd_types::KafkaCluster;
-use crd_types::kafka_cluster::{BrokerConfig, KafkaClusterSpec, ProcessRole, SecurityProtocol};
+use crd_types::kafka_cluster::{BrokerConfig, KafkaClusterSpec, NodeAddressType, ProcessRole, SecurityProtocol};
 use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -168,6 +168,8 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
         brokers,
         spec: spec.clone(),
         cruise_control,
+        external_listeners: super::external::served_listeners(spec),
+        envoy: super::external::EnvoySettings::from_spec(spec),
         warnings,
     })
 }
@@ -259,17 +261,14 @@ fn default_resources() -> ResourceRequirements {
 
 /// JSON paths of the fields that are set but not acted on yet.
 fn unsupported_fields(spec: &KafkaClusterSpec) -> Vec<String> {
-    let mut fields = Vec::new();
+    // External access first: what of it is not served yet (model::external).
+    let mut fields = super::external::unsupported_fields(spec);
     let mut flag = |set: bool, path: String| {
         if set {
             fields.push(path);
         }
     };
     let listeners = &spec.listeners_config;
-    // TODO(external access): external listeners, ingress controllers and their settings.
-    flag(!listeners.external_listeners.is_empty(), "spec.listenersConfig.externalListeners".into());
-    flag(spec.ingress_controller.is_some(), "spec.ingressController".into());
-    flag(spec.envoy_config.is_some(), "spec.envoyConfig".into());
     flag(spec.contour_ingress_config.is_some(), "spec.contourIngressConfig".into());
     flag(spec.istio_ingress_config.is_some(), "spec.istioIngressConfig".into());
     flag(spec.remove_unused_ingress_resources == Some(true), "spec.removeUnusedIngressResources".into());
@@ -313,8 +312,11 @@ fn unsupported_fields(spec: &KafkaClusterSpec) -> Vec<String> {
         }));
     for (path, config) in configs {
         flag(!config.broker_ingress_mapping.is_empty(), format!("{path}.brokerIngressMapping"));
-        flag(!config.node_port_external_ip.is_empty(), format!("{path}.nodePortExternalIP"));
-        flag(config.node_port_node_address_type.is_some(), format!("{path}.nodePortNodeAddressType"));
+        // NodePort listeners advertise the node's InternalIP (the pod's hostIP); other address
+        // types need the Node object's addresses, which are not read yet.
+        let other_address_type =
+            config.node_port_node_address_type.as_ref().is_some_and(|t| *t != NodeAddressType::InternalIp);
+        flag(other_address_type, format!("{path}.nodePortNodeAddressType"));
         for storage in config.storage_configs.iter().filter(|s| s.tiered_storage_cache == Some(true)) {
             flag(true, format!("{path}.storageConfigs[mountPath={}].tieredStorageCache", storage.mount_path));
         }

@@ -182,6 +182,46 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
         field_path: None,
     },
     AdmissionRule {
+        id: "external-ports-in-range",
+        kind: "KafkaCluster",
+        schema_path: &["spec"],
+        rule: concat!(
+            "!has(self.listenersConfig.externalListeners) || self.listenersConfig.externalListeners.all(e, ",
+            "e.externalStartingPort == -1",
+            " || (e.externalStartingPort == 0 && has(e.accessMethod) && e.accessMethod == 'NodePort')",
+            " || self.brokers.all(b, e.externalStartingPort + b.id >= 1 && e.externalStartingPort + b.id <= 65535))"
+        ),
+        message: "spec.listenersConfig.externalListeners[].externalStartingPort + broker id is each broker's external port and must lie in 1..65535 for every broker id: lower externalStartingPort (0 lets Kubernetes pick node ports, with accessMethod: NodePort only)",
+        field_path: Some(".listenersConfig.externalListeners"),
+    },
+    AdmissionRule {
+        id: "external-ports-clear-of-ingress-ports",
+        kind: "KafkaCluster",
+        schema_path: &["spec"],
+        rule: concat!(
+            "!has(self.listenersConfig.externalListeners) || self.listenersConfig.externalListeners.all(e, ",
+            "e.externalStartingPort <= 0 || (has(e.accessMethod) && e.accessMethod != 'LoadBalancer')",
+            " || self.brokers.all(b, !(e.externalStartingPort + b.id in [",
+            "has(e.ingressControllerTargetPort) ? e.ingressControllerTargetPort : 29092, ",
+            "has(e.anyCastPort) ? e.anyCastPort : 29092, ",
+            "has(self.envoyConfig) && has(self.envoyConfig.adminPort) ? self.envoyConfig.adminPort : 8081, ",
+            "has(self.envoyConfig) && has(self.envoyConfig.healthCheckPort) ? self.envoyConfig.healthCheckPort : 8080])))"
+        ),
+        message: "a LoadBalancer listener's broker ports (externalStartingPort + broker id) collide with a port the ingress listens on itself: anyCastPort, ingressControllerTargetPort (both 29092 unless set), envoyConfig.adminPort (8081) or envoyConfig.healthCheckPort (8080); move spec.listenersConfig.externalListeners[].externalStartingPort",
+        field_path: Some(".listenersConfig.externalListeners"),
+    },
+    AdmissionRule {
+        id: "envoy-admin-and-health-ports-differ",
+        kind: "KafkaCluster",
+        schema_path: &["spec"],
+        rule: concat!(
+            "!has(self.envoyConfig) || (has(self.envoyConfig.adminPort) ? self.envoyConfig.adminPort : 8081)",
+            " != (has(self.envoyConfig.healthCheckPort) ? self.envoyConfig.healthCheckPort : 8080)"
+        ),
+        message: "spec.envoyConfig.adminPort and spec.envoyConfig.healthCheckPort must differ (defaults 8081 and 8080): Envoy cannot serve both on one port",
+        field_path: Some(".envoyConfig"),
+    },
+    AdmissionRule {
         id: "storage-source-required",
         kind: "KafkaCluster",
         schema_path: &["spec", "brokers", "[]", "brokerConfig", "storageConfigs", "[]"],

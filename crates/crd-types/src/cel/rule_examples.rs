@@ -119,6 +119,35 @@ pub const EXAMPLES: &[RejectedExample] = &[
         expect: "every listener needs a containerPort of its own",
     },
     RejectedExample {
+        rule_id: "external-ports-in-range",
+        sample: KRAFT,
+        edit: |v| {
+            v["spec"]["listenersConfig"]["externalListeners"] = json!([{
+                "type": "plaintext", "name": "external", "containerPort": 9094, "externalStartingPort": 65534
+            }]);
+        },
+        update: false,
+        expect: "must lie in 1..65535 for every broker id",
+    },
+    RejectedExample {
+        rule_id: "external-ports-clear-of-ingress-ports",
+        sample: KRAFT,
+        edit: |v| {
+            v["spec"]["listenersConfig"]["externalListeners"] = json!([{
+                "type": "plaintext", "name": "external", "containerPort": 9094, "externalStartingPort": 8079
+            }]);
+        },
+        update: false,
+        expect: "collide with a port the ingress listens on itself",
+    },
+    RejectedExample {
+        rule_id: "envoy-admin-and-health-ports-differ",
+        sample: KRAFT,
+        edit: |v| v["spec"]["envoyConfig"] = json!({"adminPort": 8080}),
+        update: false,
+        expect: "spec.envoyConfig.adminPort and spec.envoyConfig.healthCheckPort must differ",
+    },
+    RejectedExample {
         rule_id: "storage-source-required",
         sample: KRAFT,
         edit: |v| v["spec"]["brokers"][0]["brokerConfig"] = json!({"storageConfigs": [{"mountPath": "/data"}]}),

@@ -26,6 +26,10 @@ pub enum BrokerPhase {
     WaitingForCertificate {
         reason: String,
     },
+    /// The pod follows once every external listener's address is known (it advertises it).
+    WaitingForExternalAccess {
+        reason: String,
+    },
     /// A pod of the broker is still terminating; the new one waits for its name.
     WaitingForOldPod {
         pod: String,
@@ -113,7 +117,9 @@ impl BrokerProgress {
             BrokerPhase::WaitingForStorage { claims } => {
                 Some(format!("broker {id}: waiting for PersistentVolumeClaims {} to be bound", claims.join(", ")))
             }
-            BrokerPhase::WaitingForCertificate { reason } => Some(format!("broker {id}: {reason}")),
+            BrokerPhase::WaitingForCertificate { reason } | BrokerPhase::WaitingForExternalAccess { reason } => {
+                Some(format!("broker {id}: {reason}"))
+            }
             BrokerPhase::WaitingForOldPod { pod } => {
                 Some(format!("broker {id}: waiting for pod {pod} to terminate before starting a new one"))
             }
@@ -145,6 +151,10 @@ pub struct BuildFacts<'a> {
     pub server_certificate_serial: Option<&'a str>,
     /// The serials of the CAs the brokers trust (a new CA restarts them).
     pub trusted_ca_serials: Option<&'a str>,
+    /// What brokers advertise on the external listeners, where known.
+    pub external_addresses: &'a build::ExternalAddresses,
+    /// Why new pods wait for an external listener's address, if they do.
+    pub external_wait: Option<&'a str>,
 }
 
 /// The steps that bring broker `broker` to its desired objects, and where it stands after them.
@@ -163,6 +173,7 @@ pub fn plan(
         read_only_config_keys: broker_facts.read_only_config_keys.clone(),
         server_certificate_serial: broker_facts.server_certificate_serial.map(str::to_owned),
         trusted_ca_serials: broker_facts.trusted_ca_serials.map(str::to_owned),
+        external_addresses: broker_facts.external_addresses.clone(),
     };
     let objects = build::broker_objects(cluster, broker, &facts);
 
@@ -222,6 +233,10 @@ pub fn plan(
     }
     if let Some(reason) = broker_facts.certificate_wait {
         progress.phase = BrokerPhase::WaitingForCertificate { reason: reason.to_owned() };
+        return progress;
+    }
+    if let Some(reason) = broker_facts.external_wait {
+        progress.phase = BrokerPhase::WaitingForExternalAccess { reason: reason.to_owned() };
         return progress;
     }
     let Some(mut pod) = objects.pod else { return progress };

@@ -65,14 +65,19 @@ pub fn plan(
     // cluster-wide ones (e.g. the headless service after headlessServiceEnabled turned off).
     // Only what this operator applied goes: an object another operator made (Koperator's,
     // before a takeover) may be what running brokers still resolve each other by.
+    // Envoy's objects are external access's (see `external_access`).
     for (name, service) in &observed.services {
         let per_broker = service.labels().contains_key(crd_types::labels::BROKER_ID);
-        if !per_broker && !wanted.services.contains(name) && applied_by_us(service.as_ref()) {
+        if !per_broker
+            && !is_envoy(service.as_ref())
+            && !wanted.services.contains(name)
+            && applied_by_us(service.as_ref())
+        {
             steps.push(Step::new(Action::Delete { kind: OwnedKind::Service, name: name.clone() }));
         }
     }
     for (name, pdb) in &observed.pod_disruption_budgets {
-        if !wanted.pod_disruption_budgets.contains(name) && applied_by_us(pdb.as_ref()) {
+        if !wanted.pod_disruption_budgets.contains(name) && !is_envoy(pdb.as_ref()) && applied_by_us(pdb.as_ref()) {
             steps.push(Step::new(Action::Delete { kind: OwnedKind::PodDisruptionBudget, name: name.clone() }));
         }
     }
@@ -86,4 +91,8 @@ pub fn plan(
 /// Objects this operator applied carry the hash of what it applied.
 pub fn applied_by_us(object: &impl ResourceExt) -> bool {
     object.annotations().contains_key(DESIRED_HASH_ANNOTATION)
+}
+
+fn is_envoy(object: &impl ResourceExt) -> bool {
+    object.labels().get(crd_types::labels::APP).map(String::as_str) == Some(build::envoy::APP_ENVOY)
 }

@@ -24,7 +24,8 @@ pub fn in_place_protocol_change(cluster: &ValidatedCluster, observed: &ObservedC
         Some(Listeners::read(properties)).filter(|listeners| !listeners.protocols.is_empty())
     })?;
     let broker = cluster.brokers.first()?;
-    let desired = Listeners::read(&build::server_properties_with(cluster, broker, &Default::default()));
+    let desired =
+        Listeners::read(&build::server_properties_with(cluster, broker, &Default::default(), &Default::default()));
     let mut changed = Vec::new();
     let mut removed = Vec::new();
     for name in running.peer_listeners() {

@@ -23,6 +23,7 @@ mod cluster_objects;
 mod cruise_control;
 pub mod drift;
 pub mod dynamic_config;
+pub mod external_access;
 pub mod facts;
 mod graceful;
 mod listener_change;
@@ -98,6 +99,11 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     // 2. and 3.
     let names = node_names::decide(validated, observed);
     let wanted = cluster_objects::plan(validated, observed, &names, &mut steps);
+    // External access after the Services Envoy reaches brokers through, before the brokers
+    // that advertise its addresses.
+    let external = external_access::decide(validated, observed, &routed_brokers(validated, observed, previous));
+    external_access::plan(validated, observed, &external, &mut steps);
+    let external_wait = external.waiting.first().cloned();
     let cruise_control =
         cruise_control::plan(validated, previous, observed, certificates.operator_serial.as_deref(), &mut steps);
 
@@ -115,6 +121,8 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
             .as_deref()
             .or(user_certificates.map(|checked| checked.server_fingerprint.as_str())),
         trusted_ca_serials: certificates.trusted_ca_serials.as_deref(),
+        external_addresses: &external.addresses,
+        external_wait: external_wait.as_deref(),
     };
     let progress: Vec<_> = storage
         .brokers
@@ -171,6 +179,8 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
             dynamic_config: dynamic,
             cluster_id,
             listener_addresses: build::listener_addresses(validated),
+            external_listener_statuses: external.statuses,
+            external_waiting: external.waiting,
             cruise_control,
             resizes,
             takeover,
@@ -178,6 +188,31 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
         },
         settled,
     }))
+}
+
+/// The broker-role nodes external traffic goes to: the spec's, and those only the status still
+/// lists while they are drained (their pods say whether they have the broker role), as
+/// Koperator routes to the union of spec and status.
+fn routed_brokers(
+    cluster: &ValidatedCluster,
+    observed: &ObservedCluster,
+    previous: Option<&crd_types::kafka_cluster::KafkaClusterStatus>,
+) -> BTreeSet<i32> {
+    let mut routed: BTreeSet<i32> = cluster.brokers.iter().filter(|b| b.is_broker()).map(|b| b.id).collect();
+    let departing =
+        previous.into_iter().flat_map(|status| status.brokers_state.keys()).filter_map(|id| id.parse().ok());
+    for id in departing {
+        let is_broker = observed
+            .pods
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .any(|pod| pod.labels().get(crd_types::labels::IS_BROKER_NODE).is_none_or(|value| value == "true"));
+        if !cluster.brokers.iter().any(|b| b.id == id) && is_broker {
+            routed.insert(id);
+        }
+    }
+    routed
 }
 
 /// The step that brings `observed` to `desired`, if one is needed; repairing someone else's
@@ -268,6 +303,9 @@ pub fn static_quorum_change(cluster: &ValidatedCluster, observed: &ObservedClust
     })
 }
 
+#[cfg(test)]
+#[path = "external_access_tests.rs"]
+mod external_access_tests;
 #[cfg(test)]
 #[path = "node_names_roll_tests.rs"]
 mod node_names_roll_tests;

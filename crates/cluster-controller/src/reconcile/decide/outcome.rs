@@ -27,6 +27,11 @@ pub struct StatusDraft {
     pub cluster_id: Option<String>,
     /// Internal listener name → where it is reached.
     pub listener_addresses: BTreeMap<String, ListenerAddresses>,
+    /// `status.listenerStatuses.externalListeners`.
+    pub external_listener_statuses: BTreeMap<String, Vec<crd_types::kafka_cluster::ListenerStatus>>,
+    /// Why an external listener is not reachable yet (a load balancer without an address, a
+    /// node port not assigned yet): the `ExternalAccess` condition.
+    pub external_waiting: Vec<String>,
     pub cruise_control: CruiseControlReport,
     /// Claims whose size differs from the spec's.
     pub resizes: Vec<ClaimResize>,

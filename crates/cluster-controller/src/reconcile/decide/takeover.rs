@@ -70,6 +70,7 @@ pub fn report(
             BrokerPhase::Ready { pod } | BrokerPhase::Starting { pod, .. } => Some((b.id, pod.clone())),
             BrokerPhase::WaitingForStorage { .. }
             | BrokerPhase::WaitingForCertificate { .. }
+            | BrokerPhase::WaitingForExternalAccess { .. }
             | BrokerPhase::WaitingForOldPod { .. } => None,
         })
         .collect();

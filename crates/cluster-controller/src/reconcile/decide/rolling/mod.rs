@@ -119,6 +119,7 @@ fn roll_nodes(cluster: &ValidatedCluster, brokers: &[BrokerProgress]) -> Vec<Rol
                 BrokerPhase::Ready { pod } | BrokerPhase::Starting { pod, .. } => Some(pod.clone()),
                 BrokerPhase::WaitingForStorage { .. }
                 | BrokerPhase::WaitingForCertificate { .. }
+                | BrokerPhase::WaitingForExternalAccess { .. }
                 | BrokerPhase::WaitingForOldPod { .. } => None,
             };
             Some(RollNode {

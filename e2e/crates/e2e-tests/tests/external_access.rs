@@ -1,0 +1,222 @@
+//! External access as Koperator users configure it, reached from outside the cluster (the
+//! host) through the test bed's real MetalLB and kube-proxy:
+//! - a `LoadBalancer` listener with the default `envoy` ingress: one Envoy Deployment and one
+//!   LoadBalancer Service for the listener, each broker advertised at `<LB address>:<externalStartingPort + id>`,
+//!   the any-broker port 29092 a bootstrap address; kcat and Kafka's CLI round-trip through it;
+//! - a `NodePort` listener: a Service per broker, each broker advertised at its node's
+//!   InternalIP and node port (`nodePortNodeAddressType: InternalIP`).
+//!
+//! - Koperator's `kafkacluster_without_ssl.yaml` (ZooKeeper mode, the default Envoy ingress):
+//!   1,000 acks=all messages round-trip from the host through the any-broker address, again
+//!   after a broker joined (through Cruise Control) and after one left; Envoy routes to exactly
+//!   the brokers of the moment, through one LoadBalancer Service.
+//!
+//! Every client here is kcat on the host, outside the cluster's network and DNS (not through
+//! `e2e/testbed exec`): it reaches Kafka only at the addresses advertised to the outside.
+//! Status: `listenerStatuses.externalListeners` and the `ExternalAccess` condition name the
+//! addresses; before the load balancer has one, the condition says what the operator waits for.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use k8s_openapi::api::core::v1::Service;
+use kube::Api;
+use kube::api::ListParams;
+use serde_json::{Value, json};
+
+use crd_types::KafkaCluster;
+use crd_types::kafka_cluster::{CruiseControlState, ListenerStatus};
+use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
+use e2e_tests::namespace::TestNamespace;
+use e2e_tests::wait::{self, Check};
+use e2e_tests::{kafka_cluster, kafka_topic, kcat, manifests, namespace, zookeeper};
+
+const LB_LISTENER: &str = "external";
+const NODE_PORT_LISTENER: &str = "nodeport";
+
+fn cluster_with_external_listeners() -> Result<serde_json::Value> {
+    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
+    let listeners = &mut cluster["spec"]["listenersConfig"];
+    listeners["externalListeners"] = json!([
+        {"type": "plaintext", "name": LB_LISTENER, "externalStartingPort": 19090, "containerPort": 9094},
+        {"type": "plaintext", "name": NODE_PORT_LISTENER, "externalStartingPort": 32090, "containerPort": 9095,
+         "accessMethod": "NodePort"},
+    ]);
+    cluster["spec"]["brokerConfigGroups"]["default"]["nodePortNodeAddressType"] = json!("InternalIP");
+    // One Envoy replica with small requests: the test bed's nodes are shared by every test.
+    cluster["spec"]["envoyConfig"] =
+        json!({"replicas": 1, "resourceRequirements": {"requests": {"cpu": "50m", "memory": "64Mi"}}});
+    Ok(cluster)
+}
+
+fn addresses(statuses: &BTreeMap<String, Vec<ListenerStatus>>, listener: &str) -> BTreeMap<String, String> {
+    statuses.get(listener).into_iter().flatten().map(|s| (s.name.clone(), s.address.clone())).collect()
+}
+
+#[tokio::test]
+async fn external_listeners_are_reachable_from_outside_the_cluster() -> Result<()> {
+    namespace::run_isolated("external", async |ns| {
+        let _controller = ControllerProcess::start("cluster-controller", &ns.name, &[]).await?;
+        kafka_cluster::apply(ns, &cluster_with_external_listeners()?).await?;
+        let running = kafka_cluster::wait_running(ns, "kafka").await?;
+        let condition = kafka_cluster::condition(&running, "ExternalAccess").context("no ExternalAccess condition")?;
+        ensure!(condition.status == "True", "ExternalAccess: {condition:?}");
+        let statuses = running
+            .status
+            .as_ref()
+            .and_then(|s| s.listener_statuses.as_ref())
+            .map(|l| l.external_listeners.clone())
+            .unwrap_or_default();
+
+        // Through Envoy and the load balancer.
+        let balanced = addresses(&statuses, LB_LISTENER);
+        let any_broker = balanced.get("any-broker").context("no any-broker address")?.clone();
+        let (host, port) = any_broker.rsplit_once(':').context("host:port")?;
+        ensure!(port == "29092", "any-broker {any_broker}");
+        for id in 0..3 {
+            let expected = format!("{host}:{}", 19090 + id);
+            ensure!(balanced.get(&format!("broker-{id}")) == Some(&expected), "broker-{id}: {balanced:?}");
+        }
+        let metadata = kcat::from_host::metadata(&any_broker).await?;
+        let advertised: Vec<String> = metadata.brokers.iter().map(|b| b.name.clone()).collect();
+        ensure!(advertised.iter().all(|a| a.starts_with(&format!("{host}:190"))), "advertised {advertised:?}");
+        round_trip_from_host(ns, "through-envoy", &any_broker, 0..500).await?;
+
+        // Through node ports.
+        let node_ports = addresses(&statuses, NODE_PORT_LISTENER);
+        ensure!(node_ports.len() == 3, "node port addresses {node_ports:?}");
+        let bootstrap = node_ports.values().cloned().collect::<Vec<_>>().join(",");
+        ensure!(kcat::from_host::metadata(&bootstrap).await?.broker_ids() == vec![0, 1, 2], "through {bootstrap}");
+        round_trip_from_host(ns, "through-node-ports", &bootstrap, 0..500).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Creates `topic` (3 partitions, 3 replicas) inside the cluster, then produces `numbers` with
+/// acks=all from the host through `bootstrap` and reads exactly those back the same way.
+async fn round_trip_from_host(ns: &TestNamespace, topic: &str, bootstrap: &str, numbers: Range<u32>) -> Result<()> {
+    kafka_topic::create_with_kafka_tool(&kafka_cluster::bootstrap(ns, "kafka"), topic, 3, 3, &[]).await?;
+    kcat::wait_known_to_every_broker(&kafka_cluster::bootstrap(ns, "kafka"), topic, 3, &[], Duration::from_secs(60))
+        .await?;
+    kcat::from_host::produce_numbered(bootstrap, topic, numbers.clone()).await?;
+    kcat::from_host::expect_exactly(bootstrap, topic, numbers).await?;
+    Ok(())
+}
+
+const WITHOUT_SSL: &str = "crates/crd-types/tests/fixtures/koperator/samples/kafkacluster_without_ssl.yaml";
+/// A Kafka image the test bed has, of the sample's Kafka line (it names 3.9.2 on JDK 21).
+const KAFKA_3_9_IMAGE: &str = "ghcr.io/adobe/koperator/kafka:2.13-3.9.1";
+/// A new broker's JVM, Cruise Control noticing it, the reassignment, Envoy's new config.
+const SCALING_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Koperator's sample as a user applies it, with what the test bed needs: its ZooKeeper, a Kafka
+/// image it has, small heaps, and no `cruiseControlConfig.config` (the fixture keeps only one
+/// line of the sample's properties).
+fn koperators_without_ssl_sample(zookeeper: &str) -> Result<Value> {
+    let mut cluster = manifests::read_documents(WITHOUT_SSL)?.pop().context("empty sample")?;
+    let spec = &mut cluster["spec"];
+    spec["zkAddresses"] = json!([zookeeper]);
+    spec["clusterImage"] = json!(KAFKA_3_9_IMAGE);
+    for broker in spec["brokers"].as_array_mut().context("brokers")? {
+        broker["brokerConfig"]["kafkaHeapOpts"] = json!(kafka_cluster::TEST_HEAP);
+    }
+    spec["cruiseControlConfig"].as_object_mut().context("cruiseControlConfig")?.remove("config");
+    Ok(cluster)
+}
+
+#[tokio::test]
+async fn koperators_without_ssl_sample_is_reachable_through_envoy_as_brokers_come_and_go() -> Result<()> {
+    namespace::run_isolated("external-koperator", async |ns| {
+        let zookeeper = zookeeper::deploy(ns).await?;
+        let controller =
+            ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", "127.0.0.1:0"]).await?;
+        let runner = ControllerProcess::start("cruise-control-runner", &ns.name, &[]).await?;
+        let outcome = brokers_come_and_go(ns, &zookeeper).await;
+        report_logs_on_failure(outcome, || {
+            format!("cluster controller:\n{}\nrunner:\n{}", controller.log_tail(40), runner.log_tail(20))
+        })
+    })
+    .await
+}
+
+async fn brokers_come_and_go(ns: &TestNamespace, zookeeper: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    let phase = |what: &str| eprintln!("e2e: {what} after {:.0?}", started.elapsed());
+    let mut cluster = koperators_without_ssl_sample(zookeeper)?;
+    kafka_cluster::apply(ns, &cluster).await?;
+    let running = kafka_cluster::wait_running(ns, "kafka").await?;
+    phase("ClusterRunning");
+    let any_broker = external_address(&running, "any-broker")?;
+    let (host, _) = any_broker.rsplit_once(':').context("host:port")?;
+    let host = host.to_owned();
+    through_envoy(&any_broker, &host, &[0, 1, 2]).await?;
+    round_trip_from_host(ns, "before", &any_broker, 0..1000).await?;
+    phase("1,000 messages round-tripped from the host through Envoy");
+
+    // A fourth broker joins: Envoy routes to it once it is in the cluster.
+    let mut added = cluster["spec"]["brokers"][0].clone();
+    added["id"] = json!(3);
+    cluster["spec"]["brokers"].as_array_mut().context("brokers")?.push(added);
+    kafka_cluster::apply(ns, &cluster).await?;
+    let clusters = kafka_cluster::api(ns);
+    wait::until(&clusters, "kafka", "has added broker 3 through Cruise Control", SCALING_TIMEOUT, |c| {
+        graceful_state(c, 3) == Some(CruiseControlState::GracefulUpscaleSucceeded)
+    })
+    .await?;
+    through_envoy(&any_broker, &host, &[0, 1, 2, 3]).await?;
+    round_trip_from_host(ns, "after-adding", &any_broker, 0..1000).await?;
+    phase("broker 3 joined; 1,000 more messages round-tripped");
+
+    // Broker 1 leaves: drained first, then no longer routed.
+    cluster["spec"]["brokers"].as_array_mut().context("brokers")?.retain(|b| b["id"] != json!(1));
+    kafka_cluster::apply(ns, &cluster).await?;
+    wait::until(&clusters, "kafka", "has removed broker 1 and settled", SCALING_TIMEOUT, |c| {
+        let status = c.status.as_ref();
+        status.is_some_and(|s| !s.brokers_state.contains_key("1") && s.brokers_ready.as_deref() == Some("3/3"))
+    })
+    .await?;
+    through_envoy(&any_broker, &host, &[0, 2, 3]).await?;
+    kcat::from_host::expect_exactly(&any_broker, "before", 0..1000).await?;
+    round_trip_from_host(ns, "after-removing", &any_broker, 0..1000).await?;
+    phase("broker 1 left; every message still read, 1,000 more round-tripped");
+
+    let services: Api<Service> = Api::namespaced(ns.client.clone(), &ns.name);
+    let balancers: Vec<String> = services
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|s| s.spec.as_ref().and_then(|spec| spec.type_.as_deref()) == Some("LoadBalancer"))
+        .filter_map(|s| s.metadata.name)
+        .collect();
+    ensure!(balancers == ["envoy-loadbalancer-external-kafka"], "LoadBalancer Services: {balancers:?}");
+    Ok(())
+}
+
+/// The address status gives `name` (`any-broker`, `broker-<id>`) on the sample's listener.
+fn external_address(cluster: &KafkaCluster, name: &str) -> Result<String> {
+    let statuses =
+        cluster.status.as_ref().and_then(|s| s.listener_statuses.as_ref()).context("no listener statuses")?;
+    let external = statuses.external_listeners.get("external").context("no status of listener external")?;
+    Ok(external.iter().find(|s| s.name == name).with_context(|| format!("no {name} in {external:?}"))?.address.clone())
+}
+
+/// Waits until a client bootstrapping through `any_broker` from the host sees exactly `ids`,
+/// each advertised at `host:19090 + id` (the sample's externalStartingPort).
+async fn through_envoy(any_broker: &str, host: &str, ids: &[i32]) -> Result<()> {
+    let expected: Vec<(i32, String)> = ids.iter().map(|id| (*id, format!("{host}:{}", 19090 + id))).collect();
+    wait::eventually(&format!("brokers {ids:?} are advertised through Envoy"), SCALING_TIMEOUT, || async {
+        let metadata = kcat::from_host::metadata(any_broker).await?;
+        let mut seen: Vec<(i32, String)> = metadata.brokers.iter().map(|b| (b.id, b.name.clone())).collect();
+        seen.sort();
+        Ok(if seen == expected { Check::Done(()) } else { Check::Pending(format!("{seen:?}")) })
+    })
+    .await
+}
+
+fn graceful_state(cluster: &KafkaCluster, id: i32) -> Option<CruiseControlState> {
+    cluster.status.as_ref()?.brokers_state.get(&id.to_string())?.graceful_action_state.cruise_control_state
+}
