@@ -14,7 +14,10 @@
 //! SCRAM credentials too: [`ClusterAdmin::alter_user_scram_credentials`] and
 //! [`ClusterAdmin::describe_user_scram_credentials`] answer per user. Users' client quotas,
 //! which librdkafka cannot set, go over Kafka's protocol directly ([`wire`]):
-//! [`ClusterAdmin::alter_user_quotas`], [`ClusterAdmin::describe_user_quotas`].
+//! [`ClusterAdmin::alter_user_quotas`], [`ClusterAdmin::describe_user_quotas`]; so do the KRaft
+//! quorum and feature levels: [`ClusterAdmin::describe_quorum`], [`ClusterAdmin::add_raft_voter`],
+//! [`ClusterAdmin::remove_raft_voter`], [`ClusterAdmin::feature_levels`],
+//! [`ClusterAdmin::upgrade_feature`].
 
 mod acl_binding;
 mod admin;
@@ -23,6 +26,7 @@ mod changes;
 mod checks;
 mod client;
 mod client_quota;
+mod features;
 mod metadata;
 mod metrics;
 // The one FFI module: admin requests rust-rdkafka does not wrap, or wraps losing Kafka's answer.
@@ -30,6 +34,7 @@ mod metrics;
 mod native;
 mod operation_error;
 mod overrides;
+mod quorum;
 mod request_error;
 mod scram_credential;
 mod wire;
@@ -45,9 +50,11 @@ pub use client::{ClientCertificate, ConnectError, ConnectionSettings, TlsSetting
 pub use client_quota::{
     CONSUMER_BYTE_RATE, PRODUCER_BYTE_RATE, REQUEST_PERCENTAGE, UserQuotaChange, UserQuotaOutcome, UserQuotas,
 };
+pub use features::{FeatureLevels, FeatureRange, KRAFT_VERSION, METADATA_VERSION};
 pub use metadata::{ClusterMetadata, INTERNAL_TOPICS, ReplicaHealth, TopicMetadata, is_internal_topic};
 pub use metrics::{Operation, RequestCounter, RequestLabels};
 pub use operation_error::{OperationError, kafka_error_name};
+pub use quorum::{DirectoryId, QuorumDescription, QuorumReplica, VoterEndpoint};
 /// rust-rdkafka's error codes, as found in [`OperationError::code`] and [`RequestError::code`].
 pub use rdkafka::types::RDKafkaErrorCode;
 pub use request_error::RequestError;

@@ -21,6 +21,11 @@ pub enum Operation {
     AlterUserScramCredentials,
     DescribeClientQuotas,
     AlterClientQuotas,
+    DescribeQuorum,
+    AddRaftVoter,
+    RemoveRaftVoter,
+    ApiVersions,
+    UpdateFeatures,
 }
 
 impl Operation {
@@ -38,6 +43,11 @@ impl Operation {
         Operation::AlterUserScramCredentials,
         Operation::DescribeClientQuotas,
         Operation::AlterClientQuotas,
+        Operation::DescribeQuorum,
+        Operation::AddRaftVoter,
+        Operation::RemoveRaftVoter,
+        Operation::ApiVersions,
+        Operation::UpdateFeatures,
     ];
 
     /// Whether the request changes the cluster when it is not `validate_only`.
@@ -47,7 +57,9 @@ impl Operation {
             | Operation::DescribeConfigs
             | Operation::DescribeAcls
             | Operation::DescribeUserScramCredentials
-            | Operation::DescribeClientQuotas => false,
+            | Operation::DescribeClientQuotas
+            | Operation::DescribeQuorum
+            | Operation::ApiVersions => false,
             Operation::CreateTopics
             | Operation::CreatePartitions
             | Operation::IncrementalAlterConfigs
@@ -55,7 +67,10 @@ impl Operation {
             | Operation::CreateAcls
             | Operation::DeleteAcls
             | Operation::AlterUserScramCredentials
-            | Operation::AlterClientQuotas => true,
+            | Operation::AlterClientQuotas
+            | Operation::AddRaftVoter
+            | Operation::RemoveRaftVoter
+            | Operation::UpdateFeatures => true,
         }
     }
 
@@ -75,6 +90,11 @@ impl Operation {
             Operation::AlterUserScramCredentials => "alter scram credentials",
             Operation::DescribeClientQuotas => "describe client quotas",
             Operation::AlterClientQuotas => "alter client quotas",
+            Operation::DescribeQuorum => "describe the metadata quorum",
+            Operation::AddRaftVoter => "add a voter to the metadata quorum",
+            Operation::RemoveRaftVoter => "remove a voter from the metadata quorum",
+            Operation::ApiVersions => "read the supported features",
+            Operation::UpdateFeatures => "update finalized features",
         }
     }
 }
@@ -109,7 +129,10 @@ mod tests {
                 Operation::CreateAcls,
                 Operation::DeleteAcls,
                 Operation::AlterUserScramCredentials,
-                Operation::AlterClientQuotas
+                Operation::AlterClientQuotas,
+                Operation::AddRaftVoter,
+                Operation::RemoveRaftVoter,
+                Operation::UpdateFeatures
             ]
         );
     }

@@ -3,6 +3,8 @@
 mod acls;
 mod brokers;
 mod configs;
+mod direct;
+mod quorum;
 mod quotas;
 mod scram;
 mod topics;
@@ -130,8 +132,14 @@ impl ClusterAdmin {
             Operation::DeleteAcls => (Api::RD_KAFKA_ADMIN_OP_DELETEACLS, false),
             Operation::DescribeUserScramCredentials => (Api::RD_KAFKA_ADMIN_OP_DESCRIBEUSERSCRAMCREDENTIALS, false),
             Operation::AlterUserScramCredentials => (Api::RD_KAFKA_ADMIN_OP_ALTERUSERSCRAMCREDENTIALS, false),
-            // Never used: client quotas go over `wire`, not librdkafka.
-            Operation::DescribeClientQuotas | Operation::AlterClientQuotas => (Api::RD_KAFKA_ADMIN_OP_ANY, false),
+            // Never used: client quotas, the quorum and features go over `wire`, not librdkafka.
+            Operation::DescribeClientQuotas
+            | Operation::AlterClientQuotas
+            | Operation::DescribeQuorum
+            | Operation::AddRaftVoter
+            | Operation::RemoveRaftVoter
+            | Operation::ApiVersions
+            | Operation::UpdateFeatures => (Api::RD_KAFKA_ADMIN_OP_ANY, false),
         };
         let operation_timeout = waits_for_controller.then_some(self.request_timeout);
         let request_timeout = self.request_timeout + operation_timeout.unwrap_or_default();

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rdkafka::types::RDKafkaErrorCode;
-
-use super::{DecodeError, Decoder, Encoder};
+use super::{DecodeError, Decoder, Encoder, answer_error as error};
 use crate::client_quota::{UserQuotaChange, UserQuotaOutcome, UserQuotas};
 use crate::operation_error::OperationError;
 
@@ -83,18 +81,10 @@ pub fn describe_response(body: &[u8]) -> Result<Result<UserQuotas, OperationErro
 }
 
 /// Kafka's error code 0 is success; the others are librdkafka's codes of the same number.
-fn error(code: i16, message: Option<String>) -> Result<(), OperationError> {
-    if code == 0 {
-        return Ok(());
-    }
-    let known = rdkafka::bindings::rd_kafka_resp_err_t::try_from(i32::from(code)).ok();
-    let code = known.map_or(RDKafkaErrorCode::Unknown, RDKafkaErrorCode::from);
-    let message = message.filter(|m| !m.is_empty()).unwrap_or_else(|| crate::native::error_description(code));
-    Err(OperationError::new(code, message))
-}
-
 #[cfg(test)]
 mod tests {
+    use rdkafka::types::RDKafkaErrorCode;
+
     use super::*;
 
     fn change() -> UserQuotaChange {

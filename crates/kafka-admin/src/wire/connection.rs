@@ -40,8 +40,14 @@ pub enum ExchangeError {
 pub struct Request<'a> {
     pub api_key: i16,
     pub api_version: i16,
+    /// A flexible version: request header v2 and response header v1 (both with tagged fields).
+    pub flexible: bool,
     pub body: &'a [u8],
 }
+
+/// ApiVersions answers with response header v0 even in its flexible versions, so a client that
+/// does not know the broker's versions yet can read the answer.
+const API_VERSIONS: i16 = 18;
 
 /// Sends `request` to `address` (`host:port`) and returns the response body (after the
 /// correlation id). TLS verifies the broker's certificate against the CA and the host name.
@@ -86,9 +92,12 @@ async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(
     request: Request<'_>,
 ) -> Result<Vec<u8>, ExchangeError> {
     let io = |source| ExchangeError::Io { address: address.to_owned(), source };
-    // Request header v1: api key, api version, correlation id, client id.
+    // Request header v1: api key, api version, correlation id, client id; v2 adds tagged fields.
     let mut header = Encoder::default();
     header.i16(request.api_key).i16(request.api_version).i32(CORRELATION_ID).nullable_string(Some(client_id));
+    if request.flexible {
+        header.no_tagged_fields();
+    }
     let header = header.into_bytes();
     let size = (header.len() + request.body.len()) as i32;
     let mut frame = Vec::with_capacity(4 + size as usize);
@@ -106,14 +115,18 @@ async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(
     let mut response = vec![0; length];
     stream.read_exact(&mut response).await.map_err(io)?;
     let _ = stream.shutdown().await;
-    // Response header v0: the correlation id.
-    let got = Decoder::new(&response)
-        .i32()
-        .map_err(|source| ExchangeError::Decode { address: address.to_owned(), source })?;
+    // Response header v0: the correlation id; v1 adds tagged fields.
+    let decode = |source| ExchangeError::Decode { address: address.to_owned(), source };
+    let mut decoder = Decoder::new(&response);
+    let got = decoder.i32().map_err(decode)?;
     if got != CORRELATION_ID {
         return Err(ExchangeError::Correlation { address: address.to_owned(), expected: CORRELATION_ID, got });
     }
-    response.drain(..4);
+    if request.flexible && request.api_key != API_VERSIONS {
+        decoder.skip_tagged_fields().map_err(decode)?;
+    }
+    let header_length = response.len() - decoder.remaining();
+    response.drain(..header_length);
     Ok(response)
 }
 
