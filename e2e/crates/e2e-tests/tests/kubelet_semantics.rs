@@ -108,6 +108,9 @@ spec:
 "#;
 
 /// `tail` keeps the last "line" of /dev/zero, which never ends: memory grows until the limit.
+/// It starts a second late: on cgroup v1 containerd watches a container's OOM events only once
+/// the task has started, and a kill before that is reported as `Error` (exit 137), not
+/// `OOMKilled` (seen once in CI).
 const MEMORY_HOG: &str = r#"
 apiVersion: v1
 kind: Pod
@@ -117,7 +120,7 @@ spec:
   containers:
   - name: hog
     image: busybox:1.36
-    command: [sh, -c, "tail /dev/zero"]
+    command: [sh, -c, "sleep 1 && tail /dev/zero"]
     resources:
       requests: {memory: 32Mi}
       limits: {memory: 32Mi}
