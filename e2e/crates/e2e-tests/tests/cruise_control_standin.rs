@@ -81,13 +81,20 @@ async fn cruise_control_standin_moves_real_replicas() -> Result<()> {
     .await
 }
 
-/// The first answer (202 + progress + User-Task-ID) and the final one (same task id).
+/// The first answer (202 + progress + User-Task-ID) and the final one (same task id). A task
+/// that finished within maxBlockTimeMs (1 ms) is answered at once, as Cruise Control answers
+/// it: then the first answer is the final one (seen once in CI, a proposal computed that fast).
 fn first_and_final(answers: &[Answer]) -> Result<(&Answer, &Answer, String)> {
     let first = answers.first().context("no answer")?;
     let last = answers.last().context("no answer")?;
     let task = first.task_id.clone().context("the first answer has no User-Task-ID header")?;
-    ensure!(first.status == 202, "maxBlockTimeMs=1, yet the first answer is {}: {}", first.status, first.body);
-    ensure!(first.body["progress"][0]["operationProgress"].is_array(), "202 without progress: {}", first.body);
+    match first.status {
+        202 => {
+            ensure!(first.body["progress"][0]["operationProgress"].is_array(), "202 without progress: {}", first.body);
+        }
+        200 => ensure!(answers.len() == 1, "a 200 first answer, yet more answers followed: {answers:?}"),
+        other => anyhow::bail!("the first answer is {other}: {}", first.body),
+    }
     ensure!(last.task_id.as_deref() == Some(task.as_str()), "the final answer names another task: {last:?}");
     Ok((first, last, task))
 }
