@@ -287,12 +287,7 @@ impl<'a> Decoder<'a> {
         if length < 0 {
             return Ok(None);
         }
-        let length = length as usize;
-        if self.bytes.len() < length {
-            return Err(DecodeError::Truncated { missing: length - self.bytes.len() });
-        }
-        let (text, rest) = self.bytes.split_at(length);
-        self.bytes = rest;
+        let text = self.bytes(length as usize)?;
         String::from_utf8(text.to_vec()).map(Some).map_err(|_| DecodeError::NotUtf8)
     }
 
