@@ -14,6 +14,8 @@ use crate::message_accounting::{self, Accounting};
 const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
 const PRODUCE_TIMEOUT: Duration = Duration::from_secs(90);
 const CONSUME_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long [`metadata`] keeps retrying a bootstrap address that does not answer yet.
+const BOOTSTRAP_RETRY_FOR: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Deserialize)]
 pub struct Metadata {
@@ -79,8 +81,30 @@ async fn metadata_via(via: Via, bootstrap: &str, topic: Option<&str>, settings: 
         args.extend(["-t", topic]);
     }
     add_settings(&mut args, settings);
-    let stdout = host_command::run_ok_via(via, &args, None, METADATA_TIMEOUT).await?;
+    let started = tokio::time::Instant::now();
+    let stdout = loop {
+        match host_command::run_ok_via(via, &args, None, METADATA_TIMEOUT).await {
+            Ok(stdout) => break stdout,
+            // A Service routes to a pod once kube-proxy has caught up with its endpoints, which
+            // under load lags the pod's readiness (and so ClusterRunning) by seconds; a client
+            // retries its bootstrap, so kcat does too, for a bounded time.
+            Err(error) if unreachable(&error) && started.elapsed() < BOOTSTRAP_RETRY_FOR => {
+                eprintln!(
+                    "kcat: {bootstrap} not reachable yet ({:?} after the first try); retrying",
+                    started.elapsed()
+                );
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    };
     serde_json::from_str(&stdout).with_context(|| format!("unexpected kcat -L output: {stdout}"))
+}
+
+/// kcat found no broker it could talk to (connection refused or unroutable), as opposed to an
+/// answer it did not expect.
+fn unreachable(error: &anyhow::Error) -> bool {
+    format!("{error:#}").contains("Failed to acquire metadata: Local: Broker transport failure")
 }
 
 /// Waits until every broker `bootstrap` names reports `topic` with `partitions` partitions, each
