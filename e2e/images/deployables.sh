@@ -44,6 +44,9 @@ sources_hash() {
 }
 
 list_lines=()
+# One time for the four images' sources (see the Dockerfiles): later than any build in the
+# shared target dir, and the same for all four, so what the first compiles the next reuse.
+SOURCES_TIME=$(date +%s)
 for pair in cluster:cluster-controller topic:topic-controller runner:cruise-control-runner alerts:alert-receiver; do
     dockerfile=Dockerfile.${pair%%:*} name=${pair#*:}
     reference=ghcr.io/koperator-rs/$name:$APP_VERSION
@@ -56,7 +59,7 @@ for pair in cluster:cluster-controller topic:topic-controller runner:cruise-cont
         # included) for cargo's downloads from crates.io.
         buildah_cmd bud --quiet --isolation chroot --network host --pull=never --layers=false \
             --build-arg "BUILDER_IMAGE=$builder_tag" --build-arg "RUNTIME_IMAGE=$runtime_tag" \
-            --build-arg "CARGO_PROFILE=$PROFILE" --volume "$TOOLCHAIN:/usr/local/rust:ro" \
+            --build-arg "CARGO_PROFILE=$PROFILE" --build-arg "SOURCES_TIME=$SOURCES_TIME" --volume "$TOOLCHAIN:/usr/local/rust:ro" \
             --volume "$CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro" \
             -f "$REPO/$dockerfile" -t "$reference" "$REPO" >/dev/null
         rm -f "$archive.tmp"
