@@ -48,8 +48,13 @@ async fn kraft_combined_cluster_runs_scales_and_tracks_config() -> Result<()> {
 
         // Real brokers, through the all-broker Service.
         let bootstrap = bootstrap(ns, "kafka");
-        let metadata = kcat::metadata(&bootstrap, None).await?;
-        ensure!(metadata.broker_ids() == vec![0, 1, 2], "kcat sees brokers {:?}", metadata.broker_ids());
+        // A pod is ready when its listener accepts connections; Kafka lists the broker once the
+        // controller unfenced it, a moment later (seen once: 2 of 3 right after ClusterRunning).
+        wait::eventually("kcat sees brokers 0, 1, 2", Duration::from_secs(30), || async {
+            let seen = kcat::metadata(&bootstrap, None).await?.broker_ids();
+            Ok(if seen == vec![0, 1, 2] { Check::Done(()) } else { Check::Pending(format!("{seen:?}")) })
+        })
+        .await?;
         kafka_cluster::round_trip(&bootstrap, "accounting", 1000).await?;
 
         let quorum = host_command::run_ok(
