@@ -8,12 +8,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use crd_types::conditions::{self, DEGRADED, READY, RECONCILING};
 use crd_types::kafka_cluster::{
     BrokerState, ClusterState, ConfigurationState, GracefulActionState, KafkaClusterStatus, ListenerStatus,
-    ListenerStatuses, RollingUpgradeStatus,
+    ListenerStatuses, QuorumKind, RollingUpgradeStatus,
 };
 
 use crate::build::ListenerAddresses;
 use crate::model::ValidatedCluster;
 use crate::reconcile::decide::certificates::{CERTIFICATES, CertificatesReport};
+use crate::reconcile::decide::kraft::KraftReport;
 pub use crate::reconcile::decide::outcome::DynamicConfigStatus;
 use crate::reconcile::decide::outcome::{BrokerProgress, GracefulStatus, RollReport, RollStatus, StatusDraft};
 use crate::reconcile::decide::{ClaimResize, CruiseControlReport, TopicReport};
@@ -33,6 +34,8 @@ pub const STORAGE_RETAINED: &str = "StorageRetained";
 /// CruiseControlOperation, which Cruise Control task, and what the user may have to do.
 pub const GRACEFUL_ACTIONS: &str = "GracefulActions";
 
+/// Condition of a dynamic KRaft quorum: its voters, or which voter change the operator waits for.
+pub const CONTROLLER_QUORUM: &str = "ControllerQuorum";
 /// Condition, present while a rolling restart is in progress: which node restarts, or which
 /// node and which gate the roll waits for.
 pub const ROLLING_UPGRADE: &str = "RollingUpgrade";
@@ -61,6 +64,7 @@ pub fn running_status(
         resizes,
         takeover,
         certificates,
+        kraft,
     } = draft;
     let rolling_upgrade_alerts = *rolling_upgrade_alerts;
     let mut status = previous.cloned().unwrap_or_default();
@@ -80,8 +84,10 @@ pub fn running_status(
             waits.push(wait.clone());
         }
     }
+    waits.extend(kraft.quorum_wait.iter().chain(&kraft.metadata_wait).cloned());
     let all_ready = ready == brokers.len();
     let settled = all_ready
+        && !kraft.in_progress
         && graceful.waits.is_empty()
         && !roll.in_progress
         && certificates_wait.is_none()
@@ -123,6 +129,9 @@ pub fn running_status(
     status.brokers_ready = Some(format!("{ready}/{}", brokers.len()));
     status.observed_generation = generation;
     status.cluster_id = cluster_id.clone().or(status.cluster_id);
+    if kraft.status.is_some() {
+        status.kraft = kraft.status.clone();
+    }
     let mut listener_statuses = listener_statuses(listener_addresses);
     listener_statuses.external_listeners = external_listener_statuses.clone();
     status.listener_statuses = Some(listener_statuses);
@@ -165,8 +174,39 @@ pub fn running_status(
     set_cruise_control(&mut status, cruise_control, generation, now.clone());
     set_certificates(&mut status, certificates, generation, now.clone());
     set_external_access(&mut status, cluster, external_listener_statuses, external_waiting, generation, now.clone());
+    set_controller_quorum(&mut status, kraft, generation, now.clone());
     takeover::set_takeover(&mut status, takeover, generation, now);
     status
+}
+
+/// The `ControllerQuorum` condition of a dynamic KRaft quorum: True with the voters when they
+/// are the spec's controllers, False with what the operator waits for; absent otherwise.
+fn set_controller_quorum(status: &mut KafkaClusterStatus, kraft: &KraftReport, generation: Option<i64>, now: Time) {
+    let Some(recorded) = kraft.status.as_ref().filter(|k| k.quorum == Some(QuorumKind::Dynamic)) else {
+        status.conditions.retain(|c| c.type_ != CONTROLLER_QUORUM);
+        return;
+    };
+    let voters = recorded.voters.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let condition = match &kraft.quorum_wait {
+        Some(wait) => conditions::new(CONTROLLER_QUORUM, false, "ChangingVoters", wait, generation, now),
+        None if !recorded.quorum_formed => conditions::new(
+            CONTROLLER_QUORUM,
+            false,
+            "Forming",
+            "the dynamic quorum has not formed yet",
+            generation,
+            now,
+        ),
+        None => conditions::new(
+            CONTROLLER_QUORUM,
+            true,
+            "VotersMatchSpec",
+            format!("dynamic quorum (KIP-853); voters {voters}"),
+            generation,
+            now,
+        ),
+    };
+    conditions::upsert(&mut status.conditions, condition);
 }
 
 fn set_external_access(

@@ -24,6 +24,7 @@ fn broker(id: i32, phase: BrokerPhase, running: Option<&str>) -> BrokerProgress 
         phase,
         storage_pending: Vec::new(),
         made_elsewhere: false,
+        runs_without_broker_role: false,
         renamed: false,
     }
 }

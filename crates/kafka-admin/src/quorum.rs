@@ -6,6 +6,7 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
 
 /// A log directory's id (Kafka's `Uuid`), written as Kafka writes it: 22 characters of
 /// URL-safe base64 without padding (`directory.id` in `meta.properties`).
@@ -18,13 +19,11 @@ impl DirectoryId {
     /// node exists, and every node's format command agrees. Kafka reserves ids whose first
     /// eight bytes are zero (ZERO, ONE, MIGRATING, LOST); the first byte is never zero here.
     pub fn derived_from(seed: &str) -> Self {
-        // FNV-1a, 128 bits: deterministic across builds and platforms, unlike std's hasher.
-        let mut hash: u128 = 0x6c62272e07bb014262b821756295c58d;
-        for byte in seed.bytes() {
-            hash ^= u128::from(byte);
-            hash = hash.wrapping_mul(0x0000000001000000000000000000013b);
-        }
-        let mut bytes = hash.to_be_bytes();
+        // SHA-256: stable across builds and platforms (unlike std's hasher), and ids of seeds
+        // that differ in one character look as unrelated as Kafka's random ones.
+        let digest = Sha256::digest(seed.as_bytes());
+        let mut bytes = [0; 16];
+        bytes.copy_from_slice(&digest[..16]);
         bytes[0] |= 0x80;
         Self(bytes)
     }

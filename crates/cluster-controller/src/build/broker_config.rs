@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crd_types::kafka_cluster::InternalListenerConfig;
 
 use super::labels::broker_host;
-use crate::model::{BrokerModel, MetadataMode, Properties, ValidatedCluster, parse_properties, render_properties};
+use crate::model::{
+    BrokerModel, MetadataMode, Properties, QuorumConfig, ValidatedCluster, parse_properties, render_properties,
+};
 
 /// The rendered `server.properties`, keys sorted so equal input gives byte-equal output.
 ///
@@ -34,6 +36,51 @@ pub type ExternalAddresses = BTreeMap<String, BTreeMap<i32, String>>;
 /// The node's address as Kafka's environment config provider reads it at start: the pod's
 /// [`NODE_IP_ENV`], from the downward API (`status.hostIP`). For NodePort listeners without
 /// another address, so the ConfigMap is written before the scheduler picks the node.
+/// Where a node of a dynamic quorum finds the controllers (KIP-853). Read only when the node
+/// starts (it then learns the voters from the metadata log), so a change of this line alone
+/// restarts nothing: it is left out of the configuration hash.
+pub const QUORUM_BOOTSTRAP_SERVERS: &str = "controller.quorum.bootstrap.servers";
+
+/// `kafka-storage format`'s quorum flags for `broker` of a dynamic quorum; None for a static
+/// one. Until the quorum has formed its initial controllers format with the voter set they form
+/// (`id@host:port:directory`, the directories derived from the cluster id); every other node,
+/// and every node after that, joins an existing quorum (`--no-initial-controllers`): a node that
+/// lost its disk then comes back under a new directory id, as a new voter, never as the old one
+/// with an empty log.
+pub fn storage_format_flags(cluster: &ValidatedCluster, broker: &BrokerModel) -> Option<String> {
+    let QuorumConfig::Dynamic { initial } = &cluster.quorum else { return None };
+    let initial = initial.as_ref().filter(|initial| initial.iter().any(|(id, _)| *id == broker.id));
+    let Some(initial) = initial else { return Some("--no-initial-controllers".to_owned()) };
+    let port = controller_port(cluster).unwrap_or_default();
+    let voters: Vec<String> = initial
+        .iter()
+        .map(|(id, directory)| format!("{id}@{}:{port}:{directory}", broker_host(cluster, *id)))
+        .collect();
+    Some(format!("--initial-controllers {}", voters.join(",")))
+}
+
+/// The host names in a dynamic quorum's `controller.quorum.bootstrap.servers`, space-separated;
+/// None for a static quorum. Kafka resolves bootstrap servers once, at start: a name that does
+/// not resolve yet (its pod has no address) leaves the node electing and registering against a
+/// partial view of the quorum, which on a cold start left a broker talking to a former leader
+/// until its registration timed out. So the pod waits for these names first (see `build::pod`).
+pub fn quorum_hosts(cluster: &ValidatedCluster) -> Option<String> {
+    let QuorumConfig::Dynamic { .. } = &cluster.quorum else { return None };
+    let hosts: Vec<String> =
+        cluster.brokers.iter().filter(|node| node.is_controller()).map(|node| broker_host(cluster, node.id)).collect();
+    Some(hosts.join(" "))
+}
+
+/// The container port of the listener used for controller communication.
+pub fn controller_port(cluster: &ValidatedCluster) -> Option<i32> {
+    controller_listener(cluster).map(|listener| listener.common.container_port)
+}
+
+pub fn controller_listener(cluster: &ValidatedCluster) -> Option<&InternalListenerConfig> {
+    let internal = &cluster.spec.listeners_config.internal_listeners;
+    internal.iter().find(|l| l.used_for_controller_communication == Some(true))
+}
+
 pub const NODE_IP_VARIABLE: &str = "${env:KOPERATOR_NODE_IP}";
 pub const NODE_IP_ENV: &str = "KOPERATOR_NODE_IP";
 const ENV_PROVIDER_CLASS: &str = "org.apache.kafka.common.config.provider.EnvVarConfigProvider";
@@ -96,19 +143,28 @@ pub fn operator_properties(
             set("process.roles", roles.join(","));
             if let Some(controller) = controller_listener {
                 set("controller.listener.names", kafka_listener_name(controller));
-                let voters: Vec<String> = cluster
-                    .brokers
-                    .iter()
-                    .filter(|node| node.is_controller())
-                    .map(|node| {
-                        format!("{}@{}:{}", node.id, broker_host(cluster, node.id), controller.common.container_port)
-                    })
-                    .collect();
-                set("controller.quorum.voters", voters.join(","));
+                let port = controller.common.container_port;
+                let controllers = cluster.brokers.iter().filter(|node| node.is_controller());
+                match &cluster.quorum {
+                    QuorumConfig::Static => {
+                        let voters: Vec<String> = controllers
+                            .map(|node| format!("{}@{}:{port}", node.id, broker_host(cluster, node.id)))
+                            .collect();
+                        set("controller.quorum.voters", voters.join(","));
+                    }
+                    QuorumConfig::Dynamic { .. } => {
+                        let servers: Vec<String> =
+                            controllers.map(|node| format!("{}:{port}", broker_host(cluster, node.id))).collect();
+                        set(QUORUM_BOOTSTRAP_SERVERS, servers.join(","));
+                    }
+                }
             }
-            // Kafka rejects a controller listener in a broker-only node's listeners, anything but
-            // controller listeners on a controller-only node, and a controller listener among the
-            // advertised listeners of a node with the broker role.
+            // Kafka rejects a controller listener in a broker-only node's listeners, and anything
+            // but controller listeners on a controller-only node. A static quorum's node may not
+            // advertise its controller listener if it has the broker role; a dynamic quorum's
+            // controllers must (KIP-853): each tells the leader where it is reached, and without
+            // an advertised host Kafka takes the machine's host name, which a pod without a
+            // subdomain cannot be reached by.
             let listeners = internal
                 .iter()
                 .filter(|l| match (broker.is_broker(), broker.is_controller()) {
@@ -118,11 +174,15 @@ pub fn operator_properties(
                 })
                 .map(bind)
                 .collect();
-            let advertised = if broker.is_broker() {
-                internal.iter().filter(|l| !is_controller_listener(l)).map(address).collect()
-            } else {
-                Vec::new()
-            };
+            let dynamic = matches!(cluster.quorum, QuorumConfig::Dynamic { .. });
+            let advertised = internal
+                .iter()
+                .filter(|l| match is_controller_listener(l) {
+                    true => dynamic && broker.is_controller(),
+                    false => broker.is_broker(),
+                })
+                .map(address)
+                .collect();
             (listeners, advertised)
         }
         MetadataMode::ZooKeeper { connect } => {

@@ -38,7 +38,9 @@ use sha2::{Digest, Sha256};
 pub use addresses::{ListenerAddresses, listener_addresses};
 #[cfg(test)]
 pub use broker_config::server_properties;
-pub use broker_config::{ExternalAddresses, NODE_IP_VARIABLE, server_properties_with};
+pub use broker_config::{
+    ExternalAddresses, NODE_IP_VARIABLE, controller_listener, kafka_listener_name, server_properties_with,
+};
 pub use config_map::BROKER_CONFIG_KEY;
 pub use cruise_control::{
     CAPACITY_KEY as CRUISE_CONTROL_CAPACITY_KEY, config_map_name as cruise_control_config_map_name,
@@ -206,12 +208,22 @@ pub fn broker_objects(cluster: &ValidatedCluster, broker: &BrokerModel, facts: &
 
 /// SHA-256 over the ConfigMap's data and the pod as built (labels, annotations, spec), so a
 /// change to either — server.properties, image, env, resources, a claim — changes the hash.
+///
+/// Left out: what a running node never reads again — a dynamic quorum's bootstrap servers and
+/// storage format flags and host names (see [`broker_config::QUORUM_BOOTSTRAP_SERVERS`]): a controller joining
+/// or leaving must not restart every node.
 fn config_hash(config_map: &ConfigMap, pod: &Pod) -> String {
     let mut hasher = Sha256::new();
     for (key, value) in config_map.data.iter().flatten() {
+        if key == config_map::STORAGE_FORMAT_KEY || key == config_map::QUORUM_HOSTS_KEY {
+            continue;
+        }
         hasher.update(key.as_bytes());
         hasher.update([0]);
-        hasher.update(value.as_bytes());
+        let bootstrap = format!("{}=", broker_config::QUORUM_BOOTSTRAP_SERVERS);
+        for line in value.split_inclusive('\n').filter(|line| !line.starts_with(&bootstrap)) {
+            hasher.update(line.as_bytes());
+        }
         hasher.update([0]);
     }
     // Maps are BTreeMaps, so the bytes are stable.

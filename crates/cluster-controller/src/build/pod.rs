@@ -12,14 +12,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::broker_config::NODE_IP_ENV;
-use super::config_map::BROKER_CONFIG_KEY;
+use super::config_map::{BROKER_CONFIG_KEY, QUORUM_HOSTS_KEY, STORAGE_FORMAT_KEY};
 use super::cruise_control_reporter::{extensions_mount, extensions_volume, reporter_init_container};
 use super::labels::{
     broker_config_map_name, cluster_labels, jmx_exporter_config_map_name, node_headless_service, node_hostname,
     owner_reference, pod_labels, pod_name_prefix,
 };
 use crate::model::external::Access;
-use crate::model::{BrokerModel, JMX_AGENT_JAR_IN_POD, METRICS_PORT, ValidatedCluster};
+use crate::model::{BrokerModel, JMX_AGENT_JAR_IN_POD, METRICS_PORT, QuorumConfig, ValidatedCluster};
 
 /// Name of the Kafka container (Koperator's; tools exec into it by name).
 pub const KAFKA_CONTAINER: &str = "kafka";
@@ -138,15 +138,37 @@ pub fn broker_pod(
 fn kafka_command(cluster: &ValidatedCluster, kraft_cluster_id: Option<&str>) -> Vec<String> {
     let config = format!("{CONFIG_DIR}/{BROKER_CONFIG_KEY}");
     let start = format!("exec {KAFKA_BIN}/kafka-server-start.sh {config}");
+    // A dynamic quorum's flags come from the mounted ConfigMap, so that they can change once
+    // the quorum formed without changing (and so rolling) the pods.
+    let (quorum_wait, quorum_flags) = match cluster.quorum {
+        QuorumConfig::Dynamic { .. } => {
+            (quorum_hosts_wait(CONFIG_DIR), format!(" $(cat {CONFIG_DIR}/{STORAGE_FORMAT_KEY})"))
+        }
+        QuorumConfig::Static => (String::new(), String::new()),
+    };
     let script = match (cluster.is_kraft(), kraft_cluster_id) {
         (true, Some(id)) => format!(
-            "{KAFKA_BIN}/kafka-storage.sh format --cluster-id={} -c {config} --ignore-formatted && {start}",
+            "{quorum_wait}{KAFKA_BIN}/kafka-storage.sh format --cluster-id={} -c {config} --ignore-formatted{quorum_flags} && {start}",
             shell_quote(id)
         ),
         _ => start,
     };
     vec!["/bin/sh".to_string(), "-c".to_string(), script]
 }
+
+/// Up to [`QUORUM_HOSTS_WAIT_SECONDS`] in all until every controller's name resolves (see
+/// [`super::broker_config::quorum_hosts`]); then Kafka starts either way, as it would without the
+/// wait. Skipped where the image has no `getent`.
+pub(super) fn quorum_hosts_wait(config_dir: &str) -> String {
+    format!(
+        "if command -v getent >/dev/null 2>&1; then waited=0; for host in $(cat {config_dir}/{QUORUM_HOSTS_KEY}); do \
+         until getent hosts \"$host\" >/dev/null 2>&1 || [ $waited -ge {QUORUM_HOSTS_WAIT_SECONDS} ]; do \
+         echo \"waiting for $host to resolve\"; sleep 1; waited=$((waited+1)); done; done; fi; "
+    )
+}
+
+/// How long a pod of a dynamic quorum waits for the controllers' names before Kafka starts.
+const QUORUM_HOSTS_WAIT_SECONDS: u32 = 60;
 
 fn shell_quote(text: &str) -> String {
     if text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') && !text.is_empty() {

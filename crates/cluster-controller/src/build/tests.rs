@@ -411,3 +411,33 @@ fn a_new_server_certificate_changes_the_configuration_hash() {
     assert_ne!(plain.config_hash, first.config_hash);
     assert_ne!(first.config_hash, renewed.config_hash, "a renewal restarts the broker");
 }
+
+#[test]
+fn dynamic_quorum_pods_wait_until_the_controllers_names_resolve() {
+    let mut cluster = validate(&kraft_dedicated()).expect("valid");
+    cluster.quorum = crate::model::QuorumConfig::Dynamic { initial: None };
+    let objects = broker_objects(&cluster, &cluster.brokers[0], &facts_with_every_claim(&cluster));
+    let data = objects.config_map.data.expect("data");
+    let hosts = &data[super::config_map::QUORUM_HOSTS_KEY];
+    assert_eq!(hosts.split(' ').count(), 3, "{hosts}");
+    assert!(hosts.starts_with("kafka-3.kafka-controller-headless.kafka.svc.cluster.local"), "{hosts}");
+
+    let pod = objects.pod.expect("pod");
+    let command = pod.spec.expect("spec").containers[0].command.clone().expect("command");
+    let script = &command[2];
+    assert!(script.contains("getent hosts"), "{script}");
+    // The script runs under the image's /bin/sh: it must parse, and the wait must end at once
+    // when every name resolves (here: a file listing `localhost`).
+    let parsed = std::process::Command::new("/bin/sh").args(["-n", "-c", script]).output().expect("sh runs");
+    assert!(parsed.status.success(), "{script}: {parsed:?}");
+    let directory = std::env::temp_dir().join(format!("quorum-hosts-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).expect("temp dir");
+    std::fs::write(directory.join(super::config_map::QUORUM_HOSTS_KEY), "localhost localhost").expect("write");
+    let wait = super::pod::quorum_hosts_wait(&directory.display().to_string());
+    let started = std::time::Instant::now();
+    let run =
+        std::process::Command::new("/bin/sh").args(["-c", &format!("{wait}echo done")]).output().expect("sh runs");
+    std::fs::remove_dir_all(&directory).expect("clean up");
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "done\n", "{wait}: {run:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "the wait did not end at once");
+}

@@ -54,6 +54,9 @@ pub struct ValidatedCluster {
     /// The KafkaCluster's own labels: Koperator copies them onto its headless Services.
     pub labels: BTreeMap<String, String>,
     pub mode: MetadataMode,
+    /// How KRaft nodes find the controller quorum: static from validation; the decision makes
+    /// it dynamic for a cluster whose status says its quorum was formed so (`decide::kraft`).
+    pub quorum: QuorumConfig,
     /// `spec.kubernetesClusterDomain`, default `cluster.local`.
     pub cluster_domain: String,
     /// Brokers sorted by id, each with its effective configuration.
@@ -93,6 +96,22 @@ pub enum MetadataMode {
     /// `zookeeper.connect`, chroot included.
     ZooKeeper {
         connect: String,
+    },
+}
+
+/// How KRaft nodes find the controller quorum.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum QuorumConfig {
+    /// `controller.quorum.voters` lists the controllers; Kafka cannot change such a quorum.
+    /// Every ZooKeeper-mode cluster has this (unused) value.
+    #[default]
+    Static,
+    /// `controller.quorum.bootstrap.servers` lists where to find the quorum (KIP-853); its
+    /// voters are changed through Kafka.
+    Dynamic {
+        /// Until the quorum has formed: the initial controllers and their log directories,
+        /// which those nodes format their storage with (`--initial-controllers`).
+        initial: Option<Vec<(i32, kafka_admin::DirectoryId)>>,
     },
 }
 

@@ -159,6 +159,7 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
         generation: cluster.metadata.generation,
         labels: cluster.metadata.labels.clone().unwrap_or_default(),
         mode,
+        quorum: super::QuorumConfig::Static,
         cluster_domain: spec
             .kubernetes_cluster_domain
             .clone()

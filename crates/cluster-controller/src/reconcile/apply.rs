@@ -16,6 +16,7 @@ use crd_types::{KafkaCluster, KafkaClusterStatus};
 use super::certificates::AppliedCertManager;
 use super::decide::drift;
 use super::decide::dynamic_config::ConfigChange;
+use super::decide::quorum::VoterChange;
 use super::decide::{Action, Created, Desired, Notice, OwnedKind, Step};
 use super::observe::kafka::KafkaAccess;
 use super::writes::{self, Writer};
@@ -50,6 +51,22 @@ pub async fn apply(
                 publish(target, notice).await;
                 false
             }
+            Action::ChangeVoters { change } => {
+                let result = change_voters(target, &change).await;
+                publish(target, super::decide::kraft::change_outcome(&change, result)).await;
+                false
+            }
+            Action::UpgradeMetadataVersion { from, to, kafka_version } => {
+                let result = match target.kafka.admin(target.validated) {
+                    Ok(admin) => admin
+                        .upgrade_feature(kafka_admin::METADATA_VERSION, to)
+                        .await
+                        .map_err(|error| operator_runtime::error_chain(&error)),
+                    Err(error) => Err(operator_runtime::error_chain(&error)),
+                };
+                publish(target, super::decide::kraft::upgrade_outcome(from, to, &kafka_version, result)).await;
+                false
+            }
             action => write(target, action).await?,
         };
         if let Some(notice) = step.notice.filter(|_| changed) {
@@ -64,9 +81,10 @@ async fn write(target: &Target<'_>, action: Action) -> Result<bool, writes::Erro
     let writer = target.writer;
     let namespace = target.validated.namespace.as_str();
     match action {
-        Action::RecordClusterId { id } => {
+        Action::RecordClusterId { id, kraft } => {
             let mut status = target.cluster.status.clone().unwrap_or_default();
             status.cluster_id = Some(id);
+            status.kraft = kraft;
             writer.apply_status(namespace, &target.validated.name, &status).await?;
             Ok(true)
         }
@@ -126,7 +144,9 @@ async fn write(target: &Target<'_>, action: Action) -> Result<bool, writes::Erro
             target.cert_manager.record(target.validated, fingerprint);
             Ok(true)
         }
-        Action::AlterBrokerConfig { .. } => unreachable!("handled by `apply`: Kafka's answer is an outcome"),
+        Action::AlterBrokerConfig { .. } | Action::ChangeVoters { .. } | Action::UpgradeMetadataVersion { .. } => {
+            unreachable!("handled by `apply`: Kafka's answer is an outcome")
+        }
     }
 }
 
@@ -185,6 +205,23 @@ async fn alter_broker_config(
         Notice::normal("DynamicConfigApplied", "ApplyDynamicConfig", note),
     )
 }
+
+/// One AddRaftVoter or RemoveRaftVoter; Kafka's refusal as text for the event (the next pass
+/// decides again from what the quorum then is).
+async fn change_voters(target: &Target<'_>, change: &VoterChange) -> Result<(), String> {
+    let admin = target.kafka.admin(target.validated).map_err(|error| operator_runtime::error_chain(&error))?;
+    let answer = match change {
+        VoterChange::Add { id, directory, endpoint } => {
+            admin.add_raft_voter(*id, *directory, std::slice::from_ref(endpoint), VOTER_CHANGE_WAIT).await
+        }
+        VoterChange::Remove { id, directory } => admin.remove_raft_voter(*id, *directory).await,
+    };
+    answer.map_err(|error| operator_runtime::error_chain(&error))
+}
+
+/// How long the quorum leader may take to commit a new voter set before it answers; within the
+/// admin client's own request timeout (10 s), so the answer is Kafka's, not a client timeout.
+const VOTER_CHANGE_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// Events are best effort: failing to record one must not fail the reconcile.
 pub async fn publish(target: &Target<'_>, notice: Notice) {

@@ -42,6 +42,12 @@ pub struct KafkaClusterSpec {
     #[serde(rename = "kRaft", default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = false))]
     pub kraft: Option<bool>,
+    /// This operator's own: whether it raises KRaft's `metadata.version` to the newest the
+    /// cluster's Kafka supports once every node runs that Kafka (`Automatic`, the default), or
+    /// leaves that to the user (`Manual`, e.g. to keep a downgrade open: Kafka cannot lower
+    /// `metadata.version` without losing metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_version_upgrade: Option<MetadataVersionUpgrade>,
     /// One headless Service for all brokers instead of a Service per broker.
     pub headless_service_enabled: bool,
     /// Leave CPU and memory requests of broker pods to an external autoscaler (Adobe
@@ -135,6 +141,12 @@ impl KafkaClusterSpec {
     pub fn is_kraft(&self) -> bool {
         self.kraft.unwrap_or(false)
     }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum MetadataVersionUpgrade {
+    Automatic,
+    Manual,
 }
 
 /// Node labels whose values become `broker.rack`.

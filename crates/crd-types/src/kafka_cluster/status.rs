@@ -39,6 +39,10 @@ pub struct KafkaClusterStatus {
     /// on reaching Kafka.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub read_only_config_keys: Vec<String>,
+    /// This operator's own (Koperator has none): how the KRaft controller quorum was formed,
+    /// its voters as last seen, and which Kafka version's `metadata.version` is finalized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kraft: Option<KraftStatus>,
     /// Ready, Reconciling, Degraded...: each with the reason and what the operator waits for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
@@ -66,6 +70,36 @@ pub struct RollingUpgradeStatus {
     /// Firing alerts labelled `rollingupgrade`; reset when they stop.
     #[serde(default)]
     pub error_count: i32,
+}
+
+/// The KRaft facts the operator keeps across passes.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KraftStatus {
+    /// `Dynamic` (KIP-853, Kafka 3.9+: the controller set can change) or `Static`
+    /// (`controller.quorum.voters`, which Kafka cannot change). Chosen when the cluster is made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<QuorumKind>,
+    /// The controllers a dynamic quorum was formed with (their storage formatted with them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub initial_controllers: Vec<i32>,
+    /// A dynamic quorum elected its first leader; from then on no node formats its storage as
+    /// an initial controller (one whose disk was replaced joins as a new voter instead).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quorum_formed: bool,
+    /// The voters, by node id, as the operator last saw them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub voters: Vec<i32>,
+    /// The Kafka version every node ran when the operator last made sure `metadata.version`
+    /// is the newest that version supports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_version_finalized_for: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum QuorumKind {
+    Dynamic,
+    Static,
 }
 
 /// Addresses clients use, per listener name.

@@ -17,3 +17,18 @@ pub fn with_environment(name: &str, value: &str) -> Vec<u32> {
         })
         .collect()
 }
+
+/// Pids of the processes in pod `uid`'s containers: the kubelet puts each pod in cgroup
+/// `.../pod<uid>/...` (the cgroupfs driver's name; the systemd driver writes `_` for `-`).
+pub fn in_pod(uid: &str) -> Vec<u32> {
+    let names = [format!("/pod{uid}/"), format!("pod{}.slice", uid.replace('-', "_"))];
+    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/cgroup"))
+                .is_ok_and(|cgroups| names.iter().any(|name| cgroups.contains(name.as_str())))
+        })
+        .collect()
+}

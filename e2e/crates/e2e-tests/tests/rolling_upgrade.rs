@@ -10,7 +10,8 @@
 //!   change that needs a restart does not roll; the status names the broker; once the process
 //!   runs again the roll completes.
 //! - Kafka 4.2.1 → 4.3.1 with three controller-only and three broker-only nodes under the same
-//!   production: controllers go one at a time (the quorum keeps its majority), no two nodes down.
+//!   production: controllers go one at a time (the quorum keeps its majority), no two nodes down;
+//!   then the operator raises `metadata.version` to 4.3's (`kafka-features describe`).
 
 use std::time::{Duration, Instant};
 
@@ -144,7 +145,37 @@ async fn dedicated_scenario(ns: &TestNamespace) -> Result<()> {
     kafka_cluster::wait_running(ns, "kafka").await?;
     let bootstrap = bootstrap(ns, "kafka");
     kafka_topic::create_with_kafka_tool(&bootstrap, TOPIC, 6, 3, &[("min.insync.replicas", "2")]).await?;
-    upgrade_under_load(ns, &mut cluster, &[0, 1, 2, 3, 4, 5], "4.3.1").await
+    let before = metadata_version(&bootstrap).await?;
+    upgrade_under_load(ns, &mut cluster, &[0, 1, 2, 3, 4, 5], "4.3.1").await?;
+    // Every node runs 4.3.1: the operator raises metadata.version to 4.3's.
+    let raised = wait::eventually("metadata.version is 4.3's", Duration::from_secs(120), || async {
+        let level = metadata_version(&bootstrap).await?;
+        Ok(if level.starts_with("4.3-") { Check::Done(level) } else { Check::Pending(level) })
+    })
+    .await?;
+    println!("metadata.version {before} → {raised} (kafka-features describe)");
+    wait::until(&kafka_cluster::api(ns), "kafka", "records the finalized version", Duration::from_secs(60), |c| {
+        let kraft = c.status.as_ref().and_then(|s| s.kraft.as_ref());
+        kraft.and_then(|k| k.metadata_version_finalized_for.as_deref()) == Some("4.3.1")
+    })
+    .await?;
+    Ok(())
+}
+
+/// The finalized `metadata.version` as `kafka-features describe` prints it (`4.2-IV1`).
+async fn metadata_version(bootstrap: &str) -> Result<String> {
+    let described = host_command::run_ok(
+        &["kafka-features", "--bootstrap-server", bootstrap, "describe"],
+        None,
+        Duration::from_secs(60),
+    )
+    .await?;
+    let line = described
+        .lines()
+        .find(|l| l.contains("Feature: metadata.version"))
+        .with_context(|| format!("no metadata.version in:\n{described}"))?;
+    let level = line.split("FinalizedVersionLevel:").nth(1).and_then(|rest| rest.split_whitespace().next());
+    level.map(str::to_owned).with_context(|| format!("no finalized level in: {line}"))
 }
 
 /// Changes the image to `version`, producing throughout; checks no acknowledged message is

@@ -59,6 +59,10 @@ pub struct BrokerProgress {
     /// The running pod carries no configuration hash of ours: another operator made it
     /// (Koperator, before a takeover).
     pub made_elsewhere: bool,
+    /// The live pod runs without the broker role (label `isBrokerNode: "false"`): a KRaft
+    /// controller that becomes a broker only once its new pod runs, so Kafka cannot know it as a
+    /// broker before.
+    pub runs_without_broker_role: bool,
     /// The running pod's name does not start as the desired one's (`<cluster>-controller-<id>-`
     /// for nodes with the controller role): made before the operator named pods as Koperator.
     pub renamed: bool,
@@ -205,6 +209,7 @@ pub fn plan(
         phase: BrokerPhase::WaitingForStorage { claims: Vec::new() },
         storage_pending: Vec::new(),
         made_elsewhere: false,
+        runs_without_broker_role: false,
         renamed: false,
     };
     // Just created (not in the cache yet) or not bound yet.
@@ -217,6 +222,8 @@ pub fn plan(
         progress.running_config_hash = pod.annotations().get(CONFIG_HASH_ANNOTATION).cloned();
         progress.made_elsewhere = progress.running_config_hash.is_none();
         progress.renamed = !pod.name_any().starts_with(&name_prefix);
+        progress.runs_without_broker_role =
+            pod.labels().get(crd_types::labels::IS_BROKER_NODE).is_some_and(|value| value == "false");
         progress.phase = pod_phase(pod);
         return progress;
     }

@@ -50,7 +50,31 @@ pub(super) fn healthy(brokers: &[i32]) -> Facts {
     Facts {
         replica_health: Some(Ok(ReplicaHealth { broker_ids: brokers.to_vec(), ..Default::default() })),
         controllers: Some(following_controllers(&[0, 1, 2, 3, 4, 5], 0)),
+        feature_levels: Some(Ok(metadata_version_levels(21, 21))),
         ..Default::default()
+    }
+}
+
+/// What a broker reports of `metadata.version`: supported up to `supported`, finalized at
+/// `finalized`.
+pub(super) fn metadata_version_levels(supported: i16, finalized: i16) -> kafka_admin::FeatureLevels {
+    kafka_admin::FeatureLevels {
+        supported: BTreeMap::from([(
+            kafka_admin::METADATA_VERSION.into(),
+            kafka_admin::FeatureRange { min: 7, max: supported },
+        )]),
+        finalized: BTreeMap::from([(kafka_admin::METADATA_VERSION.into(), finalized)]),
+    }
+}
+
+/// A caught-up replica of the metadata log, its directory derived from its id.
+pub(super) fn quorum_replica(id: i32) -> kafka_admin::QuorumReplica {
+    kafka_admin::QuorumReplica {
+        id,
+        directory_id: kafka_admin::DirectoryId::derived_from(&id.to_string()),
+        log_end_offset: 100,
+        last_fetch_timestamp: -1,
+        last_caught_up_timestamp: -1,
     }
 }
 
@@ -122,9 +146,11 @@ impl World {
     }
 
     /// Passes until nothing is left to do.
+    /// Passes until one writes nothing: no step, no status change.
     pub(super) fn settle(&mut self) {
         for _ in 0..10 {
-            if self.pass().is_empty() {
+            let before = self.cluster.status.clone();
+            if self.pass().is_empty() && self.cluster.status == before {
                 return;
             }
         }
@@ -134,8 +160,20 @@ impl World {
     pub(super) fn carry_out(&mut self, action: Action) {
         let observed = &mut self.observed;
         match action {
-            Action::RecordClusterId { id } => {
-                self.cluster.status.get_or_insert_default().cluster_id = Some(id);
+            Action::RecordClusterId { id, kraft } => {
+                // The quorum the initial controllers form once they run.
+                let initial = kraft.as_ref().map(|k| k.initial_controllers.clone()).unwrap_or_default();
+                self.facts.quorum = Some(Ok(kafka_admin::QuorumDescription {
+                    leader_id: initial.first().copied(),
+                    leader_epoch: 1,
+                    high_watermark: 100,
+                    voters: initial.iter().map(|&id| quorum_replica(id)).collect(),
+                    observers: Vec::new(),
+                    endpoints: BTreeMap::new(),
+                }));
+                let status = self.cluster.status.get_or_insert_default();
+                status.cluster_id = Some(id);
+                status.kraft = kraft;
             }
             Action::Apply(desired) | Action::Replace(desired) => match *desired {
                 Desired::ConfigMap(o) => drop(observed.config_maps.insert(o.name_any(), Arc::new(o))),
@@ -194,8 +232,27 @@ impl World {
             }
             Action::Delete { kind, name } => remove(observed, kind, &name),
             Action::RestartPod { pod } => remove(observed, OwnedKind::Pod, &pod),
+            Action::ChangeVoters { change } => self.change_voters(&change),
+            Action::UpgradeMetadataVersion { to, .. } => {
+                if let Some(Ok(levels)) = &mut self.facts.feature_levels {
+                    levels.finalized.insert(kafka_admin::METADATA_VERSION.into(), to);
+                }
+            }
             // The test worlds have no certificates.
             Action::AlterBrokerConfig { .. } | Action::ApplyCertManager { .. } => {}
+        }
+    }
+
+    /// Kafka carrying out a voter change: the observer becomes a voter, or the voter goes.
+    fn change_voters(&mut self, change: &quorum::VoterChange) {
+        let Some(Ok(described)) = &mut self.facts.quorum else { panic!("a voter change without a quorum") };
+        match change {
+            quorum::VoterChange::Add { id, .. } => {
+                let observer = described.observers.iter().position(|o| o.id == *id).expect("an observer");
+                let joined = described.observers.remove(observer);
+                described.voters.push(joined);
+            }
+            quorum::VoterChange::Remove { id, .. } => described.voters.retain(|v| v.id != *id),
         }
     }
 
@@ -253,6 +310,8 @@ pub(super) fn describe(action: &Action) -> String {
         Action::Delete { kind, name } => format!("delete {kind:?} {name}"),
         Action::RestartPod { pod } => format!("restart {pod}"),
         Action::AlterBrokerConfig { broker, .. } => format!("alter config of broker {broker}"),
+        Action::ChangeVoters { change } => change.describe(),
+        Action::UpgradeMetadataVersion { from, to, .. } => format!("raise metadata.version {from} to {to}"),
         Action::ApplyCertManager { objects, .. } => format!("apply {} cert-manager objects", objects.len()),
     }
 }
@@ -515,16 +574,27 @@ fn an_operation_missing_from_the_cache_is_looked_up_before_anything_is_decided()
     assert_eq!(steps, vec!["create operation remove_broker".to_owned()]);
 }
 
+/// A cluster made before this operator formed quorums dynamic: its status says static.
+pub(super) fn with_static_quorum(cluster: KafkaCluster) -> World {
+    let mut world = World::new(cluster);
+    let kraft = crd_types::kafka_cluster::KraftStatus {
+        quorum: Some(crd_types::kafka_cluster::QuorumKind::Static),
+        ..Default::default()
+    };
+    world.cluster.status = Some(crd_types::KafkaClusterStatus { kraft: Some(kraft), ..Default::default() });
+    world
+}
+
 #[test]
 fn a_static_quorum_refuses_a_change_of_its_controllers() {
-    let mut world = World::new(kraft_dedicated());
+    let mut world = with_static_quorum(kraft_dedicated());
     world.settle();
     assert_eq!(static_quorum_change(&world.validated(), &world.observed), None);
     world.cluster.spec.brokers.retain(|b| b.id != 5);
     let problem = static_quorum_change(&world.validated(), &world.observed).expect("refused");
     assert!(problem.contains("from [3, 4, 5] to [3, 4]"), "{problem}");
     // A broker-only change leaves the quorum alone.
-    let mut world = World::new(kraft_dedicated());
+    let mut world = with_static_quorum(kraft_dedicated());
     world.settle();
     world.cluster.spec.brokers.retain(|b| b.id != 2);
     assert_eq!(static_quorum_change(&world.validated(), &world.observed), None);

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crd_types::CruiseControlOperation;
-use kafka_admin::{BrokerConfigs, ReplicaHealth};
+use kafka_admin::{BrokerConfigs, FeatureLevels, QuorumDescription, ReplicaHealth};
 
 /// A fact the decision needs and the caches do not hold.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,6 +23,10 @@ pub enum FactRequest {
     CruiseControlBrokers,
     /// Which log dirs Cruise Control reports online (`GET kafka_cluster_state`).
     CruiseControlLogDirs,
+    /// The KRaft quorum as its leader describes it (voters, observers, their offsets).
+    Quorum,
+    /// The feature levels a broker supports and the cluster finalized (`metadata.version`).
+    FeatureLevels,
     /// A CruiseControlOperation a status names but the cache does not hold (yet): a cache that
     /// lags behind a fresh create must not make a drain look vanished.
     Operation { name: String },
@@ -66,6 +70,8 @@ pub struct Facts {
     pub broker_configs: BTreeMap<i32, Result<BrokerConfigs, Unavailable>>,
     pub cruise_control_brokers: Option<Result<BTreeMap<i32, String>, Unavailable>>,
     pub cruise_control_log_dirs: Option<Result<BTreeMap<i32, Vec<String>>, Unavailable>>,
+    pub quorum: Option<Result<QuorumDescription, Unavailable>>,
+    pub feature_levels: Option<Result<FeatureLevels, Unavailable>>,
     /// Operations looked up by name beyond the cache; `None` when the apiserver has none.
     pub operations: BTreeMap<String, Option<Arc<CruiseControlOperation>>>,
 }
@@ -98,8 +104,24 @@ impl Facts {
             FactRequest::BrokerConfigs { brokers } => brokers.iter().all(|id| self.broker_configs.contains_key(id)),
             FactRequest::CruiseControlBrokers => self.cruise_control_brokers.is_some(),
             FactRequest::CruiseControlLogDirs => self.cruise_control_log_dirs.is_some(),
+            FactRequest::Quorum => self.quorum.is_some(),
+            FactRequest::FeatureLevels => self.feature_levels.is_some(),
             FactRequest::Operation { name } => self.operations.contains_key(name),
         }
+    }
+
+    pub fn quorum(&self, needs: &mut Needs) -> Option<&Result<QuorumDescription, Unavailable>> {
+        self.quorum.as_ref().or_else(|| {
+            needs.ask(FactRequest::Quorum);
+            None
+        })
+    }
+
+    pub fn feature_levels(&self, needs: &mut Needs) -> Option<&Result<FeatureLevels, Unavailable>> {
+        self.feature_levels.as_ref().or_else(|| {
+            needs.ask(FactRequest::FeatureLevels);
+            None
+        })
     }
 
     /// Kafka's replica health, or a request for it.

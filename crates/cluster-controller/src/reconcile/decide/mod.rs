@@ -11,7 +11,8 @@
 //! 4. each broker in the spec (ConfigMap, then claims, then pod: the pod mounts both), then
 //!    claims that grow;
 //! 5. graceful scaling (operations, brokers kept while they drain, drained objects);
-//! 6. the rolling restart (at most one pod deletion);
+//! 6. the rolling restart (at most one pod deletion), then KRaft's voter change and
+//!    `metadata.version` (through Kafka, see `kraft`);
 //! 7. dynamic configuration (through Kafka).
 //!
 //! Besides: what another operator left of the cluster (a takeover), for the status and events.
@@ -26,11 +27,13 @@ pub mod dynamic_config;
 pub mod external_access;
 pub mod facts;
 mod graceful;
+pub mod kraft;
 mod listener_change;
 mod naming;
 pub mod node_names;
 pub mod outcome;
 pub mod plan;
+pub mod quorum;
 pub mod rolling;
 pub mod takeover;
 pub mod user_certificates;
@@ -83,16 +86,23 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     let mut needs = facts::Needs::default();
     let mut steps = Vec::new();
 
-    // 1. KRaft brokers format their storage with the cluster id, so it is recorded before the
-    //    first pod exists: a pod formatted with an id the status then lost could never rejoin.
-    let cluster_id = match (&validated.mode, previous.and_then(|s| s.cluster_id.clone())) {
-        (MetadataMode::ZooKeeper { .. }, _) => None,
-        (MetadataMode::Kraft, Some(id)) => Some(id),
-        (MetadataMode::Kraft, None) => {
-            steps.push(Step::new(Action::RecordClusterId { id: (*new_cluster_id).to_owned() }));
-            Some((*new_cluster_id).to_owned())
-        }
+    // 1. KRaft brokers format their storage with the cluster id and the quorum's formation, so
+    //    both are recorded before the first pod exists: a pod formatted with an id the status
+    //    then lost could never rejoin.
+    let (cluster_id, new_id) = match (&validated.mode, previous.and_then(|s| s.cluster_id.clone())) {
+        (MetadataMode::ZooKeeper { .. }, _) => (None, None),
+        (MetadataMode::Kraft, Some(id)) => (Some(id), None),
+        (MetadataMode::Kraft, None) => (Some((*new_cluster_id).to_owned()), Some(*new_cluster_id)),
     };
+    let formation = kraft::formation(validated, previous, observed, new_id);
+    if let Some(id) = new_id {
+        let kraft = formation.as_ref().map(|f| f.status.clone());
+        steps.push(Step::new(Action::RecordClusterId { id: id.to_owned(), kraft }));
+    }
+    // From here on, the cluster as its nodes are built (a dynamic quorum's settings, leaving
+    // voters with their controller role).
+    let configured = kraft::configure(cluster, validated, formation.as_ref(), cluster_id.as_deref(), observed);
+    let validated: &ValidatedCluster = &configured;
 
     let certificates = certificates::plan(validated, observed, *certificates, &mut steps);
 
@@ -132,19 +142,30 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     let resizes = claims::plan(&storage, observed, &mut steps);
 
     // 5.
-    let graceful_inputs =
-        graceful::Inputs { cluster, validated, observed, progress: &progress, build_facts: &build_facts };
+    let no_voters_leaving = BTreeSet::new();
+    let graceful_inputs = graceful::Inputs {
+        cluster,
+        validated,
+        observed,
+        progress: &progress,
+        build_facts: &build_facts,
+        voters_leaving: formation.as_ref().map_or(&no_voters_leaving, |f| &f.leaving),
+    };
     let graceful = graceful::plan(&graceful_inputs, known, &mut needs, &mut steps);
 
     // 6. Kept by ClusterActions in an annotation (a set of fingerprints, so repeats count once).
     let alerts = rolling_upgrade_alerts::alert_count(&rolling_upgrade_alerts::firing(cluster));
     let moving = graceful::moving_data(&graceful.status);
+    let voters = kraft::roll_voters(formation.as_ref());
     let gates = rolling::ExternalGates {
         cruise_control_busy: moving.as_deref(),
         rolling_upgrade_alerts: alerts,
         names_pending: &wanted.names_pending,
+        voters: voters.as_ref(),
     };
     let roll = rolling::plan(validated, previous, &progress, &gates, known, &mut needs, &mut steps);
+    let policy = validated.spec.metadata_version_upgrade;
+    let kraft = kraft::plan(formation.as_ref(), &progress, policy, roll.in_progress, known, &mut needs, &mut steps);
 
     // 7.
     let previously_configured = previous.is_some_and(|p| p.conditions.iter().any(|c| c.type_ == DYNAMIC_CONFIG));
@@ -165,8 +186,11 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     let mut notices = Vec::new();
     let takeover = takeover::report(validated, observed, &progress, &wanted, previous, &mut notices);
     let certificates_ready = certificates.condition.as_ref().is_none_or(|condition| condition.ready);
-    let settled =
-        progress.iter().all(|b| b.is_ready()) && !graceful.in_progress && !roll.in_progress && certificates_ready;
+    let settled = progress.iter().all(|b| b.is_ready())
+        && !graceful.in_progress
+        && !roll.in_progress
+        && !kraft.in_progress
+        && certificates_ready;
     Decision::Plan(Box::new(Plan {
         steps,
         notices,
@@ -185,6 +209,7 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
             resizes,
             takeover,
             certificates,
+            kraft,
         },
         settled,
     }))

@@ -39,4 +39,6 @@ pub struct StatusDraft {
     pub takeover: TakeoverReport,
     /// Where the cluster's certificates stand.
     pub certificates: super::certificates::CertificatesReport,
+    /// `status.kraft` and what the quorum and `metadata.version` wait for.
+    pub kraft: super::kraft::KraftReport,
 }

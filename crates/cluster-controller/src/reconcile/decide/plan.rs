@@ -46,9 +46,11 @@ impl Step {
 
 #[derive(Debug)]
 pub enum Action {
-    /// `status.clusterID`, written before any pod exists.
+    /// `status.clusterID`, and how the KRaft quorum is formed (`status.kraft`), written before
+    /// any pod exists: pods format their storage with both.
     RecordClusterId {
         id: String,
+        kraft: Option<crd_types::kafka_cluster::KraftStatus>,
     },
     /// Server-side apply of an object the operator owns (its desired-hash stamped on).
     Apply(Box<Desired>),
@@ -89,6 +91,16 @@ pub enum Action {
     AlterBrokerConfig {
         broker: i32,
         change: ConfigChange,
+    },
+    /// Add or remove one voter of a dynamic KRaft quorum through Kafka.
+    ChangeVoters {
+        change: super::quorum::VoterChange,
+    },
+    /// Raise the finalized `metadata.version` through Kafka.
+    UpgradeMetadataVersion {
+        from: i16,
+        to: i16,
+        kafka_version: String,
     },
 }
 

@@ -21,6 +21,8 @@ enum Answer {
     BrokerConfigs(Vec<(i32, Result<kafka_admin::BrokerConfigs, Unavailable>)>),
     CruiseControlBrokers(Result<std::collections::BTreeMap<i32, String>, Unavailable>),
     CruiseControlLogDirs(Result<std::collections::BTreeMap<i32, Vec<String>>, Unavailable>),
+    Quorum(Result<kafka_admin::QuorumDescription, Unavailable>),
+    FeatureLevels(Result<kafka_admin::FeatureLevels, Unavailable>),
     Operation(String, Result<Option<Arc<CruiseControlOperation>>, kube::Error>),
 }
 
@@ -45,6 +47,8 @@ pub async fn answer(
             Answer::BrokerConfigs(configs) => facts.broker_configs.extend(configs),
             Answer::CruiseControlBrokers(brokers) => facts.cruise_control_brokers = Some(brokers),
             Answer::CruiseControlLogDirs(dirs) => facts.cruise_control_log_dirs = Some(dirs),
+            Answer::Quorum(quorum) => facts.quorum = Some(quorum),
+            Answer::FeatureLevels(levels) => facts.feature_levels = Some(levels),
             Answer::Operation(name, found) => {
                 facts.operations.insert(name, found?);
             }
@@ -60,6 +64,14 @@ async fn ask(kafka: &KafkaAccess, client: &kube::Client, cluster: &ValidatedClus
                 kafka.discard_admin(cluster);
                 unavailable(&e)
             }),
+            Err(error) => Err(unavailable(&error)),
+        }),
+        FactRequest::Quorum => Answer::Quorum(match kafka.admin(cluster) {
+            Ok(admin) => admin.describe_quorum().await.map_err(|e| unavailable(&e)),
+            Err(error) => Err(unavailable(&error)),
+        }),
+        FactRequest::FeatureLevels => Answer::FeatureLevels(match kafka.admin(cluster) {
+            Ok(admin) => admin.feature_levels().await.map_err(|e| unavailable(&e)),
             Err(error) => Err(unavailable(&error)),
         }),
         FactRequest::ControllerStates { controllers } => {

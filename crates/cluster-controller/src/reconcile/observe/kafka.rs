@@ -189,8 +189,9 @@ impl KafkaAccess {
                 // series (~0.9 MB), and serving it to every reconcile exhausts a small broker heap.
                 let page =
                     async { self.http.get(format!("{url}?{filter}")).send().await?.error_for_status()?.text().await };
-                let view = page.await.map(|page| raft_view(&page)).map_err(|error| {
-                    let cause = operator_runtime::error_chain(&error);
+                let view = page.await.map(|page| raft_view(&page)).map_err(|error: reqwest::Error| {
+                    // The URL is named once, without the long series filter.
+                    let cause = operator_runtime::error_chain(&error.without_url());
                     Unavailable(format!("controller {id}'s metrics ({url}): {cause}"))
                 });
                 (id, view)

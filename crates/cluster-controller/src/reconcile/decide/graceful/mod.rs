@@ -66,16 +66,22 @@ pub struct Inputs<'a> {
     /// Where the brokers in the spec stand after this pass's broker steps.
     pub progress: &'a [BrokerProgress],
     pub build_facts: &'a BuildFacts<'a>,
+    /// Voters of a dynamic KRaft quorum that are to leave it: their objects stay until they did.
+    pub voters_leaving: &'a BTreeSet<i32>,
 }
 
 /// The graceful states of every broker and volume; the operations, rebuilds and deletions they
 /// call for go onto `steps`, in this order: operations for brokers, operations for volumes,
 /// drained claims, rebuilt objects of brokers still draining, objects of drained brokers.
 pub fn plan(inputs: &Inputs<'_>, known: &Facts, needs: &mut Needs, steps: &mut Vec<Step>) -> Outcome {
-    let Inputs { cluster, validated, observed, progress, build_facts } = inputs;
+    let Inputs { cluster, validated, observed, progress, build_facts, voters_leaving } = inputs;
     let previous = cluster.status.as_ref();
     let desired: BTreeSet<i32> = validated.brokers.iter().map(|b| b.id).collect();
-    let departing = departing::departing_brokers(cluster, &desired, observed);
+    let mut departing = departing::departing_brokers(cluster, &desired, observed);
+    // Rebuilt from the spec alone, a departing node would lose the quorum's settings.
+    for (restored, _) in departing.iter_mut().filter_map(|d| d.restored.as_mut()) {
+        restored.quorum = validated.quorum.clone();
+    }
     let mut facts: BTreeMap<i32, BrokerFacts> = validated
         .brokers
         .iter()
@@ -90,7 +96,10 @@ pub fn plan(inputs: &Inputs<'_>, known: &Facts, needs: &mut Needs, steps: &mut V
     let graceful = brokers::decide(validated, previous, facts, &observed.operations, known, needs, steps);
     let volumes = volumes::decide(validated, previous, observed, known, needs, steps);
 
-    let kept = graceful.kept();
+    // A voter's pod stays, rebuilt if it goes, until the node left the quorum.
+    let mut kept = graceful.kept();
+    kept.extend(departing.iter().map(|d| d.id).filter(|id| voters_leaving.contains(id)));
+    let removable: BTreeSet<i32> = graceful.removable().difference(voters_leaving).copied().collect();
     let mut problems = Vec::new();
     for broker in departing.iter().filter(|d| kept.contains(&d.id)) {
         match &broker.restored {
@@ -109,7 +118,7 @@ pub fn plan(inputs: &Inputs<'_>, known: &Facts, needs: &mut Needs, steps: &mut V
         }
     }
 
-    let departures = departing::remove_departed_brokers(&desired, &graceful.removable(), observed, steps);
+    let departures = departing::remove_departed_brokers(&desired, &removable, observed, steps);
 
     let mut waits = graceful.waits();
     waits.extend(volumes.waits());

@@ -51,6 +51,10 @@ pub struct ExternalGates<'a> {
     /// Node names (`<hostname>.<service>`) whose records this pass writes (see `node_names`):
     /// until they are served, a node restarted now could not reach, or be reached by, a peer.
     pub names_pending: &'a [String],
+    /// A dynamic KRaft quorum's voters as last seen: the controllers the roll must keep whole
+    /// (a node that is to become a controller is none until it joined); None: every node with
+    /// the controller role.
+    pub voters: Option<&'a std::collections::BTreeSet<i32>>,
 }
 
 /// The roll's step for this pass (a pod deletion onto `steps`), and its status.
@@ -64,7 +68,7 @@ pub fn plan(
     steps: &mut Vec<Step>,
 ) -> RollStatus {
     let cruise_control_busy = external.cruise_control_busy;
-    let nodes = roll_nodes(cluster, brokers);
+    let nodes = roll_nodes(cluster, brokers, external.voters);
     let waiting_for_names =
         gate::outdated(&nodes).first().map(|next| next.id).filter(|_| !external.names_pending.is_empty());
     let before_kafka = match waiting_for_names {
@@ -109,7 +113,11 @@ pub fn plan(
     }
 }
 
-fn roll_nodes(cluster: &ValidatedCluster, brokers: &[BrokerProgress]) -> Vec<RollNode> {
+fn roll_nodes(
+    cluster: &ValidatedCluster,
+    brokers: &[BrokerProgress],
+    voters: Option<&std::collections::BTreeSet<i32>>,
+) -> Vec<RollNode> {
     cluster
         .brokers
         .iter()
@@ -124,8 +132,11 @@ fn roll_nodes(cluster: &ValidatedCluster, brokers: &[BrokerProgress]) -> Vec<Rol
             };
             Some(RollNode {
                 id: model.id,
-                is_controller: cluster.is_kraft() && model.is_controller(),
-                is_broker: model.is_broker(),
+                is_controller: cluster.is_kraft()
+                    && model.is_controller()
+                    && voters.is_none_or(|voters| voters.contains(&model.id)),
+                // Registered as a broker only once a pod with the role runs.
+                is_broker: model.is_broker() && !progress.runs_without_broker_role,
                 outdated: pod.as_ref().and(progress.outdated()),
                 storage_pending: progress.storage_pending.clone(),
                 pod,
