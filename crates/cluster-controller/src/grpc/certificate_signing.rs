@@ -93,7 +93,7 @@ pub fn sign(
     let leaf = LeafRequest {
         common_name: request.common_name.clone(),
         dns_names: request.dns_names.clone(),
-        uris: Vec::new(),
+        ..Default::default()
     };
     let validity = Validity::starting(now, Duration::seconds(request.validity_seconds));
     let certificate_pem = ca

@@ -175,11 +175,9 @@ fn unserved_reasons(spec: &KafkaClusterSpec, listener: &ExternalListenerConfig) 
             }
         }
     }
-    // TODO(external access): TLS and SASL external listeners (certificates naming the
-    // external addresses, the brokers' key stores for them).
-    if listener.common.security_protocol != SecurityProtocol::Plaintext {
-        reasons.push("type");
-    }
+    // Every `type` is served: TLS passes through Envoy to the brokers, whose server certificate
+    // names the advertised addresses (`decide::external_access::certificate_hosts`).
+    // `tlsSecretName` asks Envoy to terminate TLS instead, which it does not here.
     if listener.tls_secret_name.is_some() {
         reasons.push("tlsSecretName");
     }
@@ -234,7 +232,9 @@ mod tests {
     fn what_is_not_served_is_named_and_left_out() {
         let spec = spec(
             json!([
-                {"type": "ssl", "name": "tls", "externalStartingPort": 19090, "containerPort": 9094},
+                {"type": "ssl", "name": "tls", "externalStartingPort": 19090, "containerPort": 9094,
+                 "tlsSecretName": "edge-certificate"},
+                {"type": "sasl_ssl", "name": "secure", "externalStartingPort": 19390, "containerPort": 9098},
                 {"type": "plaintext", "name": "contour", "externalStartingPort": 19190, "containerPort": 9095, "ingressController": "contour"},
                 {"type": "plaintext", "name": "sni", "externalStartingPort": -1, "containerPort": 9096},
                 {"type": "plaintext", "name": "plain", "externalStartingPort": 19290, "containerPort": 9097,
@@ -243,11 +243,11 @@ mod tests {
             json!({"envoyConfig": {"brokerHostnameTemplate": "broker-%id"}}),
         );
         let served: Vec<String> = served_listeners(&spec).into_iter().map(|l| l.name).collect();
-        assert_eq!(served, ["plain"]);
+        assert_eq!(served, ["secure", "plain"]);
         assert_eq!(
             unsupported_fields(&spec),
             [
-                "spec.listenersConfig.externalListeners[name=tls].type",
+                "spec.listenersConfig.externalListeners[name=tls].tlsSecretName",
                 "spec.listenersConfig.externalListeners[name=contour].ingressController",
                 "spec.listenersConfig.externalListeners[name=sni].externalStartingPort",
                 "spec.listenersConfig.externalListeners[name=plain].config",

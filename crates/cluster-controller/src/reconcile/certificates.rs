@@ -19,7 +19,7 @@ use crate::build::pki::cert_manager::cert_manager_objects;
 use crate::build::pki::inspect::{LeafVerdict, Renewal, certificate_facts, inspect_leaf, renewal};
 use crate::build::pki::names::{
     DEFAULT_CERT_MANAGER_NAMESPACE, ca_common_name, controller_certificate_secret_name, controller_common_name,
-    server_certificate_secret_name, server_common_name, server_dns_names, spiffe_id,
+    server_certificate_secret_name, server_common_name, server_dns_names, server_ip_addresses, spiffe_id,
 };
 use crate::build::pki::operator_ca::{CA_LIFETIME, CertificateAuthority, LEAF_LIFETIME, LeafRequest, Validity};
 use crate::build::pki::rotation::{self, BrokerTrust, Rotation};
@@ -66,19 +66,28 @@ impl AppliedCertManager {
     }
 }
 
-/// None for a cluster whose certificates the operator does not make.
+/// None for a cluster whose certificates the operator does not make. `external_hosts`: what
+/// the TLS external listeners advertise (see `decide::external_access::certificate_hosts`).
 pub fn prepare(
     cluster: &ValidatedCluster,
     observed: &ObservedCluster,
+    external_hosts: &[String],
     applied: &AppliedCertManager,
     now: OffsetDateTime,
 ) -> Option<Prepared> {
     let source = pki_source(&cluster.spec)?;
-    let mut prepared =
-        Prepared { source, new_authority: None, issued: Vec::new(), cert_manager: None, problem: None, rotation: None };
+    let mut prepared = Prepared {
+        source,
+        new_authority: None,
+        issued: Vec::new(),
+        cert_manager: None,
+        problem: None,
+        rotation: None,
+        external_hosts: external_hosts.to_vec(),
+    };
     match source {
         PkiSource::CertManager => {
-            let objects = cert_manager_objects(cluster, DEFAULT_CERT_MANAGER_NAMESPACE, &[]);
+            let objects = cert_manager_objects(cluster, DEFAULT_CERT_MANAGER_NAMESPACE, external_hosts);
             let mut hasher = DefaultHasher::new();
             for object in objects.all() {
                 serde_json::to_string(object).expect("dynamic objects serialize").hash(&mut hasher);
@@ -89,7 +98,7 @@ pub fn prepare(
             prepared.cert_manager = Some(CertManagerRequest { objects, fingerprint, applied });
         }
         PkiSource::OperatorCa => {
-            if let Err(problem) = operator_ca(cluster, observed, now, &mut prepared) {
+            if let Err(problem) = operator_ca(cluster, observed, external_hosts, now, &mut prepared) {
                 prepared.problem = Some(problem);
             }
         }
@@ -113,6 +122,7 @@ fn cert_manager_overdue(cluster: &ValidatedCluster, observed: &ObservedCluster, 
 fn operator_ca(
     cluster: &ValidatedCluster,
     observed: &ObservedCluster,
+    external_hosts: &[String],
     now: OffsetDateTime,
     prepared: &mut Prepared,
 ) -> Result<(), String> {
@@ -136,14 +146,15 @@ fn operator_ca(
 
     let server_cn = server_common_name(cluster);
     let operator_cn = controller_common_name(cluster);
+    let server_names = (server_dns_names(cluster, external_hosts), server_ip_addresses(external_hosts));
     let leaves = [
-        (server_certificate_secret_name(cluster), server_dns_names(cluster, &[]), server_cn),
-        (controller_certificate_secret_name(cluster), Vec::new(), operator_cn),
+        (server_certificate_secret_name(cluster), server_names, server_cn),
+        (controller_certificate_secret_name(cluster), (Vec::new(), Vec::new()), operator_cn),
     ];
     let rotation = rotation_step(cluster, observed, &ca);
-    for (secret_name, dns_names, common_name) in leaves {
+    for (secret_name, (dns_names, ip_addresses), common_name) in leaves {
         let uris = vec![spiffe_id(cluster, &common_name)];
-        let wanted = LeafRequest { common_name, dns_names, uris };
+        let wanted = LeafRequest { common_name, dns_names, ip_addresses, uris };
         let secret = observed.secrets.get(&secret_name);
         let stored = secret.and_then(|secret| read_key_and_certificate(secret).ok());
         let issue = |bundle: &str, reason: String| -> Result<Issued, String> {

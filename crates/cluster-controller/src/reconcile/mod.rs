@@ -128,7 +128,14 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
 
     // 3. decide, asking for facts until the plan is complete
     let new_cluster_id = cluster_id::generate();
-    let prepared = certificates::prepare(&validated, &observed, &ctx.cert_manager, time::OffsetDateTime::now_utc());
+    let external_hosts = decide::external_access::certificate_hosts(&validated, &observed);
+    let prepared = certificates::prepare(
+        &validated,
+        &observed,
+        &external_hosts,
+        &ctx.cert_manager,
+        time::OffsetDateTime::now_utc(),
+    );
     let inputs = decide::Inputs {
         cluster,
         validated: &validated,

@@ -252,4 +252,29 @@ pub mod from_host {
     pub async fn expect_exactly(bootstrap: &str, topic: &str, numbers: Range<u32>) -> Result<Accounting> {
         expect_via(Via::Host, bootstrap, topic, numbers, &[]).await
     }
+
+    /// [`metadata`] with librdkafka `settings` (`key=value`), e.g. TLS.
+    pub async fn metadata_with(bootstrap: &str, settings: &[String]) -> Result<Metadata> {
+        metadata_via(Via::Host, bootstrap, None, settings).await
+    }
+
+    /// [`produce_numbered`] with librdkafka `settings`.
+    pub async fn produce_numbered_with(
+        bootstrap: &str,
+        topic: &str,
+        numbers: Range<u32>,
+        settings: &[String],
+    ) -> Result<()> {
+        produce_via(Via::Host, bootstrap, topic, numbers, settings).await
+    }
+
+    /// [`expect_exactly`] with librdkafka `settings`.
+    pub async fn expect_exactly_with(
+        bootstrap: &str,
+        topic: &str,
+        numbers: Range<u32>,
+        settings: &[String],
+    ) -> Result<Accounting> {
+        expect_via(Via::Host, bootstrap, topic, numbers, settings).await
+    }
 }

@@ -11,6 +11,13 @@
 //!   after a broker joined (through Cruise Control) and after one left; Envoy routes to exactly
 //!   the brokers of the moment, through one LoadBalancer Service.
 //!
+//! - an `ssl` listener through Envoy (TLS passed through to the brokers): the brokers' server
+//!   certificate names the load balancer's IP address, so openssl and kcat on the host verify
+//!   the brokers at the address they were given (client certificates required, as Koperator's
+//!   default `sslClientAuth`); 500 messages round-trip that way. Beside it a `sasl_ssl`
+//!   listener: a SCRAM-SHA-512 user set with Kafka's own tool reads and writes through its load
+//!   balancer, verifying the brokers the same way; a wrong password is refused.
+//!
 //! Every client here is kcat on the host, outside the cluster's network and DNS (not through
 //! `e2e/testbed exec`): it reaches Kafka only at the addresses advertised to the outside.
 //! Status: `listenerStatuses.externalListeners` and the `ExternalAccess` condition name the
@@ -29,7 +36,9 @@ use serde_json::{Value, json};
 use crd_types::KafkaCluster;
 use crd_types::kafka_cluster::{CruiseControlState, ListenerStatus};
 use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
+use e2e_tests::host_command::{self, Via};
 use e2e_tests::namespace::TestNamespace;
+use e2e_tests::pki::{self, ClientFiles};
 use e2e_tests::wait::{self, Check};
 use e2e_tests::{kafka_cluster, kafka_topic, kcat, manifests, namespace, zookeeper};
 
@@ -51,6 +60,12 @@ fn cluster_with_external_listeners() -> Result<serde_json::Value> {
     Ok(cluster)
 }
 
+/// `status.listenerStatuses.externalListeners`.
+fn external_statuses(cluster: &KafkaCluster) -> BTreeMap<String, Vec<ListenerStatus>> {
+    let statuses = cluster.status.as_ref().and_then(|s| s.listener_statuses.as_ref());
+    statuses.map(|l| l.external_listeners.clone()).unwrap_or_default()
+}
+
 fn addresses(statuses: &BTreeMap<String, Vec<ListenerStatus>>, listener: &str) -> BTreeMap<String, String> {
     statuses.get(listener).into_iter().flatten().map(|s| (s.name.clone(), s.address.clone())).collect()
 }
@@ -63,12 +78,7 @@ async fn external_listeners_are_reachable_from_outside_the_cluster() -> Result<(
         let running = kafka_cluster::wait_running(ns, "kafka").await?;
         let condition = kafka_cluster::condition(&running, "ExternalAccess").context("no ExternalAccess condition")?;
         ensure!(condition.status == "True", "ExternalAccess: {condition:?}");
-        let statuses = running
-            .status
-            .as_ref()
-            .and_then(|s| s.listener_statuses.as_ref())
-            .map(|l| l.external_listeners.clone())
-            .unwrap_or_default();
+        let statuses = external_statuses(&running);
 
         // Through Envoy and the load balancer.
         let balanced = addresses(&statuses, LB_LISTENER);
@@ -93,6 +103,130 @@ async fn external_listeners_are_reachable_from_outside_the_cluster() -> Result<(
         Ok(())
     })
     .await
+}
+
+const TLS_LISTENER: &str = "secure";
+const SCRAM_LISTENER: &str = "scram";
+const SCRAM_USER: &str = "dave";
+const SCRAM_PASSWORD: &str = "dave-secret-1";
+const CA_SECRET: &str = "kafka-ca";
+
+#[tokio::test]
+async fn an_ssl_listener_is_verified_at_its_load_balancer_address() -> Result<()> {
+    namespace::run_isolated("external-tls", async |ns| {
+        let controller = ControllerProcess::start("cluster-controller", &ns.name, &[]).await?;
+        let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
+        let listeners = &mut cluster["spec"]["listenersConfig"];
+        // The internal listeners stay plaintext; the operator's CA makes the certificates.
+        listeners["sslSecrets"] = json!({"tlsSecretName": CA_SECRET, "create": true, "pkiBackend": "operator-ca"});
+        listeners["externalListeners"] = json!([
+            {"type": "ssl", "name": TLS_LISTENER, "externalStartingPort": 19390, "containerPort": 9096},
+            {"type": "sasl_ssl", "name": SCRAM_LISTENER, "externalStartingPort": 19490, "containerPort": 9097},
+        ]);
+        cluster["spec"]["envoyConfig"] =
+            json!({"replicas": 1, "resourceRequirements": {"requests": {"cpu": "50m", "memory": "64Mi"}}});
+        kafka_cluster::apply(ns, &cluster).await?;
+        report_logs_on_failure(verified_from_outside(ns).await, || controller.log_tail(40))
+    })
+    .await
+}
+
+async fn verified_from_outside(ns: &TestNamespace) -> Result<()> {
+    let running = kafka_cluster::wait_running(ns, "kafka").await?;
+    let statuses = external_statuses(&running);
+    let any_broker = addresses(&statuses, TLS_LISTENER).get("any-broker").context("no any-broker address")?.clone();
+    let (ip, _) = any_broker.rsplit_once(':').context("host:port")?;
+    ensure!(ip.parse::<std::net::IpAddr>().is_ok(), "MetalLB gives an IP address: {any_broker}");
+
+    let dir = pki::work_dir(&ns.name)?;
+    let ca = pki::pem_secret(&ns.client, &ns.name, CA_SECRET).await?;
+    let client = ClientFiles::issue(&dir, &ca, "outside").await?;
+    // openssl on the host: the chain and the IP address verify, through Envoy.
+    let (ca_file, certificate, key) =
+        (client.ca.to_string_lossy(), client.certificate.to_string_lossy(), client.key.to_string_lossy());
+    let handshake = host_command::run_via(
+        Via::Host,
+        &[
+            "openssl",
+            "s_client",
+            "-connect",
+            &any_broker,
+            "-CAfile",
+            &ca_file,
+            "-verify_ip",
+            ip,
+            "-verify_return_error",
+            "-cert",
+            &certificate,
+            "-key",
+            &key,
+        ],
+        Some(b""),
+        Duration::from_secs(30),
+    )
+    .await?;
+    ensure!(
+        handshake.success && handshake.stdout.contains("Verify return code: 0 (ok)"),
+        "openssl s_client to {any_broker} verifying {ip}: {}\n{}",
+        handshake.stdout,
+        handshake.stderr
+    );
+    println!("openssl verified the brokers' certificate for {ip} through Envoy");
+
+    // kcat on the host, verifying host names (librdkafka checks the IP SAN for an IP broker).
+    let settings = client.kcat_settings();
+    let metadata = kcat::from_host::metadata_with(&any_broker, &settings).await?;
+    ensure!(metadata.broker_ids() == vec![0, 1, 2], "brokers through {any_broker}: {:?}", metadata.broker_ids());
+    let internal = kafka_cluster::bootstrap(ns, "kafka");
+    kafka_topic::create_with_kafka_tool(&internal, "over-tls", 3, 3, &[]).await?;
+    kcat::wait_known_to_every_broker(&internal, "over-tls", 3, &[], Duration::from_secs(60)).await?;
+    kcat::from_host::produce_numbered_with(&any_broker, "over-tls", 0..500, &settings).await?;
+    kcat::from_host::expect_exactly_with(&any_broker, "over-tls", 0..500, &settings).await?;
+
+    // SCRAM over TLS through the other listener's load balancer: a credential set with Kafka's
+    // own tool, a wrong password refused.
+    let scram_any_broker =
+        addresses(&statuses, SCRAM_LISTENER).get("any-broker").context("no any-broker address")?.clone();
+    let credential = format!("SCRAM-SHA-512=[iterations=4096,password={SCRAM_PASSWORD}]");
+    host_command::run_ok(
+        &[
+            "kafka-configs",
+            "--bootstrap-server",
+            &internal,
+            "--alter",
+            "--add-config",
+            &credential,
+            "--entity-type",
+            "users",
+            "--entity-name",
+            SCRAM_USER,
+        ],
+        None,
+        Duration::from_secs(60),
+    )
+    .await?;
+    let scram = |password: &str| {
+        vec![
+            "security.protocol=sasl_ssl".to_owned(),
+            "sasl.mechanisms=SCRAM-SHA-512".to_owned(),
+            format!("sasl.username={SCRAM_USER}"),
+            format!("sasl.password={password}"),
+            format!("ssl.ca.location={ca_file}"),
+            "ssl.endpoint.identification.algorithm=https".to_owned(),
+        ]
+    };
+    let dave = scram(SCRAM_PASSWORD);
+    wait::eventually("dave authenticates through the sasl_ssl listener", Duration::from_secs(60), || async {
+        let brokers = kcat::from_host::metadata_with(&scram_any_broker, &dave).await?.broker_ids();
+        Ok(if brokers == vec![0, 1, 2] { Check::Done(()) } else { Check::Pending(format!("{brokers:?}")) })
+    })
+    .await?;
+    kcat::from_host::produce_numbered_with(&scram_any_broker, "over-tls", 500..700, &dave).await?;
+    kcat::from_host::expect_exactly_with(&scram_any_broker, "over-tls", 0..700, &dave).await?;
+    let refused = kcat::from_host::metadata_with(&scram_any_broker, &scram("wrong")).await;
+    ensure!(refused.is_err(), "a wrong password was accepted: {refused:?}");
+    pki::remove_work_dir(&ns.name);
+    Ok(())
 }
 
 /// Creates `topic` (3 partitions, 3 replicas) inside the cluster, then produces `numbers` with

@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use super::names::{
     ca_certificate_name, ca_common_name, cluster_issuer_name, controller_certificate_secret_name,
     controller_common_name, pki_labels, secret_labels, self_signer_name, server_certificate_secret_name,
-    server_common_name, server_dns_names, spiffe_id,
+    server_common_name, server_dns_names, server_ip_addresses, spiffe_id,
 };
 use super::operator_ca::{CA_LIFETIME, LEAF_LIFETIME};
 use crate::build::labels::object_meta;
@@ -85,14 +85,14 @@ pub fn cert_manager_objects(
         cluster,
         server_common_name(cluster),
         server_certificate_secret_name(cluster),
-        server_dns_names(cluster, external_hosts),
+        SubjectNames { dns: server_dns_names(cluster, external_hosts), ips: server_ip_addresses(external_hosts) },
         &issuer_ref,
     ));
     objects.certificates.push(leaf_certificate(
         cluster,
         controller_common_name(cluster),
         controller_certificate_secret_name(cluster),
-        Vec::new(),
+        SubjectNames::default(),
         &issuer_ref,
     ));
     objects
@@ -135,13 +135,20 @@ fn cluster_issuer(cluster: &ValidatedCluster) -> DynamicObject {
     )
 }
 
+/// The subject alternative names of a leaf certificate.
+#[derive(Default)]
+struct SubjectNames {
+    dns: Vec<String>,
+    ips: Vec<std::net::IpAddr>,
+}
+
 /// A certificate for a holder in the cluster's namespace, as Koperator's KafkaUser controller
 /// requests it: named after its common name, PKCS#8 key, usable for client and server auth.
 fn leaf_certificate(
     cluster: &ValidatedCluster,
     common_name: String,
     secret_name: String,
-    dns_names: Vec<String>,
+    names: SubjectNames,
     issuer_ref: &Value,
 ) -> DynamicObject {
     let mut spec = json!({
@@ -155,8 +162,11 @@ fn leaf_certificate(
         // Labels the Secret so the operator's Secret watch (filtered by label) sees it.
         "secretTemplate": { "labels": secret_labels(cluster) },
     });
-    if !dns_names.is_empty() {
-        spec["dnsNames"] = json!(dns_names);
+    if !names.dns.is_empty() {
+        spec["dnsNames"] = json!(names.dns);
+    }
+    if !names.ips.is_empty() {
+        spec["ipAddresses"] = json!(names.ips.iter().map(ToString::to_string).collect::<Vec<_>>());
     }
     dynamic(CERTIFICATE, object_meta(cluster, common_name, pki_labels(cluster)), spec)
 }

@@ -120,3 +120,13 @@ fn durations_print_as_go_does() {
     assert_eq!(go_duration(time::Duration::seconds(3723)), "1h2m3s");
     assert_eq!(go_duration(CA_LIFETIME), "43800h0m0s");
 }
+
+#[test]
+fn ip_addresses_external_listeners_advertise_are_ip_sans() {
+    let cluster = ssl_cluster();
+    let objects = cert_manager_objects(&cluster, "cert-manager", &["100.75.0.10".into(), "kafka.example.com".into()]);
+    let server = spec(find(&objects.certificates, "kafka-headless.kafka.svc.cluster.local"));
+    assert_eq!(server["ipAddresses"], json!(["100.75.0.10"]));
+    let dns: Vec<String> = serde_json::from_value(server["dnsNames"].clone()).expect("names");
+    assert!(dns.contains(&"kafka.example.com".to_string()) && !dns.contains(&"100.75.0.10".to_string()), "{dns:?}");
+}

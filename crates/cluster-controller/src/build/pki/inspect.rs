@@ -2,6 +2,7 @@
 //! it still serves or must be issued again, and when it must be renewed.
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
@@ -17,6 +18,7 @@ pub struct CertificateFacts {
     pub validity: Validity,
     pub common_name: Option<String>,
     pub dns_names: BTreeSet<String>,
+    pub ip_addresses: BTreeSet<IpAddr>,
     /// The serial number in lower-case hex, to show which certificate a broker presents.
     pub serial: String,
     pub is_ca: bool,
@@ -78,10 +80,12 @@ pub fn certificate_facts(certificate_pem: &str) -> Result<CertificateFacts, PkiE
         .next()
         .and_then(|attribute| attribute.as_str().ok())
         .map(str::to_string);
+    let (dns_names, ip_addresses) = subject_names(&certificate);
     Ok(CertificateFacts {
         validity,
         common_name,
-        dns_names: dns_names(&certificate),
+        dns_names,
+        ip_addresses,
         serial: certificate.raw_serial().iter().map(|byte| format!("{byte:02x}")).collect(),
         is_ca: certificate.is_ca(),
     })
@@ -113,11 +117,16 @@ pub fn inspect_leaf(
         Ok(false) => return LeafVerdict::OtherIssuer,
         Err(error) => return LeafVerdict::Unreadable(error.to_string()),
     }
-    let wanted_names: BTreeSet<String> = wanted.dns_names.iter().cloned().collect();
-    if facts.dns_names != wanted_names || facts.common_name.as_deref() != Some(wanted.common_name.as_str()) {
+    // DNS names and IP addresses alike: what clients verify the holder by.
+    let names = |dns: &mut dyn Iterator<Item = &String>, ips: &mut dyn Iterator<Item = &IpAddr>| -> BTreeSet<String> {
+        dns.cloned().chain(ips.map(IpAddr::to_string)).collect()
+    };
+    let wanted_names = names(&mut wanted.dns_names.iter(), &mut wanted.ip_addresses.iter());
+    let held_names = names(&mut facts.dns_names.iter(), &mut facts.ip_addresses.iter());
+    if held_names != wanted_names || facts.common_name.as_deref() != Some(wanted.common_name.as_str()) {
         return LeafVerdict::NamesChanged {
-            missing: wanted_names.difference(&facts.dns_names).cloned().collect(),
-            unexpected: facts.dns_names.difference(&wanted_names).cloned().collect(),
+            missing: wanted_names.difference(&held_names).cloned().collect(),
+            unexpected: held_names.difference(&wanted_names).cloned().collect(),
         };
     }
     match renewal(facts.validity, now) {
@@ -179,17 +188,27 @@ fn parse(pem: &Pem) -> Result<X509Certificate<'_>, PkiError> {
     pem.parse_x509().map_err(|error| PkiError::ReadCertificate(format!("not an X.509 certificate: {error}")))
 }
 
-fn dns_names(certificate: &X509Certificate<'_>) -> BTreeSet<String> {
+/// The DNS names and IP addresses among the certificate's subject alternative names.
+fn subject_names(certificate: &X509Certificate<'_>) -> (BTreeSet<String>, BTreeSet<IpAddr>) {
+    let (mut dns_names, mut ip_addresses) = (BTreeSet::new(), BTreeSet::new());
     let Ok(Some(extension)) = certificate.subject_alternative_name() else {
-        return BTreeSet::new();
+        return (dns_names, ip_addresses);
     };
-    extension
-        .value
-        .general_names
-        .iter()
-        .filter_map(|name| match name {
-            GeneralName::DNSName(dns_name) => Some(dns_name.to_string()),
-            _ => None,
-        })
-        .collect()
+    for name in &extension.value.general_names {
+        match name {
+            GeneralName::DNSName(dns_name) => {
+                dns_names.insert(dns_name.to_string());
+            }
+            GeneralName::IPAddress(bytes) => {
+                let address = match bytes.len() {
+                    4 => <[u8; 4]>::try_from(*bytes).ok().map(IpAddr::from),
+                    16 => <[u8; 16]>::try_from(*bytes).ok().map(IpAddr::from),
+                    _ => None,
+                };
+                ip_addresses.extend(address);
+            }
+            _ => {}
+        }
+    }
+    (dns_names, ip_addresses)
 }

@@ -2,6 +2,9 @@
 //! Koperator's `pkg/util/pki` spells them, so a cluster Koperator secured keeps its objects and
 //! a client that verified Koperator's certificates verifies ours.
 
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
 use sha2::{Digest, Sha256};
 
 use crate::build::labels::{
@@ -110,8 +113,9 @@ pub fn secret_labels(cluster: &ValidatedCluster) -> Labels {
 /// `<cluster>-<id>.<cluster>-headless...` record), and the same for the KRaft controllers'
 /// headless Service; without one, the all-broker Service's names and each node's Service's.
 /// Beyond Koperator's list: the all-broker Service's names also with a headless Service (clients
-/// bootstrap from it either way), and `external_hosts`, the addresses external listeners
-/// advertise (host part), sorted and de-duplicated.
+/// bootstrap from it either way), and the host names among `external_hosts`, the addresses
+/// external TLS listeners advertise (host part), sorted and de-duplicated (the IP addresses
+/// among them: [`server_ip_addresses`]).
 pub fn server_dns_names(cluster: &ValidatedCluster, external_hosts: &[String]) -> Vec<String> {
     let ValidatedCluster { namespace, cluster_domain, .. } = cluster;
     let mut names = Vec::new();
@@ -142,7 +146,7 @@ pub fn server_dns_names(cluster: &ValidatedCluster, external_hosts: &[String]) -
             names.push(format!("*.{service}.{namespace}"));
         }
     }
-    let mut external: Vec<&String> = external_hosts.iter().collect();
+    let mut external: Vec<&String> = external_hosts.iter().filter(|host| host.parse::<IpAddr>().is_err()).collect();
     external.sort();
     external.dedup();
     for host in external {
@@ -151,6 +155,13 @@ pub fn server_dns_names(cluster: &ValidatedCluster, external_hosts: &[String]) -
         }
     }
     names
+}
+
+/// The IP addresses among `external_hosts` (a load balancer's, `nodePortExternalIP`): a
+/// certificate names them as IP SANs, sorted and de-duplicated.
+pub fn server_ip_addresses(external_hosts: &[String]) -> Vec<IpAddr> {
+    let addresses: BTreeSet<IpAddr> = external_hosts.iter().filter_map(|host| host.parse().ok()).collect();
+    addresses.into_iter().collect()
 }
 
 /// The FQDN clients bootstrap from: the headless Service's, else the all-broker Service's.

@@ -50,6 +50,8 @@ pub struct LeafRequest {
     /// The subject's only attribute: `CN=<common_name>` (the holder's Kafka principal).
     pub common_name: String,
     pub dns_names: Vec<String>,
+    /// IP address SANs: the addresses external listeners advertise as IPs (a load balancer's).
+    pub ip_addresses: Vec<std::net::IpAddr>,
     /// URI SANs (Koperator puts a SPIFFE ID in every certificate it requests).
     pub uris: Vec<String>,
 }
@@ -127,6 +129,7 @@ fn leaf_params(request: &LeafRequest, validity: Validity) -> Result<CertificateP
         .iter()
         .map(|name| name.clone().try_into().map(SanType::DnsName))
         .chain(request.uris.iter().map(|uri| uri.clone().try_into().map(SanType::URI)))
+        .chain(request.ip_addresses.iter().map(|ip| Ok(SanType::IpAddress(*ip))))
         .collect::<Result<_, _>>()
         .map_err(PkiError::Generate)?;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];

@@ -6,7 +6,7 @@ use time::{Duration, OffsetDateTime};
 use webpki::{EndEntityCert, KeyUsage, anchor_from_trusted_cert};
 
 use super::inspect::{LeafVerdict, Renewal, certificate_facts, inspect_leaf, renewal};
-use super::names::{controller_common_name, server_common_name, server_dns_names, spiffe_id};
+use super::names::{controller_common_name, server_common_name, server_dns_names, server_ip_addresses, spiffe_id};
 use super::operator_ca::{CA_LIFETIME, CertificateAuthority, KeyAndCertificate, LEAF_LIFETIME, LeafRequest, Validity};
 use super::secrets::{ca_secret, leaf_secret, read_key_and_certificate, read_text};
 use crate::build::broker_host;
@@ -28,7 +28,12 @@ fn ca() -> CertificateAuthority {
 
 fn server_request(cluster: &ValidatedCluster) -> LeafRequest {
     let common_name = server_common_name(cluster);
-    LeafRequest { uris: vec![spiffe_id(cluster, &common_name)], dns_names: server_dns_names(cluster, &[]), common_name }
+    LeafRequest {
+        uris: vec![spiffe_id(cluster, &common_name)],
+        dns_names: server_dns_names(cluster, &[]),
+        common_name,
+        ip_addresses: Vec::new(),
+    }
 }
 
 fn der(pem_text: &str) -> CertificateDer<'static> {
@@ -221,4 +226,33 @@ fn serials_differ_between_certificates_of_the_same_request() {
     let first = certificate_facts(&ca.issue(&server_request(&cluster), validity).expect("leaf").certificate_pem);
     let second = certificate_facts(&ca.issue(&server_request(&cluster), validity).expect("leaf").certificate_pem);
     assert_ne!(first.expect("readable").serial, second.expect("readable").serial);
+}
+
+#[test]
+fn external_addresses_are_named_as_host_names_and_ip_addresses() {
+    let cluster = cluster();
+    let external = ["100.75.0.10".to_string(), "kafka-0-external.kafka.example.com".to_string()];
+    let request = LeafRequest {
+        ip_addresses: server_ip_addresses(&external),
+        dns_names: server_dns_names(&cluster, &external),
+        ..server_request(&cluster)
+    };
+    assert!(!request.dns_names.contains(&external[0]), "an IP address is no DNS name");
+    let ca = ca();
+    let leaf = ca.issue(&request, Validity::starting(now(), LEAF_LIFETIME)).expect("leaf");
+    let ca_pem = &ca.pem().certificate_pem;
+    for host in &external {
+        verify(ca_pem, &leaf.certificate_pem, KeyUsage::server_auth(), now(), Some(host))
+            .unwrap_or_else(|error| panic!("{host}: {error:?}"));
+    }
+    let facts = certificate_facts(&leaf.certificate_pem).expect("readable");
+    assert_eq!(facts.ip_addresses, request.ip_addresses.iter().copied().collect());
+    assert!(matches!(inspect_leaf(Some(&leaf), &ca, &request, now()), LeafVerdict::Valid { .. }));
+
+    // The load balancer got another address: the certificate must be issued again.
+    let moved = LeafRequest { ip_addresses: server_ip_addresses(&["100.75.0.11".into()]), ..request.clone() };
+    assert_eq!(
+        inspect_leaf(Some(&leaf), &ca, &moved, now()),
+        LeafVerdict::NamesChanged { missing: vec!["100.75.0.11".into()], unexpected: vec!["100.75.0.10".into()] }
+    );
 }

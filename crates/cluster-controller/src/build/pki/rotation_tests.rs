@@ -17,7 +17,8 @@ fn authority(name: &str) -> CertificateAuthority {
 }
 
 fn leaf(ca: &CertificateAuthority) -> KeyAndCertificate {
-    let request = LeafRequest { common_name: "kafka-server".into(), dns_names: vec!["kafka-0".into()], uris: vec![] };
+    let request =
+        LeafRequest { common_name: "kafka-server".into(), dns_names: vec!["kafka-0".into()], ..Default::default() };
     ca.issue(&request, Validity::starting(now(), Duration::days(90))).expect("leaf")
 }
 

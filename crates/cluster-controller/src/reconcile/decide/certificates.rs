@@ -36,6 +36,9 @@ pub struct Prepared {
     pub problem: Option<String>,
     /// Where a rotation of the operator's CA stands, while one is under way.
     pub rotation: Option<String>,
+    /// What the TLS external listeners advertise: brokers start only with a server certificate
+    /// naming all of it (cert-manager issues a changed Certificate a moment later).
+    pub external_hosts: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -120,7 +123,10 @@ pub fn plan(
         .and_then(|secret| read_text(secret, CA_CERTIFICATE_KEY).ok())
         .and_then(|bundle| bundle_serials(&bundle).ok());
     let (server_state, operator_state) = (current(&server), current(&operator));
-    let brokers_wait = server_state.as_ref().err().cloned();
+    let brokers_wait = match &server_state {
+        Err(wait) => Some(wait.clone()),
+        Ok((name, facts)) => unnamed_external_hosts(name, facts, &prepared.external_hosts),
+    };
     let server_serial = server_state.as_ref().ok().map(|(_, facts)| facts.serial.clone());
     let operator_serial = operator_state.as_ref().ok().map(|(_, facts)| facts.serial.clone());
     let describe = |state: Result<(String, CertificateFacts), String>| {
@@ -141,6 +147,24 @@ pub fn plan(
         }
     };
     CertificatesReport { condition: Some(condition), brokers_wait, server_serial, trusted_ca_serials, operator_serial }
+}
+
+/// Why brokers wait for the server certificate `facts` (of Secret `name`): the external hosts it
+/// does not name yet; None when it names them all.
+fn unnamed_external_hosts(name: &str, facts: &CertificateFacts, hosts: &[String]) -> Option<String> {
+    let ips: Vec<String> = facts.ip_addresses.iter().map(ToString::to_string).collect();
+    let missing: Vec<&str> = hosts
+        .iter()
+        .filter(|host| !facts.dns_names.contains(*host) && !ips.contains(host))
+        .map(String::as_str)
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "the certificate in Secret {name} does not name {} yet, which external TLS listeners advertise; waiting \
+             for it to be issued again",
+            missing.join(", ")
+        )
+    })
 }
 
 fn waiting_for(source: PkiSource, secret: &str) -> String {

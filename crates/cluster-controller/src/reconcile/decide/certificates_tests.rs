@@ -63,7 +63,7 @@ fn the_operators_ca_is_made_then_signs_then_rests() {
     let applied = AppliedCertManager::default();
 
     // Pass 1: only the CA; brokers wait.
-    let prepared = prepare(&cluster, &observed, &applied, now).expect("the operator makes certificates");
+    let prepared = prepare(&cluster, &observed, &[], &applied, now).expect("the operator makes certificates");
     let mut steps = Vec::new();
     let report = plan(&cluster, &observed, Some(&prepared), &mut steps);
     assert_eq!(secrets_written(&steps), [("kafka-ca-certificate".to_owned(), "create")], "tlsSecretName holds the CA");
@@ -73,7 +73,7 @@ fn the_operators_ca_is_made_then_signs_then_rests() {
     observe_written(steps, &mut observed);
 
     // Pass 2: the server's and the operator's certificates.
-    let prepared = prepare(&cluster, &observed, &applied, now).expect("certificates");
+    let prepared = prepare(&cluster, &observed, &[], &applied, now).expect("certificates");
     let mut steps = Vec::new();
     let report = plan(&cluster, &observed, Some(&prepared), &mut steps);
     assert_eq!(
@@ -85,7 +85,7 @@ fn the_operators_ca_is_made_then_signs_then_rests() {
     observe_written(steps, &mut observed);
 
     // Pass 3: nothing to write; the condition names serials and expiry.
-    let prepared = prepare(&cluster, &observed, &applied, now).expect("certificates");
+    let prepared = prepare(&cluster, &observed, &[], &applied, now).expect("certificates");
     let mut steps = Vec::new();
     let report = plan(&cluster, &observed, Some(&prepared), &mut steps);
     assert!(steps.is_empty(), "{steps:?}");
@@ -100,7 +100,7 @@ fn the_operators_ca_is_made_then_signs_then_rests() {
     // Renewal due (two thirds of 90 days later): both leaves again, same CA; the brokers'
     // serial changes, which restarts them (see `build::SERVER_CERTIFICATE_ANNOTATION`).
     let later = now + time::Duration::days(61);
-    let prepared = prepare(&cluster, &observed, &applied, later).expect("certificates");
+    let prepared = prepare(&cluster, &observed, &[], &applied, later).expect("certificates");
     let reasons: Vec<&str> = prepared.issued.iter().map(|issued| issued.reason.as_str()).collect();
     assert_eq!(reasons, ["renewal due", "renewal due"]);
     assert!(prepared.new_authority.is_none());
@@ -112,8 +112,8 @@ fn the_operators_ca_is_made_then_signs_then_rests() {
 /// One pass: prepares, plans, feeds the written Secrets back; returns the reasons of what the
 /// operator's CA issued and the report.
 fn pass(cluster: &ValidatedCluster, observed: &mut ObservedCluster) -> (Vec<String>, CertificatesReport) {
-    let prepared =
-        prepare(cluster, observed, &AppliedCertManager::default(), OffsetDateTime::now_utc()).expect("certificates");
+    let prepared = prepare(cluster, observed, &[], &AppliedCertManager::default(), OffsetDateTime::now_utc())
+        .expect("certificates");
     let reasons = prepared.issued.iter().map(|issued| issued.reason.clone()).collect();
     let mut steps = Vec::new();
     let report = plan(cluster, observed, Some(&prepared), &mut steps);
@@ -200,8 +200,8 @@ fn an_unreadable_ca_is_reported_and_never_replaced() {
     let mut secret = k8s_openapi::api::core::v1::Secret::default();
     secret.metadata.name = Some("kafka-ca-certificate".into());
     observed.secrets.insert("kafka-ca-certificate".into(), Arc::new(secret));
-    let prepared =
-        prepare(&cluster, &observed, &AppliedCertManager::default(), OffsetDateTime::now_utc()).expect("certificates");
+    let prepared = prepare(&cluster, &observed, &[], &AppliedCertManager::default(), OffsetDateTime::now_utc())
+        .expect("certificates");
     let mut steps = Vec::new();
     let report = plan(&cluster, &observed, Some(&prepared), &mut steps);
     assert!(steps.is_empty(), "nothing overwrites the CA's Secret: {steps:?}");
@@ -218,7 +218,7 @@ fn cert_manager_objects_are_applied_once_per_process() {
     let cluster = validate(&load(SSL_SAMPLE)).expect("valid");
     let applied = AppliedCertManager::default();
     let observed = ObservedCluster::default();
-    let prepared = prepare(&cluster, &observed, &applied, OffsetDateTime::now_utc()).expect("cert-manager");
+    let prepared = prepare(&cluster, &observed, &[], &applied, OffsetDateTime::now_utc()).expect("cert-manager");
     let mut steps = Vec::new();
     let report = plan(&cluster, &observed, Some(&prepared), &mut steps);
     let [Step { action: Action::ApplyCertManager { objects, fingerprint }, .. }] = steps.as_slice() else {
@@ -230,7 +230,7 @@ fn cert_manager_objects_are_applied_once_per_process() {
     assert!(wait.starts_with("waiting for cert-manager to issue the certificate of Secret kafka-server-certificate"));
 
     applied.record(&cluster, *fingerprint);
-    let prepared = prepare(&cluster, &observed, &applied, OffsetDateTime::now_utc()).expect("cert-manager");
+    let prepared = prepare(&cluster, &observed, &[], &applied, OffsetDateTime::now_utc()).expect("cert-manager");
     let mut steps = Vec::new();
     plan(&cluster, &observed, Some(&prepared), &mut steps);
     assert!(steps.is_empty(), "applied already: {steps:?}");
@@ -240,8 +240,36 @@ fn cert_manager_objects_are_applied_once_per_process() {
 fn a_cluster_without_certificates_has_no_condition() {
     let cluster = validate(&load("deploy/samples/kafkacluster-kraft-combined.yaml")).expect("valid");
     let prepared =
-        prepare(&cluster, &ObservedCluster::default(), &AppliedCertManager::default(), OffsetDateTime::now_utc());
+        prepare(&cluster, &ObservedCluster::default(), &[], &AppliedCertManager::default(), OffsetDateTime::now_utc());
     assert!(prepared.is_none());
     let mut steps = Vec::new();
     assert_eq!(plan(&cluster, &ObservedCluster::default(), None, &mut steps), CertificatesReport::default());
+}
+
+#[test]
+fn a_load_balancer_address_is_named_before_brokers_start_with_the_certificate() {
+    let cluster = operator_ca_cluster();
+    let mut observed = ObservedCluster::default();
+    let now = OffsetDateTime::now_utc();
+    let applied = AppliedCertManager::default();
+    for _ in 0..2 {
+        let prepared = prepare(&cluster, &observed, &[], &applied, now).expect("certificates");
+        let mut steps = Vec::new();
+        plan(&cluster, &observed, Some(&prepared), &mut steps);
+        observe_written(steps, &mut observed);
+    }
+    // The load balancer got its address: the operator's CA issues the certificate again in the
+    // same pass, and brokers start with the new one.
+    let hosts = ["100.75.0.10".to_string()];
+    let prepared = prepare(&cluster, &observed, &hosts, &applied, now).expect("certificates");
+    let reasons: Vec<&str> = prepared.issued.iter().map(|issued| issued.reason.as_str()).collect();
+    assert_eq!(reasons.len(), 1, "only the server certificate: {reasons:?}");
+    let report = plan(&cluster, &observed, Some(&prepared), &mut Vec::new());
+    assert_eq!(report.brokers_wait, None);
+
+    // cert-manager issues a changed Certificate later: until then brokers wait, saying why.
+    let stale = Prepared { issued: Vec::new(), ..prepared };
+    let report = plan(&cluster, &observed, Some(&stale), &mut Vec::new());
+    let wait = report.brokers_wait.expect("brokers wait for the address to be named");
+    assert!(wait.contains("does not name 100.75.0.10 yet"), "{wait}");
 }

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crd_types::kafka_cluster::ListenerStatus;
+use crd_types::kafka_cluster::{ListenerStatus, SecurityProtocol};
 use crd_types::labels::{APP, BROKER_ID};
 use k8s_openapi::api::core::v1::Service;
 use kube::ResourceExt;
@@ -79,6 +79,39 @@ fn load_balancer(
     statuses.sort_by(|a, b| a.name.cmp(&b.name));
     access.addresses.insert(listener.name.clone(), advertised);
     access.statuses.insert(listener.name.clone(), statuses);
+}
+
+/// The hosts the TLS external listeners advertise (`ssl`, `sasl_ssl`), for the brokers' server
+/// certificate, so clients verify the broker at the address they were given: each load
+/// balancer's address (or `hostnameOverride`), and for NodePort listeners the
+/// `hostnameOverride` names and `nodePortExternalIP`s. A NodePort listener advertising the
+/// node's own address is not named: the pod may run on any node (its clients verify against
+/// `hostnameOverride`, or not at all; the status says so).
+pub fn certificate_hosts(cluster: &ValidatedCluster, observed: &ObservedCluster) -> Vec<String> {
+    let mut hosts = BTreeSet::new();
+    let tls = cluster
+        .external_listeners
+        .iter()
+        .filter(|listener| matches!(listener.security_protocol, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl));
+    for listener in tls {
+        match listener.access {
+            Access::Envoy => {
+                let service = observed.services.get(&envoy::service_name(cluster, listener));
+                hosts.extend(listener.hostname_override.clone().or_else(|| load_balancer_address(service?)));
+            }
+            Access::NodePort => {
+                for broker in cluster.brokers.iter().filter(|broker| broker.is_broker()) {
+                    let external_ip =
+                        broker.config.node_port_external_ip.get(&listener.name).filter(|ip| !ip.is_empty());
+                    let (host, _) = node_port_host(cluster, observed, listener, broker, external_ip);
+                    if host != NODE_IP_VARIABLE {
+                        hosts.insert(host);
+                    }
+                }
+            }
+        }
+    }
+    hosts.into_iter().collect()
 }
 
 /// The first ingress entry's hostname, or its IP (Koperator's order).

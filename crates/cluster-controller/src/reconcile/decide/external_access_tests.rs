@@ -122,3 +122,30 @@ fn removing_the_listener_removes_its_envoy_and_rolls_it_out_of_the_brokers() {
     }
     assert!(!broker_properties(&world, 0)["listeners"].contains("EXTERNAL"));
 }
+
+#[test]
+fn the_server_certificate_names_what_tls_listeners_advertise() {
+    let mut cluster = kraft_combined();
+    let listeners = json!([
+        {"type": "ssl", "name": "external", "externalStartingPort": 19090, "containerPort": 9094},
+        {"type": "plaintext", "name": "plain", "externalStartingPort": 19190, "containerPort": 9095},
+        {"type": "sasl_ssl", "name": "named", "externalStartingPort": 32090, "containerPort": 9096,
+         "accessMethod": "NodePort", "hostnameOverride": ".kafka.example.com"},
+        {"type": "ssl", "name": "nodes", "externalStartingPort": 32190, "containerPort": 9097, "accessMethod": "NodePort"},
+    ]);
+    cluster.spec.listeners_config.external_listeners = serde_json::from_value(listeners).expect("listeners");
+    cluster.spec.listeners_config.ssl_secrets =
+        Some(serde_json::from_value(json!({"create": true, "tlsSecretName": "kafka-ca"})).expect("ssl"));
+    let mut world = World::new(cluster);
+    world.settle();
+    let validated = crate::model::validate(&world.cluster).expect("valid");
+    let named: Vec<String> = (0..3).map(|id| format!("kafka-{id}-named.kafka.kafka.example.com")).collect();
+    assert_eq!(super::external_access::certificate_hosts(&validated, &world.observed), named);
+
+    // The load balancer's address once it has one; the plaintext listener's and the node
+    // addresses never (a pod may move to any node).
+    give_address(&mut world, "100.75.0.10");
+    let mut expected = vec!["100.75.0.10".to_string()];
+    expected.extend(named);
+    assert_eq!(super::external_access::certificate_hosts(&validated, &world.observed), expected);
+}

@@ -40,7 +40,7 @@ impl Pki {
     }
 
     fn leaf(&self, name: &str, validity: Validity) -> KeyAndCertificate {
-        let request = LeafRequest { common_name: name.into(), dns_names: vec![name.into()], uris: Vec::new() };
+        let request = LeafRequest { common_name: name.into(), dns_names: vec![name.into()], ..Default::default() };
         self.ca.issue(&request, validity).expect("a leaf")
     }
 
