@@ -1,6 +1,7 @@
 //! Commands run on the host through `e2e/testbed exec` (cluster DNS, Kafka CLI tools, kcat),
 //! or as they are, for a client outside the cluster.
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -20,9 +21,13 @@ pub struct CommandOutput {
 /// Where a command runs: through `e2e/testbed exec` (cluster DNS, the Kafka CLI on PATH), or
 /// as the host runs it, a client outside the cluster's network and DNS.
 #[derive(Clone, Copy, Debug)]
-pub enum Via {
+pub enum Via<'a> {
     TestBed,
     Host,
+    /// As the host runs it, with this hosts file as its /etc/hosts (in a private mount
+    /// namespace): a client whose own DNS knows names the cluster advertises, such as a
+    /// listener's `hostnameOverride`.
+    HostResolving(&'a Path),
 }
 
 /// Runs `args` through `e2e/testbed exec`, feeding `stdin`, killing it after `timeout`.
@@ -32,7 +37,7 @@ pub async fn run(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Resu
 }
 
 /// [`run`], where `via` says.
-pub async fn run_via(via: Via, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<CommandOutput> {
+pub async fn run_via(via: Via<'_>, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<CommandOutput> {
     let (program, first) = args.split_first().context("no command")?;
     let mut command = match via {
         Via::TestBed => {
@@ -41,6 +46,12 @@ pub async fn run_via(via: Via, args: &[&str], stdin: Option<&[u8]>, timeout: Dur
             command
         }
         Via::Host => Command::new(program),
+        Via::HostResolving(hosts) => {
+            let mut command = Command::new("unshare");
+            let bind = r#"mount --bind "$0" "$(readlink -f /etc/hosts)" && exec "$@""#;
+            command.args(["--mount", "--propagation", "private", "sh", "-c", bind]).arg(hosts).arg(program);
+            command
+        }
     };
     let mut child = command
         .args(first)
@@ -76,7 +87,7 @@ pub async fn run_ok(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> R
 }
 
 /// [`run_ok`], where `via` says.
-pub async fn run_ok_via(via: Via, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<String> {
+pub async fn run_ok_via(via: Via<'_>, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<String> {
     let output = run_via(via, args, stdin, timeout).await?;
     if !output.success {
         bail!("`{}` exited with {:?}:\n{}{}", args.join(" "), output.code, output.stderr, output.stdout);

@@ -40,6 +40,25 @@ pub fn sample(path: &str) -> Result<Value> {
     Ok(cluster)
 }
 
+/// A Kafka image the test bed has, of the Koperator samples' Kafka line (they name 3.9.2 on
+/// JDK 21).
+pub const KOPERATOR_SAMPLE_KAFKA_IMAGE: &str = "ghcr.io/adobe/koperator/kafka:2.13-3.9.1";
+
+/// One of Koperator's ZooKeeper-mode samples as a user applies it, with what the test bed needs:
+/// its ZooKeeper, a Kafka image it has, small heaps, and no `cruiseControlConfig.config` (the
+/// fixtures keep only one line of the samples' properties).
+pub fn koperator_zookeeper_sample(path: &str, zookeeper: &str) -> Result<Value> {
+    let mut cluster = manifests::read_documents(path)?.pop().with_context(|| format!("{path} is empty"))?;
+    let spec = &mut cluster["spec"];
+    spec["zkAddresses"] = json!([zookeeper]);
+    spec["clusterImage"] = json!(KOPERATOR_SAMPLE_KAFKA_IMAGE);
+    for broker in spec["brokers"].as_array_mut().context("brokers")? {
+        broker["brokerConfig"]["kafkaHeapOpts"] = json!(TEST_HEAP);
+    }
+    spec["cruiseControlConfig"].as_object_mut().context("cruiseControlConfig")?.remove("config");
+    Ok(cluster)
+}
+
 /// Applies `cluster` in the test's namespace, installing the CRDs first if needed.
 pub async fn apply(ns: &TestNamespace, cluster: &Value) -> Result<()> {
     crate::crds::install(&ns.client).await?;
@@ -111,5 +130,23 @@ pub async fn round_trip(bootstrap: &str, topic: &str, count: u32) -> Result<()> 
     crate::kafka_topic::create_with_kafka_tool(bootstrap, topic, 3, 3, &[]).await?;
     crate::kcat::produce_numbered(bootstrap, topic, 0..count).await?;
     crate::kcat::expect_exactly(bootstrap, topic, 0..count).await?;
+    Ok(())
+}
+
+/// A round trip of messages `numbers` at `bootstrap` by a client outside the cluster (`via`),
+/// through a new topic (3 partitions, 3 replicas) made with Kafka's tool at the internal
+/// listener, once every broker knows it.
+pub async fn round_trip_via(
+    ns: &TestNamespace,
+    via: crate::host_command::Via<'_>,
+    topic: &str,
+    bootstrap: &str,
+    numbers: std::ops::Range<u32>,
+) -> Result<()> {
+    let internal = self::bootstrap(ns, "kafka");
+    crate::kafka_topic::create_with_kafka_tool(&internal, topic, 3, 3, &[]).await?;
+    crate::kcat::wait_known_to_every_broker(&internal, topic, 3, &[], Duration::from_secs(60)).await?;
+    crate::kcat::produce_via(via, bootstrap, topic, numbers.clone(), &[]).await?;
+    crate::kcat::expect_via(via, bootstrap, topic, numbers, &[]).await?;
     Ok(())
 }

@@ -75,7 +75,8 @@ pub async fn metadata_with(bootstrap: &str, topic: Option<&str>, settings: &[Str
     metadata_via(Via::TestBed, bootstrap, topic, settings).await
 }
 
-async fn metadata_via(via: Via, bootstrap: &str, topic: Option<&str>, settings: &[String]) -> Result<Metadata> {
+/// [`metadata`], where `via` says (e.g. a client on the host with its own names).
+pub async fn metadata_via(via: Via<'_>, bootstrap: &str, topic: Option<&str>, settings: &[String]) -> Result<Metadata> {
     let mut args = vec!["kcat", "-L", "-J", "-b", bootstrap, "-m", "10"];
     if let Some(topic) = topic {
         args.extend(["-t", topic]);
@@ -154,7 +155,14 @@ pub async fn produce_numbered_with(
     produce_via(Via::TestBed, bootstrap, topic, numbers, settings).await
 }
 
-async fn produce_via(via: Via, bootstrap: &str, topic: &str, numbers: Range<u32>, settings: &[String]) -> Result<()> {
+/// [`produce_numbered_with`], where `via` says (e.g. a client on the host with its own names).
+pub async fn produce_via(
+    via: Via<'_>,
+    bootstrap: &str,
+    topic: &str,
+    numbers: Range<u32>,
+    settings: &[String],
+) -> Result<()> {
     let input = message_accounting::lines(numbers.clone());
     let mut args = vec![
         "kcat",
@@ -189,7 +197,8 @@ pub async fn consume_all_with(bootstrap: &str, topic: &str, settings: &[String])
     consume_via(Via::TestBed, bootstrap, topic, settings).await
 }
 
-async fn consume_via(via: Via, bootstrap: &str, topic: &str, settings: &[String]) -> Result<Vec<String>> {
+/// [`consume_all_with`], where `via` says (e.g. a client on the host with its own names).
+pub async fn consume_via(via: Via<'_>, bootstrap: &str, topic: &str, settings: &[String]) -> Result<Vec<String>> {
     let mut args = vec!["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\\n"];
     add_settings(&mut args, settings);
     let stdout = host_command::run_ok_via(via, &args, None, CONSUME_TIMEOUT).await?;
@@ -211,8 +220,9 @@ pub async fn expect_exactly_with(
     expect_via(Via::TestBed, bootstrap, topic, numbers, settings).await
 }
 
-async fn expect_via(
-    via: Via,
+/// [`expect_exactly_with`], where `via` says (e.g. a client on the host with its own names).
+pub async fn expect_via(
+    via: Via<'_>,
     bootstrap: &str,
     topic: &str,
     numbers: Range<u32>,

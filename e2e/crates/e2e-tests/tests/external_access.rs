@@ -31,7 +31,7 @@ use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::Service;
 use kube::Api;
 use kube::api::ListParams;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crd_types::KafkaCluster;
 use crd_types::kafka_cluster::{CruiseControlState, ListenerStatus};
@@ -40,7 +40,7 @@ use e2e_tests::host_command::{self, Via};
 use e2e_tests::namespace::TestNamespace;
 use e2e_tests::pki::{self, ClientFiles};
 use e2e_tests::wait::{self, Check};
-use e2e_tests::{kafka_cluster, kafka_topic, kcat, manifests, namespace, zookeeper};
+use e2e_tests::{kafka_cluster, kafka_topic, kcat, namespace, zookeeper};
 
 const LB_LISTENER: &str = "external";
 const NODE_PORT_LISTENER: &str = "nodeport";
@@ -232,34 +232,12 @@ async fn verified_from_outside(ns: &TestNamespace) -> Result<()> {
 /// Creates `topic` (3 partitions, 3 replicas) inside the cluster, then produces `numbers` with
 /// acks=all from the host through `bootstrap` and reads exactly those back the same way.
 async fn round_trip_from_host(ns: &TestNamespace, topic: &str, bootstrap: &str, numbers: Range<u32>) -> Result<()> {
-    kafka_topic::create_with_kafka_tool(&kafka_cluster::bootstrap(ns, "kafka"), topic, 3, 3, &[]).await?;
-    kcat::wait_known_to_every_broker(&kafka_cluster::bootstrap(ns, "kafka"), topic, 3, &[], Duration::from_secs(60))
-        .await?;
-    kcat::from_host::produce_numbered(bootstrap, topic, numbers.clone()).await?;
-    kcat::from_host::expect_exactly(bootstrap, topic, numbers).await?;
-    Ok(())
+    kafka_cluster::round_trip_via(ns, Via::Host, topic, bootstrap, numbers).await
 }
 
 const WITHOUT_SSL: &str = "crates/crd-types/tests/fixtures/koperator/samples/kafkacluster_without_ssl.yaml";
-/// A Kafka image the test bed has, of the sample's Kafka line (it names 3.9.2 on JDK 21).
-const KAFKA_3_9_IMAGE: &str = "ghcr.io/adobe/koperator/kafka:2.13-3.9.1";
 /// A new broker's JVM, Cruise Control noticing it, the reassignment, Envoy's new config.
 const SCALING_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// Koperator's sample as a user applies it, with what the test bed needs: its ZooKeeper, a Kafka
-/// image it has, small heaps, and no `cruiseControlConfig.config` (the fixture keeps only one
-/// line of the sample's properties).
-fn koperators_without_ssl_sample(zookeeper: &str) -> Result<Value> {
-    let mut cluster = manifests::read_documents(WITHOUT_SSL)?.pop().context("empty sample")?;
-    let spec = &mut cluster["spec"];
-    spec["zkAddresses"] = json!([zookeeper]);
-    spec["clusterImage"] = json!(KAFKA_3_9_IMAGE);
-    for broker in spec["brokers"].as_array_mut().context("brokers")? {
-        broker["brokerConfig"]["kafkaHeapOpts"] = json!(kafka_cluster::TEST_HEAP);
-    }
-    spec["cruiseControlConfig"].as_object_mut().context("cruiseControlConfig")?.remove("config");
-    Ok(cluster)
-}
 
 #[tokio::test]
 async fn koperators_without_ssl_sample_is_reachable_through_envoy_as_brokers_come_and_go() -> Result<()> {
@@ -279,7 +257,7 @@ async fn koperators_without_ssl_sample_is_reachable_through_envoy_as_brokers_com
 async fn brokers_come_and_go(ns: &TestNamespace, zookeeper: &str) -> Result<()> {
     let started = std::time::Instant::now();
     let phase = |what: &str| eprintln!("e2e: {what} after {:.0?}", started.elapsed());
-    let mut cluster = koperators_without_ssl_sample(zookeeper)?;
+    let mut cluster = kafka_cluster::koperator_zookeeper_sample(WITHOUT_SSL, zookeeper)?;
     kafka_cluster::apply(ns, &cluster).await?;
     let running = kafka_cluster::wait_running(ns, "kafka").await?;
     phase("ClusterRunning");
