@@ -178,7 +178,11 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
             let problem = format!("{MISSING_CERT_MANAGER} ({})", operator_runtime::error_chain(&error));
             return report_invalid(ctx, cluster, &namespace, &[problem]).await;
         }
-        result => result?,
+        Err(error) => match error.refusal() {
+            Some(problem) => return report_invalid(ctx, cluster, &namespace, &[problem]).await,
+            None => return Err(error.into()),
+        },
+        Ok(()) => {}
     }
     for notice in notices {
         apply::publish(&target, notice).await;

@@ -90,6 +90,29 @@ impl Error {
         matches!(self, Self::ApplyCertManager { source: kube::Error::Api(status), .. } if status.code == 404)
     }
 
+    /// Why the apiserver refused an object this controller wrote as invalid (422), in words for
+    /// the status: such a write fails the same way until the spec or the cluster changes, so it
+    /// is reported like an invalid spec, not retried as if it were transient. A node port is
+    /// the usual case: another Service may hold `externalStartingPort + id`.
+    pub fn refusal(&self) -> Option<String> {
+        let (kind, name) = match self {
+            Self::Apply { kind, name, .. } | Self::Replace { kind, name, .. } | Self::Create { kind, name, .. } => {
+                (kind, name)
+            }
+            _ => return None,
+        };
+        let status = self.api_status().filter(|status| status.code == 422)?;
+        let node_port = status.message.contains("nodePort");
+        let hint = if node_port {
+            " (a NodePort external listener asks for node port externalStartingPort + broker id: choose \
+             spec.listenersConfig.externalListeners[].externalStartingPort so that those ports are free and \
+             within the cluster's node port range, or 0 to let Kubernetes assign them)"
+        } else {
+            ""
+        };
+        Some(format!("{kind} {name}: the apiserver refused it: {}{hint}", status.message))
+    }
+
     /// The apiserver's own answer, when there is one.
     pub fn api_status(&self) -> Option<&kube::core::Status> {
         let source = match self {
@@ -280,5 +303,27 @@ mod tests {
         assert!(!unknown(403).is_missing_cert_manager(), "forbidden is RBAC, not a missing cert-manager");
         let other = Error::Apply { kind: "ConfigMap".into(), name: "c".into(), source: refused(404) };
         assert!(!other.is_missing_cert_manager());
+    }
+
+    #[test]
+    fn an_object_the_apiserver_refuses_as_invalid_is_reported_with_its_answer() {
+        let taken = "Service \"kafka-2-nodeport\" is invalid: spec.ports[0].nodePort: Invalid value: 32092: \
+                     provided port is already allocated";
+        let refused_as = |code| {
+            let status = kube::core::Status::failure(taken, "Invalid").with_code(code);
+            Error::Apply {
+                kind: "Service".into(),
+                name: "kafka-2-nodeport".into(),
+                source: kube::Error::Api(Box::new(status)),
+            }
+        };
+        let problem = refused_as(422).refusal().expect("a refusal");
+        assert!(problem.starts_with("Service kafka-2-nodeport: the apiserver refused it: Service"), "{problem}");
+        assert!(problem.contains("provided port is already allocated"), "{problem}");
+        assert!(problem.contains("externalStartingPort"), "the field to change: {problem}");
+        assert_eq!(refused_as(409).refusal(), None, "a conflict is retried");
+        assert_eq!(refused_as(500).refusal(), None, "an apiserver failure is retried");
+        let deletion = Error::Delete { kind: "Pod".into(), name: "p".into(), source: refused(422) };
+        assert_eq!(deletion.refusal(), None);
     }
 }

@@ -1,12 +1,13 @@
 //! Specs that pass admission but cannot work: the cluster controller reports a Degraded
-//! condition naming the cause and the fix, creates nothing for them, and keeps running.
+//! condition naming the cause and the fix, creates nothing for them, and keeps running. Among
+//! them, node ports another Service holds: the apiserver's refusal is the condition's message.
 
 use std::time::Duration;
 
 use anyhow::{Result, ensure};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Api;
-use kube::api::ListParams;
+use kube::api::{ListParams, PostParams};
 use serde_json::json;
 
 use e2e_tests::controller_process::ControllerProcess;
@@ -14,6 +15,8 @@ use e2e_tests::kafka_cluster::{self, condition};
 use e2e_tests::{namespace, wait};
 
 const DEGRADED_TIMEOUT: Duration = Duration::from_secs(60);
+/// A node port no other test asks for.
+const TAKEN_NODE_PORT: i32 = 32291;
 
 async fn expect_degraded(ns: &namespace::TestNamespace, name: &str, needle: &str) -> Result<()> {
     wait::until(&kafka_cluster::api(ns), name, &format!("is Degraded mentioning {needle:?}"), DEGRADED_TIMEOUT, |c| {
@@ -61,6 +64,23 @@ async fn unknown_kafka_version_missing_storage_class_and_authorizers_the_nodes_w
         ));
         kafka_cluster::apply(ns, &zookeeper_authorizer).await?;
         expect_degraded(ns, "zookeeper-authorizer", "set authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer").await?;
+
+        // Node ports another Service holds: the apiserver refuses the listener's Services, and
+        // the condition gives its answer and the field to change.
+        let holder: Service = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": "holds-32291"},
+            "spec": {"type": "NodePort", "selector": {"app": "none"},
+                     "ports": [{"port": 9094, "nodePort": TAKEN_NODE_PORT}]},
+        }))?;
+        let services: Api<Service> = Api::namespaced(ns.client.clone(), &ns.name);
+        services.create(&PostParams::default(), &holder).await?;
+        let mut taken = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
+        taken["metadata"]["name"] = json!("node-port-taken");
+        taken["spec"]["listenersConfig"]["externalListeners"] = json!([{"type": "plaintext", "name": "np",
+            "externalStartingPort": TAKEN_NODE_PORT - 1, "containerPort": 9094, "accessMethod": "NodePort"}]);
+        kafka_cluster::apply(ns, &taken).await?;
+        expect_degraded(ns, "node-port-taken", "provided port is already allocated").await?;
+        expect_degraded(ns, "node-port-taken", "externalStartingPort").await?;
 
         let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
         ensure!(pods.list(&ListParams::default()).await?.items.is_empty(), "invalid clusters got pods");

@@ -203,6 +203,13 @@ fn node_port_host(
 /// no longer served (or no longer of that access method) deleted, if this operator made them.
 pub fn plan(cluster: &ValidatedCluster, observed: &ObservedCluster, access: &ExternalAccess, steps: &mut Vec<Step>) {
     let mut wanted: BTreeSet<String> = BTreeSet::new();
+    // NodePort Services first: they ask for given node ports, while a LoadBalancer Service gets
+    // node ports Kubernetes picks at random, which could take one of those.
+    for service in &access.node_port_services {
+        wanted.insert(service.name_any());
+        let current = observed.services.get(&service.name_any()).map(AsRef::as_ref);
+        steps.extend(apply_step(service.clone(), current, Desired::Service));
+    }
     for objects in &access.envoys {
         let EnvoyObjects { service, config_map, deployment, pod_disruption_budget } = objects.clone();
         wanted.extend([service.name_any(), config_map.name_any(), deployment.name_any()]);
@@ -218,11 +225,6 @@ pub fn plan(cluster: &ValidatedCluster, observed: &ObservedCluster, access: &Ext
             let current = observed.pod_disruption_budgets.get(&pdb.name_any()).map(AsRef::as_ref);
             steps.extend(apply_step(pdb, current, Desired::PodDisruptionBudget));
         }
-    }
-    for service in &access.node_port_services {
-        wanted.insert(service.name_any());
-        let current = observed.services.get(&service.name_any()).map(AsRef::as_ref);
-        steps.extend(apply_step(service.clone(), current, Desired::Service));
     }
 
     let mut delete =
