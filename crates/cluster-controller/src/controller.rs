@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolumeClaim, Pod, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -17,7 +17,7 @@ use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use crd_types::{CruiseControlOperation, KafkaCluster, KafkaTopic, labels};
-use kube::core::DeserializeGuard;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
 use operator_runtime::reconcile_report::{ReconcileMetrics, ReconcileReporter};
 use operator_runtime::{CancellationToken, MetricsRegistry};
 
@@ -84,6 +84,30 @@ where
     (reader, stream)
 }
 
+/// How long the start waits for the first list of nodes.
+const NODES_LISTED_WITHIN: Duration = Duration::from_secs(30);
+
+/// Every node's name and labels (metadata only, annotations and managedFields dropped: a node's
+/// are large and change often, and only `rackAwareness` reads nodes, by their labels). Node
+/// changes wake no reconcile: a broker waiting for a rack is looked at again at the resync.
+fn node_labels(
+    client: &Client,
+) -> (
+    Store<PartialObjectMeta<Node>>,
+    impl futures::Stream<Item = Result<PartialObjectMeta<Node>, watcher::Error>> + Send + 'static,
+) {
+    let (reader, writer) = reflector::store();
+    let stream = watcher(Api::<PartialObjectMeta<Node>>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .modify(|node| {
+            node.metadata.annotations = None;
+            node.metadata.managed_fields = None;
+        })
+        .reflect(writer)
+        .touched_objects();
+    (reader, stream)
+}
+
 /// The cache keeps who manages an object's fields but not which fields: those sets are the
 /// bulk of a cached object's metadata, and no decision reads them. Also for the KafkaCluster
 /// caches (the controller's and the gRPC services'): a KafkaCluster is only ever written back
@@ -111,6 +135,7 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
     let (services, service_events) = cached(api::<Service>(&client, ns), owned());
     let (pod_disruption_budgets, pdb_events) = cached(api::<PodDisruptionBudget>(&client, ns), owned());
     let (storage_classes, storage_class_events) = cached(Api::<StorageClass>::all(client.clone()), Default::default());
+    let (nodes, node_events) = node_labels(&client);
     // The operations graceful scaling creates: their status changes wake the cluster's reconcile.
     let (operations, operation_events) = cached(api::<CruiseControlOperation>(&client, ns), owned());
     // Cruise Control's Deployment and metrics topic: availability and topic state feed the status.
@@ -143,6 +168,7 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
             kafka_topics,
             endpoint_slices,
             secrets: secrets.clone(),
+            nodes: nodes.clone(),
         },
         recorder: recorder.clone(),
         kafka: KafkaAccess::new(options.kafka_requests, secrets),
@@ -158,6 +184,16 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
     tokio::select! {
         ready = storage_classes_ready.wait_until_ready() => if ready.is_err() { return },
         () = stop.cancelled() => { storage_classes_driver.abort(); return }
+    }
+    // Nodes likewise: a cluster with rackAwareness must not find no racks at start. Without
+    // the RBAC to list nodes (an older ClusterRole) the rest still works, after a warning.
+    let nodes_driver = tokio::spawn(node_events.for_each(|_| async {}));
+    tokio::select! {
+        ready = tokio::time::timeout(NODES_LISTED_WITHIN, nodes.wait_until_ready()) => if ready.is_err() {
+            tracing::warn!("nodes not listed within {NODES_LISTED_WITHIN:?}: rackAwareness cannot place brokers \
+                until they are (does the ClusterRole allow get, list and watch on nodes?)");
+        },
+        () = stop.cancelled() => { storage_classes_driver.abort(); nodes_driver.abort(); return }
     }
     // Guarded: a KafkaCluster this controller cannot read fails its own passes (with an event
     // saying why) instead of breaking the watch of every other cluster.
@@ -192,6 +228,7 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
         });
     drain_on_stop(controller, &stop, &clusters_listed).await;
     storage_classes_driver.abort();
+    nodes_driver.abort();
 }
 
 /// How long reconciles in flight get to finish once shutdown was asked for: well inside the

@@ -65,6 +65,7 @@ pub fn running_status(
         takeover,
         certificates,
         kraft,
+        rack_states,
     } = draft;
     let rolling_upgrade_alerts = *rolling_upgrade_alerts;
     let mut status = previous.cloned().unwrap_or_default();
@@ -99,6 +100,10 @@ pub fn running_status(
             let mut state = broker_state(previous, b, graceful);
             if let Some(dynamic) = dynamic_config.per_broker.get(&b.id) {
                 state.per_broker_configuration_state = Some(*dynamic);
+            }
+            // Once decided a rack stays recorded (a broker keeps it while its pod is away).
+            if let Some(rack) = rack_states.get(&b.id) {
+                state.rack_awareness_state = Some(rack.clone());
             }
             (b.id.to_string(), state)
         })

@@ -16,7 +16,7 @@ use crate::model::{
 /// 0. SCRAM on SASL listeners ([`super::broker_sasl`]), defaults the user may override
 ///    (Koperator sets no SASL mechanism at all);
 /// 1. `spec.readOnlyConfig`;
-/// 2. the broker's own `readOnlyConfig`;
+/// 2. the broker's own `readOnlyConfig` (with `broker.rack` from rack awareness unless set);
 /// 3. settings the operator generates ([`operator_properties`]): a user's `node.id`,
 ///    listeners or quorum must not override the operator's, which the rest of the cluster's
 ///    objects (services, probes, voters) agree with; with TLS, each TLS listener's key and
@@ -25,7 +25,7 @@ use crate::model::{
 ///    ([`super::cruise_control_reporter::reporter_properties`]).
 #[cfg(test)]
 pub fn server_properties(cluster: &ValidatedCluster, broker: &BrokerModel) -> String {
-    server_properties_with(cluster, broker, &BTreeSet::new(), &ExternalAddresses::new())
+    server_properties_with(cluster, broker, &BTreeSet::new(), &ExternalAddresses::new(), None)
 }
 
 /// Served external listener name → broker id → the `host:port` that broker advertises on it,
@@ -93,8 +93,14 @@ pub fn server_properties_with(
     broker: &BrokerModel,
     read_only_dynamic_keys: &BTreeSet<String>,
     external: &ExternalAddresses,
+    rack: Option<&super::Rack>,
 ) -> String {
     let mut user = parse_properties(&broker.read_only_config);
+    // The rack goes where Koperator puts it, among the broker's own readOnlyConfig, unless the
+    // user set one there.
+    if let Some(rack) = rack {
+        user.entry("broker.rack".to_owned()).or_insert_with(|| rack.broker_rack());
+    }
     if !read_only_dynamic_keys.is_empty() {
         let mut dynamic = cluster.cluster_wide_config();
         dynamic.extend(broker.per_broker_config());

@@ -110,6 +110,9 @@ pub fn config_map(cluster: &ValidatedCluster, settings: &DeploySettings, facts: 
 pub fn cruise_control_properties(cluster: &ValidatedCluster) -> String {
     let config = cluster.spec.cruise_control_config.config.as_deref().unwrap_or_default();
     let mut properties: Properties = parse_properties(config);
+    if cluster.spec.rack_awareness.as_ref().is_some_and(|r| !r.labels.is_empty()) {
+        add_rack_goal(&mut properties);
+    }
     let tls = super::cruise_control_tls::cruise_control_tls_properties(cluster, &properties);
     properties.extend(tls);
     let mut set = |key: &str, value: String| {
@@ -133,6 +136,30 @@ pub fn cruise_control_properties(cluster: &ValidatedCluster) -> String {
         MetadataMode::ZooKeeper { connect } => set("zookeeper.connect", connect.clone()),
     }
     render_properties(&properties)
+}
+
+/// Cruise Control's goal that spreads each partition's replicas over racks as evenly as it can
+/// (the relaxed form of `RackAwareGoal`, which fails with fewer racks than replicas).
+pub const RACK_AWARE_DISTRIBUTION_GOAL: &str =
+    "com.linkedin.kafka.cruisecontrol.analyzer.goals.RackAwareDistributionGoal";
+
+/// With racks, the goal lists the user's configuration names (Koperator's samples name no rack
+/// goal) get [`RACK_AWARE_DISTRIBUTION_GOAL`] first, unless they already name a rack goal: in
+/// `goals`, `default.goals` and `hard.goals` alike, as Cruise Control requires default and hard
+/// goals to be among `goals`. A list the configuration leaves out keeps Cruise Control's default,
+/// which has `RackAwareGoal`.
+fn add_rack_goal(properties: &mut Properties) {
+    for key in ["goals", "default.goals", "hard.goals"] {
+        let Some(goals) = properties.get_mut(key) else { continue };
+        if goals.contains("RackAwareGoal") || goals.contains("RackAwareDistributionGoal") {
+            continue;
+        }
+        *goals = if goals.trim().is_empty() {
+            RACK_AWARE_DISTRIBUTION_GOAL.to_owned()
+        } else {
+            format!("{RACK_AWARE_DISTRIBUTION_GOAL},{}", goals.trim())
+        };
+    }
 }
 
 pub fn jmx_exporter_config_map(cluster: &ValidatedCluster) -> ConfigMap {

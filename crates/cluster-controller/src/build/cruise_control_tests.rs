@@ -62,6 +62,26 @@ fn operator_settings_win_over_the_users_cruise_control_config() {
 }
 
 #[test]
+fn with_racks_cruise_control_gets_the_rack_aware_distribution_goal() {
+    let mut spec = zookeeper();
+    let goal = super::cruise_control::RACK_AWARE_DISTRIBUTION_GOAL;
+    let names = "com.linkedin.kafka.cruisecontrol.analyzer.goals.ReplicaCapacityGoal";
+    spec.spec.cruise_control_config.config =
+        Some(format!("goals={names}\ndefault.goals={names}\nhard.goals=com.x.RackAwareGoal\n"));
+    let properties = |spec: &KafkaCluster| {
+        let cluster = validate(spec).expect("valid");
+        crate::model::parse_properties(&super::cruise_control::cruise_control_properties(&cluster))
+    };
+    assert_eq!(properties(&spec)["goals"], names, "no racks, no rack goal");
+    spec.spec.rack_awareness = Some(serde_json::from_value(serde_json::json!({"labels": ["zone"]})).expect("racks"));
+    let racked = properties(&spec);
+    assert_eq!(racked["goals"], format!("{goal},{names}"));
+    assert_eq!(racked["default.goals"], format!("{goal},{names}"));
+    assert_eq!(racked["hard.goals"], "com.x.RackAwareGoal", "a list naming a rack goal stays");
+    assert!(!racked.contains_key("anomaly.detection.goals"), "lists left out keep Cruise Control's defaults");
+}
+
+#[test]
 fn scheduling_fields_reach_the_cruise_control_pod() {
     let mut spec = kraft_combined();
     let config = &mut spec.spec.cruise_control_config;

@@ -24,6 +24,7 @@ mod pdb;
 pub mod pki;
 mod pod;
 mod pvc;
+mod rack;
 mod services;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -54,6 +55,7 @@ pub use labels::{
 };
 pub use name_bridge::{BridgedName, MANAGED_BY_LABEL, MANAGED_BY_US, name_bridge};
 pub use pvc::fill_placeholders;
+pub use rack::Rack;
 pub use services::HeadlessSelection;
 
 use crate::model::{BrokerModel, ValidatedCluster};
@@ -91,6 +93,8 @@ pub struct ObservedFacts {
     pub trusted_ca_serials: Option<String>,
     /// What each broker advertises on each served external listener, where known.
     pub external_addresses: ExternalAddresses,
+    /// Each broker's rack, with `rackAwareness` (`reconcile::decide::racks`).
+    pub racks: BTreeMap<i32, Rack>,
 }
 
 /// What the reconciler has observed and the Cruise Control builders need.
@@ -175,12 +179,17 @@ pub fn cruise_control_objects(
 }
 
 pub fn broker_objects(cluster: &ValidatedCluster, broker: &BrokerModel, facts: &ObservedFacts) -> BrokerObjects {
-    let properties = server_properties_with(cluster, broker, &facts.read_only_config_keys, &facts.external_addresses);
+    let rack = facts.racks.get(&broker.id);
+    let properties =
+        server_properties_with(cluster, broker, &facts.read_only_config_keys, &facts.external_addresses, rack);
     let config_map = config_map::broker_config_map(cluster, broker, properties);
     let claims = pvc::broker_claims(cluster, broker);
     let no_claims = BTreeMap::new();
     let claim_names = facts.claims.get(&broker.id).unwrap_or(&no_claims);
     let mut pod = pod::broker_pod(cluster, broker, claim_names, facts.cluster_id.as_deref());
+    if let (Some(rack), Some(spec)) = (rack, pod.spec.as_mut()) {
+        spec.affinity = Some(rack.pin(spec.affinity.take().unwrap_or_default()));
+    }
     if let Some(serial) = &facts.server_certificate_serial {
         let annotations = pod.metadata.annotations.get_or_insert_default();
         annotations.insert(SERVER_CERTIFICATE_ANNOTATION.to_string(), serial.clone());

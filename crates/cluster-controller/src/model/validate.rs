@@ -133,9 +133,13 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
         warnings.push(warning);
     }
     if let Some(count) = spec.rolling_upgrade_config.concurrent_broker_restart_count_per_rack.filter(|c| *c > 1) {
+        let why = if spec.rack_awareness.is_none() {
+            "needs rackAwareness (racks to restart brokers of one at a time)"
+        } else {
+            "is not implemented yet (restarts of several brokers of one rack at once)"
+        };
         warnings.push(format!(
-            "spec.rollingUpgradeConfig.concurrentBrokerRestartCountPerRack: {count} needs rack awareness, \
-             which this operator does not implement yet, so nodes restart one at a time"
+            "spec.rollingUpgradeConfig.concurrentBrokerRestartCountPerRack: {count} {why}, so nodes restart one at a time"
         ));
     }
     if let Some(budget) = &spec.disruption_budget
@@ -301,8 +305,6 @@ fn unsupported_fields(spec: &KafkaClusterSpec) -> Vec<String> {
         flag(listener.internal_starting_port.is_some(), format!("{path}.internalStartingPort"));
         flag(listener.external_listener_for_hostname.is_some(), format!("{path}.externalListenerForHostname"));
     }
-    // TODO(rack awareness): broker.rack needs the node's labels.
-    flag(spec.rack_awareness.is_some(), "spec.rackAwareness".into());
     flag(spec.tainted_brokers_selector.is_some(), "spec.taintedBrokersSelector".into());
     let configs = spec
         .broker_config_groups

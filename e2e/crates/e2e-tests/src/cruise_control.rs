@@ -211,17 +211,19 @@ pub async fn replicas(bootstrap: &str, topic: &str) -> Result<BTreeMap<i32, Vec<
 
 /// The dynamic configs of broker `id` (`kafka-configs --describe`), as `key=value` text.
 pub async fn broker_configs(bootstrap: &str, id: i32) -> Result<String> {
+    describe_broker(bootstrap, id, &[]).await
+}
+
+/// Every config of broker `id`, static ones included (`kafka-configs --describe --all`).
+pub async fn all_broker_configs(bootstrap: &str, id: i32) -> Result<String> {
+    describe_broker(bootstrap, id, &["--all"]).await
+}
+
+async fn describe_broker(bootstrap: &str, id: i32, flags: &[&str]) -> Result<String> {
     let id = id.to_string();
-    let args = [
-        "kafka-configs",
-        "--bootstrap-server",
-        bootstrap,
-        "--describe",
-        "--entity-type",
-        "brokers",
-        "--entity-name",
-        &id,
-    ];
+    let mut args = vec!["kafka-configs", "--bootstrap-server", bootstrap, "--describe"];
+    args.extend(flags);
+    args.extend(["--entity-type", "brokers", "--entity-name", &id]);
     host_command::run_ok(&args, None, TOOL_TIMEOUT).await
 }
 

@@ -30,6 +30,10 @@ pub enum BrokerPhase {
     WaitingForExternalAccess {
         reason: String,
     },
+    /// The pod follows once the broker has a rack (`rackAwareness`: a node offering one).
+    WaitingForRack {
+        reason: String,
+    },
     /// A pod of the broker is still terminating; the new one waits for its name.
     WaitingForOldPod {
         pod: String,
@@ -121,9 +125,9 @@ impl BrokerProgress {
             BrokerPhase::WaitingForStorage { claims } => {
                 Some(format!("broker {id}: waiting for PersistentVolumeClaims {} to be bound", claims.join(", ")))
             }
-            BrokerPhase::WaitingForCertificate { reason } | BrokerPhase::WaitingForExternalAccess { reason } => {
-                Some(format!("broker {id}: {reason}"))
-            }
+            BrokerPhase::WaitingForCertificate { reason }
+            | BrokerPhase::WaitingForExternalAccess { reason }
+            | BrokerPhase::WaitingForRack { reason } => Some(format!("broker {id}: {reason}")),
             BrokerPhase::WaitingForOldPod { pod } => {
                 Some(format!("broker {id}: waiting for pod {pod} to terminate before starting a new one"))
             }
@@ -159,6 +163,8 @@ pub struct BuildFacts<'a> {
     pub external_addresses: &'a build::ExternalAddresses,
     /// Why new pods wait for an external listener's address, if they do.
     pub external_wait: Option<&'a str>,
+    /// Each broker's rack (`rackAwareness`), and why brokers without one wait.
+    pub racks: &'a super::racks::Racks,
 }
 
 /// The steps that bring broker `broker` to its desired objects, and where it stands after them.
@@ -178,6 +184,7 @@ pub fn plan(
         server_certificate_serial: broker_facts.server_certificate_serial.map(str::to_owned),
         trusted_ca_serials: broker_facts.trusted_ca_serials.map(str::to_owned),
         external_addresses: broker_facts.external_addresses.clone(),
+        racks: broker_facts.racks.by_broker.get(&id).map(|rack| (id, rack.clone())).into_iter().collect(),
     };
     let objects = build::broker_objects(cluster, broker, &facts);
 
@@ -244,6 +251,10 @@ pub fn plan(
     }
     if let Some(reason) = broker_facts.external_wait {
         progress.phase = BrokerPhase::WaitingForExternalAccess { reason: reason.to_owned() };
+        return progress;
+    }
+    if let Some(reason) = broker_facts.racks.waiting.get(&id) {
+        progress.phase = BrokerPhase::WaitingForRack { reason: reason.clone() };
         return progress;
     }
     let Some(mut pod) = objects.pod else { return progress };

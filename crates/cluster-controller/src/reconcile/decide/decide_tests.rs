@@ -192,6 +192,9 @@ impl World {
                     let mut status = ready_status();
                     status.pod_ip = Some(format!("10.1.{}.{}", self.pods_made / 250, self.pods_made % 250));
                     pod.status = Some(status);
+                    if let Some(spec) = pod.spec.as_mut() {
+                        spec.node_name = schedule(&observed.nodes, spec.affinity.as_ref());
+                    }
                     let id = broker_id(&pod);
                     let config = observed.config_maps.get(&format!("kafka-config-{id}"));
                     let properties = config.and_then(|c| c.data.as_ref()?.get("broker-config").cloned());
@@ -277,6 +280,30 @@ fn remove(observed: &mut ObservedCluster, kind: OwnedKind, name: &str) {
     }
     observed.pods.retain(|_, pods| !pods.is_empty());
     observed.claims.retain(|_, claims| !claims.is_empty());
+}
+
+/// The scheduler, as far as node affinity goes: the first node (by name) satisfying every `In`
+/// requirement of one of the required terms; any node without requirements; None without nodes.
+fn schedule(
+    nodes: &BTreeMap<String, BTreeMap<String, String>>,
+    affinity: Option<&k8s_openapi::api::core::v1::Affinity>,
+) -> Option<String> {
+    let required = affinity
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref());
+    let fits = |labels: &BTreeMap<String, String>| {
+        required.is_none_or(|selector| {
+            selector.node_selector_terms.iter().any(|term| {
+                term.match_expressions.iter().flatten().all(|requirement| {
+                    requirement.operator == "In"
+                        && labels
+                            .get(&requirement.key)
+                            .is_some_and(|v| requirement.values.iter().flatten().any(|w| w == v))
+                })
+            })
+        })
+    };
+    nodes.iter().find(|(_, labels)| fits(labels)).map(|(name, _)| name.clone())
 }
 
 pub(super) fn ready_status() -> PodStatus {

@@ -24,8 +24,13 @@ pub fn in_place_protocol_change(cluster: &ValidatedCluster, observed: &ObservedC
         Some(Listeners::read(properties)).filter(|listeners| !listeners.protocols.is_empty())
     })?;
     let broker = cluster.brokers.first()?;
-    let desired =
-        Listeners::read(&build::server_properties_with(cluster, broker, &Default::default(), &Default::default()));
+    let desired = Listeners::read(&build::server_properties_with(
+        cluster,
+        broker,
+        &Default::default(),
+        &Default::default(),
+        None,
+    ));
     let mut changed = Vec::new();
     let mut removed = Vec::new();
     for name in running.peer_listeners() {

@@ -34,6 +34,7 @@ pub mod node_names;
 pub mod outcome;
 pub mod plan;
 pub mod quorum;
+pub mod racks;
 pub mod rolling;
 pub mod takeover;
 pub mod user_certificates;
@@ -121,6 +122,7 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     let storage = graceful::with_volumes_being_removed(validated, observed, previous);
     let read_only_keys: BTreeSet<String> =
         previous.map(|s| s.read_only_config_keys.iter().cloned().collect()).unwrap_or_default();
+    let racks = racks::decide(validated, observed, previous);
     let build_facts = brokers::BuildFacts {
         cluster_id: cluster_id.as_deref(),
         read_only_config_keys: &read_only_keys,
@@ -133,6 +135,7 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
         trusted_ca_serials: certificates.trusted_ca_serials.as_deref(),
         external_addresses: &external.addresses,
         external_wait: external_wait.as_deref(),
+        racks: &racks,
     };
     let progress: Vec<_> = storage
         .brokers
@@ -210,6 +213,7 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
             takeover,
             certificates,
             kraft,
+            rack_states: racks.by_broker.iter().map(|(id, rack)| (*id, rack.state())).collect(),
         },
         settled,
     }))
@@ -334,6 +338,9 @@ mod external_access_tests;
 #[cfg(test)]
 #[path = "node_names_roll_tests.rs"]
 mod node_names_roll_tests;
+#[cfg(test)]
+#[path = "racks_tests.rs"]
+mod racks_tests;
 #[cfg(test)]
 #[path = "takeover_tests.rs"]
 mod takeover_tests;

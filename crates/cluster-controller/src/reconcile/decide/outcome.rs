@@ -41,4 +41,6 @@ pub struct StatusDraft {
     pub certificates: super::certificates::CertificatesReport,
     /// `status.kraft` and what the quorum and `metadata.version` wait for.
     pub kraft: super::kraft::KraftReport,
+    /// Each broker's rack as `rackAwarenessState` records it (`rackAwareness` only).
+    pub rack_states: BTreeMap<i32, String>,
 }

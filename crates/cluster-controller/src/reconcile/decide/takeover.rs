@@ -71,6 +71,7 @@ pub fn report(
             BrokerPhase::WaitingForStorage { .. }
             | BrokerPhase::WaitingForCertificate { .. }
             | BrokerPhase::WaitingForExternalAccess { .. }
+            | BrokerPhase::WaitingForRack { .. }
             | BrokerPhase::WaitingForOldPod { .. } => None,
         })
         .collect();

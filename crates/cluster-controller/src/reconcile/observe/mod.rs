@@ -11,11 +11,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolumeClaim, Pod, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::ResourceExt;
+use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::Store;
 
 use crd_types::{CruiseControlOperation, KafkaTopic, labels};
@@ -39,6 +40,8 @@ pub struct OwnedStores {
     pub endpoint_slices: Store<EndpointSlice>,
     /// The Secrets of clusters' certificates (the operator's CA and cert-manager label them).
     pub secrets: Store<Secret>,
+    /// Every node's metadata: the labels `rackAwareness` names racks by.
+    pub nodes: Store<PartialObjectMeta<Node>>,
 }
 
 /// Objects of one KafkaCluster, by what they are for.
@@ -62,6 +65,8 @@ pub struct ObservedCluster {
     pub endpoint_slices: BTreeMap<String, Arc<EndpointSlice>>,
     /// The Secrets of the cluster's certificates, by name.
     pub secrets: BTreeMap<String, Arc<Secret>>,
+    /// Node name → its labels (for `rackAwareness`).
+    pub nodes: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// What the reconcile needs of a StorageClass.
@@ -138,6 +143,7 @@ pub fn read(stores: &OwnedStores, namespace: &str, cluster: &str) -> ObservedClu
         kafka_topics: by_name(&stores.kafka_topics, namespace, cluster),
         endpoint_slices: by_name(&stores.endpoint_slices, namespace, cluster),
         secrets: by_name(&stores.secrets, namespace, cluster),
+        nodes: stores.nodes.state().iter().map(|node| (node.name_any(), node.labels().clone())).collect(),
     }
 }
 

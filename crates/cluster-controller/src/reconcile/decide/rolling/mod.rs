@@ -4,8 +4,8 @@
 //! only while Kafka is healthy (see [`gate`] for the gates). The replacement pod is created by the broker
 //! step of the next pass, with the desired configuration.
 //!
-//! `concurrentBrokerRestartCountPerRack` above 1 needs rack awareness, which this operator does
-//! not implement yet; until then one node restarts at a time.
+//! `concurrentBrokerRestartCountPerRack` above 1 (several brokers of one rack at once) is not
+//! implemented yet; one node restarts at a time.
 
 mod gate;
 
@@ -128,6 +128,7 @@ fn roll_nodes(
                 BrokerPhase::WaitingForStorage { .. }
                 | BrokerPhase::WaitingForCertificate { .. }
                 | BrokerPhase::WaitingForExternalAccess { .. }
+                | BrokerPhase::WaitingForRack { .. }
                 | BrokerPhase::WaitingForOldPod { .. } => None,
             };
             Some(RollNode {

@@ -1,0 +1,133 @@
+//! Rack awareness on the test bed's three nodes, one per zone (`topology.kubernetes.io/zone`
+//! zone-a, zone-b, zone-c): a split-role cluster of six brokers and three controllers with
+//! `rackAwareness.labels: [topology.kubernetes.io/zone]`.
+//! - Every broker reports (`kafka-configs --describe --all`) a `broker.rack` equal to the zone
+//!   of the node its pod runs on, two brokers per zone, and the status records it in
+//!   `brokersState.<id>.rackAwarenessState` as Koperator does (`broker.rack=<zone>\n`).
+//! - The rack was there at the first start: no broker pod was replaced or restarted.
+//! - Kafka places an RF 3 topic's replicas in three zones for every partition.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::Api;
+use kube::api::ListParams;
+use serde_json::json;
+
+use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
+use e2e_tests::namespace::TestNamespace;
+use e2e_tests::{cruise_control, kafka_cluster, kafka_topic, kcat, namespace};
+
+const ZONE: &str = "topology.kubernetes.io/zone";
+const BROKERS: [i32; 6] = [0, 1, 2, 3, 4, 5];
+
+fn six_brokers_in_racks() -> Result<serde_json::Value> {
+    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml")?;
+    let spec = &mut cluster["spec"];
+    let mut brokers: Vec<serde_json::Value> =
+        BROKERS.iter().map(|id| json!({"id": id, "brokerConfigGroup": "broker"})).collect();
+    brokers.extend([6, 7, 8].map(|id| json!({"id": id, "brokerConfigGroup": "controller"})));
+    spec["brokers"] = json!(brokers);
+    spec["rackAwareness"] = json!({"labels": [ZONE]});
+    Ok(cluster)
+}
+
+#[tokio::test]
+async fn brokers_start_in_the_rack_of_their_node_and_topics_span_three_zones() -> Result<()> {
+    namespace::run_isolated("racks", async |ns| {
+        let controller = ControllerProcess::start("cluster-controller", &ns.name, &[]).await?;
+        let outcome = racks(ns).await;
+        report_logs_on_failure(outcome, || format!("cluster controller:\n{}", controller.log_tail(40)))
+    })
+    .await
+}
+
+async fn racks(ns: &TestNamespace) -> Result<()> {
+    kafka_cluster::apply(ns, &six_brokers_in_racks()?).await?;
+    let running = kafka_cluster::wait_running(ns, "kafka").await?;
+    let first_pods = broker_pods(ns).await?;
+    let zones = node_zones(ns).await?;
+    let bootstrap = kafka_cluster::bootstrap(ns, "kafka");
+
+    let mut racks = BTreeMap::new();
+    for id in BROKERS {
+        let pod = first_pods.get(&id).with_context(|| format!("no pod of broker {id}"))?;
+        let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).context("not scheduled")?;
+        let zone = zones.get(&node).with_context(|| format!("node {node} has no zone"))?;
+        let reported = broker_rack(&bootstrap, id).await?;
+        ensure!(reported.as_deref() == Some(zone.as_str()), "broker {id} on {node} ({zone}) reports rack {reported:?}");
+        let state = running.status.as_ref().and_then(|s| s.brokers_state.get(&id.to_string()));
+        let recorded = state.and_then(|s| s.rack_awareness_state.clone());
+        ensure!(recorded == Some(format!("broker.rack={zone}\n")), "broker {id}: rackAwarenessState {recorded:?}");
+        racks.insert(id, zone.clone());
+    }
+    let mut per_zone: BTreeMap<&String, usize> = BTreeMap::new();
+    for zone in racks.values() {
+        *per_zone.entry(zone).or_default() += 1;
+    }
+    ensure!(per_zone.values().all(|count| *count == 2) && per_zone.len() == 3, "brokers per zone: {per_zone:?}");
+    eprintln!("e2e: racks {racks:?}");
+
+    kafka_topic::create_with_kafka_tool(&bootstrap, "spread", 6, 3, &[]).await?;
+    kcat::wait_known_to_every_broker(&bootstrap, "spread", 6, &[], Duration::from_secs(60)).await?;
+    let metadata = kcat::metadata(&bootstrap, Some("spread")).await?;
+    let topic = metadata.topic("spread").context("topic spread")?;
+    for partition in &topic.partitions {
+        let zones: BTreeSet<&String> = partition.replicas.iter().filter_map(|r| racks.get(&r.id)).collect();
+        ensure!(zones.len() == 3, "partition {} has replicas in {zones:?}", partition.partition);
+    }
+
+    // Started once, with the rack: the same pods, no container restarted.
+    let now = broker_pods(ns).await?;
+    for id in BROKERS {
+        let (before, after) = (&first_pods[&id], now.get(&id).context("pod gone")?);
+        ensure!(before.metadata.uid == after.metadata.uid, "broker {id}'s pod was replaced");
+        let restarts: i32 = after
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|c| c.restart_count)
+            .sum();
+        ensure!(restarts == 0, "broker {id}'s containers restarted {restarts} times");
+    }
+    Ok(())
+}
+
+/// Broker pods by broker id (one each once the cluster runs).
+async fn broker_pods(ns: &TestNamespace) -> Result<BTreeMap<i32, Pod>> {
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    let mut by_id = BTreeMap::new();
+    for pod in pods.list(&ListParams::default().labels("app=kafka,kafka_cr=kafka")).await?.items {
+        let id = pod.metadata.labels.as_ref().and_then(|l| l.get("brokerId")).and_then(|id| id.parse::<i32>().ok());
+        if let Some(id) = id.filter(|id| BROKERS.contains(id)) {
+            ensure!(by_id.insert(id, pod).is_none(), "two pods of broker {id}");
+        }
+    }
+    Ok(by_id)
+}
+
+/// Node name → its zone label.
+async fn node_zones(ns: &TestNamespace) -> Result<BTreeMap<String, String>> {
+    let nodes: Api<Node> = Api::all(ns.client.clone());
+    let mut zones = BTreeMap::new();
+    for node in nodes.list(&ListParams::default()).await?.items {
+        let zone = node.metadata.labels.as_ref().and_then(|l| l.get(ZONE)).cloned();
+        if let (Some(name), Some(zone)) = (node.metadata.name, zone) {
+            zones.insert(name, zone);
+        }
+    }
+    Ok(zones)
+}
+
+/// `broker.rack` as broker `id` reports it (`kafka-configs --describe --all`).
+async fn broker_rack(bootstrap: &str, id: i32) -> Result<Option<String>> {
+    let stdout = cruise_control::all_broker_configs(bootstrap, id).await?;
+    Ok(stdout.lines().find_map(|line| {
+        let value = line.trim().strip_prefix("broker.rack=")?;
+        Some(value.split_whitespace().next().unwrap_or_default().to_owned())
+    }))
+}
