@@ -10,36 +10,20 @@
 # Usage: e2e/bench/cluster-controller.sh [N clusters, default 20]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(e2e/cargo-target-dir)}
-export KUBECONFIG=$PWD/target/testbed/kubeconfig
-source "${KOPERATOR_CACHE:-$HOME/.cache/koperator}/toolchain.env"
-kubectl() { "$KUBECTL" "$@"; }
+source e2e/bench/cluster-controller-lib.sh
 clusters=${1:-20}
 namespace=bench-cluster-controller
 metrics=127.0.0.1:18181
 
-e2e/testbed up >/dev/null
-cargo build --quiet --release --locked -p cluster-controller
-kubectl apply --server-side --force-conflicts -f deploy/crds/ >/dev/null
-kubectl delete namespace "$namespace" --ignore-not-found --wait=true >/dev/null
-kubectl create namespace "$namespace" >/dev/null
-
-e2e/testbed exec -- "$CARGO_TARGET_DIR/release/cluster-controller" --namespace "$namespace" \
-    --leader-election=false --metrics-addr "$metrics" --grpc-addr 127.0.0.1:19191 \
-    >target/bench-cluster-controller.log 2>&1 &
-controller=$!
-cleanup() {
-    kill -TERM "$controller" 2>/dev/null || true
-    kubectl delete namespace "$namespace" --wait=false >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
+start_cluster_controller "$namespace" "$metrics" 127.0.0.1:19191
+controller=$bench_controller
 
 # An external (absent) Cruise Control: the benchmark is about the controller, not about one
 # Cruise Control JVM per cluster.
 cluster_manifest() {
     sed -e "s/^  name: kafka$/  name: $1/" \
         -e 's|^  cruiseControlConfig:$|&\n    cruiseControlEndpoint: "bench-no-cruise-control:8090"|' \
-        -e 's|clusterImage: .*|clusterImage: "koperator-rs.test/idle-kafka:2.13-3.9.1"|' \
+        -e 's|clusterImage: .*|clusterImage: "koperator-rs.test/idle-kafka:2.13-3.8.1"|' \
         -e 's|^      kafkaHeapOpts: .*|&\n      resourceRequirements: {requests: {cpu: 50m, memory: 64Mi}}|' \
         deploy/samples/kafkacluster-kraft-combined.yaml
 }
