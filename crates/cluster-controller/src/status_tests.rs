@@ -25,6 +25,7 @@ fn broker(id: i32, phase: BrokerPhase, running: Option<&str>) -> BrokerProgress 
         storage_pending: Vec::new(),
         made_elsewhere: false,
         runs_without_broker_role: false,
+        tainted: false,
         renamed: false,
     }
 }

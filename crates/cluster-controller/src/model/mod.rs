@@ -10,6 +10,7 @@ pub mod external;
 mod kafka_version;
 mod merge;
 mod properties;
+pub mod tainted;
 mod tls;
 mod validate;
 

@@ -142,6 +142,15 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
             "spec.rollingUpgradeConfig.concurrentBrokerRestartCountPerRack: {count} {why}, so nodes restart one at a time"
         ));
     }
+    let base_labels: std::collections::BTreeMap<String, String> =
+        [("app".to_owned(), "kafka".to_owned()), ("kafka_cr".to_owned(), kube::ResourceExt::name_any(cluster))].into();
+    if spec.tainted_brokers_selector.as_ref().is_some_and(|selector| super::tainted::matches(selector, &base_labels)) {
+        warnings.push(
+            "spec.taintedBrokersSelector: matches the labels the operator gives every broker pod (app, kafka_cr), \
+             so it is ignored (a replacement would match again); select a label only a tool adds to a live pod"
+                .to_owned(),
+        );
+    }
     if let Some(budget) = &spec.disruption_budget
         && budget.create == Some(true)
         && budget.budget.is_none()
@@ -305,7 +314,6 @@ fn unsupported_fields(spec: &KafkaClusterSpec) -> Vec<String> {
         flag(listener.internal_starting_port.is_some(), format!("{path}.internalStartingPort"));
         flag(listener.external_listener_for_hostname.is_some(), format!("{path}.externalListenerForHostname"));
     }
-    flag(spec.tainted_brokers_selector.is_some(), "spec.taintedBrokersSelector".into());
     let configs = spec
         .broker_config_groups
         .iter()

@@ -123,6 +123,27 @@ impl ClientFiles {
         Ok(files)
     }
 
+    /// The PEM files of Secret `name` (a KafkaUser's, or cert-manager's), which must hold
+    /// exactly the keys `expected`, written into `dir` named after the Secret.
+    pub async fn from_secret(
+        client: &Client,
+        namespace: &str,
+        dir: &Path,
+        name: &str,
+        expected: &[&str],
+    ) -> Result<Self> {
+        let secret = Api::<Secret>::namespaced(client.clone(), namespace).get(name).await?;
+        let data = secret.data.unwrap_or_default();
+        let keys: std::collections::BTreeSet<&str> = data.keys().map(String::as_str).collect();
+        ensure!(keys == expected.iter().copied().collect(), "Secret {name}: keys {keys:?}");
+        let write = |key: &str| -> Result<PathBuf> {
+            let path = dir.join(format!("{name}-{key}"));
+            std::fs::write(&path, &data[key].0).with_context(|| format!("failed to write {}", path.display()))?;
+            Ok(path)
+        };
+        Ok(Self { ca: write("ca.crt")?, certificate: write("tls.crt")?, key: write("tls.key")? })
+    }
+
     /// librdkafka settings for TLS with this certificate and host name verification.
     pub fn kcat_settings(&self) -> Vec<String> {
         let mut settings = tls_without_certificate(&self.ca);

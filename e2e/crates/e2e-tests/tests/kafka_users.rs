@@ -171,7 +171,7 @@ async fn cert_manager_scenario(ns: &TestNamespace) -> Result<()> {
         "{spec}"
     );
     let keys = ["ca.crt", "keystore.jks", "password", "tls.crt", "tls.key", "truststore.jks"];
-    let files = secret_files(ns, &dir, CM_SECRET, &keys).await?;
+    let files = ClientFiles::from_secret(&ns.client, &ns.name, &dir, CM_SECRET, &keys).await?;
     let tls = files.kcat_settings();
     wait_produced(&bootstrap, &tls).await?;
     kcat::consume_all_with(&bootstrap, TOPIC, &tls).await.context("consuming with cert-manager's certificate")?;
@@ -631,21 +631,7 @@ async fn named_secret(ns: &TestNamespace, name: &str) -> Result<Option<Secret>> 
 /// The user's Secret as files a client reads: `ca.crt`, `tls.crt`, `tls.key`.
 async fn user_files(ns: &TestNamespace, dir: &Path) -> Result<ClientFiles> {
     let expected = ["ca.crt", "keystore.jks", "password", "tls.crt", "tls.key", "truststore.jks"];
-    secret_files(ns, dir, USER_SECRET, &expected).await
-}
-
-/// Secret `name` (with exactly the keys `expected`) as PEM files named after it.
-async fn secret_files(ns: &TestNamespace, dir: &Path, name: &str, expected: &[&str]) -> Result<ClientFiles> {
-    let secret = named_secret(ns, name).await?.with_context(|| format!("Secret {name}"))?;
-    let data = secret.data.unwrap_or_default();
-    let keys: BTreeSet<&str> = data.keys().map(String::as_str).collect();
-    ensure!(keys == expected.iter().copied().collect(), "keys {keys:?}");
-    let write = |key: &str| -> Result<std::path::PathBuf> {
-        let path = dir.join(format!("{name}-{key}"));
-        std::fs::write(&path, &data[key].0)?;
-        Ok(path)
-    };
-    Ok(ClientFiles { ca: write("ca.crt")?, certificate: write("tls.crt")?, key: write("tls.key")? })
+    ClientFiles::from_secret(&ns.client, &ns.name, dir, USER_SECRET, &expected).await
 }
 
 /// `keystore.jks` and `truststore.jks` of the user's Secret, read by keytool and by Kafka's own

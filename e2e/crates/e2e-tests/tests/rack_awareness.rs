@@ -6,6 +6,9 @@
 //!   `brokersState.<id>.rackAwarenessState` as Koperator does (`broker.rack=<zone>\n`).
 //! - The rack was there at the first start: no broker pod was replaced or restarted.
 //! - Kafka places an RF 3 topic's replicas in three zones for every partition.
+//! - `taintedBrokersSelector` (adobe/koperator's, as a node-recycling tool uses it): a label
+//!   put on broker 0's live pod gets that pod replaced exactly once, through the gated roll;
+//!   the replacement runs in the same rack.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -13,15 +16,18 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
-use kube::api::ListParams;
+use kube::api::{ListParams, Patch, PatchParams};
 use serde_json::json;
 
 use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::namespace::TestNamespace;
+use e2e_tests::wait::{self, Check};
 use e2e_tests::{cruise_control, kafka_cluster, kafka_topic, kcat, namespace};
 
 const ZONE: &str = "topology.kubernetes.io/zone";
 const BROKERS: [i32; 6] = [0, 1, 2, 3, 4, 5];
+/// The label adobe's node-recycling tool puts on a pod it parks.
+const PARKED_LABEL: &str = "shredder.ethos.adobe.net/upgrade-status";
 
 fn six_brokers_in_racks() -> Result<serde_json::Value> {
     let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml")?;
@@ -94,6 +100,50 @@ async fn racks(ns: &TestNamespace) -> Result<()> {
             .sum();
         ensure!(restarts == 0, "broker {id}'s containers restarted {restarts} times");
     }
+    replaced_once_when_tainted(ns, &first_pods[&0], &racks[&0], &zones).await
+}
+
+/// Labels broker 0's pod as `taintedBrokersSelector` selects: it is replaced, once.
+async fn replaced_once_when_tainted(
+    ns: &TestNamespace,
+    pod: &Pod,
+    rack: &str,
+    zones: &BTreeMap<String, String>,
+) -> Result<()> {
+    let mut cluster = six_brokers_in_racks()?;
+    cluster["spec"]["taintedBrokersSelector"] = json!({"matchLabels": {PARKED_LABEL: "parked"}});
+    kafka_cluster::apply(ns, &cluster).await?;
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    let name = pod.metadata.name.clone().context("pod name")?;
+    let label = json!({"metadata": {"labels": {PARKED_LABEL: "parked"}}});
+    pods.patch(&name, &PatchParams::default(), &Patch::Merge(&label)).await?;
+    let started = std::time::Instant::now();
+    let replacement = wait::eventually("broker 0's pod to be replaced and ready", Duration::from_secs(300), || async {
+        let now = broker_pods(ns).await?;
+        let Some(current) = now.get(&0) else { return Ok(Check::Pending("no pod".to_owned())) };
+        let ready = current
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True");
+        Ok(if current.metadata.uid != pod.metadata.uid && ready {
+            Check::Done(current.clone())
+        } else {
+            Check::Pending(format!("{:?}", current.metadata.name))
+        })
+    })
+    .await?;
+    eprintln!("e2e: tainted pod {name} replaced after {:.0?}", started.elapsed());
+    let labels = replacement.metadata.labels.clone().unwrap_or_default();
+    ensure!(!labels.contains_key(PARKED_LABEL), "the replacement carries {labels:?}");
+    let node = replacement.spec.as_ref().and_then(|s| s.node_name.clone()).context("not scheduled")?;
+    ensure!(zones.get(&node).map(String::as_str) == Some(rack), "the replacement runs on {node}, out of {rack}");
+    // Replaced once: 20 s later, after the passes its own events woke, it is the same pod.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let later = broker_pods(ns).await?;
+    ensure!(later.get(&0).map(|p| &p.metadata.uid) == Some(&replacement.metadata.uid), "broker 0 replaced again");
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 
 use crate::build::{self, CONFIG_HASH_ANNOTATION, ObservedFacts};
-use crate::model::{BrokerModel, ValidatedCluster};
+use crate::model::{BrokerModel, ValidatedCluster, tainted};
 use crate::reconcile::observe::ObservedCluster;
 
 use super::apply_step;
@@ -67,6 +67,9 @@ pub struct BrokerProgress {
     /// controller that becomes a broker only once its new pod runs, so Kafka cannot know it as a
     /// broker before.
     pub runs_without_broker_role: bool,
+    /// The running pod's labels match `spec.taintedBrokersSelector` (and the desired pod's do
+    /// not): it is replaced once, through the roll.
+    pub tainted: bool,
     /// The running pod's name does not start as the desired one's (`<cluster>-controller-<id>-`
     /// for nodes with the controller role): made before the operator named pods as Koperator.
     pub renamed: bool,
@@ -81,6 +84,8 @@ pub enum Outdated {
     Changed,
     /// It is named as before the operator named pods as Koperator does.
     Renamed,
+    /// Its labels match `spec.taintedBrokersSelector`.
+    Tainted,
 }
 
 impl std::fmt::Display for Outdated {
@@ -89,6 +94,7 @@ impl std::fmt::Display for Outdated {
             Self::MadeElsewhere => "its pod was made by another operator and is replaced by the operator's own",
             Self::Changed => "its pod spec or configuration changed",
             Self::Renamed => "its pod is renamed as Koperator names it",
+            Self::Tainted => "its pod's labels match spec.taintedBrokersSelector",
         })
     }
 }
@@ -104,6 +110,8 @@ impl BrokerProgress {
             Some(Outdated::MadeElsewhere)
         } else if !self.in_sync() {
             Some(Outdated::Changed)
+        } else if self.tainted {
+            Some(Outdated::Tainted)
         } else if self.renamed {
             Some(Outdated::Renamed)
         } else {
@@ -142,6 +150,9 @@ impl BrokerProgress {
                 Outdated::Renamed => {
                     Some(format!("broker {id}: its pod is renamed as Koperator names it by the rolling restart"))
                 }
+                Outdated::Tainted => Some(format!(
+                    "broker {id}: its pod matches spec.taintedBrokersSelector; the rolling restart replaces it"
+                )),
             },
         }
     }
@@ -217,6 +228,7 @@ pub fn plan(
         storage_pending: Vec::new(),
         made_elsewhere: false,
         runs_without_broker_role: false,
+        tainted: false,
         renamed: false,
     };
     // Just created (not in the cache yet) or not bound yet.
@@ -229,6 +241,10 @@ pub fn plan(
         progress.running_config_hash = pod.annotations().get(CONFIG_HASH_ANNOTATION).cloned();
         progress.made_elsewhere = progress.running_config_hash.is_none();
         progress.renamed = !pod.name_any().starts_with(&name_prefix);
+        progress.tainted = cluster.spec.tainted_brokers_selector.as_ref().is_some_and(|selector| {
+            let desired = objects.pod.as_ref().map(|p| p.labels().clone()).unwrap_or_default();
+            tainted::matches(selector, pod.labels()) && !tainted::matches(selector, &desired)
+        });
         progress.runs_without_broker_role =
             pod.labels().get(crd_types::labels::IS_BROKER_NODE).is_some_and(|value| value == "false");
         progress.phase = pod_phase(pod);

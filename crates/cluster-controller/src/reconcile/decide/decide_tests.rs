@@ -685,3 +685,31 @@ fn a_healthy_cluster_rolls_one_node_at_a_time_active_controller_last() {
     // The replacement is created on the next pass, with the desired configuration.
     assert!(world.pass().contains(&"create Pod for broker 1".to_owned()));
 }
+
+#[test]
+fn a_pod_matching_the_tainted_brokers_selector_is_replaced_once() {
+    let mut world = settled_cluster();
+    world.cluster.spec.tainted_brokers_selector =
+        Some(serde_json::from_value(serde_json::json!({"matchLabels": {"parked": "true"}})).expect("selector"));
+    assert!(world.pass().is_empty(), "no pod matches yet");
+    let mut parked = (*world.observed.pods[&2][0]).clone();
+    parked.metadata.labels.get_or_insert_default().insert("parked".into(), "true".into());
+    world.observed.pods.insert(2, vec![Arc::new(parked)]);
+    let steps = world.pass();
+    assert!(steps.iter().any(|s| s.starts_with("restart kafka-controller-2-")), "{steps:?}");
+    world.settle();
+    let pod = &world.observed.pods[&2][0];
+    assert!(!pod.labels().contains_key("parked"), "the replacement carries the operator's labels only");
+    assert!(world.pass().is_empty(), "and is not replaced again");
+}
+
+#[test]
+fn a_tainted_brokers_selector_matching_every_pod_replaces_none_and_warns() {
+    let mut world = settled_cluster();
+    world.cluster.spec.tainted_brokers_selector =
+        Some(serde_json::from_value(serde_json::json!({"matchLabels": {"app": "kafka"}})).expect("selector"));
+    let steps = world.pass();
+    assert!(!steps.iter().any(|s| s.starts_with("restart")), "{steps:?}");
+    let warnings = world.validated().warnings;
+    assert!(warnings.iter().any(|w| w.starts_with("spec.taintedBrokersSelector: matches the labels")), "{warnings:?}");
+}
