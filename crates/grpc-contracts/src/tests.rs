@@ -27,6 +27,7 @@ fn plaintext_access() -> ClusterAccessInfo {
         metadata_mode: MetadataMode::Kraft.into(),
         broker_ids: vec![0, 1, 2],
         user_certificate_issuer: None,
+        user_ca_certificate: None,
     }
 }
 

@@ -50,6 +50,9 @@ pub struct ClusterTarget {
     pub tls: Option<TlsSource>,
     /// Who issues KafkaUsers' certificates; `None` when the operator makes none for the cluster.
     pub user_issuer: Option<UserIssuer>,
+    /// Where the CA bundle of the operator's certificates is (the `ca.crt` a KafkaUser's
+    /// Secret carries), also when no internal listener uses TLS; set with `user_issuer`.
+    pub user_ca: Option<TlsSource>,
 }
 
 /// Who issues a cluster's client certificates.
@@ -118,6 +121,10 @@ impl ClusterAccess {
             spec_broker_count: access.broker_ids.len(),
             tls: tls_source(cluster, listener)?,
             user_issuer: access.user_certificate_issuer.and_then(|issuer| issuer.backend).map(user_issuer),
+            user_ca: access
+                .user_ca_certificate
+                .as_ref()
+                .map(|ca| TlsSource { ca_certificate: secret_key(ca), client: None }),
         })
     }
 

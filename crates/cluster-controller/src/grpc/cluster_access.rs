@@ -116,7 +116,20 @@ fn access_info(cluster: ClusterRef, validated: &model::ValidatedCluster) -> Clus
         } as i32,
         broker_ids: validated.brokers.iter().map(|b| b.id).collect(),
         user_certificate_issuer: certificate_signing::user_certificate_issuer(validated),
+        user_ca_certificate: user_ca_certificate(validated),
     }
+}
+
+/// The CA bundle of the operator's certificates: `ca.crt` of `<cluster>-controller`, which both
+/// certificate backends write whatever the listeners, so that KafkaUsers get their certificates
+/// also where TLS is on external listeners only.
+fn user_ca_certificate(validated: &model::ValidatedCluster) -> Option<v1::SecretKeyRef> {
+    model::pki_source(&validated.spec)?;
+    Some(v1::SecretKeyRef {
+        namespace: validated.namespace.clone(),
+        name: controller_certificate_secret_name(validated),
+        key: CA_CERTIFICATE_KEY.to_owned(),
+    })
 }
 
 /// Where the operator's client certificate for a TLS listener is: `<cluster>-controller`,
@@ -300,6 +313,19 @@ mod tests {
         let none = preferred(&info_none).credentials.as_ref().expect("credentials");
         assert_eq!(none.ca_certificate, secret_ref("ca.crt"), "brokers are still verified");
         assert_eq!((&none.client_certificate, &none.client_key), (&None, &None));
+    }
+
+    #[test]
+    fn the_user_ca_is_named_whenever_the_operator_makes_certificates_even_without_an_internal_tls_listener() {
+        assert_eq!(info(&load(SSL_SAMPLE)).user_ca_certificate, secret_ref("ca.crt"));
+        let mut external_only = kraft_dedicated();
+        external_only.spec.listeners_config.ssl_secrets =
+            Some(SslSecrets { tls_secret_name: "ca".into(), create: Some(true), ..Default::default() });
+        let info_external_only = info(&external_only);
+        assert!(info_external_only.listeners.iter().all(|l| !l.tls_enabled));
+        assert_eq!(info_external_only.user_ca_certificate, secret_ref("ca.crt"));
+        assert!(info_external_only.user_certificate_issuer.is_some());
+        assert_eq!(info(&kraft_dedicated()).user_ca_certificate, None, "no certificates, no CA");
     }
 
     #[test]

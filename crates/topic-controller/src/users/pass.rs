@@ -44,6 +44,8 @@ pub struct Shared {
 pub struct ClusterState {
     admin: Option<KafkaClient>,
     tls_material: Option<CachedMaterial>,
+    /// The user CA's material, for a cluster whose client connection is not TLS.
+    user_ca_material: Option<CachedMaterial>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,7 +162,18 @@ async fn reach(
         },
         None => None,
     };
-    let ca_bundle = tls.as_ref().map(|settings| settings.ca_pem.clone());
+    // With TLS on external listeners only, the connection is plaintext but the users'
+    // certificates still carry the operator's CA.
+    let ca_bundle = match (&tls, &target.user_ca) {
+        (Some(settings), _) => Some(settings.ca_pem.clone()),
+        (None, Some(source)) => {
+            match tls_secrets::tls_settings(&shared.writer.client, source, &mut state.user_ca_material).await {
+                Ok(settings) => Some(settings.ca_pem),
+                Err(error) => return (Reach::Waiting(operator_runtime::error_chain(&error)), None),
+            }
+        }
+        (None, None) => None,
+    };
     let settings = ConnectionSettings {
         bootstrap_servers: target.bootstrap_servers.clone(),
         client_id: shared.client_id.clone(),

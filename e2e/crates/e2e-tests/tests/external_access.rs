@@ -14,9 +14,10 @@
 //! - an `ssl` listener through Envoy (TLS passed through to the brokers): the brokers' server
 //!   certificate names the load balancer's IP address, so openssl and kcat on the host verify
 //!   the brokers at the address they were given (client certificates required, as Koperator's
-//!   default `sslClientAuth`); 500 messages round-trip that way. Beside it a `sasl_ssl`
-//!   listener: a SCRAM-SHA-512 user set with Kafka's own tool reads and writes through its load
-//!   balancer, verifying the brokers the same way; a wrong password is refused.
+//!   default `sslClientAuth`: a KafkaUser's, from the Secret the topic controller wrote); 500
+//!   messages round-trip that way. Beside it a `sasl_ssl` listener: a SCRAM-SHA-512 user set
+//!   with Kafka's own tool reads and writes through its load balancer, verifying the brokers
+//!   the same way; a wrong password is refused.
 //!
 //! Every client here is kcat on the host, outside the cluster's network and DNS (not through
 //! `e2e/testbed exec`): it reaches Kafka only at the addresses advertised to the outside.
@@ -28,19 +29,19 @@ use std::ops::Range;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Secret, Service};
 use kube::Api;
 use kube::api::ListParams;
 use serde_json::json;
 
-use crd_types::KafkaCluster;
 use crd_types::kafka_cluster::{CruiseControlState, ListenerStatus};
+use crd_types::{KafkaCluster, KafkaUser};
 use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::host_command::{self, Via};
 use e2e_tests::namespace::TestNamespace;
 use e2e_tests::pki::{self, ClientFiles};
 use e2e_tests::wait::{self, Check};
-use e2e_tests::{kafka_cluster, kafka_topic, kcat, namespace, zookeeper};
+use e2e_tests::{kafka_cluster, kafka_topic, kcat, manifests, namespace, zookeeper};
 
 const LB_LISTENER: &str = "external";
 const NODE_PORT_LISTENER: &str = "nodeport";
@@ -110,11 +111,19 @@ const SCRAM_LISTENER: &str = "scram";
 const SCRAM_USER: &str = "dave";
 const SCRAM_PASSWORD: &str = "dave-secret-1";
 const CA_SECRET: &str = "kafka-ca";
+/// The KafkaUser (and its Secret) the client outside authenticates as.
+const OUTSIDE_USER: &str = "outside";
+/// The cluster controller's ClusterAccess address in the TLS test (KafkaUser certificates).
+const TLS_GRPC: &str = "127.0.0.1:19602";
 
 #[tokio::test]
 async fn an_ssl_listener_is_verified_at_its_load_balancer_address() -> Result<()> {
     namespace::run_isolated("external-tls", async |ns| {
-        let controller = ControllerProcess::start("cluster-controller", &ns.name, &[]).await?;
+        let controller = ControllerProcess::start("cluster-controller", &ns.name, &["--grpc-addr", TLS_GRPC]).await?;
+        // The KafkaUser whose certificate the client outside presents.
+        let endpoint = format!("http://{TLS_GRPC}");
+        let users =
+            ControllerProcess::start("topic-controller", &ns.name, &["--cluster-access-endpoint", &endpoint]).await?;
         let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
         let listeners = &mut cluster["spec"]["listenersConfig"];
         // The internal listeners stay plaintext; the operator's CA makes the certificates.
@@ -126,7 +135,28 @@ async fn an_ssl_listener_is_verified_at_its_load_balancer_address() -> Result<()
         cluster["spec"]["envoyConfig"] =
             json!({"replicas": 1, "resourceRequirements": {"requests": {"cpu": "50m", "memory": "64Mi"}}});
         kafka_cluster::apply(ns, &cluster).await?;
-        report_logs_on_failure(verified_from_outside(ns).await, || controller.log_tail(40))
+        manifests::apply_object(
+            &ns.client,
+            &ns.name,
+            &json!({
+                "apiVersion": "kafka.banzaicloud.io/v1alpha1", "kind": "KafkaUser", "metadata": {"name": OUTSIDE_USER},
+                "spec": {"clusterRef": {"name": "kafka"}, "secretName": OUTSIDE_USER},
+            }),
+        )
+        .await?;
+        let outcome = verified_from_outside(ns).await;
+        // Also after a failure, while the topic controller runs: its finalizer must go.
+        let users_api: Api<KafkaUser> = Api::namespaced(ns.client.clone(), &ns.name);
+        let removed = users_api.delete(OUTSIDE_USER, &Default::default()).await.map(|_| ());
+        let outcome = match (outcome, wait::until_deleted(&users_api, OUTSIDE_USER, Duration::from_secs(60)).await) {
+            (Ok(()), deleted) => removed.map_err(Into::into).and(deleted),
+            (failed, _) => failed,
+        };
+        // Cruise Control's metrics topic is a KafkaTopic with the topic controller's finalizer.
+        let outcome = outcome.and(kafka_topic::remove_all(ns, "kafka").await);
+        report_logs_on_failure(outcome, || {
+            format!("cluster controller:\n{}\ntopic controller:\n{}", controller.log_tail(40), users.log_tail(20))
+        })
     })
     .await
 }
@@ -138,9 +168,18 @@ async fn verified_from_outside(ns: &TestNamespace) -> Result<()> {
     let (ip, _) = any_broker.rsplit_once(':').context("host:port")?;
     ensure!(ip.parse::<std::net::IpAddr>().is_ok(), "MetalLB gives an IP address: {any_broker}");
 
+    // The KafkaUser's certificate, from the Secret the topic controller wrote.
     let dir = pki::work_dir(&ns.name)?;
-    let ca = pki::pem_secret(&ns.client, &ns.name, CA_SECRET).await?;
-    let client = ClientFiles::issue(&dir, &ca, "outside").await?;
+    let secrets: Api<Secret> = Api::namespaced(ns.client.clone(), &ns.name);
+    wait::eventually("the KafkaUser's Secret", Duration::from_secs(120), || async {
+        Ok(match secrets.get_opt(OUTSIDE_USER).await? {
+            Some(_) => Check::Done(()),
+            None => Check::Pending("no Secret yet".to_owned()),
+        })
+    })
+    .await?;
+    let client =
+        ClientFiles::from_secret(&ns.client, &ns.name, &dir, OUTSIDE_USER, &["ca.crt", "tls.crt", "tls.key"]).await?;
     // openssl on the host: the chain and the IP address verify, through Envoy.
     let (ca_file, certificate, key) =
         (client.ca.to_string_lossy(), client.certificate.to_string_lossy(), client.key.to_string_lossy());
