@@ -64,6 +64,10 @@ pub struct ReplicaHealth {
     pub offline_partitions: Vec<String>,
     /// Broker id → partitions (`topic-partition`) it replicates but is not in sync for.
     pub out_of_sync: BTreeMap<i32, Vec<String>>,
+    /// Partition (`topic-partition`) → the brokers holding its replicas, for partitions with
+    /// more than one replica: which brokers may be down together without a partition losing
+    /// two replicas.
+    pub replica_sets: BTreeMap<String, Vec<i32>>,
 }
 
 /// One partition as Metadata reports it.
@@ -104,6 +108,9 @@ impl ReplicaHealth {
             for replica in partition.replicas.iter().filter(|replica| !partition.isr.contains(replica)) {
                 health.out_of_sync.entry(*replica).or_default().push(name.clone());
             }
+            if partition.replicas.len() > 1 {
+                health.replica_sets.insert(name, partition.replicas.to_vec());
+            }
         }
         health
     }
@@ -141,6 +148,9 @@ mod tests {
         assert_eq!(health.broker_ids, vec![1, 2, 3]);
         assert_eq!(health.offline_partitions, vec!["orders-1".to_owned()]);
         assert_eq!(health.out_of_sync, BTreeMap::from([(2, vec!["orders-0".to_owned(), "orders-1".to_owned()])]));
+        let sets =
+            BTreeMap::from([("__consumer_offsets-7".to_owned(), vec![3, 1]), ("orders-0".to_owned(), vec![1, 2, 3])]);
+        assert_eq!(health.replica_sets, sets, "single-replica partitions are left out");
     }
 
     #[test]

@@ -12,14 +12,29 @@ use crate::model::ValidatedCluster;
 /// `<cluster>-pdb` when `disruptionBudget.create`. Like Koperator: `minAvailable` =
 /// max(1, brokers − budget), the budget a number of brokers or a percentage of them (rounded
 /// down); an unset budget allows one broker at a time. KRaft counts broker-role nodes only.
+///
+/// Unlike Koperator, a KRaft cluster with combined nodes (broker and controller) gets this one
+/// budget over all its nodes, allowing at most one at a time: the eviction API refuses any pod
+/// that two budgets select ("more than one PodDisruptionBudget"), so with a broker and a
+/// controller budget a drain could evict no combined node at all; and one budget over every
+/// node is the only way to keep both the brokers' allowance and the quorum's majority.
 fn pod_disruption_budget(cluster: &ValidatedCluster) -> Option<PodDisruptionBudget> {
     let settings = cluster.spec.disruption_budget.as_ref().filter(|b| b.create == Some(true))?;
     let brokers = cluster.brokers.iter().filter(|broker| broker.is_broker()).count() as i64;
     let budget = disruption_allowance(settings.budget.as_deref().unwrap_or("1"), brokers);
-    Some(budget_over(cluster, format!("{}-pdb", cluster.name), broker_role_selector(cluster), brokers - budget))
+    let name = format!("{}-pdb", cluster.name);
+    if has_combined_nodes(cluster) {
+        let nodes = cluster.brokers.len() as i64;
+        return Some(budget_over(cluster, name, cluster_labels(cluster), nodes - budget.min(1)));
+    }
+    Some(budget_over(cluster, name, broker_role_selector(cluster), brokers - budget))
 }
 
-/// Both budgets of the cluster, when `disruptionBudget.create`.
+fn has_combined_nodes(cluster: &ValidatedCluster) -> bool {
+    cluster.is_kraft() && cluster.brokers.iter().any(|node| node.is_broker() && node.is_controller())
+}
+
+/// The cluster's budgets, when `disruptionBudget.create`.
 pub fn pod_disruption_budgets(cluster: &ValidatedCluster) -> Vec<PodDisruptionBudget> {
     let mut budgets: Vec<PodDisruptionBudget> = pod_disruption_budget(cluster).into_iter().collect();
     budgets.extend(controller_budget(cluster));
@@ -28,9 +43,10 @@ pub fn pod_disruption_budgets(cluster: &ValidatedCluster) -> Vec<PodDisruptionBu
 
 /// `<cluster>-controller-pdb` (Koperator's): a drain may take one KRaft controller at a time,
 /// so the quorum keeps its majority; `minAvailable` = max(1, controllers − 1).
+/// None with combined nodes: `<cluster>-pdb` covers the controllers then.
 fn controller_budget(cluster: &ValidatedCluster) -> Option<PodDisruptionBudget> {
     cluster.spec.disruption_budget.as_ref().filter(|b| b.create == Some(true))?;
-    if !cluster.is_kraft() {
+    if !cluster.is_kraft() || has_combined_nodes(cluster) {
         return None;
     }
     let controllers = cluster.brokers.iter().filter(|broker| broker.is_controller()).count() as i64;
@@ -84,7 +100,7 @@ mod tests {
 
     #[test]
     fn min_available_is_at_least_one() {
-        let mut cluster = crate::build::tests::kraft_combined();
+        let mut cluster = crate::build::tests::kraft_dedicated();
         cluster.spec.disruption_budget =
             Some(crd_types::kafka_cluster::DisruptionBudget { create: Some(true), budget: Some("100%".into()) });
         let validated = crate::model::validate(&cluster).expect("valid");
@@ -112,5 +128,20 @@ mod tests {
         assert_eq!(spec.min_available, Some(IntOrString::Int(2)), "3 controllers, one may go");
         let labels = spec.selector.and_then(|s| s.match_labels).expect("labels");
         assert_eq!(labels.get(IS_CONTROLLER_NODE).map(String::as_str), Some("true"));
+    }
+
+    #[test]
+    fn combined_nodes_get_one_budget_over_every_node_one_at_a_time() {
+        let mut cluster = crate::build::tests::kraft_combined();
+        cluster.spec.disruption_budget =
+            Some(crd_types::kafka_cluster::DisruptionBudget { create: Some(true), budget: Some("100%".into()) });
+        let validated = crate::model::validate(&cluster).expect("valid");
+        let budgets = pod_disruption_budgets(&validated);
+        let names: Vec<_> = budgets.iter().map(|b| b.metadata.name.clone().unwrap_or_default()).collect();
+        assert_eq!(names, ["kafka-pdb"], "no pod may be selected by two budgets");
+        let spec = budgets[0].spec.clone().expect("spec");
+        assert_eq!(spec.min_available, Some(IntOrString::Int(2)), "3 nodes, one may go whatever the budget");
+        let labels = spec.selector.and_then(|s| s.match_labels).expect("labels");
+        assert_eq!(labels, cluster_labels(&validated), "every node of the cluster");
     }
 }

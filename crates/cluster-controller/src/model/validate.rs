@@ -132,14 +132,12 @@ pub(super) fn validate_cluster(cluster: &KafkaCluster) -> Result<ValidatedCluste
     if let Some(warning) = super::cruise_control::tls_client_certificate_warning(spec, &cruise_control) {
         warnings.push(warning);
     }
-    if let Some(count) = spec.rolling_upgrade_config.concurrent_broker_restart_count_per_rack.filter(|c| *c > 1) {
-        let why = if spec.rack_awareness.is_none() {
-            "needs rackAwareness (racks to restart brokers of one at a time)"
-        } else {
-            "is not implemented yet (restarts of several brokers of one rack at once)"
-        };
+    if let Some(count) = spec.rolling_upgrade_config.concurrent_broker_restart_count_per_rack.filter(|c| *c > 1)
+        && spec.rack_awareness.is_none()
+    {
         warnings.push(format!(
-            "spec.rollingUpgradeConfig.concurrentBrokerRestartCountPerRack: {count} {why}, so nodes restart one at a time"
+            "spec.rollingUpgradeConfig.concurrentBrokerRestartCountPerRack: {count} needs rackAwareness (racks to \
+             restart brokers of together), so nodes restart one at a time"
         ));
     }
     let base_labels: std::collections::BTreeMap<String, String> =
@@ -449,6 +447,10 @@ mod tests {
         cluster.spec.rolling_upgrade_config.concurrent_broker_restart_count_per_rack = Some(2);
         let validated = validate(&cluster).expect("valid");
         assert!(validated.warnings.iter().any(|w| w.contains("one at a time")), "{:?}", validated.warnings);
+        cluster.spec.rack_awareness =
+            Some(crd_types::kafka_cluster::RackAwareness { labels: vec!["topology.kubernetes.io/zone".into()] });
+        let validated = validate(&cluster).expect("valid");
+        assert!(!validated.warnings.iter().any(|w| w.contains("concurrentBrokerRestartCountPerRack")));
     }
 
     #[test]

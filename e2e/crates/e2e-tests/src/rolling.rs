@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Result, bail, ensure};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
@@ -16,15 +16,18 @@ use kube::{Api, ResourceExt};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crd_types::KafkaCluster;
 use crd_types::kafka_cluster::ClusterState;
 
 use crate::namespace::TestNamespace;
 use crate::wait::{self, Check};
 use crate::{kafka_cluster, kcat, message_accounting, pod_state};
 
-/// Counts, from a pod watch, the nodes without a ready pod; remembers the worst moment.
+/// Counts, from a pod watch, the nodes without a ready pod; remembers the worst moment and
+/// every set of nodes that was down together.
 pub struct DownWatch {
     worst: Arc<Mutex<(usize, String)>>,
+    together: Arc<Mutex<BTreeSet<Vec<i32>>>>,
     task: JoinHandle<()>,
 }
 
@@ -36,6 +39,8 @@ impl DownWatch {
         let ids: BTreeSet<i32> = ids.iter().copied().collect();
         let worst = Arc::new(Mutex::new((0, String::new())));
         let recorded = Arc::clone(&worst);
+        let together = Arc::new(Mutex::new(BTreeSet::new()));
+        let sets = Arc::clone(&together);
         let task = tokio::spawn(async move {
             let mut known: BTreeMap<String, Pod> = BTreeMap::new();
             // Pods arrive one by one while the watch (re)lists; only a complete list counts.
@@ -59,13 +64,21 @@ impl DownWatch {
                     .filter_map(|p| p.labels().get("brokerId")?.parse().ok())
                     .collect();
                 let down: Vec<i32> = ids.difference(&up).copied().collect();
+                if !down.is_empty() {
+                    sets.lock().unwrap_or_else(PoisonError::into_inner).insert(down.clone());
+                }
                 let mut worst = recorded.lock().unwrap_or_else(PoisonError::into_inner);
                 if down.len() > worst.0 {
                     *worst = (down.len(), format!("nodes {down:?} down at once"));
                 }
             }
         });
-        Self { worst, task }
+        Self { worst, together, task }
+    }
+
+    /// Every set of nodes (ids ascending) that was down at one moment.
+    pub fn down_together(&self) -> BTreeSet<Vec<i32>> {
+        self.together.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// The most nodes down at one moment since the start, and which.
@@ -190,4 +203,55 @@ pub async fn wait_rolled(
         })
     })
     .await
+}
+
+/// What a roll under load showed.
+#[derive(Debug)]
+pub struct RollUnderLoad {
+    /// From the apply until every pod was replaced and the cluster ran.
+    pub took: Duration,
+    /// Acknowledged messages, every one consumed afterwards.
+    pub acknowledged: usize,
+    /// Batches that failed (unacknowledged).
+    pub failed_batches: usize,
+    /// The most nodes down at once, and which.
+    pub worst: (usize, String),
+    /// Every set of nodes down at one moment.
+    pub down_together: BTreeSet<Vec<i32>>,
+}
+
+/// Applies `cluster` (whose new image runs Kafka `version`) while producing with acks=all to
+/// `topic`; waits until the pods of the nodes `ids` are all replaced and the status reports
+/// `version` for every broker; fails if an acknowledged message is lost or none was acknowledged.
+pub async fn roll_under_load(
+    ns: &TestNamespace,
+    cluster: &serde_json::Value,
+    ids: &[i32],
+    version: &str,
+    topic: &str,
+    timeout: Duration,
+) -> Result<RollUnderLoad> {
+    let bootstrap = kafka_cluster::bootstrap(ns, "kafka");
+    let down = DownWatch::start(ns, "kafka", ids);
+    let producer = ContinuousProducer::start(&bootstrap, topic, 50);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let before = pod_uids(ns, "kafka").await?;
+    let started = Instant::now();
+    kafka_cluster::apply(ns, cluster).await?;
+    wait_rolled(ns, "kafka", &before, ids.len(), timeout).await?;
+    let took = started.elapsed();
+    let reports = |c: &KafkaCluster| {
+        c.status.as_ref().is_some_and(|s| s.brokers_state.values().all(|b| b.version.as_deref() == Some(version)))
+    };
+    wait::until(&kafka_cluster::api(ns), "kafka", "reports the new version", Duration::from_secs(60), reports).await?;
+    let produced = producer.stop().await?;
+    let acknowledged = expect_no_acknowledged_loss(&bootstrap, topic, &produced).await?;
+    ensure!(acknowledged > 0, "nothing was acknowledged during the roll");
+    Ok(RollUnderLoad {
+        took,
+        acknowledged,
+        failed_batches: produced.failed.len(),
+        worst: down.worst(),
+        down_together: down.down_together(),
+    })
 }

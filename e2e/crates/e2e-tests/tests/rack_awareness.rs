@@ -9,29 +9,49 @@
 //! - `taintedBrokersSelector` (adobe/koperator's, as a node-recycling tool uses it): a label
 //!   put on broker 0's live pod gets that pod replaced exactly once, through the gated roll;
 //!   the replacement runs in the same rack.
+//! - `concurrentBrokerRestartCountPerRack: 2`: Kafka 3.9.0 → 3.9.1 under acks=all production
+//!   (RF 3, min.insync.replicas 2): controllers one at a time, then the two brokers of a zone
+//!   together, never brokers of two zones down at once, no acknowledged message lost; then back
+//!   to 3.9.0 with the count at 1, one node at a time. Both times are printed.
+//! - `oneBrokerPerNode: true` (required pod anti-affinity on the node name): three combined
+//!   nodes run on three different nodes; a fourth broker stays Pending and the `Reconciling`
+//!   condition names it and the scheduler's reason. Before that, with `disruptionBudget.create`,
+//!   one budget covers the combined nodes (the eviction API refuses a pod two budgets select):
+//!   a drain's eviction of one node is admitted, a second at the same time refused (429).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::Api;
-use kube::api::{ListParams, Patch, PatchParams};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::{EvictParams, ListParams, Patch, PatchParams};
+use kube::{Api, ResourceExt};
 use serde_json::json;
 
 use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::namespace::TestNamespace;
+use e2e_tests::rolling;
 use e2e_tests::wait::{self, Check};
-use e2e_tests::{cruise_control, kafka_cluster, kafka_topic, kcat, namespace};
+use e2e_tests::{cruise_control, kafka_cluster, kafka_topic, kcat, namespace, pod_state, testbed};
 
 const ZONE: &str = "topology.kubernetes.io/zone";
 const BROKERS: [i32; 6] = [0, 1, 2, 3, 4, 5];
 /// The label adobe's node-recycling tool puts on a pod it parks.
 const PARKED_LABEL: &str = "shredder.ethos.adobe.net/upgrade-status";
+const CONTROLLERS: [i32; 3] = [6, 7, 8];
+/// Nine nodes rolled on two shared cores.
+const ROLL_TIMEOUT: Duration = Duration::from_secs(900);
+
+fn image(version: &str) -> String {
+    format!("ghcr.io/adobe/koperator/kafka:2.13-{version}")
+}
 
 fn six_brokers_in_racks() -> Result<serde_json::Value> {
     let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-dedicated-controllers.yaml")?;
     let spec = &mut cluster["spec"];
+    spec["clusterImage"] = json!(image("3.9.0"));
+    spec["rollingUpgradeConfig"]["concurrentBrokerRestartCountPerRack"] = json!(2);
     let mut brokers: Vec<serde_json::Value> =
         BROKERS.iter().map(|id| json!({"id": id, "brokerConfigGroup": "broker"})).collect();
     brokers.extend([6, 7, 8].map(|id| json!({"id": id, "brokerConfigGroup": "controller"})));
@@ -48,6 +68,86 @@ async fn brokers_start_in_the_rack_of_their_node_and_topics_span_three_zones() -
         report_logs_on_failure(outcome, || format!("cluster controller:\n{}", controller.log_tail(40)))
     })
     .await
+}
+
+#[tokio::test]
+async fn one_broker_per_node_leaves_a_fourth_broker_pending_and_says_why() -> Result<()> {
+    namespace::run_isolated("one-per-node", async |ns| {
+        let controller = ControllerProcess::start("cluster-controller", &ns.name, &[]).await?;
+        let outcome = one_per_node(ns).await;
+        report_logs_on_failure(outcome, || format!("cluster controller:\n{}", controller.log_tail(40)))
+    })
+    .await
+}
+
+async fn one_per_node(ns: &TestNamespace) -> Result<()> {
+    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
+    cluster["spec"]["oneBrokerPerNode"] = json!(true);
+    // No Cruise Control: one JVM less, and nothing here needs it.
+    cluster["spec"]["cruiseControlConfig"]["cruiseControlEndpoint"] = json!("absent-cruise-control:8090");
+    cluster["spec"]["disruptionBudget"] = json!({"create": true});
+    kafka_cluster::apply(ns, &cluster).await?;
+    kafka_cluster::wait_running(ns, "kafka").await?;
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    let listed = pods.list(&ListParams::default().labels("app=kafka,kafka_cr=kafka")).await?.items;
+    let nodes: BTreeSet<String> = listed.iter().filter_map(|p| p.spec.as_ref()?.node_name.clone()).collect();
+    ensure!(listed.len() == 3 && nodes.len() == 3, "{} pods on nodes {nodes:?}", listed.len());
+    one_eviction_at_a_time(ns, &listed).await?;
+    wait::eventually("the evicted node's new pod ready", Duration::from_secs(180), || async {
+        let now = pods.list(&ListParams::default().labels("app=kafka,kafka_cr=kafka")).await?.items;
+        let ready = now.iter().filter(|p| p.metadata.deletion_timestamp.is_none() && pod_state::is_ready(p)).count();
+        Ok(if ready == 3 { Check::Done(()) } else { Check::Pending(format!("{ready} of 3 ready")) })
+    })
+    .await?;
+
+    // A broker-only fourth node: every node already runs a pod of the cluster.
+    let group = cluster["spec"]["brokerConfigGroups"]["default"].clone();
+    cluster["spec"]["brokerConfigGroups"]["broker"] = group;
+    cluster["spec"]["brokerConfigGroups"]["broker"]["processRoles"] = json!(["broker"]);
+    cluster["spec"]["brokers"].as_array_mut().context("brokers")?.push(json!({"id": 3, "brokerConfigGroup": "broker"}));
+    kafka_cluster::apply(ns, &cluster).await?;
+    let says = wait::eventually("broker 3 Pending, and the status says why", Duration::from_secs(120), || async {
+        let cluster = kafka_cluster::api(ns).get("kafka").await?;
+        let reconciling = kafka_cluster::condition(&cluster, "Reconciling").map(|c| c.message.clone());
+        Ok(match reconciling {
+            Some(message) if message.contains("broker 3") && message.contains("anti-affinity") => Check::Done(message),
+            other => Check::Pending(format!("Reconciling: {other:?}")),
+        })
+    })
+    .await?;
+    let fourth = pods.list(&ListParams::default().labels("app=kafka,kafka_cr=kafka,brokerId=3")).await?.items;
+    let phase = fourth.first().and_then(|p| p.status.as_ref()?.phase.clone());
+    ensure!(phase.as_deref() == Some("Pending"), "broker 3's pod: {phase:?}");
+    eprintln!("e2e: Reconciling says: {says}");
+    Ok(())
+}
+
+/// One budget, `kafka-pdb`, over the three combined nodes: the first eviction is admitted,
+/// a second at once refused.
+async fn one_eviction_at_a_time(ns: &TestNamespace, pods: &[Pod]) -> Result<()> {
+    let budgets: Api<PodDisruptionBudget> = Api::namespaced(ns.client.clone(), &ns.name);
+    wait::eventually("kafka-pdb allows one disruption of three pods", Duration::from_secs(60), || async {
+        let names: Vec<String> =
+            budgets.list(&ListParams::default()).await?.items.iter().map(|b| b.name_any()).collect();
+        let allowed = budgets
+            .get_opt("kafka-pdb")
+            .await?
+            .and_then(|b| b.status)
+            .map(|s| (s.disruptions_allowed, s.expected_pods));
+        Ok(if names == ["kafka-pdb"] && allowed == Some((1, 3)) {
+            Check::Done(())
+        } else {
+            Check::Pending(format!("budgets {names:?}, kafka-pdb (allowed, expected) {allowed:?}"))
+        })
+    })
+    .await?;
+    // Without the client's retries, which would wait out the 429.
+    let evictions: Api<Pod> = Api::namespaced(testbed::client_without_retries().await?, &ns.name);
+    evictions.evict(&pods[0].name_any(), &EvictParams::default()).await.context("the first eviction")?;
+    match evictions.evict(&pods[1].name_any(), &EvictParams::default()).await {
+        Err(kube::Error::Api(status)) if status.code == 429 => Ok(()),
+        other => anyhow::bail!("a second eviction at once was not refused by the budget: {other:?}"),
+    }
 }
 
 async fn racks(ns: &TestNamespace) -> Result<()> {
@@ -100,7 +200,52 @@ async fn racks(ns: &TestNamespace) -> Result<()> {
             .sum();
         ensure!(restarts == 0, "broker {id}'s containers restarted {restarts} times");
     }
-    replaced_once_when_tainted(ns, &first_pods[&0], &racks[&0], &zones).await
+    replaced_once_when_tainted(ns, &first_pods[&0], &racks[&0], &zones).await?;
+    rolls_rack_by_rack(ns, &racks).await
+}
+
+/// 3.9.0 → 3.9.1 two brokers of a zone at a time, then back one node at a time, under load.
+async fn rolls_rack_by_rack(ns: &TestNamespace, racks: &BTreeMap<i32, String>) -> Result<()> {
+    let bootstrap = kafka_cluster::bootstrap(ns, "kafka");
+    kafka_topic::create_with_kafka_tool(&bootstrap, "load", 6, 3, &[("min.insync.replicas", "2")]).await?;
+    let mut cluster = six_brokers_in_racks()?;
+    cluster["spec"]["taintedBrokersSelector"] = json!({"matchLabels": {PARKED_LABEL: "parked"}});
+
+    cluster["spec"]["clusterImage"] = json!(image("3.9.1"));
+    let (batched, together) = roll_under_load(ns, &cluster, "3.9.1").await?;
+    for down in &together {
+        let brokers: Vec<i32> = down.iter().copied().filter(|id| !CONTROLLERS.contains(id)).collect();
+        let zones: BTreeSet<&String> = brokers.iter().filter_map(|id| racks.get(id)).collect();
+        ensure!(brokers.len() == down.len() || down.len() == 1, "a controller went down with others: {down:?}");
+        ensure!(zones.len() <= 1 && brokers.len() <= 2, "nodes {down:?} were down at once, zones {zones:?}");
+    }
+    let pairs: Vec<&Vec<i32>> = together.iter().filter(|down| down.len() == 2).collect();
+    ensure!(!pairs.is_empty(), "no two brokers of a zone restarted together: {together:?}");
+
+    cluster["spec"]["rollingUpgradeConfig"]["concurrentBrokerRestartCountPerRack"] = json!(1);
+    cluster["spec"]["clusterImage"] = json!(image("3.9.0"));
+    let (one_at_a_time, together) = roll_under_load(ns, &cluster, "3.9.0").await?;
+    ensure!(together.iter().all(|down| down.len() == 1), "one at a time, yet {together:?} were down at once");
+    eprintln!(
+        "e2e: nine nodes rolled in {batched:.0?} with concurrentBrokerRestartCountPerRack 2 (brokers down together: \
+         {pairs:?}), in {one_at_a_time:.0?} one at a time"
+    );
+    Ok(())
+}
+
+/// Rolls all nine nodes to `version` under load: the time it took, the node sets down at once.
+async fn roll_under_load(
+    ns: &TestNamespace,
+    cluster: &serde_json::Value,
+    version: &str,
+) -> Result<(Duration, BTreeSet<Vec<i32>>)> {
+    let nodes: Vec<i32> = BROKERS.iter().chain(&CONTROLLERS).copied().collect();
+    let roll = rolling::roll_under_load(ns, cluster, &nodes, version, "load", ROLL_TIMEOUT).await?;
+    eprintln!(
+        "e2e: rolled to {version} in {:.0?}; {} acknowledged messages all consumed",
+        roll.took, roll.acknowledged
+    );
+    Ok((roll.took, roll.down_together))
 }
 
 /// Labels broker 0's pod as `taintedBrokersSelector` selects: it is replaced, once.

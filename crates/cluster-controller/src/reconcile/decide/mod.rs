@@ -160,11 +160,13 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
     let alerts = rolling_upgrade_alerts::alert_count(&rolling_upgrade_alerts::firing(cluster));
     let moving = graceful::moving_data(&graceful.status);
     let voters = kraft::roll_voters(formation.as_ref());
+    let rack_values = racks.by_broker.iter().map(|(id, rack)| (*id, rack.broker_rack())).collect();
     let gates = rolling::ExternalGates {
         cruise_control_busy: moving.as_deref(),
         rolling_upgrade_alerts: alerts,
         names_pending: &wanted.names_pending,
         voters: voters.as_ref(),
+        racks: &rack_values,
     };
     let roll = rolling::plan(validated, previous, &progress, &gates, known, &mut needs, &mut steps);
     let policy = validated.spec.metadata_version_upgrade;

@@ -13,6 +13,15 @@
 //!    `rollingupgrade` alerts must stay below `failureThreshold`.
 //! 3. Then one node goes: KRaft controllers first, the active controller last of them (each
 //!    controller change of leadership costs an election), then the other nodes by id.
+//!
+//! With `concurrentBrokerRestartCountPerRack` above 1 and racks known, rule 2 makes room for a
+//! rack batch: while the only nodes down are brokers (not controllers) of one rack that the roll
+//! restarted, fewer than that count, another outdated broker of the same rack may go. The
+//! restarting brokers of the rack then do not count against `failureThreshold` or the
+//! registration and ISR gates, but no partition of the candidate may have another replica on a
+//! restarting or out-of-sync broker: every partition loses at most one replica, as in a roll
+//! of one node at a time. (Koperator asks Cruise Control whether `RackAwareDistributionGoal`
+//! holds; the replicas themselves say it more exactly, and without Cruise Control.)
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -37,6 +46,8 @@ pub struct RollNode {
     pub outdated: Option<Outdated>,
     /// Claims the new pod needs that are not seen or not bound yet: the node waits for them.
     pub storage_pending: Vec<String>,
+    /// Its `broker.rack` under `rackAwareness`; None without.
+    pub rack: Option<String>,
 }
 
 /// What the roll does now.
@@ -56,7 +67,24 @@ pub enum RestartReason {
     /// It is down already: replacing it takes nothing away.
     AlreadyDown,
     /// Its pod is not the desired one and Kafka is healthy enough.
-    Outdated { because: Outdated, problems: usize, threshold: i32, controller: ControllerOrder },
+    Outdated {
+        because: Outdated,
+        problems: usize,
+        threshold: i32,
+        controller: ControllerOrder,
+        /// Set when it joins brokers of its rack that are restarting.
+        batch: Option<RackBatch>,
+    },
+}
+
+/// Brokers of one rack restarting together (`concurrentBrokerRestartCountPerRack`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RackBatch {
+    pub rack: String,
+    /// The rack's brokers that are down now, restarted by the roll.
+    pub restarting: Vec<i32>,
+    /// `concurrentBrokerRestartCountPerRack`.
+    pub limit: usize,
 }
 
 /// Where a restarted controller stands in the order controllers go in.
@@ -124,6 +152,13 @@ pub enum RollWait {
         threshold: i32,
         details: Vec<String>,
     },
+    /// `next` would join a rack batch, but one of its partitions has another replica on a
+    /// broker that is restarting or not in sync: it waits for that broker.
+    SharesPartition {
+        next: i32,
+        partition: String,
+        broker: i32,
+    },
 }
 
 impl RollStep {
@@ -151,6 +186,7 @@ impl RollWait {
             Self::ControllerNotInQuorum { .. } => "ControllerNotInQuorum",
             Self::ControllerBehind { .. } => "ControllerCatchingUp",
             Self::OverThreshold { .. } => "FailureThresholdReached",
+            Self::SharesPartition { .. } => "WaitingForReplica",
         }
     }
 }
@@ -175,7 +211,8 @@ impl fmt::Display for RollWait {
                 };
                 write!(
                     f,
-                    "rolling restart of broker {next} waits: broker {node} {what}; one node is restarted at a time"
+                    "rolling restart of broker {next} waits: broker {node} {what}; one node is restarted at a time \
+                     (with concurrentBrokerRestartCountPerRack, several brokers of one rack)"
                 )
             }
             Self::CruiseControlBusy { next, moving } => {
@@ -218,6 +255,11 @@ impl fmt::Display for RollWait {
                 plural(*problems, "problem"),
                 details.join("; ")
             ),
+            Self::SharesPartition { next, partition, broker } => write!(
+                f,
+                "rolling restart of broker {next} waits: partition {partition} also has a replica on broker {broker}, \
+                 which is restarting or not in sync; the two restart one after the other, not together"
+            ),
         }
     }
 }
@@ -226,12 +268,22 @@ impl fmt::Display for RestartReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::AlreadyDown => write!(f, "it is not ready, so replacing it takes nothing away"),
-            Self::Outdated { because, problems, threshold, controller } => {
+            Self::Outdated { because, problems, threshold, controller, batch } => {
                 write!(
                     f,
                     "{because}; Kafka is healthy ({} against failureThreshold {threshold})",
                     plural(*problems, "problem")
                 )?;
+                if let Some(RackBatch { rack, restarting, limit }) = batch {
+                    let ids: Vec<String> = restarting.iter().map(ToString::to_string).collect();
+                    write!(
+                        f,
+                        "; together with {} {} of rack {rack} (concurrentBrokerRestartCountPerRack {limit}), no \
+                         partition having replicas on both",
+                        if ids.len() == 1 { "broker" } else { "brokers" },
+                        ids.join(", ")
+                    )?;
+                }
                 match controller {
                     ControllerOrder::NotController => Ok(()),
                     ControllerOrder::Active => write!(f, "; it is the active controller, restarted last"),
@@ -256,6 +308,8 @@ pub struct Gates<'a> {
     pub alerts: i32,
     /// KRaft controllers' Raft state; None in ZooKeeper mode (or not asked).
     pub controllers: Option<&'a BTreeMap<i32, Result<RaftView, Unavailable>>>,
+    /// `concurrentBrokerRestartCountPerRack`, 1 when unset.
+    pub per_rack: usize,
 }
 
 impl Gates<'_> {
@@ -300,8 +354,23 @@ fn replaceable(nodes: &[RollNode]) -> Vec<&RollNode> {
     outdated(nodes).into_iter().filter(|n| n.storage_pending.is_empty()).collect()
 }
 
+/// The rack batch `next` may join: every node down is a broker (not a controller) the roll
+/// restarted, all of one rack, fewer than `per_rack`, and an outdated ready broker of that rack
+/// is left to go. None when nothing is down or no batch can form.
+fn rack_batch(nodes: &[RollNode], per_rack: usize) -> Option<(RackBatch, &RollNode)> {
+    let down: Vec<&RollNode> = nodes.iter().filter(|n| !n.ready).collect();
+    let rack = down.first()?.rack.as_deref()?;
+    let joinable = |n: &RollNode| !n.is_controller && n.rack.as_deref() == Some(rack);
+    if per_rack < 2 || down.len() >= per_rack || !down.iter().all(|n| joinable(n) && n.outdated.is_none()) {
+        return None;
+    }
+    let candidate = replaceable(nodes).into_iter().find(|n| n.ready && joinable(n))?;
+    let restarting = down.iter().map(|n| n.id).collect();
+    Some((RackBatch { rack: rack.to_owned(), restarting, limit: per_rack }, candidate))
+}
+
 /// Step 1 and the checks that need no Kafka request: `None` means "ask Kafka, then [`decide`]".
-pub fn before_kafka(nodes: &[RollNode], cruise_control_busy: Option<&str>) -> Option<RollStep> {
+pub fn before_kafka(nodes: &[RollNode], cruise_control_busy: Option<&str>, per_rack: usize) -> Option<RollStep> {
     let all_outdated = outdated(nodes);
     let Some(waiting) = all_outdated.first() else { return Some(RollStep::Done) };
     let outdated = replaceable(nodes);
@@ -318,7 +387,7 @@ pub fn before_kafka(nodes: &[RollNode], cruise_control_busy: Option<&str>) -> Op
         let pod = down.pod.clone().expect("outdated nodes have a pod");
         return Some(RollStep::Restart { id: down.id, pod, why: RestartReason::AlreadyDown });
     }
-    if let Some(not_ready) = nodes.iter().find(|n| !n.ready) {
+    if let Some(not_ready) = nodes.iter().find(|n| !n.ready).filter(|_| rack_batch(nodes, per_rack).is_none()) {
         return Some(RollStep::Wait(RollWait::NodeNotReady {
             next: first.id,
             node: not_ready.id,
@@ -333,31 +402,47 @@ pub fn before_kafka(nodes: &[RollNode], cruise_control_busy: Option<&str>) -> Op
 
 /// Steps 2 and 3, once Kafka's health (and the active controller) is known.
 pub fn decide(nodes: &[RollNode], gates: &Gates<'_>) -> RollStep {
-    if let Some(step) = before_kafka(nodes, gates.cruise_control_busy) {
+    if let Some(step) = before_kafka(nodes, gates.cruise_control_busy, gates.per_rack) {
         return step;
     }
     let outdated = replaceable(nodes);
     let Some(first) = outdated.first() else { return RollStep::Done };
-    let next = first.id;
+    let batch = rack_batch(nodes, gates.per_rack);
+    let next = batch.as_ref().map_or(first.id, |(_, candidate)| candidate.id);
+    // The rack's restarting brokers are the batch's own doing, not a problem to wait for.
+    let restarting: BTreeSet<i32> = batch.iter().flat_map(|(batch, _)| batch.restarting.iter().copied()).collect();
     let health = match gates.health {
         Some(Ok(health)) => health,
         Some(Err(error)) => return RollStep::Wait(RollWait::HealthUnknown { next, error: Some(error.clone()) }),
         None => return RollStep::Wait(RollWait::HealthUnknown { next, error: None }),
     };
-    if let Some(missing) = nodes.iter().find(|n| n.is_broker && !health.broker_ids.contains(&n.id)) {
+    if let Some(missing) =
+        nodes.iter().find(|n| n.is_broker && !health.broker_ids.contains(&n.id) && !restarting.contains(&n.id))
+    {
         return RollStep::Wait(RollWait::NotRegistered { next, broker: missing.id });
     }
-    let restarted: BTreeSet<i32> = nodes.iter().filter(|n| n.outdated.is_none()).map(|n| n.id).collect();
+    let restarted: BTreeSet<i32> =
+        nodes.iter().filter(|n| n.outdated.is_none() && !restarting.contains(&n.id)).map(|n| n.id).collect();
     if let Some((id, partitions)) = health.out_of_sync.iter().find(|(id, _)| restarted.contains(id)) {
         return RollStep::Wait(RollWait::NotInSync { next, broker: *id, partitions: partitions.clone() });
     }
     if let Some(wait) = gates.controllers.and_then(|controllers| quorum_wait(next, controllers)) {
         return RollStep::Wait(wait);
     }
-    let (problems, details) = problems(health, gates.alerts);
+    let (problems, details) = problems(health, gates.alerts, &restarting);
     let threshold = gates.failure_threshold.max(1);
     if problems >= usize::try_from(threshold).expect("threshold is at least 1") {
         return RollStep::Wait(RollWait::OverThreshold { next, problems, threshold, details });
+    }
+    if let Some((batch, candidate)) = batch {
+        if let Some(wait) = shared_partition(candidate.id, &restarting, health) {
+            return RollStep::Wait(wait);
+        }
+        let because = candidate.outdated.expect("candidates are outdated");
+        let controller = ControllerOrder::NotController;
+        let why = RestartReason::Outdated { because, problems, threshold, controller, batch: Some(batch) };
+        let pod = candidate.pod.clone().expect("outdated nodes have a pod");
+        return RollStep::Restart { id: candidate.id, pod, why };
     }
     // The active controller goes last of the controllers, before the other nodes.
     let active_controller = gates.active_controller();
@@ -370,20 +455,39 @@ pub fn decide(nodes: &[RollNode], gates: &Gates<'_>) -> RollStep {
         None => ControllerOrder::ActiveUnknown,
     };
     let because = chosen.outdated.expect("chosen among the outdated nodes");
-    let why = RestartReason::Outdated { because, problems, threshold, controller };
+    let why = RestartReason::Outdated { because, problems, threshold, controller, batch: None };
     RollStep::Restart { id: chosen.id, pod: chosen.pod.clone().expect("outdated nodes have a pod"), why }
 }
 
+/// A partition of `candidate` with another replica on a restarting or out-of-sync broker.
+fn shared_partition(candidate: i32, restarting: &BTreeSet<i32>, health: &ReplicaHealth) -> Option<RollWait> {
+    let out_of_sync = |broker: i32, partition: &String| {
+        health.out_of_sync.get(&broker).is_some_and(|partitions| partitions.contains(partition))
+    };
+    health.replica_sets.iter().filter(|(_, replicas)| replicas.contains(&candidate)).find_map(
+        |(partition, replicas)| {
+            let broker = replicas
+                .iter()
+                .copied()
+                .find(|&b| b != candidate && (restarting.contains(&b) || out_of_sync(b, partition)))?;
+            Some(RollWait::SharesPartition { next: candidate, partition: partition.clone(), broker })
+        },
+    )
+}
+
 /// What counts against `failureThreshold`: each offline partition, each broker hosting
-/// out-of-sync replicas, each firing alert. Returns the count and one sentence per kind.
-fn problems(health: &ReplicaHealth, alerts: i32) -> (usize, Vec<String>) {
+/// out-of-sync replicas (but those of a rack batch, `restarting`), each firing alert. Returns
+/// the count and one sentence per kind.
+fn problems(health: &ReplicaHealth, alerts: i32, restarting: &BTreeSet<i32>) -> (usize, Vec<String>) {
     let alerts = usize::try_from(alerts).unwrap_or(0);
-    let count = health.offline_partitions.len() + health.out_of_sync.len() + alerts;
+    let out_of_sync: Vec<(&i32, &Vec<String>)> =
+        health.out_of_sync.iter().filter(|(id, _)| !restarting.contains(id)).collect();
+    let count = health.offline_partitions.len() + out_of_sync.len() + alerts;
     let mut sentences = Vec::new();
     if !health.offline_partitions.is_empty() {
         sentences.push(format!("{} offline", count_and_examples(&health.offline_partitions, "partition")));
     }
-    for (id, partitions) in &health.out_of_sync {
+    for (id, partitions) in out_of_sync {
         sentences.push(format!("broker {id}: {} under-replicated", count_and_examples(partitions, "partition")));
     }
     if alerts > 0 {

@@ -1,11 +1,9 @@
 //! Pure: health-gated rolling restarts. A node whose pod runs an older pod spec or
 //! configuration than the desired one (or that another operator made, or that is named as
 //! before this operator named pods as Koperator) gets its pod replaced, one node at a time,
-//! only while Kafka is healthy (see [`gate`] for the gates). The replacement pod is created by the broker
-//! step of the next pass, with the desired configuration.
-//!
-//! `concurrentBrokerRestartCountPerRack` above 1 (several brokers of one rack at once) is not
-//! implemented yet; one node restarts at a time.
+//! only while Kafka is healthy (see [`gate`] for the gates), or with
+//! `concurrentBrokerRestartCountPerRack` several brokers of one rack together. The replacement
+//! pod is created by the broker step of the next pass, with the desired configuration.
 
 mod gate;
 
@@ -55,6 +53,8 @@ pub struct ExternalGates<'a> {
     /// (a node that is to become a controller is none until it joined); None: every node with
     /// the controller role.
     pub voters: Option<&'a std::collections::BTreeSet<i32>>,
+    /// Each broker's `broker.rack` under `rackAwareness` (empty without).
+    pub racks: &'a std::collections::BTreeMap<i32, String>,
 }
 
 /// The roll's step for this pass (a pod deletion onto `steps`), and its status.
@@ -68,12 +68,13 @@ pub fn plan(
     steps: &mut Vec<Step>,
 ) -> RollStatus {
     let cruise_control_busy = external.cruise_control_busy;
-    let nodes = roll_nodes(cluster, brokers, external.voters);
+    let nodes = roll_nodes(cluster, brokers, external.voters, external.racks);
+    let per_rack = per_rack(cluster);
     let waiting_for_names =
         gate::outdated(&nodes).first().map(|next| next.id).filter(|_| !external.names_pending.is_empty());
     let before_kafka = match waiting_for_names {
         Some(next) => Some(RollStep::Wait(RollWait::NamesPending { next, names: external.names_pending.to_vec() })),
-        None => gate::before_kafka(&nodes, cruise_control_busy),
+        None => gate::before_kafka(&nodes, cruise_control_busy, per_rack),
     };
     let step = match before_kafka {
         Some(step) => step,
@@ -93,6 +94,7 @@ pub fn plan(
                 failure_threshold: cluster.spec.rolling_upgrade_config.failure_threshold,
                 alerts: external.rolling_upgrade_alerts,
                 controllers,
+                per_rack,
             };
             gate::decide(&nodes, &gates)
         }
@@ -113,10 +115,17 @@ pub fn plan(
     }
 }
 
+/// `concurrentBrokerRestartCountPerRack` where racks exist to restart brokers of, else 1.
+fn per_rack(cluster: &ValidatedCluster) -> usize {
+    let count = cluster.spec.rolling_upgrade_config.concurrent_broker_restart_count_per_rack.unwrap_or(1);
+    if cluster.spec.rack_awareness.is_some() { usize::try_from(count).unwrap_or(1).max(1) } else { 1 }
+}
+
 fn roll_nodes(
     cluster: &ValidatedCluster,
     brokers: &[BrokerProgress],
     voters: Option<&std::collections::BTreeSet<i32>>,
+    racks: &std::collections::BTreeMap<i32, String>,
 ) -> Vec<RollNode> {
     cluster
         .brokers
@@ -140,6 +149,7 @@ fn roll_nodes(
                 is_broker: model.is_broker() && !progress.runs_without_broker_role,
                 outdated: pod.as_ref().and(progress.outdated()),
                 storage_pending: progress.storage_pending.clone(),
+                rack: racks.get(&model.id).cloned(),
                 pod,
                 ready: progress.is_ready(),
             })
