@@ -398,9 +398,12 @@ async fn add_finalizers(
     plan.creates.retain(|(key, _)| !failed.contains(key));
     plan.growths.retain(|(key, _)| !failed.contains(key));
     plan.config_changes.retain(|(key, _, _)| !failed.contains(key));
+    // The planned outcome stays, with the failure added: a finalizer read from a stale cache
+    // fails its patch's test (422) for a topic created in the previous pass, and an outcome
+    // reset to "not managed" would be written to its status over `managedBy`, after which the
+    // topic would look like someone else's (TopicExists).
     for (key, error) in &failures {
-        let outcome = plan.outcomes.entry(key.clone()).or_default();
-        *outcome = Outcome::default().with_problem(ProblemKind::ApiError, operator_runtime::error_chain(error));
+        plan.outcomes.entry(key.clone()).or_default().push(ProblemKind::ApiError, operator_runtime::error_chain(error));
     }
     let count = failures.len();
     failures.into_iter().next().map(|(_, source)| PassError::AddFinalizers { failed: count, source })
