@@ -17,6 +17,7 @@ use crate::reconcile::decide::certificates::{CERTIFICATES, CertificatesReport};
 use crate::reconcile::decide::kraft::KraftReport;
 pub use crate::reconcile::decide::outcome::DynamicConfigStatus;
 use crate::reconcile::decide::outcome::{BrokerProgress, GracefulStatus, RollReport, RollStatus, StatusDraft};
+use crate::reconcile::decide::rolling::BudgetGate;
 use crate::reconcile::decide::{ClaimResize, CruiseControlReport, TopicReport};
 
 /// Condition, present when the spec has fields this operator accepts but does not act on yet.
@@ -39,6 +40,9 @@ pub const CONTROLLER_QUORUM: &str = "ControllerQuorum";
 /// Condition, present while a rolling restart is in progress: which node restarts, or which
 /// node and which gate the roll waits for.
 pub const ROLLING_UPGRADE: &str = "RollingUpgrade";
+/// Condition, present with `disruptionBudget.create`: whether the PodDisruptionBudgets admit an
+/// eviction (a node drain) now, or which node or gate holds them closed.
+pub const DISRUPTION_BUDGET: &str = "DisruptionBudget";
 pub use crate::reconcile::decide::outcome::DYNAMIC_CONFIG;
 #[path = "status_takeover.rs"]
 mod takeover;
@@ -173,6 +177,7 @@ pub fn running_status(
     set_spec_warnings(&mut status, &cluster.warnings, generation, now.clone());
     set_graceful_actions(&mut status, &graceful.waits, generation, now.clone());
     set_rolling_upgrade(&mut status, roll, generation, now.clone());
+    set_disruption_budget(&mut status, roll.budget.as_ref(), generation, now.clone());
     set_dynamic_config(&mut status, dynamic_config, generation, now.clone());
     set_volume_resize(&mut status, resizes, generation, now.clone());
     set_storage_retained(&mut status, retained_claims, generation, now.clone());
@@ -207,6 +212,37 @@ fn set_controller_quorum(status: &mut KafkaClusterStatus, kraft: &KraftReport, g
             true,
             "VotersMatchSpec",
             format!("dynamic quorum (KIP-853); voters {voters}"),
+            generation,
+            now,
+        ),
+    };
+    conditions::upsert(&mut status.conditions, condition);
+}
+
+fn set_disruption_budget(
+    status: &mut KafkaClusterStatus,
+    gate: Option<&BudgetGate>,
+    generation: Option<i64>,
+    now: Time,
+) {
+    let condition = match gate {
+        None => {
+            status.conditions.retain(|c| c.type_ != DISRUPTION_BUDGET);
+            return;
+        }
+        Some(BudgetGate::Open) => conditions::new(
+            DISRUPTION_BUDGET,
+            true,
+            "EvictionsAllowed",
+            "Kafka is healthy: the PodDisruptionBudgets let a drain evict nodes within disruptionBudget.budget",
+            generation,
+            now,
+        ),
+        Some(BudgetGate::Closed(hold)) => conditions::new(
+            DISRUPTION_BUDGET,
+            false,
+            "EvictionsHeld",
+            format!("the PodDisruptionBudgets admit no eviction (a drain waits) until Kafka is healthy: {hold}"),
             generation,
             now,
         ),

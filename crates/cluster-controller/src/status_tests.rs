@@ -139,7 +139,7 @@ fn a_roll_is_rolling_upgrading_with_its_gate_and_records_its_success_when_done()
         threshold: 1,
         details: vec!["broker 1: 3 partitions under-replicated".into()],
     };
-    let roll = RollStatus { in_progress: true, report: Some(RollReport::Waiting(wait)) };
+    let roll = RollStatus { in_progress: true, report: Some(RollReport::Waiting(wait)), budget: None };
     let idle = RollStatus::default();
     let status = |previous: Option<&KafkaClusterStatus>, roll: &RollStatus, now| {
         running_status(previous, &cluster, &StatusDraft { roll: roll.clone(), ..draft(&brokers) }, at(now))

@@ -20,7 +20,7 @@ pub mod envoy;
 mod labels;
 mod name_bridge;
 pub mod node_port;
-mod pdb;
+pub mod pdb;
 pub mod pki;
 mod pod;
 mod pvc;
@@ -156,7 +156,7 @@ pub fn cluster_objects(cluster: &ValidatedCluster, headless: HeadlessSelection) 
     services.extend(cruise_control::service(cluster));
     ClusterObjects {
         services,
-        pod_disruption_budgets: pdb::pod_disruption_budgets(cluster),
+        pod_disruption_budgets: pdb::pod_disruption_budgets(cluster, false),
         config_maps: vec![config_map::jmx_exporter_config_map(cluster)],
     }
 }

@@ -13,27 +13,21 @@
 //!   (RF 3, min.insync.replicas 2): controllers one at a time, then the two brokers of a zone
 //!   together, never brokers of two zones down at once, no acknowledged message lost; then back
 //!   to 3.9.0 with the count at 1, one node at a time. Both times are printed.
-//! - `oneBrokerPerNode: true` (required pod anti-affinity on the node name): three combined
-//!   nodes run on three different nodes; a fourth broker stays Pending and the `Reconciling`
-//!   condition names it and the scheduler's reason. Before that, with `disruptionBudget.create`,
-//!   one budget covers the combined nodes (the eviction API refuses a pod two budgets select):
-//!   a drain's eviction of one node is admitted, a second at the same time refused (429).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::{Node, Pod};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{EvictParams, ListParams, Patch, PatchParams};
-use kube::{Api, ResourceExt};
+use kube::Api;
+use kube::api::{ListParams, Patch, PatchParams};
 use serde_json::json;
 
 use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::namespace::TestNamespace;
 use e2e_tests::rolling;
 use e2e_tests::wait::{self, Check};
-use e2e_tests::{cruise_control, kafka_cluster, kafka_topic, kcat, namespace, pod_state, testbed};
+use e2e_tests::{cruise_control, kafka_cluster, kafka_topic, kcat, namespace};
 
 const ZONE: &str = "topology.kubernetes.io/zone";
 const BROKERS: [i32; 6] = [0, 1, 2, 3, 4, 5];
@@ -68,86 +62,6 @@ async fn brokers_start_in_the_rack_of_their_node_and_topics_span_three_zones() -
         report_logs_on_failure(outcome, || format!("cluster controller:\n{}", controller.log_tail(40)))
     })
     .await
-}
-
-#[tokio::test]
-async fn one_broker_per_node_leaves_a_fourth_broker_pending_and_says_why() -> Result<()> {
-    namespace::run_isolated("one-per-node", async |ns| {
-        let controller = ControllerProcess::start("cluster-controller", &ns.name, &[]).await?;
-        let outcome = one_per_node(ns).await;
-        report_logs_on_failure(outcome, || format!("cluster controller:\n{}", controller.log_tail(40)))
-    })
-    .await
-}
-
-async fn one_per_node(ns: &TestNamespace) -> Result<()> {
-    let mut cluster = kafka_cluster::sample("deploy/samples/kafkacluster-kraft-combined.yaml")?;
-    cluster["spec"]["oneBrokerPerNode"] = json!(true);
-    // No Cruise Control: one JVM less, and nothing here needs it.
-    cluster["spec"]["cruiseControlConfig"]["cruiseControlEndpoint"] = json!("absent-cruise-control:8090");
-    cluster["spec"]["disruptionBudget"] = json!({"create": true});
-    kafka_cluster::apply(ns, &cluster).await?;
-    kafka_cluster::wait_running(ns, "kafka").await?;
-    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
-    let listed = pods.list(&ListParams::default().labels("app=kafka,kafka_cr=kafka")).await?.items;
-    let nodes: BTreeSet<String> = listed.iter().filter_map(|p| p.spec.as_ref()?.node_name.clone()).collect();
-    ensure!(listed.len() == 3 && nodes.len() == 3, "{} pods on nodes {nodes:?}", listed.len());
-    one_eviction_at_a_time(ns, &listed).await?;
-    wait::eventually("the evicted node's new pod ready", Duration::from_secs(180), || async {
-        let now = pods.list(&ListParams::default().labels("app=kafka,kafka_cr=kafka")).await?.items;
-        let ready = now.iter().filter(|p| p.metadata.deletion_timestamp.is_none() && pod_state::is_ready(p)).count();
-        Ok(if ready == 3 { Check::Done(()) } else { Check::Pending(format!("{ready} of 3 ready")) })
-    })
-    .await?;
-
-    // A broker-only fourth node: every node already runs a pod of the cluster.
-    let group = cluster["spec"]["brokerConfigGroups"]["default"].clone();
-    cluster["spec"]["brokerConfigGroups"]["broker"] = group;
-    cluster["spec"]["brokerConfigGroups"]["broker"]["processRoles"] = json!(["broker"]);
-    cluster["spec"]["brokers"].as_array_mut().context("brokers")?.push(json!({"id": 3, "brokerConfigGroup": "broker"}));
-    kafka_cluster::apply(ns, &cluster).await?;
-    let says = wait::eventually("broker 3 Pending, and the status says why", Duration::from_secs(120), || async {
-        let cluster = kafka_cluster::api(ns).get("kafka").await?;
-        let reconciling = kafka_cluster::condition(&cluster, "Reconciling").map(|c| c.message.clone());
-        Ok(match reconciling {
-            Some(message) if message.contains("broker 3") && message.contains("anti-affinity") => Check::Done(message),
-            other => Check::Pending(format!("Reconciling: {other:?}")),
-        })
-    })
-    .await?;
-    let fourth = pods.list(&ListParams::default().labels("app=kafka,kafka_cr=kafka,brokerId=3")).await?.items;
-    let phase = fourth.first().and_then(|p| p.status.as_ref()?.phase.clone());
-    ensure!(phase.as_deref() == Some("Pending"), "broker 3's pod: {phase:?}");
-    eprintln!("e2e: Reconciling says: {says}");
-    Ok(())
-}
-
-/// One budget, `kafka-pdb`, over the three combined nodes: the first eviction is admitted,
-/// a second at once refused.
-async fn one_eviction_at_a_time(ns: &TestNamespace, pods: &[Pod]) -> Result<()> {
-    let budgets: Api<PodDisruptionBudget> = Api::namespaced(ns.client.clone(), &ns.name);
-    wait::eventually("kafka-pdb allows one disruption of three pods", Duration::from_secs(60), || async {
-        let names: Vec<String> =
-            budgets.list(&ListParams::default()).await?.items.iter().map(|b| b.name_any()).collect();
-        let allowed = budgets
-            .get_opt("kafka-pdb")
-            .await?
-            .and_then(|b| b.status)
-            .map(|s| (s.disruptions_allowed, s.expected_pods));
-        Ok(if names == ["kafka-pdb"] && allowed == Some((1, 3)) {
-            Check::Done(())
-        } else {
-            Check::Pending(format!("budgets {names:?}, kafka-pdb (allowed, expected) {allowed:?}"))
-        })
-    })
-    .await?;
-    // Without the client's retries, which would wait out the 429.
-    let evictions: Api<Pod> = Api::namespaced(testbed::client_without_retries().await?, &ns.name);
-    evictions.evict(&pods[0].name_any(), &EvictParams::default()).await.context("the first eviction")?;
-    match evictions.evict(&pods[1].name_any(), &EvictParams::default()).await {
-        Err(kube::Error::Api(status)) if status.code == 429 => Ok(()),
-        other => anyhow::bail!("a second eviction at once was not refused by the budget: {other:?}"),
-    }
 }
 
 async fn racks(ns: &TestNamespace) -> Result<()> {

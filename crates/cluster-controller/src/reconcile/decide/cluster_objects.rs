@@ -46,10 +46,6 @@ pub fn plan(
         let current = observed.config_maps.get(&config_map.name_any()).map(AsRef::as_ref);
         steps.extend(apply_step(config_map, current, Desired::ConfigMap));
     }
-    for pdb in objects.pod_disruption_budgets {
-        let current = observed.pod_disruption_budgets.get(&pdb.name_any()).map(AsRef::as_ref);
-        steps.extend(apply_step(pdb, current, Desired::PodDisruptionBudget));
-    }
     // After the Services they add records to.
     let mut wanted_bridges = BTreeSet::new();
     for (service, bridged) in &names.bridges {
@@ -86,6 +82,15 @@ pub fn plan(
         steps.push(Step::new(Action::Delete { kind: OwnedKind::EndpointSlice, name: name.clone() }));
     }
     wanted
+}
+
+/// The PodDisruptionBudgets (see [`plan`] for removed ones), closed while Kafka's health holds
+/// evictions: decided after the roll, whose gates say so.
+pub fn plan_budgets(cluster: &ValidatedCluster, observed: &ObservedCluster, closed: bool, steps: &mut Vec<Step>) {
+    for pdb in build::pdb::pod_disruption_budgets(cluster, closed) {
+        let current = observed.pod_disruption_budgets.get(&pdb.name_any()).map(AsRef::as_ref);
+        steps.extend(apply_step(pdb, current, Desired::PodDisruptionBudget));
+    }
 }
 
 /// Objects this operator applied carry the hash of what it applied.

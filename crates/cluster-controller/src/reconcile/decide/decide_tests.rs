@@ -713,3 +713,41 @@ fn a_tainted_brokers_selector_matching_every_pod_replaces_none_and_warns() {
     let warnings = world.validated().warnings;
     assert!(warnings.iter().any(|w| w.starts_with("spec.taintedBrokersSelector: matches the labels")), "{warnings:?}");
 }
+
+fn budget_min_available(world: &World) -> Option<k8s_openapi::apimachinery::pkg::util::intstr::IntOrString> {
+    let budget = world.observed.pod_disruption_budgets.get("kafka-pdb").expect("kafka-pdb applied");
+    budget.spec.as_ref().and_then(|s| s.min_available.clone())
+}
+
+fn budget_condition(world: &World) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+    let status = world.cluster.status.as_ref().expect("status");
+    let found = status.conditions.iter().find(|c| c.type_ == crate::status::DISRUPTION_BUDGET);
+    found.expect("a DisruptionBudget condition").clone()
+}
+
+#[test]
+fn the_disruption_budget_admits_evictions_only_while_kafka_is_healthy() {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let mut cluster = kraft_combined();
+    cluster.spec.disruption_budget =
+        Some(crd_types::kafka_cluster::DisruptionBudget { create: Some(true), budget: None });
+    let mut world = World::new(cluster);
+    world.settle();
+    assert_eq!(budget_min_available(&world), Some(IntOrString::Int(2)), "open: one of three nodes may go");
+    assert_eq!(budget_condition(&world).status, "True");
+    assert!(world.pass().is_empty(), "at rest the budget costs no write");
+
+    // A broker out of an ISR (just back from a drain): the budget closes.
+    let mut lagging = ReplicaHealth { broker_ids: vec![0, 1, 2], ..Default::default() };
+    lagging.out_of_sync.insert(1, vec!["orders-0".into()]);
+    world.facts.replica_health = Some(Ok(lagging));
+    assert!(world.pass().contains(&"apply PodDisruptionBudget kafka-pdb".to_owned()));
+    assert_eq!(budget_min_available(&world), Some(IntOrString::Int(3)), "closed: no node may go");
+    let held = budget_condition(&world);
+    assert_eq!((held.status.as_str(), held.reason.as_str()), ("False", "EvictionsHeld"));
+    assert!(held.message.contains("broker 1 is out of the ISR of 1 partition(s)"), "{}", held.message);
+
+    world.facts = healthy(&[0, 1, 2]);
+    world.pass();
+    assert_eq!(budget_min_available(&world), Some(IntOrString::Int(2)), "open again");
+}

@@ -169,6 +169,8 @@ pub fn decide(inputs: &Inputs<'_>, known: &Facts) -> Decision {
         racks: &rack_values,
     };
     let roll = rolling::plan(validated, previous, &progress, &gates, known, &mut needs, &mut steps);
+    let budgets_closed = matches!(roll.budget, Some(rolling::BudgetGate::Closed(_)));
+    cluster_objects::plan_budgets(validated, observed, budgets_closed, &mut steps);
     let policy = validated.spec.metadata_version_upgrade;
     let kraft = kraft::plan(formation.as_ref(), &progress, policy, roll.in_progress, known, &mut needs, &mut steps);
 

@@ -5,6 +5,7 @@
 //! `concurrentBrokerRestartCountPerRack` several brokers of one rack together. The replacement
 //! pod is created by the broker step of the next pass, with the desired configuration.
 
+mod budget;
 mod gate;
 
 use crd_types::kafka_cluster::{ClusterState, KafkaClusterStatus};
@@ -14,6 +15,7 @@ use crate::reconcile::decide::brokers::{BrokerPhase, BrokerProgress};
 use crate::reconcile::decide::facts::{Facts, Needs};
 use crate::reconcile::decide::plan::{Action, Notice, Step};
 
+pub use budget::BudgetGate;
 use gate::{Gates, RollNode, RollStep};
 pub use gate::{RestartReason, RollWait};
 
@@ -23,6 +25,8 @@ pub struct RollStatus {
     pub in_progress: bool,
     /// What the roll does or waits for.
     pub report: Option<RollReport>,
+    /// Whether the PodDisruptionBudgets admit an eviction; None without budgets.
+    pub budget: Option<BudgetGate>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -70,6 +74,8 @@ pub fn plan(
     let cruise_control_busy = external.cruise_control_busy;
     let nodes = roll_nodes(cluster, brokers, external.voters, external.racks);
     let per_rack = per_rack(cluster);
+    let controller_ids: Vec<i32> = nodes.iter().filter(|n| n.is_controller).map(|n| n.id).collect();
+    let budget = budget_gate(cluster, &nodes, external, &controller_ids, known, needs);
     let waiting_for_names =
         gate::outdated(&nodes).first().map(|next| next.id).filter(|_| !external.names_pending.is_empty());
     let before_kafka = match waiting_for_names {
@@ -82,12 +88,7 @@ pub fn plan(
             let health = known.replica_health(needs);
             // Every controller: the quorum must be whole before any node goes, and the active
             // one goes last of the controllers.
-            let controllers = if cluster.is_kraft() {
-                let ids: Vec<i32> = nodes.iter().filter(|n| n.is_controller).map(|n| n.id).collect();
-                known.controllers(ids, needs)
-            } else {
-                None
-            };
+            let controllers = if cluster.is_kraft() { known.controllers(controller_ids.clone(), needs) } else { None };
             let gates = Gates {
                 cruise_control_busy,
                 health,
@@ -102,17 +103,35 @@ pub fn plan(
     let was_rolling = previous.and_then(|p| p.state) == Some(ClusterState::ClusterRollingUpgrading);
     let all_ready = brokers.iter().all(BrokerProgress::is_ready);
     match step {
-        RollStep::Done => RollStatus { in_progress: was_rolling && !all_ready, report: None },
-        RollStep::Wait(wait) => RollStatus { in_progress: true, report: Some(RollReport::Waiting(wait)) },
+        RollStep::Done => RollStatus { in_progress: was_rolling && !all_ready, report: None, budget },
+        RollStep::Wait(wait) => RollStatus { in_progress: true, report: Some(RollReport::Waiting(wait)), budget },
         RollStep::Restart { id, pod, why } => {
             let note = format!("restarting broker {id} (pod {pod}): {why}");
             steps.push(Step::noted(
                 Action::RestartPod { pod: pod.clone() },
                 Notice::normal("RollingRestart", "RestartBroker", note),
             ));
-            RollStatus { in_progress: true, report: Some(RollReport::Restarting { id, pod, why }) }
+            RollStatus { in_progress: true, report: Some(RollReport::Restarting { id, pod, why }), budget }
         }
     }
+}
+
+/// Whether the PodDisruptionBudgets admit an eviction; None without budgets. Asks Kafka only
+/// while every node is up and Cruise Control idle.
+fn budget_gate(
+    cluster: &ValidatedCluster,
+    nodes: &[RollNode],
+    external: &ExternalGates<'_>,
+    controller_ids: &[i32],
+    known: &Facts,
+    needs: &mut Needs,
+) -> Option<BudgetGate> {
+    cluster.spec.disruption_budget.as_ref().filter(|b| b.create == Some(true))?;
+    if let Some(hold) = budget::before_kafka(nodes, external.cruise_control_busy) {
+        return Some(BudgetGate::Closed(hold));
+    }
+    let controllers = if cluster.is_kraft() { known.controllers(controller_ids.to_vec(), needs) } else { None };
+    Some(budget::with_kafka(nodes, known.replica_health(needs), controllers, external.rolling_upgrade_alerts))
 }
 
 /// `concurrentBrokerRestartCountPerRack` where racks exist to restart brokers of, else 1.
