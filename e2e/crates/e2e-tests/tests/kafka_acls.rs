@@ -40,6 +40,9 @@ const ADMIN: &str = "acl-admin";
 /// ACLs reach each broker's authorizer through the metadata log, a moment after CreateAcls.
 const PROPAGATION: Duration = Duration::from_secs(60);
 const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
+/// Quota checks run kafka-configs, one call of which may take most of a minute on a loaded
+/// machine: the window leaves room for a second look.
+const QUOTA_WINDOW: Duration = Duration::from_secs(60 + 90);
 const EVERYTHING: &str = "-,-,-,-,-,-,-";
 /// The TLS cluster's `sasl_ssl` listener.
 const SCRAM_PORT: u16 = 29094;
@@ -243,7 +246,7 @@ async fn a_scram_user_gets_what_its_bindings_grant(admin: &Admin, bootstrap: &st
 async fn a_quota_is_what_kafka_configs_shows(admin: &Admin) -> Result<()> {
     let (answers, requests) = admin.probe("quota-set", &["carol", "producer_byte_rate=1048576"]).await?;
     ensure!(answers == ["carol\tok"] && requests == 1, "quota-set: {answers:?} in {requests} requests");
-    wait::eventually("carol's quota in kafka-configs and DescribeClientQuotas", PROPAGATION, || async {
+    wait::eventually("carol's quota in kafka-configs and DescribeClientQuotas", QUOTA_WINDOW, || async {
         let described = admin.probe("quota-describe", &[]).await?.0;
         let shown = admin.kafka_configs_user("carol").await?;
         let ours = described == ["carol\tproducer_byte_rate=1048576"];
@@ -256,7 +259,7 @@ async fn a_quota_is_what_kafka_configs_shows(admin: &Admin) -> Result<()> {
     .await?;
     let (answers, _) = admin.probe("quota-remove", &["carol", "producer_byte_rate"]).await?;
     ensure!(answers == ["carol\tok"], "quota-remove: {answers:?}");
-    wait::eventually("carol's quota gone", PROPAGATION, || async {
+    wait::eventually("carol's quota gone", QUOTA_WINDOW, || async {
         let described = admin.probe("quota-describe", &[]).await?.0;
         let shown = admin.kafka_configs_user("carol").await?;
         Ok(if described.is_empty() && !shown.contains("producer_byte_rate") {
