@@ -311,10 +311,18 @@ async fn burst(bed: &Bed<'_>) -> Result<()> {
     if let Some(degraded) = degraded {
         bail!("burst KafkaTopics are Degraded: {degraded}");
     }
-    let in_kafka = topics::topic_names(&bed.bootstrap).await?;
-    let missing: Vec<&String> = names.iter().filter(|name| !in_kafka.contains(*name)).collect();
-    ensure!(missing.is_empty(), "Ready, but not in Kafka: {missing:?}");
-    Ok(())
+    // Ready follows the controller's acceptance of CreateTopics; the broker answering the
+    // metadata request learns of the topic from the metadata log a moment later.
+    wait::eventually("every Ready burst KafkaTopic is in Kafka's metadata", Duration::from_secs(30), || async {
+        let in_kafka = topics::topic_names(&bed.bootstrap).await?;
+        let missing: Vec<&String> = names.iter().filter(|name| !in_kafka.contains(*name)).collect();
+        Ok(if missing.is_empty() {
+            Check::Done(())
+        } else {
+            Check::Pending(format!("Ready, but not in Kafka: {missing:?}"))
+        })
+    })
+    .await
 }
 
 async fn deletion(bed: &Bed<'_>) -> Result<()> {
