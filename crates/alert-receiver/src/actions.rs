@@ -16,6 +16,7 @@ use grpc_contracts::actions_v1::{
     ExplicitBrokerSettings, FewestReplicas, GrowDiskRequest, RemoveBrokerRequest, ReportRollingUpgradeAlertsRequest,
     add_broker_request, grow_disk_request, remove_broker_request,
 };
+use operator_runtime::trace_context::Traced;
 
 use crate::commands::{self, BROKER_ID_LABEL, Command, Growth, KAFKA_CR_LABEL, NewBroker, Target};
 use crate::dedupe::DedupeCache;
@@ -42,7 +43,7 @@ pub struct Outcome {
 pub struct Unavailable(String);
 
 pub struct Executor {
-    client: ClusterActionsClient<Channel>,
+    client: ClusterActionsClient<Traced<Channel>>,
     kube: kube::Client,
     cache: DedupeCache<Outcome>,
     dedupe_ttl: Duration,
@@ -67,7 +68,7 @@ impl Executor {
     ) -> Result<Self, tonic::transport::Error> {
         let channel = Endpoint::from_shared(endpoint.to_owned())?.timeout(CALL_TIMEOUT).connect_lazy();
         Ok(Self {
-            client: ClusterActionsClient::new(channel),
+            client: ClusterActionsClient::new(Traced::new(channel)),
             kube,
             cache: DedupeCache::default(),
             dedupe_ttl,

@@ -17,6 +17,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
 use serde::Serialize;
+use tracing::field::Empty;
 
 use crate::actions::{Executor, Outcome};
 use crate::auth::{self, WebhookAuth};
@@ -52,11 +53,19 @@ pub fn router(executor: Arc<Executor>, auth: WebhookAuth, max_body_bytes: usize)
         }))
 }
 
+/// One span per post: the parent of the ClusterActions calls it makes, whose client spans
+/// send its context along, so that an alert and what the cluster controller did about it are
+/// one trace.
+#[tracing::instrument(name = "alertmanager webhook", skip_all, fields(alert_count = Empty, firing = Empty))]
 async fn webhook(State(executor): State<Arc<Executor>>, body: Bytes) -> Response {
     let notification = match payload::parse(&body) {
         Ok(notification) => notification,
         Err(error) => return (StatusCode::BAD_REQUEST, format!("{error}\n")).into_response(),
     };
+    let firing: Vec<&str> = notification.alerts.iter().filter(|alert| alert.is_firing()).map(|a| a.name()).collect();
+    let span = tracing::Span::current();
+    span.record("alert_count", notification.alerts.len());
+    span.record("firing", firing.join(","));
     let mut reports = Vec::new();
     let mut unavailable = None;
     for alert in notification.alerts.iter().filter(|alert| alert.is_firing()) {

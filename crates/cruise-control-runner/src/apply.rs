@@ -10,6 +10,8 @@ use k8s_openapi::jiff::Timestamp;
 use crd_types::CruiseControlOperationStatus;
 use crd_types::cruise_control_operation::ErrorPolicy;
 use cruise_control_client::{CruiseControlClient, Error, TaskRequest};
+use operator_runtime::trace_context;
+use tracing::Instrument as _;
 
 use crate::decision::{Plan, Situation, Wait};
 use crate::kube_writes::{Notice, OperationWriter, WriteError};
@@ -59,11 +61,22 @@ pub async fn apply(context: &Context<'_>, operations: &[OperationView], plan: Pl
         let mut status = operation.status.clone();
         status.current_task = Some(planned.task);
         let mut entry = Applied { status, situation: planned.situation, notices: Vec::new() };
-        if plan.stop.as_deref() == Some(name.as_str()) {
-            stop(context, operation, &mut entry).await;
-        }
-        let started_now = plan.start.as_deref() == Some(name.as_str())
-            && start(context, operation, plan.add_finalizer.contains(&name), &mut entry, &mut write_failures).await;
+        let stopping = plan.stop.as_deref() == Some(name.as_str());
+        let starting = plan.start.as_deref() == Some(name.as_str());
+        let started_now = if stopping || starting {
+            async {
+                if stopping {
+                    stop(context, operation, &mut entry).await;
+                }
+                starting
+                    && start(context, operation, plan.add_finalizer.contains(&name), &mut entry, &mut write_failures)
+                        .await
+            }
+            .instrument(task_span(operation))
+            .await
+        } else {
+            false
+        };
         record_transition(context.metrics, operation, &mut entry, started_now);
         applied.insert(name, entry);
     }
@@ -77,6 +90,18 @@ pub async fn apply(context: &Context<'_>, operations: &[OperationView], plan: Pl
         }
     }
     AppliedPlan { operations: applied, write_failures }
+}
+
+/// The span a start or a stop of `operation`'s task runs in: the child of the span that created
+/// the operation (its traceparent annotation), so the trace of the pass that asked for the task
+/// shows what became of it. A parent rather than a link: a start or a stop is one short request
+/// about that operation. The hours a task may run in between are not spanned: a span per poll
+/// would add one to the creator's trace every few seconds.
+fn task_span(operation: &OperationView) -> tracing::Span {
+    let span = tracing::info_span!("cruise control task", operation = %operation.name, task = %operation.describe());
+    let parent = operation.trace_parent.as_deref().and_then(trace_context::context_from_traceparent);
+    trace_context::set_parent(&span, parent);
+    span
 }
 
 async fn stop(context: &Context<'_>, operation: &OperationView, entry: &mut Applied) {

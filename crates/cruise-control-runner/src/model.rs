@@ -12,6 +12,7 @@ use crd_types::cruise_control_operation::{CruiseControlTask, CruiseControlTaskOp
 use crd_types::labels::{KAFKA_CR, PAUSE};
 use crd_types::{CruiseControlOperation, CruiseControlOperationStatus};
 use cruise_control_client::UserTaskStatus;
+use operator_runtime::trace_context::TRACEPARENT_ANNOTATION;
 
 /// Koperator's finalizer name, so operations Koperator created are handled the same way after
 /// a migration. It is on an operation only while its task may move data (added before the
@@ -55,6 +56,8 @@ pub struct OperationView {
     pub paused: bool,
     pub error_policy: ErrorPolicy,
     pub ttl_after_finished: Option<Duration>,
+    /// The W3C `traceparent` of the span that created the operation, if its creator recorded one.
+    pub trace_parent: Option<String>,
     /// `status.currentTask`.
     pub task: CruiseControlTask,
     /// The whole status as read, for comparing with the status a pass wants.
@@ -81,6 +84,7 @@ impl OperationView {
             paused: operation.labels().get(PAUSE).is_some_and(|value| value == "true"),
             error_policy: operation.spec.error_policy.unwrap_or_default(),
             ttl_after_finished: ttl.map(Duration::from_secs),
+            trace_parent: operation.annotations().get(TRACEPARENT_ANNOTATION).cloned(),
             task,
             status,
         })

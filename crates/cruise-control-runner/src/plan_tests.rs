@@ -37,6 +37,7 @@ fn operation(name: &str, kind: Op, created: i64) -> OperationView {
         paused: false,
         error_policy: ErrorPolicy::Retry,
         ttl_after_finished: None,
+        trace_parent: None,
         status: CruiseControlOperationStatus { current_task: Some(task.clone()), ..Default::default() },
         task,
     }

@@ -25,6 +25,7 @@ fn operation(task: CruiseControlTask, retry_count: i32) -> OperationView {
         paused: false,
         error_policy: ErrorPolicy::Retry,
         ttl_after_finished: None,
+        trace_parent: None,
         task,
         status,
     }

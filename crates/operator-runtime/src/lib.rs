@@ -2,7 +2,8 @@
 //! parts, in the order it uses them:
 //!
 //! 1. [`cli::RuntimeArgs`]: shared flags (flatten into the binary's parser).
-//! 2. [`telemetry::init_tracing`]: logs and optional OTLP traces.
+//! 2. [`telemetry::init_tracing`]: logs, optional OTLP traces, and W3C trace context, which
+//!    [`trace_context`] carries across gRPC calls and objects so an action is one trace.
 //! 3. [`shutdown::on_signals`]: one cancellation token for SIGTERM/SIGINT.
 //! 4. [`http_server::spawn`]: `/metrics`, `/healthz`, `/readyz` from a [`MetricsRegistry`]
 //!    and the [`Readiness`] gates.
@@ -36,6 +37,7 @@ pub mod reconcile_report;
 pub mod shutdown;
 pub mod status_apply;
 pub mod telemetry;
+pub mod trace_context;
 
 pub use http_server::MetricsRegistry;
 pub use leader_election::Leadership;

@@ -1,14 +1,15 @@
-//! Tracing setup: `RUST_LOG` filtering, text or JSON lines on stderr, and optional OTLP trace
-//! export. Export is best effort: a missing collector costs dropped spans and a warning from
-//! the exporter, never a failed start.
+//! Tracing setup: `RUST_LOG` filtering, text or JSON lines on stderr, optional OTLP trace
+//! export, and W3C trace context propagation ([`crate::trace_context`]). Export is best effort:
+//! a missing collector costs dropped spans and a warning from the exporter, never a failed start.
 
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
+use tracing::Subscriber;
 use tracing_subscriber::{
-    EnvFilter, Layer as _, filter::filter_fn, layer::SubscriberExt as _, util::SubscriberInitExt as _,
+    EnvFilter, Layer, filter::filter_fn, layer::SubscriberExt as _, registry::LookupSpan, util::SubscriberInitExt as _,
 };
 
 use crate::cli::LogFormat;
@@ -92,17 +93,12 @@ pub fn init_tracing(config: &TracingConfig) -> Result<TelemetryGuard, TelemetryE
             Err(error) => (None, Some(format!("not exporting traces to {endpoint}: {error}"))),
         },
     };
-    let trace_export = tracer_provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer(config.service_name))
-            // The exporter's own gRPC stack must not trace into itself.
-            .with_filter(filter_fn(|metadata| !is_exporter_internal(metadata.target())))
-    });
+    crate::trace_context::install_propagator();
 
     tracing_subscriber::registry()
         .with(filter)
         .with(log_lines)
-        .with(trace_export)
+        .with(trace_layer(tracer_provider.as_ref(), config.service_name))
         .try_init()
         .map_err(TelemetryError::InstallSubscriber)?;
 
@@ -114,6 +110,28 @@ pub fn init_tracing(config: &TracingConfig) -> Result<TelemetryGuard, TelemetryE
         _ => {}
     }
     Ok(TelemetryGuard { tracer_provider })
+}
+
+/// The OpenTelemetry layer: spans of `provider`'s tracer, or without an exporter the no-op
+/// tracer's. Those record nothing and get no ids of their own, but a span given a remote
+/// parent (an incoming `traceparent`) hands that context on to its children, so a process
+/// that exports nothing still passes a trace on unchanged instead of cutting it.
+pub(crate) fn trace_layer<S>(
+    provider: Option<&SdkTracerProvider>,
+    service_name: &'static str,
+) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
+{
+    match provider {
+        Some(provider) => tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer(service_name))
+            // The exporter's own gRPC stack must not trace into itself.
+            .with_filter(filter_fn(|metadata| !is_exporter_internal(metadata.target())))
+            .boxed(),
+        // Events would become span events only to be dropped: spans alone carry the context.
+        None => tracing_opentelemetry::layer().with_filter(filter_fn(|metadata| metadata.is_span())).boxed(),
+    }
 }
 
 fn otlp_tracer_provider(

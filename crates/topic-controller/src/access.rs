@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use grpc_contracts::cluster_v1::cluster_access_client::ClusterAccessClient;
 use grpc_contracts::cluster_v1::{self as v1, ClusterRef, GetClusterAccessRequest, SecurityProtocol};
+use operator_runtime::trace_context::Traced;
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 
@@ -85,7 +86,7 @@ pub struct Signed {
 #[derive(Clone)]
 pub struct ClusterAccess {
     endpoint: String,
-    client: ClusterAccessClient<Channel>,
+    client: ClusterAccessClient<Traced<Channel>>,
 }
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -97,7 +98,7 @@ impl ClusterAccess {
             .connect_timeout(REQUEST_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .connect_lazy();
-        Ok(Self { endpoint: endpoint.to_owned(), client: ClusterAccessClient::new(channel) })
+        Ok(Self { endpoint: endpoint.to_owned(), client: ClusterAccessClient::new(Traced::new(channel)) })
     }
 
     pub async fn target(&self, cluster: &ClusterKey) -> Result<ClusterTarget, Error> {

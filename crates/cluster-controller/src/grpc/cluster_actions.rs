@@ -97,6 +97,11 @@ impl ClusterActionsService {
 
     /// Reads, decides with `decide`, checks the gates, and writes the change together with its
     /// idempotency key; again on a conflicting write.
+    #[tracing::instrument(
+        name = "carry out alert action",
+        skip_all,
+        fields(namespace = %cluster_ref.namespace, cluster = %cluster_ref.name, key = %origin.idempotency_key),
+    )]
     async fn carry_out<D>(
         &self,
         cluster_ref: &ClusterRef,

@@ -48,6 +48,8 @@ pub async fn serve(
     });
     tracing::info!(%address, "serving gRPC ClusterAccess and ClusterActions");
     tonic::transport::Server::builder()
+        // Every call is a span, the child of the caller's (its `traceparent` metadata).
+        .trace_fn(operator_runtime::trace_context::grpc_server_span)
         .add_service(ClusterAccessServer::new(ClusterAccessService::new(clusters, secrets)))
         .add_service(ClusterActionsServer::new(actions))
         .serve_with_shutdown(address, async move { stop.cancelled().await })

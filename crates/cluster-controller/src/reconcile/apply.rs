@@ -120,7 +120,10 @@ async fn write(target: &Target<'_>, action: Action) -> Result<bool, writes::Erro
             };
             Ok(outcome == writes::Created::Now)
         }
-        Action::CreateOperation { operation, task } => {
+        Action::CreateOperation { mut operation, task } => {
+            // Recorded at creation only, never rewritten, so idle passes still write nothing;
+            // the runner's work on the operation joins this pass's trace.
+            operator_runtime::trace_context::record_current_trace(operation.as_mut());
             Ok(writer.create_operation(&operation, &task).await? == writes::Created::Now)
         }
         Action::GrowClaim { claim, size } => {

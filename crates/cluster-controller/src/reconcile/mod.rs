@@ -26,6 +26,7 @@ use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action as Requeue;
 use kube::runtime::events::Recorder;
 use kube::{Resource, ResourceExt};
+use tracing::Instrument as _;
 
 use crd_types::KafkaCluster;
 use operator_runtime::error_class::{RetryPacing, retry_action};
@@ -63,13 +64,16 @@ pub struct Context {
 pub async fn reconcile(guarded: Arc<DeserializeGuard<KafkaCluster>>, ctx: Arc<Context>) -> Result<Requeue, Error> {
     let namespace = guarded.namespace().unwrap_or_default();
     let regarding = regarding::<KafkaCluster>(&namespace, &guarded.name_any(), guarded.uid());
+    // The pass's span is the parent of what it creates for others to carry out (the
+    // traceparent a CruiseControlOperation records), so the runner's work joins its trace.
+    let span = tracing::info_span!("reconcile KafkaCluster", namespace = %namespace, cluster = %guarded.name_any());
     let pass = async {
         match &guarded.0 {
             Ok(cluster) => run(cluster, &ctx).await,
             Err(invalid) => Err(Error::Unreadable { name: guarded.name_any(), source: Box::new(invalid.clone()) }),
         }
     };
-    ctx.reporter.observe(&regarding, pass).await
+    ctx.reporter.observe(&regarding, pass.instrument(span)).await
 }
 
 /// Transient failures are retried within seconds, permanent ones after minutes.
