@@ -21,7 +21,7 @@ run: prune-target-dirs bootstrap ## the main job: test bed, controllers, a sampl
 	e2e/run-local.sh
 
 .PHONY: test
-test: prune-target-dirs fmt-check clippy chart-lint unit e2e ## the whole suite: format, lints, charts and Dockerfiles, unit and API tests, CRD sync, end-to-end
+test: prune-target-dirs fmt-check clippy chart-lint rules-test unit e2e ## the whole suite: format, lints, charts and Dockerfiles, alert rules, unit and API tests, CRD sync, end-to-end
 
 .PHONY: prune-target-dirs
 prune-target-dirs: ## drop other checkouts' stale cargo target dirs and incremental caches
@@ -93,11 +93,32 @@ chart-sync: ## copy CRDs, RBAC rules (deploy/rbac) and common templates into the
 	    sed -n '/^---$$/,$$p' $$role; } > $$role.new && mv $$role.new $$role; done
 	$(MAKE) --no-print-directory manifests
 
+# The chart's monitoring pieces, every switch on: Prometheus Operator objects and dashboards.
+RENDER_MONITORING = $(HELM) template koperator-rs $(UMBRELLA_CHART) --namespace koperator \
+	--set monitoring.podMonitors.enabled=true --set monitoring.prometheusRule.enabled=true \
+	--set monitoring.dashboards.enabled=true --show-only templates/monitoring/podmonitors.yaml \
+	--show-only templates/monitoring/prometheusrule.yaml --show-only templates/monitoring/dashboards.yaml
+# The PrometheusRule's groups as a plain rule file, for a Prometheus without the operator.
+RENDER_RULES = $(HELM) template koperator-rs $(UMBRELLA_CHART) --namespace koperator \
+	--set monitoring.prometheusRule.enabled=true --show-only templates/monitoring/prometheusrule.yaml \
+	| $(LINT_VENV)/bin/python -c 'import sys, yaml; rule = yaml.safe_load(sys.stdin); \
+	  yaml.safe_dump({"groups": rule["spec"]["groups"]}, sys.stdout, sort_keys=False, width=100)'
+RULES_HEADER = "\# Rendered by 'make manifests' from $(UMBRELLA_CHART)/templates/monitoring (the\n\# PrometheusRule's groups, default values); do not edit. Tests: deploy/monitoring/tests/."
+
 .PHONY: manifests
-manifests: bootstrap-helm ## render deploy/koperator-rs.yaml (plain manifests for kubectl) from the chart
+manifests: bootstrap-helm lint-tools ## render deploy/koperator-rs.yaml and deploy/monitoring (plain manifests for kubectl) from the chart
 	{ echo "# Rendered by 'make manifests' from $(UMBRELLA_CHART) (helm template, release koperator-rs,"; \
 	  echo "# namespace koperator); do not edit. Install the CRDs first: see README.md."; \
 	  $(RENDER_MANIFEST); } > deploy/koperator-rs.yaml
+	{ echo "# Rendered by 'make manifests' from $(UMBRELLA_CHART) (monitoring.* switched on); do not edit."; \
+	  echo "# Needs the Prometheus Operator's CRDs (monitoring.coreos.com/v1): see deploy/monitoring/README.md."; \
+	  $(RENDER_MONITORING); } > deploy/monitoring/kafka-monitoring.yaml
+	{ echo -e $(RULES_HEADER); $(RENDER_RULES); } > deploy/monitoring/prometheus-rules.yaml
+
+.PHONY: rules-test
+rules-test: bootstrap-apt ## the shipped alert rules: promtool check rules and its unit tests (deploy/monitoring/tests)
+	promtool check rules deploy/monitoring/prometheus-rules.yaml
+	promtool test rules deploy/monitoring/tests/*.yaml
 
 .PHONY: lint-tools
 lint-tools:
@@ -107,6 +128,11 @@ lint-tools:
 .PHONY: bootstrap-helm
 bootstrap-helm:
 	bash e2e/bootstrap/bootstrap.sh helm >/dev/null
+
+# Debian's packages, promtool (package prometheus) among them.
+.PHONY: bootstrap-apt
+bootstrap-apt:
+	bash e2e/bootstrap/bootstrap.sh apt >/dev/null
 
 .PHONY: chart-lint
 chart-lint: bootstrap-helm lint-tools ## helm lint, charts in sync with deploy/, schema-valid manifests, hadolint
@@ -118,6 +144,9 @@ chart-lint: bootstrap-helm lint-tools ## helm lint, charts in sync with deploy/,
 	  || { echo "$$chart: _common.tpl differs from charts/common: make chart-sync" >&2; exit 1; }; done
 	diff <(sed 1,2d deploy/koperator-rs.yaml) <($(RENDER_MANIFEST)) >/dev/null \
 	  || { echo "deploy/koperator-rs.yaml is stale: make manifests" >&2; exit 1; }
+	diff <(sed 1,2d deploy/monitoring/kafka-monitoring.yaml) <($(RENDER_MONITORING)) >/dev/null \
+	  && diff <(sed 1,2d deploy/monitoring/prometheus-rules.yaml) <($(RENDER_RULES)) >/dev/null \
+	  || { echo "deploy/monitoring is stale: make manifests" >&2; exit 1; }
 	@# Every switch renders valid objects (Kubernetes 1.34 schemas, strict: no unknown fields).
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(RENDER_MANIFEST) --set global.watchNamespace=kafka --set cluster-controller.replicaCount=2 \
