@@ -39,6 +39,7 @@ done
 
 pids=()
 stop_controllers() {
+    if [[ -s $root/target/run/monitoring/pids ]]; then mapfile -t -O "${#pids[@]}" pids <"$root/target/run/monitoring/pids"; fi
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }
@@ -72,7 +73,15 @@ done
 
 step "applying deploy/samples/kafkacluster-kraft-combined.yaml to namespace $namespace"
 kubectl create namespace "$namespace" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-kubectl apply -n "$namespace" -f deploy/samples/kafkacluster-kraft-combined.yaml
+if [[ ${MONITORING:-0} == 1 ]]; then
+    # On local-path volumes (local PersistentVolumes): the kubelet reports their usage, which
+    # the disk alerts read; the default class's hostPath volumes report none.
+    echo "  (MONITORING=1: its volumes in StorageClass local-path)"
+    sed 's/^\( *\)pvcSpec:$/&\n\1  storageClassName: local-path/' deploy/samples/kafkacluster-kraft-combined.yaml |
+        kubectl apply -n "$namespace" -f -
+else
+    kubectl apply -n "$namespace" -f deploy/samples/kafkacluster-kraft-combined.yaml
+fi
 
 step "waiting for the cluster to run (status.state = ClusterRunning)"
 if ! kubectl wait -n "$namespace" kafkacluster/$cluster --for=jsonpath='{.status.state}'=ClusterRunning --timeout=300s; then
@@ -94,6 +103,22 @@ echo "$message" | e2e/testbed exec -- kcat -P -b "$bootstrap" -t my-topic -p 0 -
 received=$(e2e/testbed exec -- kcat -C -b "$bootstrap" -t my-topic -p 0 -o -1 -e -q)
 echo "  produced: $message"
 echo "  consumed: $received"
+
+if [[ ${MONITORING:-0} == 1 ]]; then
+    step "starting Prometheus and Alertmanager with the shipped rules (deploy/monitoring)"
+    rm -f "$root/target/run/monitoring/pids"
+    e2e/run-monitoring.sh "$namespace" "$alert_webhook" "$alert_token" 18080 "${#controllers[@]}"
+    claim=$(kubectl get pvc -n "$namespace" -l app=kafka,kafka_cr=$cluster -o jsonpath='{.items[0].metadata.name}')
+    size=$(kubectl get pvc -n "$namespace" "$claim" -o jsonpath='{.spec.resources.requests.storage}')
+    echo "  waiting for the demo disk alert to grow $claim ($size) through Alertmanager and the alert receiver"
+    for attempt in {1..60}; do
+        now=$(kubectl get pvc -n "$namespace" "$claim" -o jsonpath='{.spec.resources.requests.storage}')
+        if [[ $now != "$size" ]]; then echo "  $claim: $size -> $now"; break; fi
+        ((attempt < 60)) || echo "  not grown after 5 minutes; see http://127.0.0.1:9090/alerts and target/run/monitoring"
+        sleep 5
+    done
+    kubectl get events -n "$namespace" --field-selector reason=AlertActionTaken -o custom-columns=ACTION:.message --no-headers 2>/dev/null | tail -3 || true
+fi
 
 step "status"
 kubectl get -n "$namespace" kafkaclusters,kafkatopics,pods,pvc,services
@@ -122,6 +147,8 @@ and run commands that need cluster DNS (kcat, kafka-topics, ...) through:
 
 Alertmanager webhooks: POST http://$alert_webhook/webhook with the bearer token in
   $alert_token
+$(if [[ ${MONITORING:-0} == 1 ]]; then echo "
+Prometheus with the shipped rules: http://127.0.0.1:9090/alerts; Alertmanager: http://127.0.0.1:9093"; fi)
 
 Following the controllers' logs; Ctrl-C stops the controllers (make testbed-down stops the test bed).
 MSG

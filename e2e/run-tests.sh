@@ -40,7 +40,7 @@ cargo test --locked -p e2e-tests --lib
 binaries=$(cargo test --locked -p e2e-tests --tests --no-run --message-format=json 2>/dev/null |
     python3 -c '
 import json, sys
-longest_first = ["rolling_upgrade", "rack_awareness", "tls_cluster", "alerts", "cluster_takeover", "graceful_scaling", "tls_migration", "tls_user_certificates", "kafka_users", "chart", "cruise_control_runner", "topics"]
+longest_first = ["rolling_upgrade", "rack_awareness", "tls_cluster", "monitoring", "alerts", "cluster_takeover", "graceful_scaling", "tls_migration", "tls_user_certificates", "kafka_users", "chart", "cruise_control_runner", "topics"]
 found = []
 for line in sys.stdin:
     message = json.loads(line)

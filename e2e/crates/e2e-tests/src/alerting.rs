@@ -49,6 +49,20 @@ impl Receiver {
         Self::start_with(namespace, grpc, &["--token-file", &token_path], "/webhook", Some(token)).await
     }
 
+    /// Like [`start`](Self::start), with `extra_args` (e.g. `--otlp-endpoint`).
+    pub async fn start_with_args(
+        namespace: &str,
+        grpc: &str,
+        token_file: &Path,
+        token: &str,
+        extra_args: &[&str],
+    ) -> Result<Self> {
+        let token_path = token_file.display().to_string();
+        let mut args = vec!["--token-file", token_path.as_str()];
+        args.extend_from_slice(extra_args);
+        Self::start_with(namespace, grpc, &args, "/webhook", Some(token)).await
+    }
+
     /// Starts a replica as a Koperator user migrating would: `--accept-unauthenticated-webhooks`,
     /// no token, Alertmanager posting to `/`.
     pub async fn start_unauthenticated(namespace: &str, grpc: &str) -> Result<Self> {
@@ -66,7 +80,12 @@ impl Receiver {
         let endpoint = format!("http://{grpc}");
         let mut args = vec!["--listen-addr", &listen, "--cluster-actions-endpoint", &endpoint];
         args.extend_from_slice(auth_args);
-        let process = ControllerProcess::start("alert-receiver", namespace, &args).await?;
+        // A caller choosing its metrics address replaces the default one.
+        let process = if args.contains(&"--metrics-addr") {
+            ControllerProcess::start_with("alert-receiver", namespace, &args).await?
+        } else {
+            ControllerProcess::start("alert-receiver", namespace, &args).await?
+        };
         let receiver = Self { process, url: format!("http://{listen}{path}") };
         let url = receiver.url.clone();
         wait::eventually("the alert receiver answers", Duration::from_secs(60), || async {
@@ -151,6 +170,22 @@ impl Monitoring {
         webhooks: &[Webhook],
         routed: &[(&str, &[Webhook])],
     ) -> Result<Self> {
+        // A timed out scrape marks the series stale and would resolve the alert: the job
+        // fetches only the series the test's rules read (`name[]`), since the full page of
+        // the default rules (~9,000 series, ~0.9 MB) takes the exporter seconds on a busy
+        // test bed, and the timeout is generous.
+        let scrape_configs = json!([{"job_name": "kafka", "static_configs": [{"targets": targets}],
+            "params": {"name[]": [SCRAPED_METRIC]}}]);
+        Self::start_with(namespace, &scrape_configs, webhooks, routed).await
+    }
+
+    /// Like [`start`](Self::start), with the test's own `scrape_configs`.
+    pub async fn start_with(
+        namespace: &str,
+        scrape_configs: &Value,
+        webhooks: &[Webhook],
+        routed: &[(&str, &[Webhook])],
+    ) -> Result<Self> {
         let dir = repo_root().join("target/e2e-logs").join(format!("{namespace}-monitoring"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
@@ -169,15 +204,10 @@ impl Monitoring {
         });
         std::fs::write(dir.join("alertmanager.yml"), serde_yaml::to_string(&alertmanager_config)?)?;
         let prometheus_config = json!({
-            // A timed out scrape marks the series stale and would resolve the alert: the job
-            // fetches only the series the test's rules read (`name[]`), since the full page of
-            // the default rules (~9,000 series, ~0.9 MB) takes the exporter seconds on a busy
-            // test bed, and the timeout is generous.
             "global": {"scrape_interval": "10s", "scrape_timeout": "9s", "evaluation_interval": "1s"},
             "rule_files": [dir.join("rules.yml")],
             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [format!("127.0.0.1:{alertmanager_port}")]}]}]},
-            "scrape_configs": [{"job_name": "kafka", "static_configs": [{"targets": targets}],
-                "params": {"name[]": [SCRAPED_METRIC]}}],
+            "scrape_configs": scrape_configs,
         });
         std::fs::write(dir.join("prometheus.yml"), serde_yaml::to_string(&prometheus_config)?)?;
         std::fs::write(dir.join("rules.yml"), "groups: []\n")?;
@@ -223,10 +253,12 @@ impl Monitoring {
 
     /// Replaces the alerting rules and makes Prometheus load them.
     pub async fn set_rules(&self, rules: &Value) -> Result<()> {
-        std::fs::write(
-            self.dir.join("rules.yml"),
-            serde_yaml::to_string(&json!({"groups": [{"name": "koperator", "rules": rules}]}))?,
-        )?;
+        self.set_rule_file(&serde_yaml::to_string(&json!({"groups": [{"name": "koperator", "rules": rules}]}))?).await
+    }
+
+    /// Replaces the rule file (`groups: ...` YAML) and makes Prometheus load it.
+    pub async fn set_rule_file(&self, text: &str) -> Result<()> {
+        std::fs::write(self.dir.join("rules.yml"), text)?;
         let response = reqwest::Client::new().post(format!("{}/-/reload", self.prometheus_url)).send().await?;
         if !response.status().is_success() {
             bail!("Prometheus rejected the rules: {}", response.text().await?);
@@ -250,6 +282,22 @@ impl Monitoring {
             .await?;
         let answer: Value = serde_json::from_str(&response.text().await?)?;
         Ok(answer["data"]["result"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Prometheus' alerts (`/api/v1/alerts`): each with `labels`, `annotations`, `state`
+    /// (pending or firing) and `activeAt`.
+    pub async fn alerts(&self) -> Result<Vec<Value>> {
+        let url = format!("{}/api/v1/alerts", self.prometheus_url);
+        let answer: Value = serde_json::from_str(&reqwest::get(url).await?.text().await?)?;
+        Ok(answer["data"]["alerts"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// The metric families Prometheus has seen in its scrapes (`/api/v1/metadata`), with or
+    /// without samples: OpenMetrics names counters without `_total`.
+    pub async fn metric_families(&self) -> Result<std::collections::BTreeSet<String>> {
+        let url = format!("{}/api/v1/metadata", self.prometheus_url);
+        let answer: Value = serde_json::from_str(&reqwest::get(url).await?.text().await?)?;
+        Ok(answer["data"].as_object().map(|families| families.keys().cloned().collect()).unwrap_or_default())
     }
 
     /// Each scrape target's health and last error (`/api/v1/targets`), for what a wait shows.

@@ -24,7 +24,7 @@ pub const SUBCHARTS: [&str; 4] = ["cluster-controller", "topic-controller", "cru
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A tool from the bootstrap's `toolchain.env` (`HELM`, `KUBECTL`); the environment wins.
-fn tool(key: &str) -> Result<PathBuf> {
+pub fn tool(key: &str) -> Result<PathBuf> {
     if let Some(path) = std::env::var_os(key) {
         return Ok(PathBuf::from(path));
     }

@@ -23,6 +23,7 @@ pub mod cruise_control_operation;
 pub mod diagnostics;
 pub mod helm;
 pub mod host_command;
+pub mod jaeger;
 pub mod kafka_cluster;
 pub mod kafka_topic;
 pub mod kcat;

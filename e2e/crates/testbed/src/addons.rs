@@ -177,7 +177,9 @@ pub struct VolumeDirs {
 /// - `standard` (the default): Immediate binding, a hostPath volume in a directory every node
 ///   sees, so a pod keeps its data wherever it is scheduled again.
 /// - `local-path`: WaitForFirstConsumer, a volume on the node the scheduler picked, pinned there
-///   by node affinity (most managed clusters' default class binds this way).
+///   by node affinity (most managed clusters' default class binds this way). Its volumes are
+///   `local` PersistentVolumes, not hostPath ones, so the kubelet reports their usage
+///   (`kubelet_volume_stats_*`, the host file system's figures), as it does for a cloud disk.
 ///
 /// Both allow expansion, so a claim's request may grow; the provisioner does not resize, so the
 /// claim's capacity stays what it was.
@@ -331,6 +333,8 @@ apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata:
   name: local-path
+  annotations:
+    defaultVolumeType: local
 provisioner: rancher.io/local-path
 reclaimPolicy: Delete
 volumeBindingMode: WaitForFirstConsumer
