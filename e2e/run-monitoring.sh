@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `MONITORING=1 make run`: a real Prometheus and Alertmanager on the host (Debian's packages),
-# loaded with the shipped rules (deploy/monitoring/prometheus-rules.yaml), scraping the sample
-# cluster as the chart's PodMonitors ask, the kubelets' volume stats and the controllers; every
-# alert goes to the alert receiver. Called by e2e/run-local.sh once the cluster runs; the two
+# loaded with the shipped rules (deploy/monitoring/prometheus-rules.yaml), scraping what the
+# chart's PodMonitors select with their labels, the kubelets' volume stats and the controllers;
+# every alert goes to the alert receiver. Called by e2e/run-local.sh once the cluster runs; the two
 # processes run until `make run` stops.
 #
 # Their pids go to target/run/monitoring/pids.
@@ -11,6 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+source "${KOPERATOR_CACHE:-$HOME/.cache/koperator}/toolchain.env"
+export KUBECONFIG=$root/target/testbed/kubeconfig
 namespace=$1 webhook=$2 token=$3 first_port=$4 controllers=$5
 dir=$root/target/run/monitoring
 mkdir -p "$dir"
@@ -22,39 +24,44 @@ alertmanager_port=${ALERTMANAGER_PORT:-9093}
 controller_targets=()
 for ((i = 0; i < controllers; i++)); do controller_targets+=("\"127.0.0.1:$((first_port + i))\""); done
 
+# Debian's Prometheus has no Kubernetes discovery: file_sd targets stand in for it, the Kafka
+# pods rewritten every 15 s (a roll changes their addresses) with the labels the chart's
+# PodMonitors give (app, kafka_cr, brokerId, namespace, pod), the kubelets through the API
+# server's node proxy.
+write_kafka_targets() {
+    "$KUBECTL" get pods -n "$namespace" -l 'app in (kafka, cruisecontrol), kafka_cr' -o json | python3 -c '
+import json, sys
+groups = []
+for pod in json.load(sys.stdin)["items"]:
+    ip = pod["status"].get("podIP")
+    labels = pod["metadata"].get("labels", {})
+    for container in pod["spec"]["containers"]:
+        for port in container.get("ports", []):
+            if ip and port.get("name") == "metrics":
+                target = {k: labels[k] for k in ("app", "kafka_cr", "brokerId") if k in labels}
+                target.update(namespace=pod["metadata"]["namespace"], pod=pod["metadata"]["name"])
+                groups.append({"targets": ["%s:%d" % (ip, port["containerPort"])], "labels": target})
+json.dump(groups, sys.stdout)' >"$dir/kafka-targets.json.new" && mv "$dir/kafka-targets.json.new" "$dir/kafka-targets.json"
+}
+write_kafka_targets
+"$KUBECTL" get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}' | python3 -c '
+import json, sys
+address = sys.argv[1]
+json.dump([{"targets": [address], "labels": {"__metrics_path__": f"/api/v1/nodes/{node.strip()}/proxy/metrics"}}
+           for node in sys.stdin if node.strip()], sys.stdout)' "${api_server#https://}" >"$dir/kubelet-targets.json"
+
 cat >"$dir/prometheus.yml" <<YAML
 global: {scrape_interval: 15s, scrape_timeout: 14s, evaluation_interval: 15s}
 rule_files: [$root/deploy/monitoring/prometheus-rules.yaml, $dir/demo-rules.yaml]
 alerting:
   alertmanagers: [{static_configs: [{targets: ["127.0.0.1:$alertmanager_port"]}]}]
 scrape_configs:
-  # What the chart's PodMonitors ask the Prometheus Operator for.
   - job_name: kafka
-    kubernetes_sd_configs:
-      - role: pod
-        api_server: $api_server
-        namespaces: {names: [$namespace]}
-        tls_config: {ca_file: $pki/ca.crt, cert_file: $pki/admin.crt, key_file: $pki/admin.key}
-    relabel_configs:
-      - {source_labels: [__meta_kubernetes_pod_label_app], regex: kafka|cruisecontrol, action: keep}
-      - {source_labels: [__meta_kubernetes_pod_label_kafka_cr], regex: .+, action: keep}
-      - {source_labels: [__meta_kubernetes_pod_container_port_name], regex: metrics, action: keep}
-      - {source_labels: [__meta_kubernetes_namespace], target_label: namespace}
-      - {source_labels: [__meta_kubernetes_pod_name], target_label: pod}
-      - {source_labels: [__meta_kubernetes_pod_label_app], target_label: app}
-      - {source_labels: [__meta_kubernetes_pod_label_kafka_cr], target_label: kafka_cr}
-      - {source_labels: [__meta_kubernetes_pod_label_brokerId], target_label: brokerId}
-  # The kubelets' volume stats, through the API server's node proxy.
+    file_sd_configs: [{files: [$dir/kafka-targets.json], refresh_interval: 15s}]
   - job_name: kubelet
     scheme: https
     tls_config: {ca_file: $pki/ca.crt, cert_file: $pki/admin.crt, key_file: $pki/admin.key}
-    kubernetes_sd_configs:
-      - role: node
-        api_server: $api_server
-        tls_config: {ca_file: $pki/ca.crt, cert_file: $pki/admin.crt, key_file: $pki/admin.key}
-    relabel_configs:
-      - {target_label: __address__, replacement: "${api_server#https://}"}
-      - {source_labels: [__meta_kubernetes_node_name], target_label: __metrics_path__, replacement: /api/v1/nodes/\$1/proxy/metrics}
+    file_sd_configs: [{files: [$dir/kubelet-targets.json]}]
     metric_relabel_configs:
       - {source_labels: [__name__], regex: kubelet_volume_stats_.+, action: keep}
   - job_name: koperator-rs
@@ -99,3 +106,5 @@ e2e/testbed exec -- prometheus --config.file="$dir/prometheus.yml" --storage.tsd
     --web.listen-address="127.0.0.1:$prometheus_port" >"$dir/prometheus.log" 2>&1 &
 echo $! >>"$dir/pids"
 echo "  prometheus: pid $!, http://127.0.0.1:$prometheus_port/alerts (log: $dir/prometheus.log)"
+(while sleep 15; do write_kafka_targets 2>/dev/null || true; done) &
+echo $! >>"$dir/pids"
