@@ -22,6 +22,7 @@ use operator_runtime::reconcile_report::{ReconcileMetrics, ReconcileReporter};
 use operator_runtime::{CancellationToken, MetricsRegistry};
 
 use crate::build;
+use crate::reconcile::certificate_expiry::CertificateExpiry;
 use crate::reconcile::observe::OwnedStores;
 use crate::reconcile::observe::kafka::KafkaAccess;
 use crate::reconcile::writes::Writer;
@@ -36,6 +37,7 @@ pub struct ControllerOptions {
     /// Counts every Kafka request (health checks, dynamic configuration).
     pub kafka_requests: kafka_admin::RequestCounter,
     pub reconciles: ReconcileMetrics,
+    pub certificate_expiry: CertificateExpiry,
 }
 
 /// The counters, registered once per process (leadership may be won several times). API
@@ -43,6 +45,7 @@ pub struct ControllerOptions {
 pub struct Counters {
     pub kafka_requests: kafka_admin::RequestCounter,
     pub reconciles: ReconcileMetrics,
+    pub certificate_expiry: CertificateExpiry,
 }
 
 pub fn register_counters(metrics: &MetricsRegistry) -> Counters {
@@ -52,7 +55,11 @@ pub fn register_counters(metrics: &MetricsRegistry) -> Counters {
         "Requests the cluster controller sent to Kafka",
         kafka_requests.clone(),
     );
-    Counters { kafka_requests, reconciles: ReconcileMetrics::register(metrics, crate::NAME) }
+    Counters {
+        kafka_requests,
+        reconciles: ReconcileMetrics::register(metrics, crate::NAME),
+        certificate_expiry: CertificateExpiry::register(metrics),
+    }
 }
 
 fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
@@ -174,6 +181,7 @@ pub async fn run(client: Client, options: ControllerOptions, stop: CancellationT
         kafka: KafkaAccess::new(options.kafka_requests, secrets),
         reporter: ReconcileReporter::new(options.reconciles, recorder.clone()),
         cert_manager: Default::default(),
+        certificate_expiry: options.certificate_expiry,
     });
 
     // StorageClasses carry no owner: drive their cache without triggering reconciles. The

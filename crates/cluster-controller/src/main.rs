@@ -64,6 +64,7 @@ async fn main() -> ExitCode {
                         instance: args.leader_election.identity.clone(),
                         kafka_requests: counters.kafka_requests.clone(),
                         reconciles: counters.reconciles.clone(),
+                        certificate_expiry: counters.certificate_expiry.clone(),
                     };
                     let leader = leading_flag.clone();
                     leader.store(true, Ordering::Relaxed);

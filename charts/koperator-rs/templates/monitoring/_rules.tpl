@@ -92,6 +92,16 @@ Health alerts carry no command: they are for people.
       annotations:
         summary: Claim {{`{{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }}`}} fills within four days
         description: At the last six hours' rate this Kafka volume is full within four days.
+    - alert: KafkaCertificateExpiringSoon
+      expr: (koperator_cluster_controller_certificate_expiry_timestamp_seconds - time()) / 86400 < {{ $health.certificateExpiryDays }}
+      for: 1h
+      labels: {severity: warning}
+      annotations:
+        summary: '{{`{{ $labels.namespace }}/{{ $labels.secret }}`}} ({{`{{ $labels.key }}`}}) expires in {{`{{ printf "%.1f" $value }}`}} days'
+        description: >-
+          A certificate of KafkaCluster {{`{{ $labels.kafka_cr }}`}} expires soon. The operator renews
+          the certificates it makes 30 days before they expire (cert-manager at two thirds of their
+          lifetime): a renewal failed, or the certificate is one the user brings and must renew.
 - name: koperator
   rules:
     - alert: KoperatorReconcileFailing

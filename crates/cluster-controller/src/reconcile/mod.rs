@@ -11,6 +11,7 @@
 //! chain; [`error_policy`] retries transient failures soon and permanent ones slowly.
 
 pub mod apply;
+pub mod certificate_expiry;
 pub mod certificates;
 mod cluster_id;
 pub mod decide;
@@ -58,6 +59,8 @@ pub struct Context {
     pub reporter: ReconcileReporter,
     /// The cert-manager objects this process applied.
     pub cert_manager: certificates::AppliedCertManager,
+    /// When each cluster's certificates expire, for alerts.
+    pub certificate_expiry: certificate_expiry::CertificateExpiry,
 }
 
 /// One pass over one KafkaCluster, wrapped with what every pass records.
@@ -89,6 +92,7 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
         // was applied to cert-manager are remembered here.
         ctx.kafka.forget(&namespace, &cluster.name_any());
         ctx.cert_manager.forget(&namespace, &cluster.name_any());
+        ctx.certificate_expiry.forget(&namespace, &cluster.name_any());
         return Ok(Requeue::await_change());
     }
 
@@ -112,6 +116,7 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
     observe::read_user_secrets(&ctx.writer.client, &namespace, &user_secrets, &mut observed)
         .await
         .map_err(Error::Observe)?;
+    ctx.certificate_expiry.publish(&namespace, &cluster.name_any(), &observed.secrets);
     let user_certificates =
         match decide::user_certificates::check(&validated, &observed.secrets, time::OffsetDateTime::now_utc()) {
             Some(Ok(checked)) => Some(checked),

@@ -115,9 +115,12 @@ async fn shipped_monitoring_watches_a_real_cluster() -> Result<()> {
 }
 
 /// The combined sample on `local-path` volumes: `local` PersistentVolumes, whose usage the
-/// kubelet reports (the default class's hostPath volumes have none).
+/// kubelet reports (the default class's hostPath volumes have none); with certificates from the
+/// operator's CA (on plaintext listeners), whose expiry the cluster controller publishes.
 fn cluster() -> Result<Value> {
     let mut cluster = kafka_cluster::sample(SAMPLE)?;
+    cluster["spec"]["listenersConfig"]["sslSecrets"] =
+        json!({"tlsSecretName": "monitoring-ca", "create": true, "pkiBackend": "operator-ca"});
     for group in cluster["spec"]["brokerConfigGroups"].as_object_mut().context("no brokerConfigGroups")?.values_mut() {
         for storage in group["storageConfigs"].as_array_mut().into_iter().flatten() {
             storage["pvcSpec"]["storageClassName"] = json!("local-path");
