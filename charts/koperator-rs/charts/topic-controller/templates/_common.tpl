@@ -164,6 +164,11 @@ spec:
               value: {{ .Values.logFormat | quote }}
             - name: RUST_LOG
               value: {{ .Values.logLevel | quote }}
+            {{- with (.Values.global | default dict).otlpEndpoint }}
+            # Traces over OTLP/gRPC; W3C trace context joins the deployables' spans of one action.
+            - name: OTEL_EXPORTER_OTLP_ENDPOINT
+              value: {{ . | quote }}
+            {{- end }}
             {{- if .Values.leaderElection }}
             - name: LEADER_ELECTION
               value: {{ $leaderElection.enabled | quote }}
