@@ -230,22 +230,13 @@ async fn rules_for_the_test_bed(namespace: &str) -> Result<String> {
 /// Debian's Prometheus is built without Kubernetes discovery, so the test discovers the pods
 /// and nodes itself, once the cluster runs (the pause below changes no pod).
 async fn scrape_configs(ns: &TestNamespace, deployables: &[(String, String)]) -> Result<Value> {
-    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
-    let mut kafka = Vec::new();
-    for pod in pods.list(&ListParams::default().labels("app in (kafka, cruisecontrol), kafka_cr")).await?.items {
-        let labels = pod.labels();
-        let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone()).context("a pod without an address")?;
-        let containers = pod.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default();
-        let ports = containers.iter().flat_map(|c| c.ports.clone().unwrap_or_default());
-        for port in ports.filter(|p| p.name.as_deref() == Some("metrics")) {
-            let mut target_labels = json!({"namespace": ns.name, "pod": pod.name_any(), "app": labels["app"],
-                "kafka_cr": labels["kafka_cr"]});
-            if let Some(id) = labels.get("brokerId") {
-                target_labels["brokerId"] = json!(id);
-            }
-            kafka.push(json!({"targets": [format!("{ip}:{}", port.container_port)], "labels": target_labels}));
-        }
-    }
+    // Cruise Control's pod may still be starting when the cluster runs.
+    let kafka =
+        wait::eventually("three Kafka nodes and Cruise Control to scrape", Duration::from_secs(120), || async {
+            let targets = kafka_targets(ns).await?;
+            Ok(if targets.len() == 4 { Check::Done(targets) } else { Check::Pending(format!("{targets:?}")) })
+        })
+        .await?;
     let kubeconfig = kubeconfig_path();
     let pki = kubeconfig.parent().map(|dir| dir.join("pki")).unwrap_or_default();
     let tls = json!({
@@ -276,8 +267,28 @@ async fn scrape_configs(ns: &TestNamespace, deployables: &[(String, String)]) ->
             "static_configs": [{"targets": [address], "labels": {"namespace": ns.name, "pod": name}}],
         }));
     }
-    ensure!(kafka.len() == 4, "expected three Kafka nodes and Cruise Control to scrape, found {kafka:?}");
     Ok(Value::Array(jobs))
+}
+
+/// Static targets for the pods the PodMonitors select (with an address), labelled as they label.
+async fn kafka_targets(ns: &TestNamespace) -> Result<Vec<Value>> {
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    let mut kafka = Vec::new();
+    for pod in pods.list(&ListParams::default().labels("app in (kafka, cruisecontrol), kafka_cr")).await?.items {
+        let labels = pod.labels();
+        let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip.clone()) else { continue };
+        let containers = pod.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default();
+        let ports = containers.iter().flat_map(|c| c.ports.clone().unwrap_or_default());
+        for port in ports.filter(|p| p.name.as_deref() == Some("metrics")) {
+            let mut target_labels = json!({"namespace": ns.name, "pod": pod.name_any(), "app": labels["app"],
+                "kafka_cr": labels["kafka_cr"]});
+            if let Some(id) = labels.get("brokerId") {
+                target_labels["brokerId"] = json!(id);
+            }
+            kafka.push(json!({"targets": [format!("{ip}:{}", port.container_port)], "labels": target_labels}));
+        }
+    }
+    Ok(kafka)
 }
 
 fn api_server_url(kubeconfig: &std::path::Path) -> Result<String> {
