@@ -47,7 +47,7 @@ impl ControllerProcess {
     pub async fn start_with(name: &str, namespace: &str, args: &[&str]) -> Result<Self> {
         let log_dir = repo_root().join("target/e2e-logs");
         std::fs::create_dir_all(&log_dir)?;
-        let log = log_dir.join(format!("{namespace}-{name}.log"));
+        let log = unused_log_path(&log_dir, &format!("{namespace}-{name}"));
         let log_file = std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
         let child = Command::new(repo_root().join("e2e/testbed"))
             .arg("exec")
@@ -104,12 +104,35 @@ impl ControllerProcess {
     }
 }
 
-/// Prints `tails()` (log tails of controllers or tools) to stderr when `outcome` failed, and passes the
-/// outcome on unchanged. Attached as context instead, the tails would stand between the error's
-/// first line and its cause, and a CI log cut in the middle would lose the cause.
+/// `<dir>/<stem>.log`, or `<stem>-2.log`, `-3`, ... when this test binary already gave that
+/// path to a process: two replicas of a deployable in one namespace (or one started again)
+/// keep a log each instead of the second truncating the first's.
+fn unused_log_path(dir: &std::path::Path, stem: &str) -> PathBuf {
+    static GIVEN: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut path = dir.join(format!("{stem}.log"));
+    for n in 2.. {
+        if !given.contains(&path) {
+            break;
+        }
+        path = dir.join(format!("{stem}-{n}.log"));
+    }
+    given.push(path.clone());
+    path
+}
+
+/// Prints the error and then `tails()` (log tails of controllers or tools) to stderr when `outcome`
+/// failed, and passes the outcome on unchanged. Attached as context instead, the tails would stand
+/// between the error's first line and its cause. The error comes first because a CI log is cut
+/// in the middle: the panic at the end, after pages of logs, may not survive the cut.
 pub fn report_logs_on_failure<T>(outcome: Result<T>, tails: impl FnOnce() -> String) -> Result<T> {
-    if outcome.is_err() {
-        eprintln!("e2e: logs at the failure:\n{}", tails());
+    if let Err(error) = &outcome {
+        let error: String = format!("{error:#}").chars().take(ERROR_EXCERPT_CHARS).collect();
+        eprintln!("e2e: failed: {error}\ne2e: logs at the failure:\n{}", tails());
     }
     outcome
 }
+
+/// How much of the error [`report_logs_on_failure`] prints ahead of the logs (the whole error
+/// still ends the test's output).
+const ERROR_EXCERPT_CHARS: usize = 2_000;

@@ -165,8 +165,9 @@ async fn alerts_through_prometheus(
     // minute, so that one slow scrape does not resolve and re-fire it (a new firing is a new action).
     let metric = alerting::SCRAPED_METRIC;
     // The first scrapes can take the whole timeout while other test binaries start their JVMs
-    // (CI once saw none succeed within 60 s): a readiness wait, not what the test proves.
-    wait::eventually("Prometheus scrapes every broker's JMX exporter", Duration::from_secs(180), || async {
+    // (CI once saw none succeed within 60 s; a later CI run failed here or at the disk alert
+    // below, its message lost from the log): a readiness wait, not what the test proves.
+    wait::eventually("Prometheus scrapes every broker's JMX exporter", Duration::from_secs(300), || async {
         let series = monitoring.query(&format!("{metric}{{job=\"kafka\"}}")).await?;
         Ok(if series.len() == 3 {
             Check::Done(())
