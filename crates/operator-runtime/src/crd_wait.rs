@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::{Api, Client};
+use kube::Client;
+use kube::api::GetParams;
+use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::readiness::ReadinessGate;
@@ -43,12 +44,38 @@ pub enum CrdState {
     Unreadable(String),
 }
 
+/// The part of a CustomResourceDefinition this module reads: its conditions. The whole object is
+/// not deserialized: KafkaCluster's schema (half a megabyte of JSON) would become megabytes of
+/// `JSONSchemaProps` on the heap of every deployable, kept by the allocator long after the wait.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct CrdConditions {
+    #[serde(default)]
+    status: Option<CrdStatusConditions>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct CrdStatusConditions {
+    #[serde(default)]
+    conditions: Vec<CrdCondition>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct CrdCondition {
+    #[serde(rename = "type")]
+    type_: String,
+    status: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
 /// The state of a CRD as read (`None` when it does not exist).
-pub fn crd_state(crd: Option<&CustomResourceDefinition>) -> CrdState {
+pub fn crd_state(crd: Option<&CrdConditions>) -> CrdState {
     let Some(crd) = crd else {
         return CrdState::Missing;
     };
-    let conditions = crd.status.as_ref().and_then(|status| status.conditions.as_deref()).unwrap_or_default();
+    let conditions = crd.status.as_ref().map(|status| status.conditions.as_slice()).unwrap_or_default();
     match conditions.iter().find(|condition| condition.type_ == "Established") {
         Some(condition) if condition.status == "True" => CrdState::Established,
         Some(condition) => CrdState::NotEstablished(format!(
@@ -83,13 +110,12 @@ pub async fn wait_for_crds(
     gate: &ReadinessGate,
     shutdown: &CancellationToken,
 ) -> Result<(), CrdWaitError> {
-    let crds = Api::<CustomResourceDefinition>::all(client.clone());
     let mut last_reason: Option<String> = None;
     let mut unchanged_checks = 0_u32;
     loop {
         let states = tokio::select! {
             () = shutdown.cancelled() => return Err(CrdWaitError::Cancelled),
-            states = read_states(&crds, crd_names) => states,
+            states = read_states(client, crd_names) => states,
         };
         let Some(reason) = unmet_reason(&states) else {
             gate.set_ready();
@@ -110,14 +136,11 @@ pub async fn wait_for_crds(
     }
 }
 
-async fn read_states<'name>(
-    crds: &Api<CustomResourceDefinition>,
-    crd_names: &[&'name str],
-) -> Vec<(&'name str, CrdState)> {
+async fn read_states<'name>(client: &Client, crd_names: &[&'name str]) -> Vec<(&'name str, CrdState)> {
     let mut states = Vec::with_capacity(crd_names.len());
     for &name in crd_names {
         // A hanging apiserver must show up as a reason, not freeze the gate.
-        let state = match tokio::time::timeout(REQUEST_TIMEOUT, crds.get_opt(name)).await {
+        let state = match tokio::time::timeout(REQUEST_TIMEOUT, read_conditions(client, name)).await {
             Ok(Ok(crd)) => crd_state(crd.as_ref()),
             Ok(Err(error)) => CrdState::Unreadable(crate::error_chain(&error)),
             Err(_) => CrdState::Unreadable(format!("no answer from the apiserver within {REQUEST_TIMEOUT:?}")),
@@ -127,11 +150,23 @@ async fn read_states<'name>(
     states
 }
 
+/// GETs one CRD, deserializing only its conditions; `None` when it does not exist.
+async fn read_conditions(client: &Client, name: &str) -> kube::Result<Option<CrdConditions>> {
+    let request = kube::core::Request::new("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
+        .get(name, &GetParams::default())
+        .map_err(kube::Error::BuildRequest)?;
+    match client.request::<CrdConditions>(request).await {
+        Ok(crd) => Ok(Some(crd)),
+        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn crd_with_conditions(conditions: serde_json::Value) -> CustomResourceDefinition {
+    fn crd_with_conditions(conditions: serde_json::Value) -> CrdConditions {
         serde_json::from_value(serde_json::json!({
             "apiVersion": "apiextensions.k8s.io/v1",
             "kind": "CustomResourceDefinition",
