@@ -47,9 +47,11 @@ for deployable in "${deployables[@]}"; do
     port=$((port + 1))
 done
 cleanup() {
-    # The KafkaTopics carry the topic controller's finalizer: they go while it runs.
-    kubectl delete kafkatopics -n "$namespace" --all --wait=true --timeout=120s >/dev/null 2>&1 || true
+    # The KafkaTopics carry the topic controller's finalizer: they go while it runs. The cluster
+    # controller makes Cruise Control's topic again until its KafkaCluster is gone, so the
+    # cluster goes first and the topics after it.
     kubectl delete kafkaclusters -n "$namespace" --all --wait=true --timeout=120s >/dev/null 2>&1 || true
+    kubectl delete kafkatopics -n "$namespace" --all --wait=true --timeout=120s >/dev/null 2>&1 || true
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     kubectl delete namespace "$namespace" --wait=false >/dev/null 2>&1 || true
 }

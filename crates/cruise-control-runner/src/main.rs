@@ -62,7 +62,9 @@ struct Args {
     cruise_control_timeout: Duration,
 }
 
-#[tokio::main]
+// One thread: the runner waits on Cruise Control and the apiserver, and a pass is a few
+// small requests; each further worker would cost a stack and memory without adding throughput.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
     deployable::run(NAME, &args.runtime, async |deployable| {
