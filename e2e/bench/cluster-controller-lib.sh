@@ -1,7 +1,8 @@
 # Sourced by the benchmarks that run the cluster controller (release build) against the test
 # bed in a namespace of their own: `start_cluster_controller NAMESPACE METRICS_ADDR GRPC_ADDR`
 # brings the bed up, builds, recreates the namespace, starts the controller (log in
-# target/bench-<namespace>.log) and, on exit, stops it and deletes the namespace.
+# target/bench-<namespace>.log) and, on exit, stops it and deletes the namespace. memory.sh
+# sources it only for the set-up below.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(e2e/cargo-target-dir)}
 export KUBECONFIG=$PWD/target/testbed/kubeconfig
 source "${KOPERATOR_CACHE:-$HOME/.cache/koperator}/toolchain.env"

@@ -13,10 +13,8 @@
 # Environment: SETTLE (seconds, default 60). Logs: target/bench-memory-<deployable>.log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(e2e/cargo-target-dir)}
-export KUBECONFIG=$PWD/target/testbed/kubeconfig
-source "${KOPERATOR_CACHE:-$HOME/.cache/koperator}/toolchain.env"
-kubectl() { "$KUBECTL" "$@"; }
+# The benches' shared set-up (target dir, kubeconfig, kubectl); it starts all four itself.
+source e2e/bench/cluster-controller-lib.sh
 quick=${1:-}
 settle=${SETTLE:-60}
 namespace=bench-memory
