@@ -1,8 +1,8 @@
-//! The one librdkafka client per cluster, and the thread that serves its logs and errors.
+//! A ClusterAdmin's librdkafka client, and the thread that serves its logs and errors.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
@@ -108,7 +108,7 @@ pub(crate) fn create(settings: &ConnectionSettings, bootstrap: &str) -> Result<A
             config.set("ssl.certificate.pem", &client.certificate_pem).set("ssl.key.pem", &client.private_key_pem);
         }
     }
-    let events = ClientEvents { bootstrap: bootstrap.to_owned(), warned: Mutex::default() };
+    let events = ClientEvents { bootstrap: bootstrap.to_owned() };
     let client: KafkaClient = config
         .create_with_context(events)
         .map_err(|source| ConnectError::Client { bootstrap: bootstrap.to_owned(), source })?;
@@ -139,8 +139,6 @@ pub(crate) fn serve_events(
 /// the cluster so that an operator managing several clusters can tell them apart.
 pub(crate) struct ClientEvents {
     bootstrap: String,
-    /// When each client-wide error was last logged as a warning.
-    warned: Mutex<HashMap<Option<i32>, Instant>>,
 }
 
 /// librdkafka repeats a client-wide error on every reconnect attempt (all brokers down: up to
@@ -149,15 +147,25 @@ pub(crate) struct ClientEvents {
 /// debug.
 const ERROR_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
-impl ClientEvents {
-    fn first_warning_in_interval(&self, code: Option<RDKafkaErrorCode>, now: Instant) -> bool {
+/// When each cluster's client-wide errors were last logged as warnings, by bootstrap servers and
+/// error code. Process-wide, because a caller may make a client per pass (the cluster
+/// controller does): a client's own memory would warn again on every pass.
+#[derive(Default)]
+struct WarningLimiter {
+    warned: Mutex<HashMap<(String, Option<i32>), Instant>>,
+}
+
+static CLIENT_WARNINGS: LazyLock<WarningLimiter> = LazyLock::new(WarningLimiter::default);
+
+impl WarningLimiter {
+    fn first_in_interval(&self, bootstrap: &str, code: Option<RDKafkaErrorCode>, now: Instant) -> bool {
         let mut warned = self.warned.lock().unwrap_or_else(PoisonError::into_inner);
         // RDKafkaErrorCode is not Hash; its numeric value is.
-        let code = code.map(|code| code as i32);
-        match warned.get(&code) {
+        let key = (bootstrap.to_owned(), code.map(|code| code as i32));
+        match warned.get(&key) {
             Some(&last) if now.duration_since(last) < ERROR_WARNING_INTERVAL => false,
             _ => {
-                warned.insert(code, now);
+                warned.insert(key, now);
                 true
             }
         }
@@ -189,7 +197,7 @@ impl ClientContext for ClientEvents {
     /// retrying; requests made meanwhile fail with their own error.
     fn error(&self, error: KafkaError, reason: &str) {
         let bootstrap = self.bootstrap.as_str();
-        if self.first_warning_in_interval(error.rdkafka_error_code(), Instant::now()) {
+        if CLIENT_WARNINGS.first_in_interval(bootstrap, error.rdkafka_error_code(), Instant::now()) {
             tracing::warn!(target: "librdkafka", bootstrap, %error, "{reason} (repeats within a minute are logged at debug)");
         } else {
             tracing::debug!(target: "librdkafka", bootstrap, %error, "{reason}");
@@ -276,13 +284,14 @@ mod tests {
 
     #[test]
     fn repeated_client_errors_warn_once_per_interval() {
-        let events = ClientEvents { bootstrap: "kafka:9092".into(), warned: Mutex::default() };
+        let limiter = WarningLimiter::default();
         let start = Instant::now();
         let down = Some(RDKafkaErrorCode::AllBrokersDown);
-        assert!(events.first_warning_in_interval(down, start));
-        assert!(!events.first_warning_in_interval(down, start));
-        assert!(!events.first_warning_in_interval(down, start + Duration::from_secs(59)));
-        assert!(events.first_warning_in_interval(Some(RDKafkaErrorCode::Authentication), start));
-        assert!(events.first_warning_in_interval(down, start + ERROR_WARNING_INTERVAL));
+        assert!(limiter.first_in_interval("kafka:9092", down, start));
+        assert!(!limiter.first_in_interval("kafka:9092", down, start));
+        assert!(!limiter.first_in_interval("kafka:9092", down, start + Duration::from_secs(59)));
+        assert!(limiter.first_in_interval("other:9092", down, start), "another cluster warns on its own");
+        assert!(limiter.first_in_interval("kafka:9092", Some(RDKafkaErrorCode::Authentication), start));
+        assert!(limiter.first_in_interval("kafka:9092", down, start + ERROR_WARNING_INTERVAL));
     }
 }

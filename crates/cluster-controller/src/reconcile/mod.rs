@@ -76,7 +76,9 @@ pub async fn reconcile(guarded: Arc<DeserializeGuard<KafkaCluster>>, ctx: Arc<Co
             Err(invalid) => Err(Error::Unreadable { name: guarded.name_any(), source: Box::new(invalid.clone()) }),
         }
     };
-    ctx.reporter.observe(&regarding, pass.instrument(span)).await
+    let outcome = ctx.reporter.observe(&regarding, pass.instrument(span)).await;
+    ctx.kafka.end_pass(&namespace, &guarded.name_any());
+    outcome
 }
 
 /// Transient failures are retried within seconds, permanent ones after minutes.
@@ -129,7 +131,7 @@ async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
     if let Some(checked) = &user_certificates
         && let Some(tls) = &checked.client
     {
-        ctx.kafka.use_provided(&validated, tls.clone(), checked.version.clone());
+        ctx.kafka.use_provided(&validated, tls.clone());
     }
     if !problems.is_empty() {
         return report_invalid(ctx, cluster, &namespace, &problems).await;

@@ -34,8 +34,6 @@ pub struct UserCertificates {
     pub server_fingerprint: String,
     /// The operator's TLS client settings, when it talks TLS.
     pub client: Option<TlsSettings>,
-    /// `tlsSecretName`'s resourceVersion: a new one makes the operator a new client.
-    pub version: Option<String>,
 }
 
 /// The user's certificates, or every problem with them; None when the operator makes the
@@ -52,7 +50,6 @@ pub fn check(
     let mut problems = Vec::new();
     let mut fingerprint = Vec::new();
     let mut client = None;
-    let mut version = None;
     let field = "spec.listenersConfig.sslSecrets.tlsSecretName";
     match secrets.get(name) {
         None => problems.push(format!(
@@ -62,7 +59,6 @@ pub fn check(
             cluster.namespace
         )),
         Some(secret) => {
-            version = secret.metadata.resource_version.clone();
             let pem = PemSecret { name, secret, now };
             match pem.text(CA_CERTIFICATE) {
                 Err(problem) => problems.push(problem),
@@ -123,7 +119,7 @@ pub fn check(
     if !problems.is_empty() {
         return Some(Err(problems));
     }
-    Some(Ok(UserCertificates { server_fingerprint: fingerprint.join(","), client, version }))
+    Some(Ok(UserCertificates { server_fingerprint: fingerprint.join(","), client }))
 }
 
 /// One PEM Secret of the user's, read at `now`.

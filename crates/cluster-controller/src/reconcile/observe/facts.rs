@@ -60,10 +60,7 @@ pub async fn answer(
 async fn ask(kafka: &KafkaAccess, client: &kube::Client, cluster: &ValidatedCluster, request: FactRequest) -> Answer {
     match request {
         FactRequest::ReplicaHealth => Answer::ReplicaHealth(match kafka.admin(cluster) {
-            Ok(admin) => admin.replica_health().await.map_err(|e| {
-                kafka.discard_admin(cluster);
-                unavailable(&e)
-            }),
+            Ok(admin) => admin.replica_health().await.map_err(|e| unavailable(&e)),
             Err(error) => Err(unavailable(&error)),
         }),
         FactRequest::Quorum => Answer::Quorum(match kafka.admin(cluster) {

@@ -1,7 +1,9 @@
 //! Reads only, and the one place that talks to Kafka: which replicas are in sync (the rolling
 //! restart's gate), which controller is active, the dynamic broker configuration, and changing
-//! it (for `apply`). One admin client per cluster, replaced when its bootstrap addresses or its
-//! client certificate change and dropped when the cluster is.
+//! it (for `apply`). A pass makes one admin client for its cluster and closes it when it ends
+//! (as Strimzi's reconciliations do): an idle librdkafka client keeps a thread per broker and
+//! their buffers (~1.4 MiB each), a settled cluster is looked at every few minutes, and a
+//! client made afresh never talks to brokers by stale addresses or with a replaced certificate.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,7 +11,6 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kafka_admin::{ClientCertificate, ClusterAdmin, ConnectError, ConnectionSettings, RequestCounter, TlsSettings};
-use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::reconcile::decide::{RaftView, Unavailable};
@@ -63,30 +64,17 @@ pub enum AccessError {
     Connect(#[source] ConnectError),
 }
 
-/// The operator's client settings from the user's certificates (`sslSecrets.create` false),
-/// as the last pass checked them, and the resourceVersion of their Secret.
-struct ProvidedClient {
-    tls: TlsSettings,
-    version: Option<String>,
-}
-
-/// A cluster's admin client and what it was made with.
-struct CachedAdmin {
-    admin: Arc<ClusterAdmin>,
-    /// The resourceVersion of the client certificate's Secret it uses, if any: a renewed
-    /// certificate makes a new client.
-    certificate_version: Option<String>,
-}
-
 pub struct KafkaAccess {
-    admins: Mutex<HashMap<(String, String), CachedAdmin>>,
+    /// The admin client of each cluster whose pass is running.
+    admins: Mutex<HashMap<(String, String), Arc<ClusterAdmin>>>,
     requests: RequestCounter,
     http: reqwest::Client,
     /// Certificates' Secrets (the operator's client certificate among them).
     secrets: Store<Secret>,
-    /// Client settings from the user's certificates, per cluster: their Secret is the user's,
-    /// unlabelled, so outside `secrets`; each pass hands in what it read and checked.
-    provided: Mutex<HashMap<(String, String), ProvidedClient>>,
+    /// Client settings from the user's certificates (`sslSecrets.create` false), per cluster:
+    /// their Secret is the user's, unlabelled, so outside `secrets`; each pass hands in what it
+    /// read and checked.
+    provided: Mutex<HashMap<(String, String), TlsSettings>>,
 }
 
 impl KafkaAccess {
@@ -101,30 +89,28 @@ impl KafkaAccess {
         Self { admins: Mutex::default(), requests, http, secrets, provided: Mutex::default() }
     }
 
-    /// Drops the admin client of a cluster that is gone.
-    pub fn forget(&self, namespace: &str, name: &str) {
+    /// Closes the admin client of a cluster whose pass ended (its threads stop within a second,
+    /// once requests still in flight let go of it).
+    pub fn end_pass(&self, namespace: &str, name: &str) {
         let mut admins = self.admins.lock().unwrap_or_else(PoisonError::into_inner);
         admins.remove(&(namespace.to_owned(), name.to_owned()));
+    }
+
+    /// Forgets what was kept for a cluster that is gone.
+    pub fn forget(&self, namespace: &str, name: &str) {
+        self.end_pass(namespace, name);
         let mut provided = self.provided.lock().unwrap_or_else(PoisonError::into_inner);
         provided.remove(&(namespace.to_owned(), name.to_owned()));
     }
 
-    /// Drops the admin client of a cluster whose health could not be read with it, so the next
-    /// pass connects afresh: after every broker restarted (new pod addresses) a client was seen
-    /// to time out on metadata for minutes while a new one answered at once.
-    pub fn discard_admin(&self, cluster: &ValidatedCluster) {
-        let mut admins = self.admins.lock().unwrap_or_else(PoisonError::into_inner);
-        admins.remove(&(cluster.namespace.clone(), cluster.name.clone()));
-    }
-
-    /// The client settings of the user's certificates, checked this pass (`version`: their
-    /// Secret's resourceVersion; a new one makes a new admin client).
-    pub fn use_provided(&self, cluster: &ValidatedCluster, tls: TlsSettings, version: Option<String>) {
+    /// The client settings of the user's certificates, checked this pass.
+    pub fn use_provided(&self, cluster: &ValidatedCluster, tls: TlsSettings) {
         let mut provided = self.provided.lock().unwrap_or_else(PoisonError::into_inner);
-        provided.insert((cluster.namespace.clone(), cluster.name.clone()), ProvidedClient { tls, version });
+        provided.insert((cluster.namespace.clone(), cluster.name.clone()), tls);
     }
 
-    /// The cluster's admin client, created on first use (librdkafka connects lazily).
+    /// The cluster's admin client for this pass, created on first use (librdkafka connects
+    /// lazily).
     pub fn admin(&self, cluster: &ValidatedCluster) -> Result<Arc<ClusterAdmin>, AccessError> {
         let listener = admin_listener(cluster)?;
         let bootstrap_servers = bootstrap_servers(cluster, listener)?;
@@ -142,7 +128,7 @@ impl KafkaAccess {
                 let provided = self.provided.lock().unwrap_or_else(PoisonError::into_inner);
                 let key = (cluster.namespace.clone(), cluster.name.clone());
                 let client = provided.get(&key).ok_or(AccessError::CertificateMissing { secret: name.to_owned() })?;
-                Some(ClientMaterial::Provided(client.tls.clone(), client.version.clone()))
+                Some(ClientMaterial::Provided(client.clone()))
             }
             SecurityProtocol::Ssl => {
                 return Err(AccessError::NoCertificates { listener: listener.common.name.clone() });
@@ -151,14 +137,10 @@ impl KafkaAccess {
                 return Err(AccessError::UnsupportedProtocol { listener: listener.common.name.clone(), protocol });
             }
         };
-        let certificate_version = certificate.as_ref().and_then(ClientMaterial::version);
         let key = (cluster.namespace.clone(), cluster.name.clone());
         let mut admins = self.admins.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(cached) = admins.get(&key).filter(|cached| {
-            cached.admin.bootstrap_servers() == bootstrap_servers.as_slice()
-                && cached.certificate_version == certificate_version
-        }) {
-            return Ok(Arc::clone(&cached.admin));
+        if let Some(admin) = admins.get(&key) {
+            return Ok(Arc::clone(admin));
         }
         let tls =
             certificate.map(ClientMaterial::into_settings).transpose().map_err(AccessError::CertificateUnreadable)?;
@@ -170,7 +152,7 @@ impl KafkaAccess {
         };
         let admin =
             ClusterAdmin::connect(&settings, self.requests.clone()).map(Arc::new).map_err(AccessError::Connect)?;
-        admins.insert(key, CachedAdmin { admin: Arc::clone(&admin), certificate_version });
+        admins.insert(key, Arc::clone(&admin));
         Ok(admin)
     }
 
@@ -242,22 +224,15 @@ fn bootstrap_servers(
 enum ClientMaterial {
     /// The Secret cert-manager or the operator's CA wrote (`<cluster>-controller`).
     Issued(Arc<Secret>),
-    /// The user's certificates, read and checked by the pass, and their Secret's resourceVersion.
-    Provided(TlsSettings, Option<String>),
+    /// The user's certificates, read and checked by the pass.
+    Provided(TlsSettings),
 }
 
 impl ClientMaterial {
-    fn version(&self) -> Option<String> {
-        match self {
-            Self::Issued(secret) => secret.resource_version(),
-            Self::Provided(_, version) => version.clone(),
-        }
-    }
-
     fn into_settings(self) -> Result<TlsSettings, PkiError> {
         match self {
             Self::Issued(secret) => tls_settings(&secret),
-            Self::Provided(settings, _) => Ok(settings),
+            Self::Provided(settings) => Ok(settings),
         }
     }
 }
