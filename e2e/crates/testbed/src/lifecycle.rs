@@ -315,10 +315,22 @@ impl TestBed {
             );
         }
         let started = Instant::now();
+        let mut attempt = 1;
         let mut child = process::spawn(&component.launch)?;
-        if let Err(error) = wait_healthy(component, prober, Some(&mut child)) {
+        while let Err(error) = wait_healthy(component, prober, Some(&mut child)) {
+            let exited = child.try_wait()?.is_some();
             let _ = process::stop(&component.launch.pid_file, Duration::from_secs(5));
             let _ = child.wait();
+            if exited && attempt < START_ATTEMPTS {
+                // A daemon may exit on a neighbour that is not quite ready: a kubelet started
+                // the moment containerd's socket accepts can be told "server is not
+                // initialized yet" by the CRI plugin, which is still loading its state.
+                println!("{}: exited while starting ({error:#}); starting it again", component.name);
+                std::thread::sleep(Duration::from_secs(2));
+                attempt += 1;
+                child = process::spawn(&component.launch)?;
+                continue;
+            }
             return Err(error.context(format!(
                 "{} did not become healthy; last lines of {}:\n{}",
                 component.name,
@@ -351,6 +363,9 @@ impl TestBed {
         }
     }
 }
+
+/// How often a component that exits while starting is started before `up` gives up.
+const START_ATTEMPTS: u32 = 3;
 
 /// Polls the probe until it succeeds; when `child` is ours, an early exit fails at once.
 /// A component without an endpoint must stay alive for its whole startup window.
