@@ -37,8 +37,13 @@ impl ClusterAdmin {
             let request = Request { api_key: api.key, api_version: api.version, flexible: api.flexible, body };
             match exchange(address, &self.client_id, self.tls.as_ref(), request, self.request_timeout).await {
                 Ok(response) => return Ok(response),
-                // Another broker may answer; anything else would fail there too.
-                Err(error @ (ExchangeError::Connect { .. } | ExchangeError::TimedOut { .. })) => last = Some(error),
+                // Another broker may answer (one shutting down closes connections); anything
+                // else would fail there too.
+                Err(
+                    error @ (ExchangeError::Connect { .. }
+                    | ExchangeError::TimedOut { .. }
+                    | ExchangeError::Closed { .. }),
+                ) => last = Some(error),
                 Err(error) => return Err(self.wire_failed(operation, &error)),
             }
         }

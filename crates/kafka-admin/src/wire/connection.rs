@@ -26,6 +26,11 @@ pub enum ExchangeError {
     Handshake { address: String, source: std::io::Error },
     #[error("{address}: {source}")]
     Io { address: String, source: std::io::Error },
+    /// Reset or end of stream before the whole answer: a broker shutting down, a listener of
+    /// another protocol, or something that is not Kafka. One message whichever way the peer
+    /// closed, so a status that names it does not change between passes.
+    #[error("{address} closed the connection without answering")]
+    Closed { address: String },
     #[error("{address} did not answer within {timeout:?}")]
     TimedOut { address: String, timeout: Duration },
     #[error("{address} answered correlation id {got}, not {expected}")]
@@ -91,7 +96,13 @@ async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(
     client_id: &str,
     request: Request<'_>,
 ) -> Result<Vec<u8>, ExchangeError> {
-    let io = |source| ExchangeError::Io { address: address.to_owned(), source };
+    let io = |source: std::io::Error| match source.kind() {
+        std::io::ErrorKind::ConnectionReset
+        | std::io::ErrorKind::ConnectionAborted
+        | std::io::ErrorKind::BrokenPipe
+        | std::io::ErrorKind::UnexpectedEof => ExchangeError::Closed { address: address.to_owned() },
+        _ => ExchangeError::Io { address: address.to_owned(), source },
+    };
     // Request header v1: api key, api version, correlation id, client id; v2 adds tagged fields.
     let mut header = Encoder::default();
     header.i16(request.api_key).i16(request.api_version).i32(CORRELATION_ID).nullable_string(Some(client_id));
@@ -150,6 +161,31 @@ fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConfig, Exchang
             let key = PrivateKeyDer::from_pem_slice(client.private_key_pem.as_bytes())
                 .map_err(|error| tls("the client key PEM", &error))?;
             builder.with_client_auth_cert(chain, key).map_err(|error| tls("the client certificate", &error))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the peer resets the connection or ends the stream depends on timing; both are
+    /// the same answer to a caller.
+    #[tokio::test]
+    async fn a_peer_that_closes_without_answering_is_closed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        tokio::spawn(async move {
+            for _ in 0..2 {
+                let (stream, _) = listener.accept().await.expect("accept");
+                drop(stream);
+            }
+        });
+        for _ in 0..2 {
+            let request = Request { api_key: API_VERSIONS, api_version: 0, flexible: false, body: &[] };
+            let error = exchange(&address, "test", None, request, Duration::from_secs(5)).await.expect_err("closed");
+            assert!(matches!(error, ExchangeError::Closed { .. }), "{error:?}");
+            assert_eq!(error.to_string(), format!("{address} closed the connection without answering"));
         }
     }
 }
