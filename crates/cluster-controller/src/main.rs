@@ -21,13 +21,13 @@ use operator_runtime::deployable;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// jemalloc's settings for this process; jemalloc reads the C symbol `malloc_conf` (a weak
-/// default in its library, which this definition replaces) at its first allocation, before
-/// `MALLOC_CONF` from the environment. Its defaults suit busy servers: four arenas per core, each
-/// keeping free pages of its own, and a purging thread per arena. One arena and one purging
-/// thread take ~0.8 MiB and three threads off this controller at rest (`e2e/bench/memory.sh`).
-/// The topic controller keeps the defaults: with one arena it held more after a burst of 10,000
-/// KafkaTopics.
+/// jemalloc's settings for this process; jemalloc reads the C symbol `malloc_conf` (a weak default
+/// in its library, which this definition replaces) at its first allocation, and then `MALLOC_CONF`
+/// from the environment, which still overrides it. Its defaults suit busy servers: four arenas per
+/// core, each keeping free pages of its own, and a purging thread per arena. One arena and one
+/// purging thread take ~0.8 MiB and three threads off this controller at rest
+/// (`e2e/bench/memory.sh`). The topic controller keeps the defaults: with one arena it held more
+/// after a burst of 10,000 KafkaTopics.
 #[allow(unsafe_code, non_upper_case_globals)]
 #[unsafe(no_mangle)]
 static malloc_conf: AllocatorSettings = AllocatorSettings(c"narenas:1,max_background_threads:1".as_ptr());
