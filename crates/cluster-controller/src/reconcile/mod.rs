@@ -90,8 +90,8 @@ pub fn error_policy(guarded: Arc<DeserializeGuard<KafkaCluster>>, error: &Error,
 async fn run(cluster: &KafkaCluster, ctx: &Context) -> Result<Requeue, Error> {
     let namespace = cluster.namespace().ok_or(Error::MissingNamespace)?;
     if cluster.meta().deletion_timestamp.is_some() {
-        // Owner references take the cluster's objects along; only the admin client and what
-        // was applied to cert-manager are remembered here.
+        // Owner references take the cluster's objects along; only the user's client settings,
+        // what was applied to cert-manager and the certificates' expiry are remembered here.
         ctx.kafka.forget(&namespace, &cluster.name_any());
         ctx.cert_manager.forget(&namespace, &cluster.name_any());
         ctx.certificate_expiry.forget(&namespace, &cluster.name_any());

@@ -97,9 +97,9 @@ impl KafkaAccess {
         admins.remove(&(namespace.to_owned(), name.to_owned()));
     }
 
-    /// Forgets what was kept for a cluster that is gone.
+    /// Forgets the client settings kept for a cluster that is gone (its admin client goes when
+    /// the pass ends, as every pass's does).
     pub fn forget(&self, namespace: &str, name: &str) {
-        self.end_pass(namespace, name);
         let mut provided = self.provided.lock().unwrap_or_else(PoisonError::into_inner);
         provided.remove(&(namespace.to_owned(), name.to_owned()));
     }
