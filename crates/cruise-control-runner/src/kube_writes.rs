@@ -118,7 +118,7 @@ impl OperationWriter {
             secondary: None,
         };
         if let Err(error) = self.recorder.publish(&event, &reference).await {
-            tracing::debug!(%error, operation = %operation.name, "failed to publish an event");
+            tracing::warn!(%error, operation = %operation.name, reason = %event.reason, "failed to publish an event");
         }
     }
 }

@@ -67,7 +67,7 @@ impl TopicWriter {
             secondary: None,
         };
         if let Err(error) = self.recorder.publish(&event, &topic.object_ref()).await {
-            tracing::debug!(%error, resource = %notice.resource, "failed to publish an event");
+            tracing::warn!(%error, resource = %notice.resource, reason = %event.reason, "failed to publish an event");
         }
     }
 }

@@ -226,7 +226,8 @@ async fn change_voters(target: &Target<'_>, change: &VoterChange) -> Result<(), 
 /// admin client's own request timeout (10 s), so the answer is Kafka's, not a client timeout.
 const VOTER_CHANGE_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
 
-/// Events are best effort: failing to record one must not fail the reconcile.
+/// Events are best effort: failing to record one must not fail the reconcile, but it is logged
+/// as a warning (a user or a test waiting for the event would otherwise never learn why).
 pub async fn publish(target: &Target<'_>, notice: Notice) {
     publish_to(target.recorder, target.cluster, notice).await;
 }
@@ -240,7 +241,7 @@ pub async fn publish_to(recorder: &Recorder, cluster: &KafkaCluster, notice: Not
         secondary: None,
     };
     if let Err(error) = recorder.publish(&event, &cluster.object_ref(&())).await {
-        tracing::debug!(%error, "failed to publish an event");
+        tracing::warn!(%error, reason = %event.reason, "failed to publish an event");
     }
 }
 

@@ -127,7 +127,7 @@ impl UserWriter {
             secondary: None,
         };
         if let Err(error) = self.recorder.publish(&event, &user.object_ref()).await {
-            tracing::debug!(%error, user = %user.resource, "failed to publish an event");
+            tracing::warn!(%error, user = %user.resource, reason = %event.reason, "failed to publish an event");
         }
     }
 }
