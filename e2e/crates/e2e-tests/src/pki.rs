@@ -363,7 +363,17 @@ pub async fn s_client(address: &str, host: &str, client: &ClientFiles) -> Result
         &key,
         "-showcerts",
     ];
-    host_command::run(&args, Some(b""), S_CLIENT_TIMEOUT).await
+    // The cluster's DNS may answer "try again" (EAI_AGAIN) while the machine is loaded: the
+    // official CI saw it once for a Ready pod's name. Only that answer is retried, for a while.
+    let deadline = tokio::time::Instant::now() + S_CLIENT_TIMEOUT;
+    loop {
+        let output = host_command::run(&args, Some(b""), S_CLIENT_TIMEOUT).await?;
+        let dns_said_try_again = output.stderr.contains("Temporary failure in name resolution");
+        if !dns_said_try_again || tokio::time::Instant::now() >= deadline {
+            return Ok(output);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// A Java properties line whose value is a PEM block: each PEM line after a backslash line
