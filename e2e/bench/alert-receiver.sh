@@ -42,7 +42,7 @@ cleanup() {
 trap cleanup EXIT
 
 e2e/testbed up >/dev/null 9>&-
-cargo build --quiet --release --locked -p cluster-controller -p alert-receiver
+e2e/bench/build-release.sh cluster-controller alert-receiver
 # Installed unless present: the e2e tests apply them with another field manager.
 kubectl get crd kafkaclusters.kafka.banzaicloud.io >/dev/null 2>&1 || kubectl apply --server-side -f deploy/crds/ >/dev/null
 # A previous run's namespace may still be going away.

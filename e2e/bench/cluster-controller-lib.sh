@@ -11,7 +11,7 @@ kubectl() { "$KUBECTL" "$@"; }
 start_cluster_controller() {
     local namespace=$1 metrics=$2 grpc=$3
     e2e/testbed up >/dev/null
-    cargo build --quiet --release --locked -p cluster-controller
+    e2e/bench/build-release.sh cluster-controller
     kubectl apply --server-side --force-conflicts -f deploy/crds/ >/dev/null
     kubectl delete namespace "$namespace" --ignore-not-found --wait=true >/dev/null
     kubectl create namespace "$namespace" >/dev/null

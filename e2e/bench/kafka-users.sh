@@ -48,7 +48,7 @@ remove_namespace() {
 }
 
 e2e/testbed up >/dev/null 9>&-
-cargo build --quiet --release --locked -p cluster-controller -p topic-controller
+e2e/bench/build-release.sh cluster-controller topic-controller
 cargo build --quiet --locked -p e2e-tests --bin acl-probe
 kubectl apply --server-side -f deploy/crds/ >/dev/null
 remove_namespace

@@ -10,7 +10,8 @@
 # and repeats their RSS lines. The load average at each measurement is printed with it: on a
 # busy machine the figures include more in-flight work.
 # Usage: e2e/bench/memory.sh [--quick]
-# Environment: SETTLE (seconds, default 60). Logs: target/bench-memory-<deployable>.log.
+# Environment: SETTLE (seconds, default 60); MEMORY_LAUNCHER, a command the deployables run
+# under (e2e/bench/hot-code.sh profiles them with valgrind). Logs: target/bench-memory-<deployable>.log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The benches' shared set-up (target dir, kubeconfig, kubectl); it starts all four itself.
@@ -23,7 +24,7 @@ deployables=(cluster-controller topic-controller cruise-control-runner alert-rec
 first_port=18190
 
 e2e/testbed up >/dev/null
-cargo build --quiet --release --locked $(printf -- '-p %s ' "${deployables[@]}")
+e2e/bench/build-release.sh "${deployables[@]}"
 kubectl apply --server-side --force-conflicts -f deploy/crds/ >/dev/null
 kubectl delete namespace "$namespace" --ignore-not-found --wait=true >/dev/null
 kubectl create namespace "$namespace" >/dev/null
@@ -39,7 +40,8 @@ for deployable in "${deployables[@]}"; do
         cruise-control-runner) args=(--leader-election=false) ;;
         alert-receiver) args=(--listen-addr 127.0.0.1:19594 --token-file "$token" --cluster-actions-endpoint "http://$grpc") ;;
     esac
-    e2e/testbed exec -- "$CARGO_TARGET_DIR/release/$deployable" --namespace "$namespace" \
+    # shellcheck disable=SC2086 # the launcher is a command with its arguments
+    e2e/testbed exec -- ${MEMORY_LAUNCHER:-} "$CARGO_TARGET_DIR/release/$deployable" --namespace "$namespace" \
         --metrics-addr "127.0.0.1:$port" "${args[@]}" >"target/bench-memory-$deployable.log" 2>&1 &
     pids[$deployable]=$!
     port=$((port + 1))

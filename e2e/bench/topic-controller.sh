@@ -56,7 +56,7 @@ remove_namespace() {
 
 # The test bed outlives this run: its daemons must not inherit (and hold) the lock.
 e2e/testbed up >/dev/null 9>&-
-cargo build --quiet --release --locked -p cluster-controller -p topic-controller
+e2e/bench/build-release.sh cluster-controller topic-controller
 kubectl apply --server-side -f deploy/crds/ >/dev/null
 remove_namespace
 kubectl wait --for=delete "namespace/$namespace" --timeout=180s >/dev/null 2>&1 || true
