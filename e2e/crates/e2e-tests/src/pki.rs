@@ -364,7 +364,7 @@ pub async fn s_client(address: &str, host: &str, client: &ClientFiles) -> Result
         "-showcerts",
     ];
     // The cluster's DNS may answer "try again" (EAI_AGAIN) while the machine is loaded: the
-    // official CI saw it once for a Ready pod's name. Only that answer is retried, for a while.
+    // suite saw it once for a Ready pod's name. Only that answer is retried, for a while.
     let deadline = tokio::time::Instant::now() + S_CLIENT_TIMEOUT;
     loop {
         let output = host_command::run(&args, Some(b""), S_CLIENT_TIMEOUT).await?;
