@@ -24,6 +24,7 @@ use kube::api::ListParams;
 use serde_json::{Value, json};
 
 use crd_types::KafkaCluster;
+use crd_types::kafka_cluster::ClusterState;
 use e2e_tests::controller_process::{ControllerProcess, report_logs_on_failure};
 use e2e_tests::host_command::Via;
 use e2e_tests::namespace::TestNamespace;
@@ -89,23 +90,37 @@ async fn by_name_then_by_node_address(ns: &TestNamespace, zookeeper: &str) -> Re
         .remove("hostnameOverride");
     cluster["spec"]["brokerConfigGroups"]["default"]["nodePortNodeAddressType"] = json!("InternalIP");
     kafka_cluster::apply(ns, &cluster).await?;
-    let by_address = wait::until(&kafka_cluster::api(ns), "kafka", "advertises node addresses", ROLL_TIMEOUT, |c| {
+    wait::until(&kafka_cluster::api(ns), "kafka", "advertises node addresses", ROLL_TIMEOUT, |c| {
         let now = statuses(c);
         now.len() == 3 && now.values().all(|address| !address.contains("my.internal.domain"))
     })
     .await?;
-    let bootstrap = statuses(&by_address).values().cloned().collect::<Vec<_>>().join(",");
-    wait::eventually("every broker advertises its node address", ROLL_TIMEOUT, || async {
+    // A rolled broker's pod may land on another node, so its address in status changes with
+    // the roll (and that broker restarts again to advertise it): each look compares Kafka's
+    // metadata with the status of that moment, once the roll has ended.
+    let by_address = wait::eventually("every broker advertises its node address", ROLL_TIMEOUT, || async {
+        let cluster = kafka_cluster::api(ns).get("kafka").await?;
+        let state = cluster.status.as_ref().and_then(|s| s.state);
+        if state != Some(ClusterState::ClusterRunning) {
+            return Ok(Check::Pending(format!("cluster state {state:?}")));
+        }
+        let wanted = statuses(&cluster);
+        let bootstrap = wanted.values().cloned().collect::<Vec<_>>().join(",");
         let metadata = kcat::from_host::metadata(&bootstrap).await?;
         let mut advertised: Vec<String> = metadata.brokers.iter().map(|b| b.name.clone()).collect();
         advertised.sort();
-        let mut wanted: Vec<String> = statuses(&by_address).into_values().collect();
-        wanted.sort();
-        Ok(if advertised == wanted { Check::Done(()) } else { Check::Pending(format!("{advertised:?}")) })
+        let mut in_status: Vec<String> = wanted.values().cloned().collect();
+        in_status.sort();
+        Ok(if advertised == in_status {
+            Check::Done(wanted)
+        } else {
+            Check::Pending(format!("advertised {advertised:?}, in status {in_status:?}"))
+        })
     })
     .await?;
+    let bootstrap = by_address.values().cloned().collect::<Vec<_>>().join(",");
     phase("every broker advertises its node address");
-    for (broker, address) in statuses(&by_address) {
+    for (broker, address) in by_address {
         let id: i32 = broker.trim_start_matches("broker-").parse()?;
         let node = broker_nodes(ns).await?.remove(&id).context("broker pod's node")?;
         ensure!(address == format!("{node}:{}", STARTING_PORT + id), "{broker} at {address}, its node {node}");
