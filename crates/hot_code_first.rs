@@ -21,12 +21,13 @@ fn main() {
     let list = crate_dir.join("hot-code.txt");
     // A missing file named here would make cargo run this script, and so build the crate again,
     // on every build; without a list the crate's directory is watched, so one written is seen.
-    let watched = if list.is_file() { &list } else { &crate_dir };
+    let have_list = list.is_file();
+    let watched = if have_list { &list } else { &crate_dir };
     println!("cargo::rerun-if-changed={}", watched.display());
     let release = env::var("PROFILE").is_ok_and(|profile| profile == "release");
     let lld = env::var("TARGET").is_ok_and(|target| target == "x86_64-unknown-linux-gnu");
     let wanted = env::var("HOT_CODE_FIRST").as_deref() != Ok("off");
-    if release && lld && wanted && list.is_file() {
+    if release && lld && wanted && have_list {
         println!("cargo::rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", list.display());
         println!("cargo::rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
     }
