@@ -16,8 +16,7 @@ use operator_runtime::cli::{LeaderElectionArgs, RuntimeArgs};
 use operator_runtime::deployable;
 
 /// Each pass builds every desired object of a cluster and drops it again; glibc's allocator
-/// keeps such short-lived memory, jemalloc returns it (also for librdkafka's C allocations:
-/// unprefixed).
+/// keeps such short-lived memory, jemalloc returns it.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

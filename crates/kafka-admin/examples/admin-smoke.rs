@@ -41,7 +41,7 @@ async fn main() -> Result<()> {
     let admin = ClusterAdmin::connect(&settings, requests.clone())?;
     println!(
         "connected (lazily) to {:?}; before connect: {before}; after: {}",
-        admin.bootstrap_servers(),
+        admin.wire().bootstrap_servers(),
         process_status()
     );
 

@@ -1,19 +1,25 @@
-//! Asks a real cluster about its KRaft quorum and feature levels, and changes them, through
-//! `ClusterAdmin`'s quorum calls: the probe behind the quorum e2e tests and a manual check.
+//! Asks a real cluster what the cluster controller asks, over `WireAdmin` (Kafka's protocol, no
+//! librdkafka): its KRaft quorum and feature levels, and changes them; replica health; one
+//! broker's configuration, and changes it. The probe behind the quorum e2e tests and a manual
+//! check of the wire requests.
 //!
 //! Usage: `quorum-probe <bootstrap> describe | features | add <id> <directory-id> <listener>
-//! <host> <port> | remove <id> <directory-id> | upgrade <feature> <level>`.
+//! <host> <port> | remove <id> <directory-id> | upgrade <feature> <level> | health |
+//! broker-configs <id> | alter-broker <id> <key>=<value>|<key>= [validate]` (an empty value
+//! deletes the key).
 
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use kafka_admin::{ClusterAdmin, ConnectionSettings, DirectoryId, RequestCounter, VoterEndpoint};
+use kafka_admin::{ConnectionSettings, DirectoryId, RequestCounter, VoterEndpoint, WireAdmin};
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [bootstrap, command, rest @ ..] = args.as_slice() else {
-        bail!("usage: quorum-probe <bootstrap> describe|features|add|remove|upgrade ...");
+        bail!(
+            "usage: quorum-probe <bootstrap> describe|features|add|remove|upgrade|health|broker-configs|alter-broker ..."
+        );
     };
     let settings = ConnectionSettings {
         bootstrap_servers: vec![bootstrap.clone()],
@@ -21,7 +27,7 @@ async fn main() -> Result<()> {
         request_timeout: Duration::from_secs(30),
         tls: None,
     };
-    let admin = ClusterAdmin::connect(&settings, RequestCounter::default())?;
+    let admin = WireAdmin::connect(&settings, RequestCounter::default())?;
     let directory = |text: &str| DirectoryId::parse(text).with_context(|| format!("{text} is no directory id"));
     match (command.as_str(), rest) {
         ("describe", []) => {
@@ -66,6 +72,31 @@ async fn main() -> Result<()> {
         ("upgrade", [feature, level]) => {
             admin.upgrade_feature(feature, level.parse()?).await?;
             println!("{feature} finalized at {level}");
+        }
+        ("health", []) => {
+            let health = admin.replica_health().await?;
+            println!("brokers {:?}", health.broker_ids);
+            println!("offline {:?}", health.offline_partitions);
+            println!("out of sync {:?}", health.out_of_sync);
+            println!("partitions with several replicas {}", health.replica_sets.len());
+        }
+        ("broker-configs", [id]) => {
+            let configs = admin.broker_configs(id.parse()?).await??;
+            for (name, value) in &configs.dynamic {
+                println!("dynamic {name}={}", value.as_deref().unwrap_or("(sensitive)"));
+            }
+            println!("read-only {}", configs.read_only.len());
+        }
+        ("alter-broker", [id, change, mode @ ..]) => {
+            let (key, value) = change.split_once('=').context("a change is <key>=<value>")?;
+            let validate_only = matches!(mode, [flag] if flag == "validate");
+            let (set, delete) = if value.is_empty() {
+                (Default::default(), vec![key.to_owned()])
+            } else {
+                (std::collections::BTreeMap::from([(key.to_owned(), value.to_owned())]), Vec::new())
+            };
+            admin.alter_broker_configs(id.parse()?, &set, &delete, validate_only).await??;
+            println!("broker {id}: {change} {}", if validate_only { "valid" } else { "applied" });
         }
         _ => bail!("unknown command or arguments: {command} {rest:?}"),
     }

@@ -55,10 +55,17 @@ impl std::fmt::Debug for TlsSettings {
     }
 }
 
+/// A client for no cluster: [`ConnectionSettings::bootstrap_servers`] is empty. A type of its
+/// own, so that [`WireAdmin`](crate::WireAdmin)'s callers hold no librdkafka error, whose
+/// message (librdkafka's text) would link librdkafka into them.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to create a kafka client: no bootstrap servers given")]
+pub struct NoBootstrapServers;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("failed to create a kafka client: no bootstrap servers given")]
-    NoBootstrapServers,
+    #[error(transparent)]
+    NoBootstrapServers(#[from] NoBootstrapServers),
     #[error("failed to create the kafka client for {bootstrap}")]
     Client {
         bootstrap: String,
@@ -85,7 +92,7 @@ const EVENT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 pub(crate) fn create(settings: &ConnectionSettings, bootstrap: &str) -> Result<Arc<KafkaClient>, ConnectError> {
     if settings.bootstrap_servers.is_empty() {
-        return Err(ConnectError::NoBootstrapServers);
+        return Err(NoBootstrapServers.into());
     }
     let mut config = ClientConfig::new();
     config

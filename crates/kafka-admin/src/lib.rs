@@ -43,10 +43,12 @@ pub use acl_binding::{
     ANY_HOST, AclBinding, AclBindingFilter, AclCreation, AclDeletion, AclOperation, AclPatternFilter, AclPatternType,
     AclPermission, AclResourceType, UnknownName,
 };
-pub use admin::{BrokerConfigs, ClusterAdmin, MAX_ACLS_PER_REQUEST, MAX_SCRAM_USERS_PER_REQUEST, TopicOverrides};
+pub use admin::{
+    BrokerConfigs, ClusterAdmin, MAX_ACLS_PER_REQUEST, MAX_SCRAM_USERS_PER_REQUEST, TopicOverrides, WireAdmin,
+};
 pub use batch::MAX_TOPICS_PER_REQUEST;
 pub use changes::{BROKER_DEFAULT, NewTopicSpec, PartitionGrowth, TopicConfigChange, TopicOutcome};
-pub use client::{ClientCertificate, ConnectError, ConnectionSettings, TlsSettings};
+pub use client::{ClientCertificate, ConnectError, ConnectionSettings, NoBootstrapServers, TlsSettings};
 pub use client_quota::{
     CONSUMER_BYTE_RATE, PRODUCER_BYTE_RATE, REQUEST_PERCENTAGE, UserQuotaChange, UserQuotaOutcome, UserQuotas,
 };

@@ -80,20 +80,6 @@ pub(crate) struct PartitionReplicas<'a> {
 }
 
 impl ReplicaHealth {
-    pub(crate) fn from_rdkafka(metadata: &Metadata) -> Self {
-        let broker_ids = metadata.brokers().iter().map(|broker| broker.id()).collect();
-        let partitions = metadata.topics().iter().flat_map(|topic| {
-            topic.partitions().iter().map(|p| PartitionReplicas {
-                topic: topic.name(),
-                partition: p.id(),
-                leader: p.leader(),
-                replicas: p.replicas(),
-                isr: p.isr(),
-            })
-        });
-        Self::from_partitions(broker_ids, partitions)
-    }
-
     pub(crate) fn from_partitions<'a>(
         mut broker_ids: Vec<i32>,
         partitions: impl Iterator<Item = PartitionReplicas<'a>>,

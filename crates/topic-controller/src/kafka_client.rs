@@ -77,7 +77,7 @@ mod tests {
 
         let moved = reuse_or_connect(&mut slot, settings("127.0.0.2:9", None), &requests).expect("client");
         assert!(!Arc::ptr_eq(&after_renewal, &moved), "other bootstrap servers make a new client");
-        assert_eq!(moved.bootstrap_servers(), ["127.0.0.2:9"]);
+        assert_eq!(moved.wire().bootstrap_servers(), ["127.0.0.2:9"]);
     }
 
     #[test]

@@ -262,7 +262,7 @@ pub enum ValidationError {
     )]
     UserCertificatesUnnamed,
     #[error(
-        "spec.clientSSLCertSecret ({name}): the operator's Kafka clients (librdkafka) read PEM, not the JKS \
+        "spec.clientSSLCertSecret ({name}): the operator's Kafka clients read PEM, not the JKS \
          key store this Secret holds in Koperator's layout; remove it and put the client certificate and key as \
          PEM in clientCert and clientKey of spec.listenersConfig.sslSecrets.tlsSecretName (create: false), \
          signed by a CA the listeners' trust stores trust"

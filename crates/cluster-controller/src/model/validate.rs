@@ -497,7 +497,7 @@ mod tests {
         assert!(errors[0].to_string().contains("serverSSLCertSecret: a listener's own JKS"), "{errors:?}");
         cluster.spec.listeners_config.internal_listeners[0].common.server_ssl_cert_secret = None;
 
-        // Unnamed, and a JKS client certificate librdkafka cannot read: refused.
+        // Unnamed, and a JKS client certificate the operator's clients cannot read: refused.
         cluster.spec.listeners_config.ssl_secrets =
             Some(SslSecrets { tls_secret_name: String::new(), create: Some(false), ..created });
         cluster.spec.client_ssl_cert_secret = Some(LocalObjectReference { name: "client-jks".into() });

@@ -1,13 +1,17 @@
-//! Requests librdkafka cannot make, sent over Kafka's protocol directly ([`crate::wire`]): one
-//! request on a fresh connection to the first bootstrap server that answers, counted like every
-//! other request.
+//! [`WireAdmin`]: requests sent over Kafka's protocol directly ([`crate::wire`]), each on a
+//! fresh connection, counted like every other request. No librdkafka: a deployable that uses
+//! only this (the cluster controller) links none, and keeps no thread or buffer per broker.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::ClusterAdmin;
-use crate::metrics::Operation;
+use crate::client::{ConnectionSettings, NoBootstrapServers, TlsSettings};
+use crate::metrics::{Operation, RequestCounter, RequestLabels};
 use crate::request_error::RequestError;
 use crate::wire::connection::{ExchangeError, Request, exchange};
+use crate::wire::metadata::{self, BrokerAddress, METADATA, METADATA_VERSION, MetadataAnswer};
 
 /// Which API, in which version.
 #[derive(Clone, Copy)]
@@ -28,14 +32,47 @@ impl Api {
     }
 }
 
-impl ClusterAdmin {
+/// Admin requests to one cluster over Kafka's protocol: each goes to the first bootstrap server
+/// that answers, or to the one broker it concerns (found through Metadata). Holds no connection.
+pub struct WireAdmin {
+    bootstrap_servers: Vec<String>,
+    /// `bootstrap_servers` joined, for error messages.
+    pub(super) bootstrap: String,
+    pub(super) request_timeout: Duration,
+    client_id: String,
+    tls: Option<TlsSettings>,
+    requests: RequestCounter,
+    /// The brokers' addresses from the last Metadata answer, so that a request for one broker
+    /// does not ask for them again.
+    brokers: Mutex<Vec<BrokerAddress>>,
+}
+
+impl WireAdmin {
+    /// Keeps the settings; no network I/O until the first request.
+    pub fn connect(settings: &ConnectionSettings, requests: RequestCounter) -> Result<Self, NoBootstrapServers> {
+        if settings.bootstrap_servers.is_empty() {
+            return Err(NoBootstrapServers);
+        }
+        Ok(Self {
+            bootstrap_servers: settings.bootstrap_servers.clone(),
+            bootstrap: settings.bootstrap_servers.join(","),
+            request_timeout: settings.request_timeout,
+            client_id: settings.client_id.clone(),
+            tls: settings.tls.clone(),
+            requests,
+            brokers: Mutex::default(),
+        })
+    }
+
+    pub fn bootstrap_servers(&self) -> &[String] {
+        &self.bootstrap_servers
+    }
+
     /// Sends one request to the first bootstrap server that answers.
     pub(super) async fn exchange(&self, operation: Operation, api: Api, body: &[u8]) -> Result<Vec<u8>, RequestError> {
         let mut last = None;
         for address in &self.bootstrap_servers {
-            self.count(operation, false);
-            let request = Request { api_key: api.key, api_version: api.version, flexible: api.flexible, body };
-            match exchange(address, &self.client_id, self.tls.as_ref(), request, self.request_timeout).await {
+            match self.exchange_with(address, operation, false, api, body).await {
                 Ok(response) => return Ok(response),
                 // Another broker may answer (one shutting down closes connections); anything
                 // else would fail there too.
@@ -51,6 +88,70 @@ impl ClusterAdmin {
         Err(RequestError::new(operation, RDKafkaErrorCode::BrokerTransportFailure, &error, &self.bootstrap))
     }
 
+    /// Sends one request to broker `broker` at the address it advertises, as Kafka's own admin
+    /// client does for a broker's resources (a broker describes only its own configuration).
+    pub(super) async fn exchange_with_broker(
+        &self,
+        broker: i32,
+        operation: Operation,
+        validate_only: bool,
+        api: Api,
+        body: &[u8],
+    ) -> Result<Vec<u8>, RequestError> {
+        let address = match self.broker_address(broker) {
+            Some(address) => address,
+            None => {
+                self.metadata(false).await?;
+                self.broker_address(broker).ok_or_else(|| {
+                    let message = format!("broker {broker} is not registered with the cluster");
+                    RequestError::new(operation, RDKafkaErrorCode::BrokerNotAvailable, &message, &self.bootstrap)
+                })?
+            }
+        };
+        let transport = |error: ExchangeError| {
+            let code = match error {
+                ExchangeError::Connect { .. } | ExchangeError::TimedOut { .. } | ExchangeError::Closed { .. } => {
+                    RDKafkaErrorCode::BrokerTransportFailure
+                }
+                _ => RDKafkaErrorCode::Fail,
+            };
+            RequestError::new(operation, code, &error.to_string(), &self.bootstrap)
+        };
+        self.exchange_with(&address, operation, validate_only, api, body).await.map_err(transport)
+    }
+
+    async fn exchange_with(
+        &self,
+        address: &str,
+        operation: Operation,
+        validate_only: bool,
+        api: Api,
+        body: &[u8],
+    ) -> Result<Vec<u8>, ExchangeError> {
+        self.count(operation, validate_only);
+        let request = Request { api_key: api.key, api_version: api.version, flexible: api.flexible, body };
+        exchange(address, &self.client_id, self.tls.as_ref(), request, self.request_timeout).await
+    }
+
+    /// One Metadata request, every topic or none; remembers the brokers' addresses.
+    pub(super) async fn metadata(&self, all_topics: bool) -> Result<MetadataAnswer, RequestError> {
+        let operation = Operation::Metadata;
+        let api = Api::flexible(METADATA, METADATA_VERSION);
+        let response = self.exchange(operation, api, &metadata::request(all_topics)).await?;
+        let answer = metadata::response(&response).map_err(|error| self.wire_failed(operation, &error))?;
+        *self.brokers.lock().unwrap_or_else(PoisonError::into_inner) = answer.brokers.clone();
+        Ok(answer)
+    }
+
+    fn broker_address(&self, broker: i32) -> Option<String> {
+        let brokers = self.brokers.lock().unwrap_or_else(PoisonError::into_inner);
+        brokers.iter().find(|known| known.id == broker).map(BrokerAddress::address)
+    }
+
+    pub(super) fn count(&self, operation: Operation, validate_only: bool) {
+        self.requests.get_or_create(&RequestLabels { operation, validate_only }).inc();
+    }
+
     pub(super) fn wire_failed(&self, operation: Operation, error: &dyn std::fmt::Display) -> RequestError {
         RequestError::new(operation, RDKafkaErrorCode::Fail, &error.to_string(), &self.bootstrap)
     }
@@ -58,5 +159,14 @@ impl ClusterAdmin {
     /// Kafka's refusal of a request it understood, as a [`RequestError`].
     pub(super) fn refused(&self, operation: Operation, error: crate::OperationError) -> RequestError {
         RequestError::new(operation, error.code, &error.message, &self.bootstrap)
+    }
+}
+
+impl std::fmt::Debug for WireAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WireAdmin")
+            .field("bootstrap", &self.bootstrap)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
     }
 }

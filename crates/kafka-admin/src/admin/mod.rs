@@ -11,6 +11,7 @@ mod topics;
 
 pub use acls::MAX_ACLS_PER_REQUEST;
 pub use brokers::BrokerConfigs;
+pub use direct::WireAdmin;
 
 pub use configs::TopicOverrides;
 pub use scram::MAX_SCRAM_USERS_PER_REQUEST;
@@ -18,7 +19,6 @@ pub use scram::MAX_SCRAM_USERS_PER_REQUEST;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use rdkafka::bindings as rd;
 use rdkafka::error::KafkaError;
@@ -27,8 +27,8 @@ use rdkafka::producer::Producer;
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::client::{self, ConnectError, ConnectionSettings, KafkaClient};
-use crate::metadata::{ClusterMetadata, ReplicaHealth};
-use crate::metrics::{Operation, RequestCounter, RequestLabels};
+use crate::metadata::ClusterMetadata;
+use crate::metrics::{Operation, RequestCounter};
 use crate::native::{self, AdminCall, RequestFailure};
 use crate::request_error::RequestError;
 
@@ -36,16 +36,10 @@ use crate::request_error::RequestError;
 /// in an `Arc`). Every method splits its input into requests of at most
 /// [`MAX_TOPICS_PER_REQUEST`](crate::MAX_TOPICS_PER_REQUEST) topics, sends them one after
 /// the other, counts each request sent, and answers in input order. Empty input sends nothing.
+/// The requests librdkafka cannot make go over [`WireAdmin`] ([`ClusterAdmin::wire`]).
 pub struct ClusterAdmin {
     client: Arc<KafkaClient>,
-    bootstrap_servers: Vec<String>,
-    /// `bootstrap_servers` joined, as librdkafka and error messages want it.
-    bootstrap: String,
-    request_timeout: Duration,
-    /// For the requests made over [`crate::wire`] (client quotas), not librdkafka.
-    client_id: String,
-    tls: Option<client::TlsSettings>,
-    requests: RequestCounter,
+    wire: WireAdmin,
     /// Tells the event thread to let go of the client.
     stop_events: Arc<AtomicBool>,
 }
@@ -53,24 +47,16 @@ pub struct ClusterAdmin {
 impl ClusterAdmin {
     /// Creates the client (no network I/O yet; librdkafka connects lazily).
     pub fn connect(settings: &ConnectionSettings, requests: RequestCounter) -> Result<Self, ConnectError> {
-        let bootstrap = settings.bootstrap_servers.join(",");
-        let client = client::create(settings, &bootstrap)?;
+        let wire = WireAdmin::connect(settings, requests)?;
+        let client = client::create(settings, &wire.bootstrap)?;
         let stop_events = Arc::new(AtomicBool::new(false));
-        client::serve_events(Arc::clone(&client), Arc::clone(&stop_events), &bootstrap)?;
-        Ok(Self {
-            client,
-            bootstrap_servers: settings.bootstrap_servers.clone(),
-            bootstrap,
-            request_timeout: settings.request_timeout,
-            client_id: settings.client_id.clone(),
-            tls: settings.tls.clone(),
-            requests,
-            stop_events,
-        })
+        client::serve_events(Arc::clone(&client), Arc::clone(&stop_events), &wire.bootstrap)?;
+        Ok(Self { client, wire, stop_events })
     }
 
-    pub fn bootstrap_servers(&self) -> &[String] {
-        &self.bootstrap_servers
+    /// The same cluster over Kafka's protocol: client quotas, the KRaft quorum, broker configs.
+    pub fn wire(&self) -> &WireAdmin {
+        &self.wire
     }
 
     /// One Metadata request for every topic; Kafka's internal topics
@@ -79,18 +65,11 @@ impl ClusterAdmin {
         self.metadata(ClusterMetadata::from_rdkafka).await
     }
 
-    /// One Metadata request for every topic, Kafka's internal ones included: which partitions
-    /// have no leader and which brokers lag behind a leader. This is what a rolling restart
-    /// must check before it takes another broker down.
-    pub async fn replica_health(&self) -> Result<ReplicaHealth, RequestError> {
-        self.metadata(ReplicaHealth::from_rdkafka).await
-    }
-
     /// One Metadata request, its answer read by `read`.
     async fn metadata<T: Send + 'static>(&self, read: fn(&Metadata) -> T) -> Result<T, RequestError> {
         let client = Arc::clone(&self.client);
-        let timeout = self.request_timeout;
-        self.count(Operation::Metadata, false);
+        let timeout = self.wire.request_timeout;
+        self.wire.count(Operation::Metadata, false);
         // rd_kafka_metadata blocks until the answer or the timeout.
         let fetched =
             tokio::task::spawn_blocking(move || client.client().fetch_metadata(None, timeout).map(|m| read(&m))).await;
@@ -110,7 +89,7 @@ impl ClusterAdmin {
             KafkaError::MetadataFetch(_) => native::error_description(code),
             other => other.to_string(),
         };
-        RequestError::new(Operation::Metadata, code, &message, &self.bootstrap)
+        RequestError::new(Operation::Metadata, code, &message, &self.wire.bootstrap)
     }
 
     /// Options for one request of `operation`. Creates and deletes also give the controller the
@@ -141,22 +120,22 @@ impl ClusterAdmin {
             | Operation::ApiVersions
             | Operation::UpdateFeatures => (Api::RD_KAFKA_ADMIN_OP_ANY, false),
         };
-        let operation_timeout = waits_for_controller.then_some(self.request_timeout);
-        let request_timeout = self.request_timeout + operation_timeout.unwrap_or_default();
+        let operation_timeout = waits_for_controller.then_some(self.wire.request_timeout);
+        let request_timeout = self.wire.request_timeout + operation_timeout.unwrap_or_default();
         AdminCall { api, request_timeout, operation_timeout, validate_only }
     }
 
     fn count(&self, operation: Operation, validate_only: bool) {
-        self.requests.get_or_create(&RequestLabels { operation, validate_only }).inc();
+        self.wire.count(operation, validate_only);
     }
 
     fn failed(&self, operation: Operation, failure: RequestFailure) -> RequestError {
-        RequestError::new(operation, failure.code, &failure.message, &self.bootstrap)
+        RequestError::new(operation, failure.code, &failure.message, &self.wire.bootstrap)
     }
 
     /// A request refused before sending, for the reason `error` gives.
     fn not_sent(&self, operation: Operation, error: crate::operation_error::OperationError) -> RequestError {
-        RequestError::new(operation, error.code, &error.message, &self.bootstrap)
+        RequestError::new(operation, error.code, &error.message, &self.wire.bootstrap)
     }
 }
 
@@ -171,8 +150,8 @@ impl Drop for ClusterAdmin {
 impl fmt::Debug for ClusterAdmin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClusterAdmin")
-            .field("bootstrap", &self.bootstrap)
-            .field("request_timeout", &self.request_timeout)
+            .field("bootstrap", &self.wire.bootstrap)
+            .field("request_timeout", &self.wire.request_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -191,7 +170,7 @@ mod tests {
         ConnectionSettings {
             bootstrap_servers: vec!["127.0.0.1:1".into()],
             client_id: "kafka-admin-test".into(),
-            request_timeout: Duration::from_secs(1),
+            request_timeout: std::time::Duration::from_secs(1),
             tls: None,
         }
     }
@@ -264,7 +243,7 @@ mod tests {
         assert!(message.ends_with("(bootstrap 127.0.0.1:1)"), "{message}");
         let error = admin.describe_acls(&crate::AclBindingFilter::any()).await.expect_err("nothing listens");
         assert!(error.to_string().starts_with("failed to describe acls: "), "{error}");
-        let labels = RequestLabels { operation: Operation::DeleteTopics, validate_only: false };
+        let labels = crate::RequestLabels { operation: Operation::DeleteTopics, validate_only: false };
         assert_eq!(requests.get_or_create(&labels).get(), 1);
         Ok(())
     }

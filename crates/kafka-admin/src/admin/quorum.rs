@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::ClusterAdmin;
+use super::WireAdmin;
 use super::direct::Api;
 use crate::features::FeatureLevels;
 use crate::metrics::Operation;
@@ -16,7 +16,7 @@ use crate::quorum::{DirectoryId, QuorumDescription, VoterEndpoint};
 use crate::request_error::RequestError;
 use crate::wire::{features, quorum};
 
-impl ClusterAdmin {
+impl WireAdmin {
     /// DescribeQuorum: voters, observers, offsets and the voters' endpoints.
     pub async fn describe_quorum(&self) -> Result<QuorumDescription, RequestError> {
         let operation = Operation::DescribeQuorum;

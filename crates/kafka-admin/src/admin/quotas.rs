@@ -1,7 +1,7 @@
 //! Users' client quotas, over Kafka's protocol directly (librdkafka has no such calls): one
 //! request on a fresh connection to the first bootstrap server that answers.
 
-use super::ClusterAdmin;
+use super::WireAdmin;
 use super::direct::Api;
 use crate::client_quota::{UserQuotaChange, UserQuotaOutcome, UserQuotas};
 use crate::metrics::Operation;
@@ -10,7 +10,7 @@ use crate::wire::client_quotas::{
     ALTER_CLIENT_QUOTAS, DESCRIBE_CLIENT_QUOTAS, alter_request, alter_response, describe_request, describe_response,
 };
 
-impl ClusterAdmin {
+impl WireAdmin {
     /// AlterClientQuotas: one entry per change, one answer per change in input order. Empty
     /// input sends nothing.
     pub async fn alter_user_quotas(&self, changes: &[UserQuotaChange]) -> Result<Vec<UserQuotaOutcome>, RequestError> {

@@ -15,10 +15,9 @@ use crate::overrides::is_topic_override;
 
 /// The override entries of each topic, or Kafka's error for that topic.
 pub(crate) type DescribedTopics = Vec<(String, Result<Vec<ConfigEntry>, OperationError>)>;
-/// Every entry of each broker resource (named by broker id).
-pub(crate) type DescribedBrokers = DescribedTopics;
 
-use rd::rd_kafka_ResourceType_t::{RD_KAFKA_RESOURCE_BROKER, RD_KAFKA_RESOURCE_TOPIC};
+// Brokers' resources go over `crate::wire` (the cluster controller links no librdkafka).
+use rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC;
 
 pub(crate) fn describe_topic_configs(
     client: &Arc<KafkaClient>,
@@ -26,15 +25,6 @@ pub(crate) fn describe_topic_configs(
     names: &[&str],
 ) -> Result<Pending<DescribedTopics>, RequestFailure> {
     describe_configs(client, call, RD_KAFKA_RESOURCE_TOPIC, names, read_topic_configs)
-}
-
-/// `names` are broker ids.
-pub(crate) fn describe_broker_configs(
-    client: &Arc<KafkaClient>,
-    call: &AdminCall,
-    names: &[&str],
-) -> Result<Pending<DescribedBrokers>, RequestFailure> {
-    describe_configs(client, call, RD_KAFKA_RESOURCE_BROKER, names, read_broker_configs)
 }
 
 fn describe_configs<T>(
@@ -66,15 +56,6 @@ pub(crate) fn alter_topic_configs(
     changes: &[&TopicConfigChange],
 ) -> Result<Pending<Vec<TopicOutcome>>, RequestFailure> {
     alter_configs(client, call, RD_KAFKA_RESOURCE_TOPIC, changes)
-}
-
-/// As [`alter_topic_configs`], each change naming a broker id.
-pub(crate) fn alter_broker_configs(
-    client: &Arc<KafkaClient>,
-    call: &AdminCall,
-    changes: &[&TopicConfigChange],
-) -> Result<Pending<Vec<TopicOutcome>>, RequestFailure> {
-    alter_configs(client, call, RD_KAFKA_RESOURCE_BROKER, changes)
 }
 
 fn alter_configs(
@@ -126,11 +107,6 @@ fn alter_configs(
 
 fn read_topic_configs(event: &Event) -> Result<DescribedTopics, RequestFailure> {
     read_describe_configs(event, is_topic_override)
-}
-
-/// A broker has a few hundred entries; the controller needs them all (value, source, read-only).
-fn read_broker_configs(event: &Event) -> Result<DescribedBrokers, RequestFailure> {
-    read_describe_configs(event, |_, _| true)
 }
 
 fn read_describe_configs(

@@ -18,7 +18,7 @@ use rdkafka::bindings as rd;
 use rdkafka::types::RDKafkaErrorCode;
 
 pub(crate) use acls::{create_acls, delete_acls, describe_acls};
-pub(crate) use configs::{alter_broker_configs, alter_topic_configs, describe_broker_configs, describe_topic_configs};
+pub(crate) use configs::{alter_topic_configs, describe_topic_configs};
 pub(crate) use request::{AdminCall, Pending, RequestFailure};
 pub(crate) use scram::{alter_user_scram_credentials, describe_user_scram_credentials};
 pub(crate) use topics::{create_partitions, create_topics, delete_topics};

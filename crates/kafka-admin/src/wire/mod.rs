@@ -1,13 +1,17 @@
-//! Kafka's wire protocol for the admin requests librdkafka does not have at all: client quotas
-//! (KIP-546, non-flexible v0, which every Kafka since 2.6 answers) and the KRaft quorum
-//! (KIP-853: DescribeQuorum, AddRaftVoter, RemoveRaftVoter; KIP-584: ApiVersions' features and
-//! UpdateFeatures), which exist only in flexible versions (compact strings and arrays, tagged
-//! fields). The primitive types ([`Encoder`], [`Decoder`]), the messages, and one
-//! request-response exchange over TCP or TLS ([`connection`]).
+//! Kafka's wire protocol, for two kinds of requests: those of the cluster controller (Metadata,
+//! DescribeConfigs and IncrementalAlterConfigs of one broker), so that it links no librdkafka,
+//! and the admin requests librdkafka does not have at all: client quotas (KIP-546, non-flexible
+//! v0, which every Kafka since 2.6 answers) and the KRaft quorum (KIP-853: DescribeQuorum,
+//! AddRaftVoter, RemoveRaftVoter; KIP-584: ApiVersions' features and UpdateFeatures), which exist
+//! only in flexible versions (compact strings and arrays, tagged fields). The primitive types
+//! ([`Encoder`], [`Decoder`]), the messages, and one request-response exchange over TCP or TLS
+//! ([`connection`]).
 
+pub mod broker_configs;
 pub mod client_quotas;
 pub mod connection;
 pub mod features;
+pub mod metadata;
 pub mod quorum;
 
 use rdkafka::types::RDKafkaErrorCode;
@@ -15,14 +19,18 @@ use rdkafka::types::RDKafkaErrorCode;
 use crate::operation_error::OperationError;
 
 /// An error code and message of an answer: Ok for code 0, else the error under Kafka's name
-/// (codes librdkafka does not know yet keep Kafka's message).
+/// (codes librdkafka does not know yet keep Kafka's message). Without a message from Kafka, the
+/// name in words: not librdkafka's text, which would link librdkafka into a deployable that
+/// speaks only this protocol (the cluster controller).
 pub(crate) fn answer_error(code: i16, message: Option<String>) -> Result<(), OperationError> {
     if code == 0 {
         return Ok(());
     }
     let known = rdkafka::bindings::rd_kafka_resp_err_t::try_from(i32::from(code)).ok();
     let code = known.map_or(RDKafkaErrorCode::Unknown, RDKafkaErrorCode::from);
-    let message = message.filter(|m| !m.is_empty()).unwrap_or_else(|| crate::native::error_description(code));
+    let message = message
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| crate::kafka_error_name(code).to_lowercase().replace('_', " "));
     Err(OperationError::new(code, message))
 }
 
@@ -185,12 +193,10 @@ impl<'a> Decoder<'a> {
         self.take().map(i16::from_be_bytes)
     }
 
-    #[cfg(test)]
     pub fn bool(&mut self) -> Result<bool, DecodeError> {
         self.take::<1>().map(|[byte]| byte != 0)
     }
 
-    #[cfg(test)]
     pub fn i8(&mut self) -> Result<i8, DecodeError> {
         self.take().map(i8::from_be_bytes)
     }

@@ -155,7 +155,7 @@ async fn apply_credentials(
         }
     }
     if !credentials.quota_changes.is_empty() {
-        match admin.alter_user_quotas(&credentials.quota_changes).await {
+        match admin.wire().alter_user_quotas(&credentials.quota_changes).await {
             Ok(outcomes) => {
                 for outcome in outcomes {
                     if let Err(error) = outcome.result {

@@ -258,7 +258,7 @@ async fn read_credentials(
         }
     };
     if users.iter().any(|u| u.spec.quotas.is_some()) {
-        observed.quotas = match admin.describe_user_quotas().await {
+        observed.quotas = match admin.wire().describe_user_quotas().await {
             Ok(quotas) => QuotaView::Read(quotas),
             Err(error) => {
                 failures.push(kafka_failure(cluster, &error));

@@ -8,7 +8,7 @@
 //!   broker mounts it.
 //! - a listener's `serverSSLCertSecret` (Koperator's JKS layout): `keystore.jks`,
 //!   `truststore.jks` and their `password`. Brokers read the key stores as JKS; the operator's
-//!   own clients (librdkafka: PEM only) reach such a listener with `tlsSecretName`'s client
+//!   own clients (PEM only) reach such a listener with `tlsSecretName`'s client
 //!   certificate and trust its `caCert`, so the listener's certificate must be signed by that CA
 //!   and its trust store must trust the client certificate's.
 //!

@@ -1,8 +1,8 @@
 //! Pure: dynamic broker configuration, applied without restarts through IncrementalAlterConfigs,
 //! after a validate-only run of the same change: `clusterWideConfig` with each broker's
 //! `brokerConfig.config` over it, set on every broker. (Kafka also has a cluster-wide default
-//! resource, but librdkafka cannot address it; per-broker values give every broker the same
-//! effective configuration, and Kafka accepts per-broker values for cluster-wide settings.)
+//! resource; per-broker values give every broker the same effective configuration, Kafka accepts
+//! per-broker values for cluster-wide settings, and one kind of resource then serves both.)
 //!
 //! The operator owns these resources' dynamic values: a key removed from the spec is removed
 //! from Kafka. Cruise Control's replication throttles are the exception, since Cruise Control

@@ -1,17 +1,18 @@
 //! Reads only, and the one place that talks to Kafka: which replicas are in sync (the rolling
 //! restart's gate), which controller is active, the dynamic broker configuration, and changing it
-//! (for `apply`). A pass makes one admin client for its cluster and closes it when it ends (as
-//! Strimzi's reconciliations do): an idle librdkafka client keeps a thread per broker and their
-//! buffers (0.7 MiB for a settled cluster, 1.4 MiB for one whose brokers do not answer, measured),
-//! a settled cluster is looked at every few minutes, and a client made afresh never talks to
-//! brokers by stale addresses or with a replaced certificate.
+//! (for `apply`). A pass makes one admin client for its cluster and drops it when it ends: a
+//! `WireAdmin` speaks Kafka's protocol on a connection per request, so a settled cluster, looked
+//! at every few minutes, costs no thread, buffer or connection between passes, and a client made
+//! afresh never talks to brokers by stale addresses or with a replaced certificate. (The cluster
+//! controller links no librdkafka: its client kept a thread per broker, 0.7 MiB for a settled
+//! cluster and 1.4 MiB for one whose brokers did not answer, measured.)
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
-use kafka_admin::{ClientCertificate, ClusterAdmin, ConnectError, ConnectionSettings, RequestCounter, TlsSettings};
+use kafka_admin::{ClientCertificate, ConnectionSettings, NoBootstrapServers, RequestCounter, TlsSettings, WireAdmin};
 use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::reconcile::decide::{RaftView, Unavailable};
@@ -62,12 +63,12 @@ pub enum AccessError {
     #[error("the admin listener {listener} has no broker addresses")]
     NoAddresses { listener: String },
     #[error("failed to create a Kafka admin client")]
-    Connect(#[source] ConnectError),
+    Connect(#[source] NoBootstrapServers),
 }
 
 pub struct KafkaAccess {
     /// The admin client of each cluster whose pass is running.
-    admins: Mutex<HashMap<(String, String), Arc<ClusterAdmin>>>,
+    admins: Mutex<HashMap<(String, String), Arc<WireAdmin>>>,
     requests: RequestCounter,
     http: reqwest::Client,
     /// Certificates' Secrets (the operator's client certificate among them).
@@ -90,8 +91,8 @@ impl KafkaAccess {
         Self { admins: Mutex::default(), requests, http, secrets, provided: Mutex::default() }
     }
 
-    /// Closes the admin client of a cluster whose pass ended (its threads stop within a second,
-    /// once requests still in flight let go of it).
+    /// Drops the admin client of a cluster whose pass ended (requests still in flight keep it
+    /// until they finish).
     pub fn end_pass(&self, namespace: &str, name: &str) {
         let mut admins = self.admins.lock().unwrap_or_else(PoisonError::into_inner);
         admins.remove(&(namespace.to_owned(), name.to_owned()));
@@ -110,9 +111,8 @@ impl KafkaAccess {
         provided.insert((cluster.namespace.clone(), cluster.name.clone()), tls);
     }
 
-    /// The cluster's admin client for this pass, created on first use (librdkafka connects
-    /// lazily).
-    pub fn admin(&self, cluster: &ValidatedCluster) -> Result<Arc<ClusterAdmin>, AccessError> {
+    /// The cluster's admin client for this pass, created on first use (it connects per request).
+    pub fn admin(&self, cluster: &ValidatedCluster) -> Result<Arc<WireAdmin>, AccessError> {
         let listener = admin_listener(cluster)?;
         let bootstrap_servers = bootstrap_servers(cluster, listener)?;
         let certificate = match listener.common.security_protocol {
@@ -151,8 +151,7 @@ impl KafkaAccess {
             request_timeout: REQUEST_TIMEOUT,
             tls,
         };
-        let admin =
-            ClusterAdmin::connect(&settings, self.requests.clone()).map(Arc::new).map_err(AccessError::Connect)?;
+        let admin = WireAdmin::connect(&settings, self.requests.clone()).map(Arc::new).map_err(AccessError::Connect)?;
         admins.insert(key, Arc::clone(&admin));
         Ok(admin)
     }

@@ -113,13 +113,13 @@ async fn main() -> Result<()> {
                     change.remove.push(key.clone());
                 }
             }
-            for outcome in admin.alter_user_quotas(&[change]).await? {
+            for outcome in admin.wire().alter_user_quotas(&[change]).await? {
                 let answer = outcome.result.map_or_else(|error| error.to_string(), |()| "ok".into());
                 println!("{}\t{answer}", outcome.user);
             }
         }
         "quota-describe" => {
-            for (user, quotas) in admin.describe_user_quotas().await? {
+            for (user, quotas) in admin.wire().describe_user_quotas().await? {
                 let pairs: Vec<String> = quotas.iter().map(|(key, value)| format!("{key}={value}")).collect();
                 println!("{user}\t{}", pairs.join(","));
             }
