@@ -1,5 +1,5 @@
-//! Kafka admin operations the controllers need, batched, over one shared rdkafka client per
-//! cluster.
+//! Kafka admin operations the controllers need: batched over one shared librdkafka client per
+//! cluster ([`ClusterAdmin`]), or over Kafka's protocol without librdkafka ([`WireAdmin`]).
 //!
 //! [`ClusterAdmin`] holds one librdkafka client for one cluster. Its methods take whole lists
 //! (the topic controller reconciles up to 10,000 topics), send them in requests of at most
@@ -12,12 +12,13 @@
 //! answer per [`AclBinding`] or [`AclBindingFilter`] in input order, in requests of at most
 //! [`MAX_ACLS_PER_REQUEST`]; [`ClusterAdmin::describe_acls`] lists what one filter selects.
 //! SCRAM credentials too: [`ClusterAdmin::alter_user_scram_credentials`] and
-//! [`ClusterAdmin::describe_user_scram_credentials`] answer per user. Users' client quotas,
-//! which librdkafka cannot set, go over Kafka's protocol directly ([`wire`]):
-//! [`ClusterAdmin::alter_user_quotas`], [`ClusterAdmin::describe_user_quotas`]; so do the KRaft
-//! quorum and feature levels: [`ClusterAdmin::describe_quorum`], [`ClusterAdmin::add_raft_voter`],
-//! [`ClusterAdmin::remove_raft_voter`], [`ClusterAdmin::feature_levels`],
-//! [`ClusterAdmin::upgrade_feature`].
+//! [`ClusterAdmin::describe_user_scram_credentials`] answer per user.
+//!
+//! [`WireAdmin`] speaks Kafka's protocol itself ([`wire`]), a connection per request, no
+//! librdkafka: what the cluster controller asks (replica health from Metadata, one broker's
+//! configuration and changes to it, the KRaft quorum and feature levels), so that it links no
+//! librdkafka, and users' client quotas, which librdkafka cannot set. A [`ClusterAdmin`] hands
+//! out its own ([`ClusterAdmin::wire`]).
 
 mod acl_binding;
 mod admin;
