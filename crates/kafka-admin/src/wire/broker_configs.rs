@@ -43,13 +43,8 @@ pub fn describe_request(broker: i32) -> Vec<u8> {
 
 /// Kafka's answer to [`describe_request`]: the broker's entries, or its error.
 pub fn describe_response(body: &[u8], broker: i32) -> Result<Result<Vec<ConfigEntry>, OperationError>, DecodeError> {
-    let mut decoder = Decoder::new(body);
-    let _throttle_time_ms = decoder.i32()?;
-    let results = decoder.compact_array(|d| {
-        let error = answer_error(d.i16()?, d.compact_nullable_string()?);
-        let _resource_type = d.i8()?;
-        let name = d.compact_string()?;
-        let entries = d.compact_array(|d| {
+    per_resource(body, broker, |d| {
+        d.compact_array(|d| {
             let entry = ConfigEntry {
                 name: d.compact_string()?,
                 value: d.compact_nullable_string()?,
@@ -67,16 +62,8 @@ pub fn describe_response(body: &[u8], broker: i32) -> Result<Result<Vec<ConfigEn
             let _documentation = d.compact_nullable_string()?;
             d.skip_tagged_fields()?;
             Ok(entry)
-        })?;
-        d.skip_tagged_fields()?;
-        Ok((name, error.map(|()| entries)))
-    })?;
-    decoder.skip_tagged_fields()?;
-    let name = broker.to_string();
-    Ok(results
-        .into_iter()
-        .find(|(answered, _)| *answered == name)
-        .map_or_else(|| Err(crate::batch::missing_answer()), |(_, result)| result))
+        })
+    })
 }
 
 /// IncrementalAlterConfigs v1 of broker `broker`: sets and deletes exactly the keys named.
@@ -100,14 +87,25 @@ pub fn alter_request(broker: i32, set: &[(&str, &str)], delete: &[&str], validat
 
 /// Kafka's answer to [`alter_request`].
 pub fn alter_response(body: &[u8], broker: i32) -> Result<Result<(), OperationError>, DecodeError> {
+    per_resource(body, broker, |_| Ok(()))
+}
+
+/// Both answers: a throttle time, then per resource its error, type and name, what `read`
+/// reads, and tagged fields. The answer for `broker`'s resource, or Kafka's error for it.
+fn per_resource<T>(
+    body: &[u8],
+    broker: i32,
+    mut read: impl FnMut(&mut Decoder<'_>) -> Result<T, DecodeError>,
+) -> Result<Result<T, OperationError>, DecodeError> {
     let mut decoder = Decoder::new(body);
     let _throttle_time_ms = decoder.i32()?;
     let results = decoder.compact_array(|d| {
         let error = answer_error(d.i16()?, d.compact_nullable_string()?);
         let _resource_type = d.i8()?;
         let name = d.compact_string()?;
+        let answer = read(d)?;
         d.skip_tagged_fields()?;
-        Ok((name, error))
+        Ok((name, error.map(|()| answer)))
     })?;
     decoder.skip_tagged_fields()?;
     let name = broker.to_string();
