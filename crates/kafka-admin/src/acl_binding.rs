@@ -12,9 +12,10 @@ use std::str::FromStr;
 
 use crate::operation_error::OperationError;
 
-/// Defines a Kafka enum with its protocol names, parsed case-insensitively.
+/// Defines a Kafka enum with its protocol names, parsed case-insensitively, and its protocol
+/// codes (the `code` of Kafka's Java enums), which Kafka's ACL requests carry as int8.
 macro_rules! kafka_names {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal = $code:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, PartialOrd, Ord)]
         pub enum $name { $($variant),+ }
@@ -25,6 +26,18 @@ macro_rules! kafka_names {
             /// Kafka's name, as `kafka-acls --list` prints it.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
+            }
+
+            /// Kafka's protocol code.
+            pub fn code(self) -> i8 {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            /// The value with Kafka's protocol code `code`; `None` for a code this type does
+            /// not name (`UNKNOWN`, a filter's `ANY` in a binding's types, kinds Kafka added
+            /// since).
+            pub fn from_code(code: i8) -> Option<Self> {
+                $name::ALL.iter().copied().find(|value| value.code() == code)
             }
         }
 
@@ -51,10 +64,10 @@ macro_rules! kafka_names {
 kafka_names! {
     /// The kind of resource an ACL is about.
     AclResourceType {
-        Topic => "TOPIC",
-        Group => "GROUP",
-        Cluster => "CLUSTER",
-        TransactionalId => "TRANSACTIONAL_ID",
+        Topic => "TOPIC" = 2,
+        Group => "GROUP" = 3,
+        Cluster => "CLUSTER" = 4,
+        TransactionalId => "TRANSACTIONAL_ID" = 5,
     }
 }
 
@@ -62,8 +75,8 @@ kafka_names! {
     /// How a binding's resource name matches resources: the name itself (`*` meaning every
     /// resource), or every resource starting with it.
     AclPatternType {
-        Literal => "LITERAL",
-        Prefixed => "PREFIXED",
+        Literal => "LITERAL" = 3,
+        Prefixed => "PREFIXED" = 4,
     }
 }
 
@@ -71,33 +84,33 @@ kafka_names! {
     /// How a filter's resource name selects bindings: `Match` selects every binding that
     /// applies to the named resource (literal, wildcard and prefixes of it), `Any` every pattern.
     AclPatternFilter {
-        Any => "ANY",
-        Match => "MATCH",
-        Literal => "LITERAL",
-        Prefixed => "PREFIXED",
+        Any => "ANY" = 1,
+        Match => "MATCH" = 2,
+        Literal => "LITERAL" = 3,
+        Prefixed => "PREFIXED" = 4,
     }
 }
 
 kafka_names! {
     AclOperation {
-        All => "ALL",
-        Read => "READ",
-        Write => "WRITE",
-        Create => "CREATE",
-        Delete => "DELETE",
-        Alter => "ALTER",
-        Describe => "DESCRIBE",
-        ClusterAction => "CLUSTER_ACTION",
-        DescribeConfigs => "DESCRIBE_CONFIGS",
-        AlterConfigs => "ALTER_CONFIGS",
-        IdempotentWrite => "IDEMPOTENT_WRITE",
+        All => "ALL" = 2,
+        Read => "READ" = 3,
+        Write => "WRITE" = 4,
+        Create => "CREATE" = 5,
+        Delete => "DELETE" = 6,
+        Alter => "ALTER" = 7,
+        Describe => "DESCRIBE" = 8,
+        ClusterAction => "CLUSTER_ACTION" = 9,
+        DescribeConfigs => "DESCRIBE_CONFIGS" = 10,
+        AlterConfigs => "ALTER_CONFIGS" = 11,
+        IdempotentWrite => "IDEMPOTENT_WRITE" = 12,
     }
 }
 
 kafka_names! {
     AclPermission {
-        Allow => "ALLOW",
-        Deny => "DENY",
+        Allow => "ALLOW" = 3,
+        Deny => "DENY" = 2,
     }
 }
 
@@ -235,6 +248,27 @@ mod tests {
         assert_eq!("Prefixed".parse(), Ok(AclPatternType::Prefixed));
         let error = "MATCH".parse::<AclPatternType>().expect_err("a filter's pattern, not a binding's");
         assert_eq!(error.to_string(), r#""MATCH" is not a AclPatternType"#);
+    }
+
+    /// The codes of Kafka's `ResourceType`, `PatternType`, `AclOperation` and
+    /// `AclPermissionType`, which ACL requests carry.
+    #[test]
+    fn codes_are_kafkas_and_read_back() {
+        assert_eq!(AclResourceType::ALL.iter().map(|kind| kind.code()).collect::<Vec<_>>(), [2, 3, 4, 5]);
+        assert_eq!(AclPatternFilter::ALL.iter().map(|pattern| pattern.code()).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(AclPatternType::Literal.code(), AclPatternFilter::Literal.code());
+        assert_eq!(AclPatternType::Prefixed.code(), AclPatternFilter::Prefixed.code());
+        assert_eq!(AclOperation::ALL.iter().map(|op| op.code()).collect::<Vec<_>>(), (2..=12).collect::<Vec<_>>());
+        assert_eq!((AclPermission::Deny.code(), AclPermission::Allow.code()), (2, 3));
+        for &operation in AclOperation::ALL {
+            assert_eq!(AclOperation::from_code(operation.code()), Some(operation));
+        }
+        // UNKNOWN, ANY, and kinds this crate does not name: USER (7), CREATE_TOKENS (13).
+        assert_eq!(AclResourceType::from_code(1), None);
+        assert_eq!(AclResourceType::from_code(7), None);
+        assert_eq!(AclOperation::from_code(13), None);
+        assert_eq!(AclPermission::from_code(0), None);
+        assert_eq!(AclPatternType::from_code(2), None);
     }
 
     #[test]

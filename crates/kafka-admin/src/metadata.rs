@@ -6,6 +6,7 @@ use rdkafka::metadata::Metadata;
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::operation_error::OperationError;
+use crate::wire::metadata::MetadataAnswer;
 
 /// Topics Kafka itself owns (its `isInternal` topics, plus the KRaft log): never the operator's
 /// to manage, so they are left out of [`ClusterMetadata::topics`]. Metadata responses from
@@ -49,6 +50,25 @@ impl ClusterMetadata {
                     OperationError::new(code, crate::native::error_description(code))
                 });
                 (topic.name().to_owned(), TopicMetadata::from_partitions(partitions, error))
+            })
+            .collect();
+        Self { broker_ids, topics }
+    }
+
+    /// The same from a Metadata answer over Kafka's protocol ([`crate::wire::metadata`]); a
+    /// topic's error reads as Kafka's error name in words ("leader not available"), not
+    /// librdkafka's description, which the wire path does not link.
+    pub(crate) fn from_wire(answer: &MetadataAnswer) -> Self {
+        let mut broker_ids: Vec<i32> = answer.brokers.iter().map(|broker| broker.id).collect();
+        broker_ids.sort_unstable();
+        let topics = answer
+            .topics
+            .iter()
+            .filter(|topic| !is_internal_topic(&topic.name))
+            .map(|topic| {
+                let partitions = topic.partitions.iter().map(|p| (p.index, p.replicas.len()));
+                let error = crate::wire::answer_error(topic.error_code, None).err();
+                (topic.name.clone(), TopicMetadata::from_partitions(partitions, error))
             })
             .collect();
         Self { broker_ids, topics }
@@ -145,6 +165,39 @@ mod tests {
         assert_eq!((topic.partitions, topic.replication_factor), (3, 3));
         let empty = TopicMetadata::from_partitions(std::iter::empty(), None);
         assert_eq!((empty.partitions, empty.replication_factor), (0, 0));
+    }
+
+    #[test]
+    fn a_wire_answer_reads_like_librdkafkas() {
+        use crate::wire::metadata::{BrokerAddress, PartitionAnswer, TopicAnswer};
+
+        let partition = |index, replicas: &[i32]| PartitionAnswer {
+            index,
+            leader: replicas[0],
+            replicas: replicas.to_vec(),
+            isr: replicas.to_vec(),
+        };
+        let broker = |id| BrokerAddress { id, host: format!("kafka-{id}"), port: 9092 };
+        let answer = MetadataAnswer {
+            brokers: vec![broker(2), broker(1)],
+            controller_id: 1,
+            topics: vec![
+                TopicAnswer {
+                    name: "orders".into(),
+                    error_code: 0,
+                    partitions: vec![partition(1, &[2, 1]), partition(0, &[1, 2])],
+                },
+                TopicAnswer { name: "__consumer_offsets".into(), error_code: 0, partitions: vec![partition(0, &[1])] },
+                TopicAnswer { name: "fresh".into(), error_code: 5, partitions: vec![] },
+            ],
+        };
+        let metadata = ClusterMetadata::from_wire(&answer);
+        assert_eq!(metadata.broker_ids, vec![1, 2]);
+        assert_eq!(metadata.topics.keys().collect::<Vec<_>>(), ["fresh", "orders"]);
+        let orders = &metadata.topics["orders"];
+        assert_eq!((orders.partitions, orders.replication_factor, &orders.error), (2, 2, &None));
+        let fresh = metadata.topics["fresh"].error.as_ref().map(ToString::to_string);
+        assert_eq!(fresh.as_deref(), Some("LEADER_NOT_AVAILABLE: leader not available"));
     }
 
     #[test]

@@ -25,6 +25,10 @@ impl ScramMechanism {
 /// Kafka's minimum (and Kafka's tools' default) number of SCRAM iterations is 4,096.
 pub const MIN_SCRAM_ITERATIONS: i32 = 4096;
 
+/// Kafka's maximum: it refuses more (`UNACCEPTABLE_CREDENTIAL`), and the client would first
+/// spend that many rounds of HMAC salting the password.
+pub(crate) const MAX_SCRAM_ITERATIONS: i32 = 16384;
+
 /// One change to a user's credentials.
 #[derive(Clone, PartialEq, Eq)]
 pub enum ScramAlteration {
@@ -80,4 +84,31 @@ pub struct ScramCredentialInfo {
 pub struct UserScramCredentials {
     pub user: String,
     pub result: Result<Vec<ScramCredentialInfo>, OperationError>,
+}
+
+impl UserScramCredentials {
+    /// Kafka's answer for `user`: its error, else the credentials it lists (sorted; those of a
+    /// mechanism this crate does not know, `None`, left out: callers manage the ones they can
+    /// name). `RESOURCE_NOT_FOUND` is Kafka's way of saying the user has none.
+    pub(crate) fn from_answer(
+        user: String,
+        error: Result<(), OperationError>,
+        infos: impl IntoIterator<Item = (Option<ScramMechanism>, i32)>,
+    ) -> Self {
+        let result = match error {
+            Err(error) if error.code == rdkafka::types::RDKafkaErrorCode::ResourceNotFound => Ok(Vec::new()),
+            Err(error) => Err(error),
+            Ok(()) => {
+                let mut known: Vec<ScramCredentialInfo> = infos
+                    .into_iter()
+                    .filter_map(|(mechanism, iterations)| {
+                        Some(ScramCredentialInfo { mechanism: mechanism?, iterations })
+                    })
+                    .collect();
+                known.sort();
+                Ok(known)
+            }
+        };
+        Self { user, result }
+    }
 }

@@ -1,4 +1,7 @@
-//! Creating, listing and deleting ACL bindings.
+//! Creating, listing and deleting ACL bindings over librdkafka, and what [`WireAdmin`](super::WireAdmin)'s ACL
+//! requests (`wire_acls`) share with it: the local checks, requests of at most
+//! [`MAX_ACLS_PER_REQUEST`] sent one after the other, and answers per item in input order.
+//! The two differ only in how one request is sent, so that part is a closure.
 
 use std::sync::Arc;
 
@@ -16,17 +19,14 @@ use crate::request_error::RequestError;
 /// take 16 requests, and one request stays well under Kafka's default 100 MB request size.
 pub const MAX_ACLS_PER_REQUEST: usize = 500;
 
+/// Kafka's answers for the items of one request, in request order.
+pub(super) type Answers<R> = Vec<Result<R, OperationError>>;
+
 impl ClusterAdmin {
     /// CreateAcls: answers per binding, in input order. Creating a binding that exists already
     /// succeeds and changes nothing. A cluster without an authorizer answers `SECURITY_DISABLED`.
     pub async fn create_acls(&self, bindings: &[AclBinding]) -> Result<Vec<AclCreation>, RequestError> {
-        let answers =
-            self.answer_each(Operation::CreateAcls, bindings, checks::check_acl_binding, native::create_acls).await?;
-        Ok(bindings
-            .iter()
-            .zip(answers)
-            .map(|(binding, result)| AclCreation { binding: binding.clone(), result })
-            .collect())
+        create_each(bindings, |sent| self.send_acls(Operation::CreateAcls, native::create_acls, sent)).await
     }
 
     /// DescribeAcls: every binding `filter` selects (one request; [`AclBindingFilter::any`]
@@ -45,51 +45,83 @@ impl ClusterAdmin {
 
     /// DeleteAcls: per filter, in input order, the bindings it deleted (none is not an error).
     pub async fn delete_acls(&self, filters: &[AclBindingFilter]) -> Result<Vec<AclDeletion>, RequestError> {
-        let answers =
-            self.answer_each(Operation::DeleteAcls, filters, checks::check_acl_filter, native::delete_acls).await?;
-        Ok(filters
-            .iter()
-            .zip(answers)
-            .map(|(filter, result)| {
-                let result = result.map(|mut deleted| {
-                    deleted.sort();
-                    deleted
-                });
-                AclDeletion { filter: filter.clone(), result }
-            })
-            .collect())
+        delete_each(filters, |sent| self.send_acls(Operation::DeleteAcls, native::delete_acls, sent)).await
     }
 
-    /// What CreateAcls and DeleteAcls share: answer malformed items locally, send the rest in
-    /// requests of at most [`MAX_ACLS_PER_REQUEST`] one after the other, count each request,
-    /// and answer per item in input order.
-    async fn answer_each<T: Sync, R: Send + 'static>(
+    /// One CreateAcls or DeleteAcls request through librdkafka, counted once librdkafka took it.
+    async fn send_acls<T: Sync, R: Send + 'static>(
         &self,
         operation: Operation,
-        items: &[T],
-        check: fn(&T) -> Result<(), OperationError>,
         submit: Submit<T, R>,
-    ) -> Result<Vec<Result<R, OperationError>>, RequestError> {
-        let mut answers: Vec<Option<Result<R, OperationError>>> =
-            items.iter().map(|item| check(item).err().map(Err)).collect();
-        let to_send: Vec<usize> = (0..items.len()).filter(|&index| answers[index].is_none()).collect();
+        sent: Vec<&T>,
+    ) -> Result<Answers<R>, RequestError> {
         let call = self.call(operation, false);
-        for request in to_send.chunks(MAX_ACLS_PER_REQUEST) {
-            let sent: Vec<&T> = request.iter().map(|&index| &items[index]).collect();
-            let pending = submit(&self.client, &call, &sent).map_err(|f| self.failed(operation, f))?;
-            self.count(operation, false);
-            let results = pending.answer().await.map_err(|f| self.failed(operation, f))?;
-            for (index, result) in by_position(request, results) {
-                answers[index] = Some(result);
-            }
-        }
-        Ok(answers.into_iter().map(|answer| answer.unwrap_or_else(|| Err(missing_answer()))).collect())
+        let pending = submit(&self.client, &call, &sent).map_err(|f| self.failed(operation, f))?;
+        self.count(operation, false);
+        pending.answer().await.map_err(|f| self.failed(operation, f))
     }
 }
 
 /// Builds one request's native objects and hands them to librdkafka; Kafka answers per item.
-type Submit<T, R> =
-    fn(&Arc<KafkaClient>, &AdminCall, &[&T]) -> Result<Pending<Vec<Result<R, OperationError>>>, RequestFailure>;
+type Submit<T, R> = fn(&Arc<KafkaClient>, &AdminCall, &[&T]) -> Result<Pending<Answers<R>>, RequestFailure>;
+
+/// CreateAcls over either client, `send` making one request of the bindings given.
+pub(super) async fn create_each<'a, F>(
+    bindings: &'a [AclBinding],
+    send: impl FnMut(Vec<&'a AclBinding>) -> F,
+) -> Result<Vec<AclCreation>, RequestError>
+where
+    F: Future<Output = Result<Answers<()>, RequestError>>,
+{
+    let answers = answer_each(bindings, checks::check_acl_binding, send).await?;
+    Ok(bindings.iter().zip(answers).map(|(binding, result)| AclCreation { binding: binding.clone(), result }).collect())
+}
+
+/// DeleteAcls over either client, `send` making one request of the filters given. Each
+/// filter's deleted bindings are sorted, as [`ClusterAdmin::describe_acls`]'s are.
+pub(super) async fn delete_each<'a, F>(
+    filters: &'a [AclBindingFilter],
+    send: impl FnMut(Vec<&'a AclBindingFilter>) -> F,
+) -> Result<Vec<AclDeletion>, RequestError>
+where
+    F: Future<Output = Result<Answers<Vec<AclBinding>>, RequestError>>,
+{
+    let answers = answer_each(filters, checks::check_acl_filter, send).await?;
+    Ok(filters
+        .iter()
+        .zip(answers)
+        .map(|(filter, result)| {
+            let result = result.map(|mut deleted| {
+                deleted.sort();
+                deleted
+            });
+            AclDeletion { filter: filter.clone(), result }
+        })
+        .collect())
+}
+
+/// What CreateAcls and DeleteAcls share: answer malformed items locally, send the rest with
+/// `send` in requests of at most [`MAX_ACLS_PER_REQUEST`] one after the other, and answer per
+/// item in input order. A failed request fails the call: the items after it are not sent.
+async fn answer_each<'a, T, R, F>(
+    items: &'a [T],
+    check: fn(&T) -> Result<(), OperationError>,
+    mut send: impl FnMut(Vec<&'a T>) -> F,
+) -> Result<Answers<R>, RequestError>
+where
+    F: Future<Output = Result<Answers<R>, RequestError>>,
+{
+    let mut answers: Vec<Option<Result<R, OperationError>>> =
+        items.iter().map(|item| check(item).err().map(Err)).collect();
+    let to_send: Vec<usize> = (0..items.len()).filter(|&index| answers[index].is_none()).collect();
+    for request in to_send.chunks(MAX_ACLS_PER_REQUEST) {
+        let results = send(request.iter().map(|&index| &items[index]).collect()).await?;
+        for (index, result) in by_position(request, results) {
+            answers[index] = Some(result);
+        }
+    }
+    Ok(answers.into_iter().map(|answer| answer.unwrap_or_else(|| Err(missing_answer()))).collect())
+}
 
 /// Pairs the items of one request with Kafka's answers, which come in request order. An
 /// answer list of another length cannot be matched, so then every item gets an error.
@@ -116,5 +148,49 @@ mod tests {
 
         let short = by_position(&[3, 5], vec![Ok(1)]);
         assert!(short.iter().all(|(_, result)| result.as_ref().is_err_and(|e| e.code == RDKafkaErrorCode::Fail)));
+    }
+
+    /// Items a check refuses are answered without being sent; the rest go in requests of at
+    /// most 500 and their answers come back where the items were.
+    #[tokio::test]
+    async fn sends_checked_items_in_requests_of_500_and_answers_in_input_order() {
+        let items: Vec<i32> = (0..1_202).collect();
+        let odd_refused = |item: &i32| match item % 601 {
+            1 => Err(OperationError::new(RDKafkaErrorCode::InvalidRequest, "refused")),
+            _ => Ok(()),
+        };
+        let mut sizes = Vec::new();
+        let answers = answer_each(&items, odd_refused, |sent: Vec<&i32>| {
+            sizes.push(sent.len());
+            let answers = sent.iter().map(|&&item| Ok(item * 10)).collect();
+            async move { Ok::<_, RequestError>(answers) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(sizes, [500, 500, 200]);
+        assert_eq!(answers.len(), 1_202);
+        assert_eq!(answers[0], Ok(0));
+        assert_eq!(answers[1].as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidRequest));
+        assert_eq!(answers[602].as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidRequest));
+        assert_eq!(answers[1_201], Ok(12_010));
+    }
+
+    #[tokio::test]
+    async fn nothing_to_send_sends_nothing_and_a_failed_request_fails_the_call() {
+        let refused = |_: &i32| Err(OperationError::new(RDKafkaErrorCode::InvalidRequest, "refused"));
+        let answers = answer_each(&[1, 2], refused, |_: Vec<&i32>| async { unreachable!("nothing to send") });
+        let answers: Answers<()> = answers.await.unwrap();
+        assert!(answers.iter().all(Result::is_err));
+
+        let failed = RequestError::new(Operation::CreateAcls, RDKafkaErrorCode::Fail, "down", "b:9092");
+        let answers = answer_each(
+            &[1, 2],
+            |_| Ok(()),
+            |_: Vec<&i32>| {
+                let failed = failed.clone();
+                async move { Err::<Answers<()>, _>(failed) }
+            },
+        );
+        assert_eq!(answers.await, Err(failed));
     }
 }

@@ -15,18 +15,25 @@ use crate::request_error::RequestError;
 /// Per topic: its config overrides, or Kafka's error for it (`UNKNOWN_TOPIC_OR_PARTITION`).
 pub type TopicOverrides = BTreeMap<String, Result<BTreeMap<String, String>, OperationError>>;
 
+/// What both clients' `topic_overrides` start with: each topic once, a malformed name answered
+/// here, the rest to describe.
+pub(super) fn names_to_describe(topics: &[String]) -> (TopicOverrides, Vec<&str>) {
+    let mut answers = TopicOverrides::new();
+    let mut to_send = Vec::with_capacity(topics.len());
+    for name in unique_names(topics) {
+        match checks::check_name(name) {
+            Ok(()) => to_send.push(name),
+            Err(error) => drop(answers.insert(name.to_owned(), Err(error))),
+        }
+    }
+    (answers, to_send)
+}
+
 impl ClusterAdmin {
     /// DescribeConfigs, per topic only the topic-level overrides (what `kafka-configs --describe`
     /// lists; sensitive values skipped). Each topic is described once however often it is named.
     pub async fn topic_overrides(&self, topics: &[String]) -> Result<TopicOverrides, RequestError> {
-        let mut answers = TopicOverrides::new();
-        let mut to_send = Vec::with_capacity(topics.len());
-        for name in unique_names(topics) {
-            match checks::check_name(name) {
-                Ok(()) => to_send.push(name),
-                Err(error) => drop(answers.insert(name.to_owned(), Err(error))),
-            }
-        }
+        let (mut answers, to_send) = names_to_describe(topics);
         let operation = Operation::DescribeConfigs;
         let call = self.call(operation, false);
         for request in to_send.chunks(MAX_TOPICS_PER_REQUEST) {

@@ -42,9 +42,15 @@ pub struct WireAdmin {
     client_id: String,
     tls: Option<TlsSettings>,
     requests: RequestCounter,
-    /// The brokers' addresses from the last Metadata answer, so that a request for one broker
-    /// does not ask for them again.
-    brokers: Mutex<Vec<BrokerAddress>>,
+    /// The brokers' addresses and the controller from the last Metadata answer, so that a
+    /// request for one broker (or the controller) does not ask for them again.
+    brokers: Mutex<KnownBrokers>,
+}
+
+#[derive(Default)]
+struct KnownBrokers {
+    addresses: Vec<BrokerAddress>,
+    controller_id: Option<i32>,
 }
 
 impl WireAdmin {
@@ -70,9 +76,20 @@ impl WireAdmin {
 
     /// Sends one request to the first bootstrap server that answers.
     pub(super) async fn exchange(&self, operation: Operation, api: Api, body: &[u8]) -> Result<Vec<u8>, RequestError> {
+        self.exchange_any(operation, false, api, body).await
+    }
+
+    /// [`Self::exchange`] of a request that may be validate-only, counted as such.
+    pub(super) async fn exchange_any(
+        &self,
+        operation: Operation,
+        validate_only: bool,
+        api: Api,
+        body: &[u8],
+    ) -> Result<Vec<u8>, RequestError> {
         let mut last = None;
         for address in &self.bootstrap_servers {
-            match self.exchange_with(address, operation, false, api, body).await {
+            match self.exchange_with(address, operation, validate_only, api, body, self.request_timeout).await {
                 Ok(response) => return Ok(response),
                 // Another broker may answer (one shutting down closes connections); anything
                 // else would fail there too.
@@ -98,16 +115,46 @@ impl WireAdmin {
         api: Api,
         body: &[u8],
     ) -> Result<Vec<u8>, RequestError> {
-        let address = match self.broker_address(broker) {
-            Some(address) => address,
-            None => {
-                self.metadata(false).await?;
-                self.broker_address(broker).ok_or_else(|| {
-                    let message = format!("broker {broker} is not registered with the cluster");
-                    RequestError::new(operation, RDKafkaErrorCode::BrokerNotAvailable, &message, &self.bootstrap)
-                })?
-            }
-        };
+        let address = self.known_address(operation, |_| Some(broker)).await?.ok_or_else(|| {
+            let message = format!("broker {broker} is not registered with the cluster");
+            RequestError::new(operation, RDKafkaErrorCode::BrokerNotAvailable, &message, &self.bootstrap)
+        })?;
+        self.exchange_at(&address, operation, validate_only, api, body, self.request_timeout).await
+    }
+
+    /// Sends one write that Kafka applies on its controller (topics, partitions, SCRAM
+    /// credentials) to the broker Metadata names as controller, as Kafka's own admin client
+    /// does: in ZooKeeper mode only that broker takes them (others answer `NOT_CONTROLLER`), in
+    /// KRaft mode it forwards them. Such requests carry the request timeout as the time the
+    /// controller may take to apply them, so the answer is awaited twice as long.
+    pub(super) async fn exchange_with_controller(
+        &self,
+        operation: Operation,
+        validate_only: bool,
+        api: Api,
+        body: &[u8],
+    ) -> Result<Vec<u8>, RequestError> {
+        let address = self.known_address(operation, |known| known.controller_id).await?.ok_or_else(|| {
+            let message = "the cluster names no controller";
+            RequestError::new(operation, RDKafkaErrorCode::NotController, message, &self.bootstrap)
+        })?;
+        self.exchange_at(&address, operation, validate_only, api, body, self.request_timeout * 2).await
+    }
+
+    /// The request timeout as Kafka's `timeout_ms` field: how long the controller may take.
+    pub(super) fn operation_timeout_ms(&self) -> i32 {
+        i32::try_from(self.request_timeout.as_millis()).unwrap_or(i32::MAX)
+    }
+
+    async fn exchange_at(
+        &self,
+        address: &str,
+        operation: Operation,
+        validate_only: bool,
+        api: Api,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, RequestError> {
         let transport = |error: ExchangeError| {
             let code = match error {
                 ExchangeError::Connect { .. } | ExchangeError::TimedOut { .. } | ExchangeError::Closed { .. } => {
@@ -117,7 +164,7 @@ impl WireAdmin {
             };
             RequestError::new(operation, code, &error.to_string(), &self.bootstrap)
         };
-        self.exchange_with(&address, operation, validate_only, api, body).await.map_err(transport)
+        self.exchange_with(address, operation, validate_only, api, body, timeout).await.map_err(transport)
     }
 
     async fn exchange_with(
@@ -127,10 +174,11 @@ impl WireAdmin {
         validate_only: bool,
         api: Api,
         body: &[u8],
+        timeout: Duration,
     ) -> Result<Vec<u8>, ExchangeError> {
         self.count(operation, validate_only);
         let request = Request { api_key: api.key, api_version: api.version, flexible: api.flexible, body };
-        exchange(address, &self.client_id, self.tls.as_ref(), request, self.request_timeout).await
+        exchange(address, &self.client_id, self.tls.as_ref(), request, timeout).await
     }
 
     /// One Metadata request, every topic or none; remembers the brokers' addresses.
@@ -139,13 +187,32 @@ impl WireAdmin {
         let api = Api::flexible(METADATA, METADATA_VERSION);
         let response = self.exchange(operation, api, &metadata::request(all_topics)).await?;
         let answer = metadata::response(&response).map_err(|error| self.wire_failed(operation, &error))?;
-        *self.brokers.lock().unwrap_or_else(PoisonError::into_inner) = answer.brokers.clone();
+        let known = KnownBrokers {
+            addresses: answer.brokers.clone(),
+            controller_id: (answer.controller_id >= 0).then_some(answer.controller_id),
+        };
+        *self.brokers.lock().unwrap_or_else(PoisonError::into_inner) = known;
         Ok(answer)
     }
 
-    fn broker_address(&self, broker: i32) -> Option<String> {
-        let brokers = self.brokers.lock().unwrap_or_else(PoisonError::into_inner);
-        brokers.iter().find(|known| known.id == broker).map(BrokerAddress::address)
+    /// The address of the broker `pick` names from the last Metadata answer, asking for a new
+    /// one when that names none (whose failure is still this call's: "failed to create
+    /// topics: …"). `None` when Kafka's answer names none either.
+    async fn known_address(
+        &self,
+        operation: Operation,
+        pick: impl Fn(&KnownBrokers) -> Option<i32>,
+    ) -> Result<Option<String>, RequestError> {
+        let lookup = || {
+            let known = self.brokers.lock().unwrap_or_else(PoisonError::into_inner);
+            let id = pick(&known)?;
+            known.addresses.iter().find(|broker| broker.id == id).map(BrokerAddress::address)
+        };
+        if let Some(address) = lookup() {
+            return Ok(Some(address));
+        }
+        self.metadata(false).await.map_err(|error| RequestError { operation, ..error })?;
+        Ok(lookup())
     }
 
     pub(super) fn count(&self, operation: Operation, validate_only: bool) {

@@ -8,6 +8,9 @@ mod quorum;
 mod quotas;
 mod scram;
 mod topics;
+mod wire_acls;
+mod wire_scram;
+mod wire_topics;
 
 pub use acls::MAX_ACLS_PER_REQUEST;
 pub use brokers::BrokerConfigs;

@@ -1,6 +1,8 @@
 //! One broker's configuration: DescribeConfigs v4 (API key 32) and IncrementalAlterConfigs v1
 //! (44), their first flexible versions, which every Kafka from 2.8 to 4.x answers. A broker
-//! describes only its own resource, so these go to the broker named. Pure: bytes in, bytes out.
+//! describes only its own resource, so these go to the broker named. The messages for any
+//! resource type are here too, shared with topics' configs ([`super::topic_configs`]). Pure:
+//! bytes in, bytes out.
 
 use super::{DecodeError, Decoder, Encoder, answer_error};
 use crate::operation_error::OperationError;
@@ -30,9 +32,40 @@ pub struct ConfigEntry {
 
 /// DescribeConfigs v4 of broker `broker`: every key, no synonyms, no documentation.
 pub fn describe_request(broker: i32) -> Vec<u8> {
+    describe_resources(BROKER_RESOURCE, &[&broker.to_string()])
+}
+
+/// Kafka's answer to [`describe_request`]: the broker's entries, or its error.
+pub fn describe_response(body: &[u8], broker: i32) -> Result<Result<Vec<ConfigEntry>, OperationError>, DecodeError> {
+    described_resources(body).map(|answers| answer_for(answers, &broker.to_string()))
+}
+
+/// IncrementalAlterConfigs v1 of broker `broker`: sets and deletes exactly the keys named.
+pub fn alter_request(broker: i32, set: &[(&str, &str)], delete: &[&str], validate_only: bool) -> Vec<u8> {
+    let name = broker.to_string();
+    let change = ResourceChange { name: &name, set: set.to_vec(), delete: delete.to_vec() };
+    alter_resources(BROKER_RESOURCE, &[change], validate_only)
+}
+
+/// Kafka's answer to [`alter_request`].
+pub fn alter_response(body: &[u8], broker: i32) -> Result<Result<(), OperationError>, DecodeError> {
+    altered_resources(body).map(|answers| answer_for(answers, &broker.to_string()))
+}
+
+/// The keys of one resource to set and to delete.
+pub(super) struct ResourceChange<'a> {
+    pub name: &'a str,
+    pub set: Vec<(&'a str, &'a str)>,
+    pub delete: Vec<&'a str>,
+}
+
+/// DescribeConfigs v4 of the resources `names`, all of type `resource_type`: every key (a null
+/// key list), no synonyms, no documentation (neither is read, and documentation would multiply
+/// the answer's size).
+pub(super) fn describe_resources(resource_type: i8, names: &[&str]) -> Vec<u8> {
     let mut encoder = Encoder::default();
-    encoder.compact_array(&[broker], |e, broker| {
-        e.i8(BROKER_RESOURCE).compact_string(&broker.to_string());
+    encoder.compact_array(names, |e, name| {
+        e.i8(resource_type).compact_string(name);
         // ConfigurationKeys: null for all.
         e.unsigned_varint(0).no_tagged_fields();
     });
@@ -41,9 +74,9 @@ pub fn describe_request(broker: i32) -> Vec<u8> {
     encoder.into_bytes()
 }
 
-/// Kafka's answer to [`describe_request`]: the broker's entries, or its error.
-pub fn describe_response(body: &[u8], broker: i32) -> Result<Result<Vec<ConfigEntry>, OperationError>, DecodeError> {
-    per_resource(body, broker, |d| {
+/// Kafka's answer to [`describe_resources`]: per resource named in it, its entries or its error.
+pub(super) fn described_resources(body: &[u8]) -> Result<Answers<Vec<ConfigEntry>>, DecodeError> {
+    per_resource(body, |d| {
         d.compact_array(|d| {
             let entry = ConfigEntry {
                 name: d.compact_string()?,
@@ -66,15 +99,17 @@ pub fn describe_response(body: &[u8], broker: i32) -> Result<Result<Vec<ConfigEn
     })
 }
 
-/// IncrementalAlterConfigs v1 of broker `broker`: sets and deletes exactly the keys named.
-pub fn alter_request(broker: i32, set: &[(&str, &str)], delete: &[&str], validate_only: bool) -> Vec<u8> {
+/// IncrementalAlterConfigs v1 of `changes`, resources all of type `resource_type`: sets and
+/// deletes exactly the keys named, so that keys not named stay as they are.
+pub(super) fn alter_resources(resource_type: i8, changes: &[ResourceChange<'_>], validate_only: bool) -> Vec<u8> {
     let mut encoder = Encoder::default();
-    encoder.compact_array(&[broker], |e, broker| {
-        e.i8(BROKER_RESOURCE).compact_string(&broker.to_string());
-        let operations: Vec<(&str, i8, Option<&str>)> = set
+    encoder.compact_array(changes, |e, change| {
+        e.i8(resource_type).compact_string(change.name);
+        let operations: Vec<(&str, i8, Option<&str>)> = change
+            .set
             .iter()
             .map(|(name, value)| (*name, SET, Some(*value)))
-            .chain(delete.iter().map(|name| (*name, DELETE, None)))
+            .chain(change.delete.iter().map(|name| (*name, DELETE, None)))
             .collect();
         e.compact_array(&operations, |e, (name, operation, value)| {
             e.compact_string(name).i8(*operation).compact_nullable_string(*value).no_tagged_fields();
@@ -85,18 +120,28 @@ pub fn alter_request(broker: i32, set: &[(&str, &str)], delete: &[&str], validat
     encoder.into_bytes()
 }
 
-/// Kafka's answer to [`alter_request`].
-pub fn alter_response(body: &[u8], broker: i32) -> Result<Result<(), OperationError>, DecodeError> {
-    per_resource(body, broker, |_| Ok(()))
+/// Kafka's answer to [`alter_resources`]: per resource named in it, success or its error.
+pub(super) fn altered_resources(body: &[u8]) -> Result<Answers<()>, DecodeError> {
+    per_resource(body, |_| Ok(()))
+}
+
+/// Per resource Kafka answered for: its name and its answer or error.
+pub(super) type Answers<T> = Vec<(String, Result<T, OperationError>)>;
+
+/// The answer for resource `name` among `answers`; an error if Kafka did not answer for it.
+fn answer_for<T>(answers: Answers<T>, name: &str) -> Result<T, OperationError> {
+    answers
+        .into_iter()
+        .find(|(answered, _)| answered == name)
+        .map_or_else(|| Err(crate::batch::missing_answer()), |(_, result)| result)
 }
 
 /// Both answers: a throttle time, then per resource its error, type and name, what `read`
-/// reads, and tagged fields. The answer for `broker`'s resource, or Kafka's error for it.
+/// reads, and tagged fields.
 fn per_resource<T>(
     body: &[u8],
-    broker: i32,
     mut read: impl FnMut(&mut Decoder<'_>) -> Result<T, DecodeError>,
-) -> Result<Result<T, OperationError>, DecodeError> {
+) -> Result<Answers<T>, DecodeError> {
     let mut decoder = Decoder::new(body);
     let _throttle_time_ms = decoder.i32()?;
     let results = decoder.compact_array(|d| {
@@ -108,11 +153,7 @@ fn per_resource<T>(
         Ok((name, error.map(|()| answer)))
     })?;
     decoder.skip_tagged_fields()?;
-    let name = broker.to_string();
-    Ok(results
-        .into_iter()
-        .find(|(answered, _)| *answered == name)
-        .map_or_else(|| Err(crate::batch::missing_answer()), |(_, result)| result))
+    Ok(results)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! One request and its response over a fresh connection to one broker, plaintext or TLS (the
-//! same CA and client certificate the librdkafka client uses). Quota changes are rare (a user
-//! created or its quota edited), so no connection is kept.
+//! cluster's CA and, for mutual TLS, the operator's client certificate). A controller's pass
+//! sends a handful of requests (two dozen at 10,000 topics) and then waits for minutes, so no
+//! connection is kept: nothing per broker stays open between passes.
 
 use std::sync::Arc;
 use std::time::Duration;

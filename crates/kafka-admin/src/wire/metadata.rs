@@ -41,6 +41,9 @@ pub struct PartitionAnswer {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MetadataAnswer {
     pub brokers: Vec<BrokerAddress>,
+    /// The broker that takes topic and SCRAM writes in ZooKeeper mode; in KRaft mode a broker
+    /// that forwards them to the active controller (KIP-590). -1 when none is known.
+    pub controller_id: i32,
     pub topics: Vec<TopicAnswer>,
 }
 
@@ -66,7 +69,7 @@ pub fn response(body: &[u8]) -> Result<MetadataAnswer, DecodeError> {
         Ok(broker)
     })?;
     let _cluster_id = decoder.compact_nullable_string()?;
-    let _controller_id = decoder.i32()?;
+    let controller_id = decoder.i32()?;
     let topics = decoder.compact_array(|d| {
         let error_code = d.i16()?;
         let name = d.compact_string()?;
@@ -88,7 +91,7 @@ pub fn response(body: &[u8]) -> Result<MetadataAnswer, DecodeError> {
     })?;
     let _cluster_authorized_operations = decoder.i32()?;
     decoder.skip_tagged_fields()?;
-    Ok(MetadataAnswer { brokers, topics })
+    Ok(MetadataAnswer { brokers, controller_id, topics })
 }
 
 #[cfg(test)]

@@ -1,18 +1,23 @@
-//! Kafka's wire protocol, for two kinds of requests: those of the cluster controller (Metadata,
-//! DescribeConfigs and IncrementalAlterConfigs of one broker), so that it links no librdkafka,
-//! and the admin requests librdkafka does not have at all: client quotas (KIP-546, non-flexible
-//! v0, which every Kafka since 2.6 answers) and the KRaft quorum (KIP-853: DescribeQuorum,
-//! AddRaftVoter, RemoveRaftVoter; KIP-584: ApiVersions' features and UpdateFeatures), which exist
-//! only in flexible versions (compact strings and arrays, tagged fields). The primitive types
+//! Kafka's wire protocol: every admin request the controllers send, so that none of them links
+//! librdkafka. Metadata, topics (CreateTopics, CreatePartitions, DeleteTopics), configs of
+//! topics and brokers (DescribeConfigs, IncrementalAlterConfigs), ACLs, SCRAM credentials
+//! (KIP-554), client quotas (KIP-546, non-flexible v0, which every Kafka since 2.6 answers) and
+//! the KRaft quorum (KIP-853: DescribeQuorum, AddRaftVoter, RemoveRaftVoter; KIP-584:
+//! ApiVersions' features and UpdateFeatures). All but client quotas in their first flexible
+//! versions (compact strings and arrays, tagged fields), which Kafka 2.8 to 4.x answer. The primitive types
 //! ([`Encoder`], [`Decoder`]), the messages, and one request-response exchange over TCP or TLS
 //! ([`connection`]).
 
+pub mod acls;
 pub mod broker_configs;
 pub mod client_quotas;
 pub mod connection;
 pub mod features;
 pub mod metadata;
 pub mod quorum;
+pub mod scram;
+pub mod topic_configs;
+pub mod topics;
 
 use rdkafka::types::RDKafkaErrorCode;
 
@@ -113,6 +118,13 @@ impl Encoder {
 
     pub fn compact_string(&mut self, value: &str) -> &mut Self {
         self.compact_nullable_string(Some(value))
+    }
+
+    /// COMPACT_BYTES: length + 1 as an unsigned varint, then the bytes.
+    pub fn compact_bytes(&mut self, value: &[u8]) -> &mut Self {
+        self.unsigned_varint(value.len() as u32 + 1);
+        self.0.extend(value);
+        self
     }
 
     /// COMPACT_ARRAY: count + 1 as an unsigned varint, then each item written by `item`.
@@ -240,6 +252,13 @@ impl<'a> Decoder<'a> {
         };
         let text = self.bytes(length as usize)?;
         String::from_utf8(text.to_vec()).map(Some).map_err(|_| DecodeError::NotUtf8)
+    }
+
+    /// COMPACT_BYTES; null reads as empty.
+    #[cfg(test)]
+    pub fn compact_bytes(&mut self) -> Result<Vec<u8>, DecodeError> {
+        let length = self.unsigned_varint()?.saturating_sub(1);
+        self.bytes(length as usize).map(<[u8]>::to_vec)
     }
 
     pub fn compact_string(&mut self) -> Result<String, DecodeError> {
