@@ -1,24 +1,22 @@
-//! Kafka admin operations the controllers need: batched over one shared librdkafka client per
-//! cluster ([`ClusterAdmin`]), or over Kafka's protocol without librdkafka ([`WireAdmin`]).
+//! Kafka admin operations the controllers need, over Kafka's protocol without librdkafka
+//! ([`WireAdmin`]), and the same calls over librdkafka ([`ClusterAdmin`]), which no deployable
+//! uses: the e2e tests' `acl-probe` and the examples check one client's work with the other.
 //!
-//! [`ClusterAdmin`] holds one librdkafka client for one cluster. Its methods take whole lists
-//! (the topic controller reconciles up to 10,000 topics), send them in requests of at most
-//! [`MAX_TOPICS_PER_REQUEST`] topics one after the other, and answer per topic in input order:
-//! a [`RequestError`] means a request failed as a whole, an [`OperationError`] in a
-//! [`TopicOutcome`] is Kafka's answer for one topic. Every request sent is counted in a
-//! [`RequestCounter`], so that "an idle resync writes nothing to Kafka" can be checked.
+//! Both take whole lists (the topic controller reconciles up to 10,000 topics), send them in
+//! requests of at most [`MAX_TOPICS_PER_REQUEST`] topics one after the other, and answer per
+//! topic in input order: a [`RequestError`] means a request failed as a whole, an
+//! [`OperationError`] in a [`TopicOutcome`] is Kafka's answer for one topic. Every request sent
+//! is counted in a [`RequestCounter`], so that "an idle resync writes nothing to Kafka" can be
+//! checked.
 //!
-//! ACLs follow the same shape: [`ClusterAdmin::create_acls`] and [`ClusterAdmin::delete_acls`]
-//! answer per [`AclBinding`] or [`AclBindingFilter`] in input order, in requests of at most
-//! [`MAX_ACLS_PER_REQUEST`]; [`ClusterAdmin::describe_acls`] lists what one filter selects.
-//! SCRAM credentials too: [`ClusterAdmin::alter_user_scram_credentials`] and
-//! [`ClusterAdmin::describe_user_scram_credentials`] answer per user.
+//! ACLs follow the same shape: `create_acls` and `delete_acls` answer per [`AclBinding`] or
+//! [`AclBindingFilter`] in input order, in requests of at most [`MAX_ACLS_PER_REQUEST`];
+//! `describe_acls` lists what one filter selects. SCRAM credentials too:
+//! `alter_user_scram_credentials` and `describe_user_scram_credentials` answer per user.
 //!
-//! [`WireAdmin`] speaks Kafka's protocol itself ([`wire`]), a connection per request, no
-//! librdkafka: what the cluster controller asks (replica health from Metadata, one broker's
-//! configuration and changes to it, the KRaft quorum and feature levels), so that it links no
-//! librdkafka, and users' client quotas, which librdkafka cannot set. A [`ClusterAdmin`] hands
-//! out its own ([`ClusterAdmin::wire`]).
+//! [`WireAdmin`] ([`wire`]) opens a connection per request and keeps none: no thread or buffer
+//! per broker between passes. It also has what librdkafka lacks: users' client quotas, the KRaft
+//! quorum and feature levels. A [`ClusterAdmin`] hands out its own ([`ClusterAdmin::wire`]).
 
 mod acl_binding;
 mod admin;

@@ -4,7 +4,7 @@
 //! Order: create, grow partitions, change configuration (validated first, so a bad key in
 //! one topic is reported without touching it), delete.
 
-use kafka_admin::{ClusterAdmin, OperationError, RDKafkaErrorCode, RequestError};
+use kafka_admin::{OperationError, RDKafkaErrorCode, RequestError, WireAdmin};
 
 use crate::kube_writes::Notice;
 use crate::outcome::{Outcome, ProblemKind};
@@ -22,7 +22,7 @@ pub struct Applied {
 }
 
 pub async fn apply(
-    admin: &ClusterAdmin,
+    admin: &WireAdmin,
     plan: &mut Plan,
     created_here: &mut CreatedHere,
     uid_of: impl Fn(&ResourceKey) -> String,
@@ -105,11 +105,7 @@ pub async fn apply(
     Ok(applied)
 }
 
-async fn apply_config_changes(
-    admin: &ClusterAdmin,
-    plan: &mut Plan,
-    applied: &mut Applied,
-) -> Result<(), RequestError> {
+async fn apply_config_changes(admin: &WireAdmin, plan: &mut Plan, applied: &mut Applied) -> Result<(), RequestError> {
     let changes: Vec<_> = plan.config_changes.iter().map(|(_, change, _)| change.clone()).collect();
     let validations = admin.alter_topic_configs(&changes, true).await?;
     let mut valid = Vec::new();

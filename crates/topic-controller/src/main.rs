@@ -12,7 +12,6 @@ mod apply;
 mod cache;
 mod cluster_pass;
 mod controller;
-mod kafka_client;
 mod kube_writes;
 mod outcome;
 mod plan;
@@ -45,8 +44,7 @@ const NAME: &str = env!("CARGO_PKG_NAME");
 
 /// Every pass allocates for all of a cluster's topics and frees it again. With glibc's
 /// allocator (and with mimalloc) that memory stayed with the process: 70-100 MiB idle at
-/// 10,000 topics. jemalloc gives it back within seconds (44 MiB idle), and serves
-/// librdkafka's C allocations too.
+/// 10,000 topics. jemalloc gives it back within seconds (44 MiB idle).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

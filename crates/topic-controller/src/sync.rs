@@ -15,14 +15,13 @@ use futures::{StreamExt, stream};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use kafka_admin::{ClusterAdmin, ClusterMetadata, ConnectionSettings, RequestCounter, RequestError, TlsSettings};
+use kafka_admin::{ClusterMetadata, ConnectionSettings, RequestCounter, RequestError, TlsSettings, WireAdmin};
 use operator_runtime::error_class::{Classify, ErrorClass, kube_error_class};
 use operator_runtime::finalizers::FinalizerError;
 
 use crate::access::{self, ClusterAccess, ClusterTarget};
 use crate::apply;
 use crate::cache::CachedTopic;
-use crate::kafka_client::{self, KafkaClient};
 use crate::kube_writes::{Notice, TopicWriter};
 use crate::outcome::{Outcome, ProblemKind};
 use crate::plan::{self, AppliedConfig, ConfiguredHere, CreatedHere, KafkaView, Plan, Release};
@@ -53,9 +52,11 @@ pub struct Shared {
 
 /// What one cluster's worker keeps between passes.
 pub struct ClusterState {
-    /// One admin client per cluster, replaced only when the bootstrap servers or the TLS
+    /// The Kafka admin client of the last pass that reached the cluster controller: made anew
+    /// each pass (it holds no connection), so a moved listener or renewed certificate counts
+    /// from the next request on.
     /// material change.
-    admin: Option<KafkaClient>,
+    admin: Option<Arc<WireAdmin>>,
     /// The TLS material last read, for a cluster whose listener uses TLS.
     tls_material: Option<CachedMaterial>,
     created_here: CreatedHere,
@@ -95,7 +96,7 @@ pub enum PassError {
     AdminClient {
         cluster: ClusterKey,
         #[source]
-        source: kafka_admin::ConnectError,
+        source: kafka_admin::NoBootstrapServers,
     },
     #[error("failed to read the topics of KafkaCluster {cluster} from Kafka")]
     ObserveKafka {
@@ -176,7 +177,7 @@ pub async fn run_pass(
         }
     };
     let mut deleted = Vec::new();
-    if let Some(admin) = state.admin.as_ref().map(KafkaClient::admin).filter(|_| has_kafka_work(&plan)) {
+    if let Some(admin) = state.admin.clone().filter(|_| has_kafka_work(&plan)) {
         failures.extend(add_finalizers(shared, &by_key, &mut plan).await);
         let uid_of = |key: &ResourceKey| by_key.get(key).map(|r| r.request.uid.clone()).unwrap_or_default();
         tracing::info!(
@@ -318,18 +319,21 @@ fn admin_for(
     cluster: &ClusterKey,
     target: &ClusterTarget,
     tls: Option<TlsSettings>,
-) -> Result<Arc<ClusterAdmin>, Unavailable> {
+) -> Result<Arc<WireAdmin>, Unavailable> {
     let settings = ConnectionSettings {
         bootstrap_servers: target.bootstrap_servers.clone(),
         client_id: shared.client_id.clone(),
         request_timeout: shared.request_timeout,
         tls,
     };
-    kafka_client::reuse_or_connect(&mut state.admin, settings, &shared.kafka_requests).map_err(|error| Unavailable {
+    let admin = WireAdmin::connect(&settings, shared.kafka_requests.clone()).map_err(|error| Unavailable {
         message: format!("failed to create a Kafka admin client: {}", operator_runtime::error_chain(&error)),
         cluster_gone: false,
         failure: Some(Box::new(PassError::AdminClient { cluster: cluster.clone(), source: error })),
-    })
+    })?;
+    let admin = Arc::new(admin);
+    state.admin = Some(Arc::clone(&admin));
+    Ok(admin)
 }
 
 /// Topics whose configuration the plan compares: those that exist and that this operator

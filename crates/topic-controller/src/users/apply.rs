@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use kafka_admin::{ClusterAdmin, RDKafkaErrorCode, ScramAlteration, ScramMechanism};
+use kafka_admin::{RDKafkaErrorCode, ScramAlteration, ScramMechanism, WireAdmin};
 
 use super::credentials::{SCRAM_ITERATIONS, ScramUpsert};
 use super::pass::{PassError, Shared, kafka_failure};
@@ -23,7 +23,7 @@ pub async fn apply(
     shared: &Shared,
     cluster: &ClusterKey,
     users: &Users<'_>,
-    admin: Option<&ClusterAdmin>,
+    admin: Option<&WireAdmin>,
     plan: &mut Plan,
     failures: &mut Vec<PassError>,
 ) {
@@ -90,7 +90,7 @@ async fn apply_credentials(
     shared: &Shared,
     cluster: &ClusterKey,
     users: &Users<'_>,
-    admin: &ClusterAdmin,
+    admin: &WireAdmin,
     plan: &Plan,
     failures: &mut Vec<PassError>,
 ) {
@@ -155,7 +155,7 @@ async fn apply_credentials(
         }
     }
     if !credentials.quota_changes.is_empty() {
-        match admin.wire().alter_user_quotas(&credentials.quota_changes).await {
+        match admin.alter_user_quotas(&credentials.quota_changes).await {
             Ok(outcomes) => {
                 for outcome in outcomes {
                     if let Err(error) = outcome.result {
@@ -186,7 +186,7 @@ async fn apply_acls(
     shared: &Shared,
     cluster: &ClusterKey,
     users: &Users<'_>,
-    admin: &ClusterAdmin,
+    admin: &WireAdmin,
     plan: &mut Plan,
     failures: &mut Vec<PassError>,
 ) {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use k8s_openapi::jiff::Timestamp;
 
 use kafka_admin::{
-    AclBindingFilter, ClusterAdmin, ConnectionSettings, RDKafkaErrorCode, RequestCounter, RequestError, ScramMechanism,
+    AclBindingFilter, ConnectionSettings, RDKafkaErrorCode, RequestCounter, RequestError, ScramMechanism, WireAdmin,
 };
 use operator_runtime::error_class::{Classify, ErrorClass, kube_error_class};
 use operator_runtime::finalizers::FinalizerError;
@@ -24,7 +24,6 @@ use super::kube_io::UserWriter;
 use super::plan::{self, AclView, Observed, Reach};
 use super::request::UserRequest;
 use crate::access::{self, ClusterAccess, UserIssuer};
-use crate::kafka_client::{self, KafkaClient};
 use crate::request::{ClusterKey, ResourceKey};
 use crate::tls_material::CachedMaterial;
 use crate::tls_secrets;
@@ -42,7 +41,6 @@ pub struct Shared {
 /// What one cluster's worker keeps between passes.
 #[derive(Default)]
 pub struct ClusterState {
-    admin: Option<KafkaClient>,
     tls_material: Option<CachedMaterial>,
     /// The user CA's material, for a cluster whose client connection is not TLS.
     user_ca_material: Option<CachedMaterial>,
@@ -143,7 +141,7 @@ async fn reach(
     state: &mut ClusterState,
     cluster: &ClusterKey,
     failures: &mut Vec<PassError>,
-) -> (Reach, Option<Arc<ClusterAdmin>>) {
+) -> (Reach, Option<Arc<WireAdmin>>) {
     let target = match shared.access.target(cluster).await {
         Ok(target) => target,
         Err(access::Error::ClusterNotFound(_)) => return (Reach::Gone, None),
@@ -181,8 +179,8 @@ async fn reach(
         tls,
     };
     let reach = Reach::Ready { issuer: target.user_issuer.clone(), ca_bundle };
-    match kafka_client::reuse_or_connect(&mut state.admin, settings, &shared.kafka_requests) {
-        Ok(admin) => (reach, Some(admin)),
+    match WireAdmin::connect(&settings, shared.kafka_requests.clone()) {
+        Ok(admin) => (reach, Some(Arc::new(admin))),
         Err(error) => {
             let message = operator_runtime::error_chain(&error);
             failures.push(PassError::Kafka { cluster: cluster.clone(), message: message.clone(), retriable: false });
@@ -191,7 +189,7 @@ async fn reach(
     }
 }
 
-async fn read_acls(admin: &ClusterAdmin, cluster: &ClusterKey, failures: &mut Vec<PassError>) -> AclView {
+async fn read_acls(admin: &WireAdmin, cluster: &ClusterKey, failures: &mut Vec<PassError>) -> AclView {
     match admin.describe_acls(&AclBindingFilter::any()).await {
         Ok(bindings) => AclView::Read(bindings_by_principal(bindings)),
         Err(error) if error.code == RDKafkaErrorCode::SecurityDisabled => AclView::NoAuthorizer,
@@ -216,7 +214,7 @@ pub(super) fn kafka_failure(cluster: &ClusterKey, error: &RequestError) -> PassE
 /// Secret, or generated now.
 async fn read_credentials(
     shared: &Shared,
-    admin: Option<&ClusterAdmin>,
+    admin: Option<&WireAdmin>,
     cluster: &ClusterKey,
     users: &[&UserRequest],
     secrets: &Secrets,
@@ -258,7 +256,7 @@ async fn read_credentials(
         }
     };
     if users.iter().any(|u| u.spec.quotas.is_some()) {
-        observed.quotas = match admin.wire().describe_user_quotas().await {
+        observed.quotas = match admin.describe_user_quotas().await {
             Ok(quotas) => QuotaView::Read(quotas),
             Err(error) => {
                 failures.push(kafka_failure(cluster, &error));
