@@ -55,7 +55,6 @@ pub struct ClusterState {
     /// The Kafka admin client of the last pass that reached the cluster controller: made anew
     /// each pass (it holds no connection), so a moved listener or renewed certificate counts
     /// from the next request on.
-    /// material change.
     admin: Option<Arc<WireAdmin>>,
     /// The TLS material last read, for a cluster whose listener uses TLS.
     tls_material: Option<CachedMaterial>,
