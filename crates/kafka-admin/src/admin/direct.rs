@@ -93,16 +93,17 @@ impl WireAdmin {
                 Ok(response) => return Ok(response),
                 // Another broker may answer (one shutting down closes connections); anything
                 // else would fail there too.
-                Err(
-                    error @ (ExchangeError::Connect { .. }
-                    | ExchangeError::TimedOut { .. }
-                    | ExchangeError::Closed { .. }),
-                ) => last = Some(error),
-                Err(error) => return Err(self.wire_failed(operation, &error)),
+                Err(error) if error.is_unreachable() => last = Some(error),
+                Err(error) => return Err(self.exchange_failed(operation, &error)),
             }
         }
-        let error = last.map_or_else(|| "no bootstrap server".to_owned(), |error| error.to_string());
-        Err(RequestError::new(operation, RDKafkaErrorCode::BrokerTransportFailure, &error, &self.bootstrap))
+        Err(match last {
+            Some(error) => self.exchange_failed(operation, &error),
+            None => {
+                let message = "no bootstrap server";
+                RequestError::new(operation, RDKafkaErrorCode::BrokerTransportFailure, message, &self.bootstrap)
+            }
+        })
     }
 
     /// Sends one request to broker `broker` at the address it advertises, as Kafka's own admin
@@ -119,7 +120,9 @@ impl WireAdmin {
             let message = format!("broker {broker} is not registered with the cluster");
             RequestError::new(operation, RDKafkaErrorCode::BrokerNotAvailable, &message, &self.bootstrap)
         })?;
-        self.exchange_at(&address, operation, validate_only, api, body, self.request_timeout).await
+        let timeout = self.request_timeout;
+        let answer = self.exchange_with(&address, operation, validate_only, api, body, timeout).await;
+        answer.map_err(|error| self.exchange_failed(operation, &error))
     }
 
     /// Sends one write that Kafka applies on its controller (topics, partitions, SCRAM
@@ -138,7 +141,9 @@ impl WireAdmin {
             let message = "the cluster names no controller";
             RequestError::new(operation, RDKafkaErrorCode::NotController, message, &self.bootstrap)
         })?;
-        self.exchange_at(&address, operation, validate_only, api, body, self.request_timeout * 2).await
+        let timeout = self.request_timeout * 2;
+        let answer = self.exchange_with(&address, operation, validate_only, api, body, timeout).await;
+        answer.map_err(|error| self.exchange_failed(operation, &error))
     }
 
     /// The request timeout as Kafka's `timeout_ms` field: how long the controller may take.
@@ -146,25 +151,11 @@ impl WireAdmin {
         i32::try_from(self.request_timeout.as_millis()).unwrap_or(i32::MAX)
     }
 
-    async fn exchange_at(
-        &self,
-        address: &str,
-        operation: Operation,
-        validate_only: bool,
-        api: Api,
-        body: &[u8],
-        timeout: Duration,
-    ) -> Result<Vec<u8>, RequestError> {
-        let transport = |error: ExchangeError| {
-            let code = match error {
-                ExchangeError::Connect { .. } | ExchangeError::TimedOut { .. } | ExchangeError::Closed { .. } => {
-                    RDKafkaErrorCode::BrokerTransportFailure
-                }
-                _ => RDKafkaErrorCode::Fail,
-            };
-            RequestError::new(operation, code, &error.to_string(), &self.bootstrap)
-        };
-        self.exchange_with(address, operation, validate_only, api, body, timeout).await.map_err(transport)
+    /// A failed exchange as a [`RequestError`]: retriable when the broker was unreachable.
+    fn exchange_failed(&self, operation: Operation, error: &ExchangeError) -> RequestError {
+        let code =
+            if error.is_unreachable() { RDKafkaErrorCode::BrokerTransportFailure } else { RDKafkaErrorCode::Fail };
+        RequestError::new(operation, code, &error.to_string(), &self.bootstrap)
     }
 
     async fn exchange_with(

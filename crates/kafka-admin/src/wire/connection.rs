@@ -42,6 +42,14 @@ pub enum ExchangeError {
     Decode { address: String, source: DecodeError },
 }
 
+impl ExchangeError {
+    /// The broker could not be reached or went away: another broker may answer, and the same
+    /// request may work later.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Connect { .. } | Self::TimedOut { .. } | Self::Closed { .. })
+    }
+}
+
 /// An API request to send: key, version, body.
 pub struct Request<'a> {
     pub api_key: i16,
