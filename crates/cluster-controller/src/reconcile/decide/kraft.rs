@@ -233,6 +233,10 @@ fn plan_voters(
             return;
         }
         status.quorum_formed = true;
+        // The initial controllers' ConfigMaps change with it (`--no-initial-controllers`), in
+        // the next pass: until then the cluster is not settled, so it is not reported running
+        // while the operator still has its own change of them to make.
+        report.in_progress = true;
     }
     let decision = quorum::next_change(&formation.desired, quorum);
     status.voters = decision.voters.clone();

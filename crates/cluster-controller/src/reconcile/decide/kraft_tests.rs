@@ -78,6 +78,30 @@ fn a_new_cluster_forms_a_dynamic_quorum_and_stops_formatting_as_its_initial_cont
     assert!(world.plan().steps.is_empty());
 }
 
+/// Recording that the quorum formed changes the initial controllers' storage flags, so the pass
+/// that records it is not the one that reports the cluster running: someone editing a ConfigMap
+/// once the cluster runs would otherwise race the operator's own change of it, and that repair
+/// would go unreported (a changed desired object is not drift).
+#[test]
+fn a_cluster_is_reported_running_only_once_its_objects_are_final() {
+    let mut world = World::new(kraft_dedicated());
+    let running = |world: &World| {
+        world.cluster.status.as_ref().and_then(|s| s.state)
+            == Some(crd_types::kafka_cluster::ClusterState::ClusterRunning)
+    };
+    for _ in 0..20 {
+        world.pass();
+        if running(&world) {
+            break;
+        }
+    }
+    assert!(running(&world), "{:?}", world.cluster.status);
+    assert!(recorded(&world).quorum_formed);
+    assert_eq!(config(&world, 3)["storage-format-flags"], "--no-initial-controllers");
+    let left: Vec<String> = world.plan().steps.iter().map(|step| format!("{:?}", step.action)).collect();
+    assert!(left.is_empty(), "reported running with writes left: {left:?}");
+}
+
 #[test]
 fn a_cluster_that_exists_already_or_runs_kafka_before_3_9_keeps_a_static_quorum() {
     let mut world = with_static_quorum(kraft_dedicated());
