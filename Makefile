@@ -32,16 +32,18 @@ fmt-check: ## fail on unformatted code
 	$(CARGO) fmt --all -- --check
 
 .PHONY: build-deps
-build-deps: ## the Debian packages cargo needs (OpenSSL headers for rdkafka's TLS)
+build-deps: ## the Debian packages cargo needs (OpenSSL headers for kafka-admin's librdkafka feature)
 	bash e2e/bootstrap/bootstrap.sh build-deps
 
 .PHONY: clippy
 clippy: build-deps ## lints, warnings denied
-	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 
+# The second run adds kafka-admin's librdkafka client (ClusterAdmin), which no deployable builds.
 .PHONY: unit
 unit: build-deps ## unit tests, API round trips, admission rules, CRD sync check
 	$(CARGO) test --workspace --locked --exclude e2e-tests
+	$(CARGO) test --locked -p kafka-admin --features librdkafka
 
 .PHONY: e2e
 e2e: bootstrap ## end-to-end tests on the local test bed (started and stopped if not already up)

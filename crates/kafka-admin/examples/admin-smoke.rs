@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use kafka_admin::{
-    BROKER_DEFAULT, ClientCertificate, ClusterAdmin, ClusterMetadata, ConnectionSettings, NewTopicSpec,
-    PartitionGrowth, RDKafkaErrorCode, RequestCounter, TlsSettings, TopicConfigChange, TopicMetadata, TopicOutcome,
+    BROKER_DEFAULT, ClientCertificate, ClusterAdmin, ClusterMetadata, ConnectionSettings, ErrorCode, NewTopicSpec,
+    PartitionGrowth, RequestCounter, TlsSettings, TopicConfigChange, TopicMetadata, TopicOutcome,
 };
 use prometheus_client::encoding::text::encode;
 use prometheus_client::registry::Registry;
@@ -54,7 +54,7 @@ async fn main() -> Result<()> {
         let outcomes = timed("delete_topics", admin.delete_topics(&names)).await?;
         show(&outcomes);
         expect_ok(&outcomes[..2])?;
-        expect_code(&outcomes[2], RDKafkaErrorCode::UnknownTopicOrPartition)?;
+        expect_code(&outcomes[2], ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)?;
         let gone = |topics: &Topics| !topics.contains_key(DEFAULTS) && !topics.contains_key(CONFIGURED);
         let metadata = settled_metadata(&admin, gone).await?;
         ensure!(gone(&metadata.topics), "not deleted");
@@ -82,12 +82,12 @@ async fn exercise(admin: &ClusterAdmin) -> Result<()> {
     let outcomes = timed("create_topics", admin.create_topics(&topics, false)).await?;
     show(&outcomes);
     expect_ok(&outcomes[..2])?;
-    let bad = expect_code(&outcomes[2], RDKafkaErrorCode::InvalidConfig)?;
+    let bad = expect_code(&outcomes[2], ErrorCode::INVALID_CONFIG)?;
     ensure!(bad.to_string().contains("foo.bar"), "the error does not name the key: {bad}");
 
     let again = timed("create_topics (again)", admin.create_topics(&topics[..1], false)).await?;
     show(&again);
-    expect_code(&again[0], RDKafkaErrorCode::TopicAlreadyExists)?;
+    expect_code(&again[0], ErrorCode::TOPIC_ALREADY_EXISTS)?;
 
     let validate = vec![topic(VALIDATED, 2, 1, &[("retention.ms", "1000")])];
     let outcomes = timed("create_topics (validate_only)", admin.create_topics(&validate, true)).await?;
@@ -117,7 +117,7 @@ async fn exercise(admin: &ClusterAdmin) -> Result<()> {
     ensure!(overrides[DEFAULTS].as_ref().is_ok_and(BTreeMap::is_empty), "defaults topic has overrides");
     ensure!(overrides[CONFIGURED].as_ref() == Ok(&expected), "wrong overrides");
     let missing = overrides[MISSING].as_ref().err().context("a missing topic has overrides")?;
-    ensure!(missing.code == RDKafkaErrorCode::UnknownTopicOrPartition, "{missing}");
+    ensure!(missing.code == ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "{missing}");
 
     let change = TopicConfigChange {
         name: CONFIGURED.into(),
@@ -136,7 +136,7 @@ async fn exercise(admin: &ClusterAdmin) -> Result<()> {
     let outcomes = timed("alter_topic_configs (validate_only)", admin.alter_topic_configs(&validate, true)).await?;
     show(&outcomes);
     expect_ok(&outcomes[..1])?;
-    let unknown = expect_code(&outcomes[1], RDKafkaErrorCode::InvalidConfig)?;
+    let unknown = expect_code(&outcomes[1], ErrorCode::INVALID_CONFIG)?;
     ensure!(unknown.to_string().contains("foo.bar"), "the error does not name the key: {unknown}");
     ensure!(outcomes[2].result.is_err(), "altering a missing topic worked");
     let names = [CONFIGURED, DEFAULTS].map(String::from);
@@ -156,7 +156,7 @@ async fn exercise(admin: &ClusterAdmin) -> Result<()> {
     expect_ok(&outcomes)?;
     let outcomes = timed("create_partitions (shrink)", admin.create_partitions(&growth(2), false)).await?;
     show(&outcomes);
-    expect_code(&outcomes[0], RDKafkaErrorCode::InvalidPartitions)?;
+    expect_code(&outcomes[0], ErrorCode::INVALID_PARTITIONS)?;
     let metadata = settled_metadata(admin, |topics| topics.get(CONFIGURED).is_some_and(|t| t.partitions == 6)).await?;
     let partitions = metadata.topics.get(CONFIGURED).map(|topic| topic.partitions);
     ensure!(partitions == Some(6), "partitions after growth: {partitions:?}");
@@ -219,7 +219,7 @@ fn expect_ok(outcomes: &[TopicOutcome]) -> Result<()> {
     }
 }
 
-fn expect_code(outcome: &TopicOutcome, code: RDKafkaErrorCode) -> Result<&kafka_admin::OperationError> {
+fn expect_code(outcome: &TopicOutcome, code: ErrorCode) -> Result<&kafka_admin::OperationError> {
     match &outcome.result {
         Err(error) if error.code == code => Ok(error),
         other => bail!("{}: expected {code:?}, got {other:?}", outcome.topic),

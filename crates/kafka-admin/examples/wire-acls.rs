@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use kafka_admin::{
     ANY_HOST, AclBinding, AclBindingFilter, AclOperation, AclPatternFilter, AclPatternType, AclPermission,
-    AclResourceType, ClusterAdmin, ConnectionSettings, RDKafkaErrorCode, RequestCounter, WireAdmin,
+    AclResourceType, ClusterAdmin, ConnectionSettings, ErrorCode, RequestCounter, WireAdmin,
 };
 use prometheus_client::encoding::text::encode;
 use prometheus_client::registry::Registry;
@@ -113,7 +113,7 @@ async fn create(admin: &WireAdmin) -> Result<()> {
     let n = bindings().len();
     ensure!(created[..n].iter().all(|c| c.result.is_ok()), "the well-formed bindings are created");
     ensure!(
-        created[n].result.as_ref().is_err_and(|e| e.code == RDKafkaErrorCode::InvalidRequest),
+        created[n].result.as_ref().is_err_and(|e| e.code == ErrorCode::INVALID_REQUEST),
         "the NUL byte is refused locally"
     );
     ensure!(created[n + 1].result.is_err(), "Kafka refuses a principal without a type");

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use kafka_admin::{
-    BROKER_DEFAULT, ClusterMetadata, ConnectionSettings, NewTopicSpec, PartitionGrowth, RDKafkaErrorCode,
-    RequestCounter, TopicConfigChange, TopicOutcome, WireAdmin,
+    BROKER_DEFAULT, ClusterMetadata, ConnectionSettings, ErrorCode, NewTopicSpec, PartitionGrowth, RequestCounter,
+    TopicConfigChange, TopicOutcome, WireAdmin,
 };
 use prometheus_client::encoding::text::encode;
 use prometheus_client::registry::Registry;
@@ -47,7 +47,7 @@ async fn main() -> Result<()> {
         let outcomes = admin.delete_topics(&names).await?;
         show("delete_topics", &outcomes);
         expect_ok(&outcomes[..2])?;
-        expect_code(&outcomes[2], RDKafkaErrorCode::UnknownTopicOrPartition)?;
+        expect_code(&outcomes[2], ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)?;
         let gone = |metadata: &ClusterMetadata| !metadata.topics.keys().any(|name| name.starts_with("wire-topics-"));
         let metadata = settled(&admin, gone).await?;
         ensure!(gone(&metadata), "not deleted: {:?}", metadata.topics.keys().collect::<Vec<_>>());
@@ -83,9 +83,9 @@ async fn exercise(admin: &WireAdmin) -> Result<()> {
     let outcomes = admin.create_topics(&topics, false).await?;
     show("create_topics", &outcomes);
     expect_ok(&outcomes[..2])?;
-    expect_code(&outcomes[2], RDKafkaErrorCode::InvalidConfig)?;
-    expect_code(&outcomes[3], RDKafkaErrorCode::InvalidReplicationFactor)?;
-    expect_code(&outcomes[4], RDKafkaErrorCode::InvalidRequest)?;
+    expect_code(&outcomes[2], ErrorCode::INVALID_CONFIG)?;
+    expect_code(&outcomes[3], ErrorCode::INVALID_REPLICATION_FACTOR)?;
+    expect_code(&outcomes[4], ErrorCode::INVALID_REQUEST)?;
 
     let outcomes = admin.create_topics(&[topic(VALIDATED, 2, 1, &[("retention.ms", "1000")])], true).await?;
     show("create_topics (validate_only)", &outcomes);
@@ -93,7 +93,7 @@ async fn exercise(admin: &WireAdmin) -> Result<()> {
 
     let outcomes = admin.create_topics(&[topic(DEFAULTS, 1, 1, &[])], false).await?;
     show("create_topics (again)", &outcomes);
-    expect_code(&outcomes[0], RDKafkaErrorCode::TopicAlreadyExists)?;
+    expect_code(&outcomes[0], ErrorCode::TOPIC_ALREADY_EXISTS)?;
 
     let created = |metadata: &ClusterMetadata| {
         [DEFAULTS, CONFIGURED].iter().all(|name| metadata.topics.get(*name).is_some_and(|t| t.error.is_none()))
@@ -118,11 +118,11 @@ async fn exercise(admin: &WireAdmin) -> Result<()> {
         admin.create_partitions(&[growth(CONFIGURED, 6), growth(DEFAULTS, 0), growth(MISSING, 2)], false).await?;
     show("create_partitions", &outcomes);
     expect_ok(&outcomes[..1])?;
-    expect_code(&outcomes[1], RDKafkaErrorCode::InvalidPartitions)?;
-    expect_code(&outcomes[2], RDKafkaErrorCode::UnknownTopicOrPartition)?;
+    expect_code(&outcomes[1], ErrorCode::INVALID_PARTITIONS)?;
+    expect_code(&outcomes[2], ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)?;
     let outcomes = admin.create_partitions(&[growth(CONFIGURED, 2)], false).await?;
     show("create_partitions (shrink)", &outcomes);
-    expect_code(&outcomes[0], RDKafkaErrorCode::InvalidPartitions)?;
+    expect_code(&outcomes[0], ErrorCode::INVALID_PARTITIONS)?;
     let grown = |metadata: &ClusterMetadata| metadata.topics.get(CONFIGURED).is_some_and(|t| t.partitions == 6);
     ensure!(grown(&settled(admin, grown).await?), "not grown to 6 partitions");
 
@@ -133,7 +133,7 @@ async fn exercise(admin: &WireAdmin) -> Result<()> {
     ensure!(overrides[CONFIGURED].as_ref().is_ok_and(|o| same(o, &expected)), "overrides of {CONFIGURED}");
     ensure!(overrides[DEFAULTS].as_ref().is_ok_and(BTreeMap::is_empty), "overrides of {DEFAULTS}");
     let missing = overrides[MISSING].as_ref().map_err(|e| e.code);
-    ensure!(missing == Err(RDKafkaErrorCode::UnknownTopicOrPartition), "{missing:?}");
+    ensure!(missing == Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION), "{missing:?}");
 
     let validate = [change(DEFAULTS, &[("retention.ms", "1000")], &[])];
     let outcomes = admin.alter_topic_configs(&validate, true).await?;
@@ -147,8 +147,8 @@ async fn exercise(admin: &WireAdmin) -> Result<()> {
     let outcomes = admin.alter_topic_configs(&changes, false).await?;
     show("alter_topic_configs", &outcomes);
     expect_ok(&outcomes[..1])?;
-    expect_code(&outcomes[1], RDKafkaErrorCode::InvalidConfig)?;
-    expect_code(&outcomes[2], RDKafkaErrorCode::UnknownTopicOrPartition)?;
+    expect_code(&outcomes[1], ErrorCode::INVALID_CONFIG)?;
+    expect_code(&outcomes[2], ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)?;
 
     let overrides = admin.topic_overrides(&names[..2]).await?;
     println!("topic_overrides (after the change): {overrides:#?}");
@@ -216,7 +216,7 @@ fn expect_ok(outcomes: &[TopicOutcome]) -> Result<()> {
     Ok(())
 }
 
-fn expect_code(outcome: &TopicOutcome, code: RDKafkaErrorCode) -> Result<()> {
+fn expect_code(outcome: &TopicOutcome, code: ErrorCode) -> Result<()> {
     let actual = outcome.result.as_ref().map_err(|error| error.code);
     ensure!(actual == Err(code), "{}: expected {code:?}, got {:?}", outcome.topic, outcome.result);
     Ok(())

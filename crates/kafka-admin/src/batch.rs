@@ -5,10 +5,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rdkafka::types::RDKafkaErrorCode;
-
 use crate::changes::TopicOutcome;
 use crate::checks;
+use crate::error_code::ErrorCode;
 use crate::operation_error::OperationError;
 
 /// Large enough that 10,000 topics take 20 requests, small enough that one response (a
@@ -79,7 +78,7 @@ impl<'a> TopicBatch<'a> {
 }
 
 pub(crate) fn missing_answer() -> OperationError {
-    OperationError::new(RDKafkaErrorCode::Fail, "kafka's response had no answer for this topic")
+    OperationError::new(ErrorCode::FAIL, "kafka's response had no answer for this topic")
 }
 
 /// Topic names in first-seen order without repeats: a read needs each topic once.
@@ -120,15 +119,15 @@ mod tests {
         let to_send = batch.take_requests();
         assert_eq!(to_send, [0, 2]);
         batch.record(&to_send, vec![ok("b")]);
-        let codes: Vec<Option<RDKafkaErrorCode>> =
+        let codes: Vec<Option<ErrorCode>> =
             batch.finish().into_iter().map(|outcome| outcome.result.err().map(|e| e.code)).collect();
         assert_eq!(
             codes,
             [
-                Some(RDKafkaErrorCode::Fail), // Kafka did not answer for "a"
-                Some(RDKafkaErrorCode::InvalidTopic),
+                Some(ErrorCode::FAIL), // Kafka did not answer for "a"
+                Some(ErrorCode::INVALID_TOPIC_EXCEPTION),
                 None,
-                Some(RDKafkaErrorCode::InvalidRequest),
+                Some(ErrorCode::INVALID_REQUEST),
             ]
         );
     }

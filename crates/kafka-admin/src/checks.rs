@@ -5,10 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use rdkafka::types::RDKafkaErrorCode;
-
 use crate::acl_binding::{AclBinding, AclBindingFilter};
 use crate::changes::{BROKER_DEFAULT, NewTopicSpec, PartitionGrowth, TopicConfigChange};
+use crate::error_code::ErrorCode;
 use crate::operation_error::OperationError;
 
 /// librdkafka's upper bounds (`RD_KAFKAP_PARTITIONS_MAX`, `RD_KAFKAP_BROKERS_MAX`).
@@ -19,14 +18,14 @@ pub(crate) fn check_new_topic(topic: &NewTopicSpec) -> Result<(), OperationError
     check_name(&topic.name)?;
     if !(topic.partitions == BROKER_DEFAULT || (0..=MAX_PARTITIONS).contains(&topic.partitions)) {
         return Err(rejected(
-            RDKafkaErrorCode::InvalidPartitions,
+            ErrorCode::INVALID_PARTITIONS,
             format!("partitions must be -1 (broker default) or 0..={MAX_PARTITIONS}, not {}", topic.partitions),
         ));
     }
     if !(topic.replication_factor == BROKER_DEFAULT || (0..=MAX_REPLICATION_FACTOR).contains(&topic.replication_factor))
     {
         return Err(rejected(
-            RDKafkaErrorCode::InvalidReplicationFactor,
+            ErrorCode::INVALID_REPLICATION_FACTOR,
             format!(
                 "replication factor must be -1 (broker default) or 0..={MAX_REPLICATION_FACTOR}, not {}",
                 topic.replication_factor
@@ -40,7 +39,7 @@ pub(crate) fn check_growth(growth: &PartitionGrowth) -> Result<(), OperationErro
     check_name(&growth.name)?;
     if !(1..=MAX_PARTITIONS).contains(&growth.total_partitions) {
         return Err(rejected(
-            RDKafkaErrorCode::InvalidPartitions,
+            ErrorCode::INVALID_PARTITIONS,
             format!("total partitions must be 1..={MAX_PARTITIONS}, not {}", growth.total_partitions),
         ));
     }
@@ -54,10 +53,10 @@ pub(crate) fn check_config_change(change: &TopicConfigChange) -> Result<(), Oper
     for key in &change.delete {
         check_config_text(key)?;
         if change.set.contains_key(key) {
-            return Err(rejected(RDKafkaErrorCode::InvalidRequest, format!("config {key} is both set and deleted")));
+            return Err(rejected(ErrorCode::INVALID_REQUEST, format!("config {key} is both set and deleted")));
         }
         if !deleted.insert(key) {
-            return Err(rejected(RDKafkaErrorCode::InvalidRequest, format!("config {key} is deleted twice")));
+            return Err(rejected(ErrorCode::INVALID_REQUEST, format!("config {key} is deleted twice")));
         }
     }
     Ok(())
@@ -65,7 +64,7 @@ pub(crate) fn check_config_change(change: &TopicConfigChange) -> Result<(), Oper
 
 pub(crate) fn check_name(name: &str) -> Result<(), OperationError> {
     if name.is_empty() || name.contains('\0') {
-        return Err(rejected(RDKafkaErrorCode::InvalidTopic, format!("invalid topic name {name:?}")));
+        return Err(rejected(ErrorCode::INVALID_TOPIC_EXCEPTION, format!("invalid topic name {name:?}")));
     }
     Ok(())
 }
@@ -84,23 +83,23 @@ pub(crate) fn check_acl_filter(filter: &AclBindingFilter) -> Result<(), Operatio
 
 fn check_acl_text(text: &str) -> Result<(), OperationError> {
     if text.contains('\0') {
-        return Err(rejected(RDKafkaErrorCode::InvalidRequest, format!("acl text {text:?} contains a NUL byte")));
+        return Err(rejected(ErrorCode::INVALID_REQUEST, format!("acl text {text:?} contains a NUL byte")));
     }
     Ok(())
 }
 
 pub(crate) fn duplicate(name: &str) -> OperationError {
-    rejected(RDKafkaErrorCode::InvalidRequest, format!("topic {name} appears more than once in the request"))
+    rejected(ErrorCode::INVALID_REQUEST, format!("topic {name} appears more than once in the request"))
 }
 
 fn check_config_text(text: &str) -> Result<(), OperationError> {
     if text.contains('\0') {
-        return Err(rejected(RDKafkaErrorCode::InvalidConfig, format!("config text {text:?} contains a NUL byte")));
+        return Err(rejected(ErrorCode::INVALID_CONFIG, format!("config text {text:?} contains a NUL byte")));
     }
     Ok(())
 }
 
-fn rejected(code: RDKafkaErrorCode, reason: String) -> OperationError {
+fn rejected(code: ErrorCode, reason: String) -> OperationError {
     OperationError::new(code, format!("not sent: {reason}"))
 }
 
@@ -118,14 +117,14 @@ mod tests {
     fn new_topics_allow_broker_defaults_and_leave_zero_to_kafka() {
         assert_eq!(check_new_topic(&new_topic(-1, -1)), Ok(()));
         assert_eq!(check_new_topic(&new_topic(0, 0)), Ok(()));
-        assert_eq!(check_new_topic(&new_topic(-2, 3)).map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidPartitions));
+        assert_eq!(check_new_topic(&new_topic(-2, 3)).map_err(|e| e.code), Err(ErrorCode::INVALID_PARTITIONS));
         assert_eq!(
             check_new_topic(&new_topic(3, 10_001)).map_err(|e| e.code),
-            Err(RDKafkaErrorCode::InvalidReplicationFactor)
+            Err(ErrorCode::INVALID_REPLICATION_FACTOR)
         );
         let mut with_nul = new_topic(1, 1);
         with_nul.config.insert("cleanup.policy".into(), "com\0pact".into());
-        assert_eq!(check_new_topic(&with_nul).map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidConfig));
+        assert_eq!(check_new_topic(&with_nul).map_err(|e| e.code), Err(ErrorCode::INVALID_CONFIG));
     }
 
     #[test]

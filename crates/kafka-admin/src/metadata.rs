@@ -2,9 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use rdkafka::metadata::Metadata;
-use rdkafka::types::RDKafkaErrorCode;
-
 use crate::operation_error::OperationError;
 use crate::wire::metadata::MetadataAnswer;
 
@@ -36,28 +33,9 @@ pub fn is_internal_topic(name: &str) -> bool {
 }
 
 impl ClusterMetadata {
-    pub(crate) fn from_rdkafka(metadata: &Metadata) -> Self {
-        let mut broker_ids: Vec<i32> = metadata.brokers().iter().map(|broker| broker.id()).collect();
-        broker_ids.sort_unstable();
-        let topics = metadata
-            .topics()
-            .iter()
-            .filter(|topic| !is_internal_topic(topic.name()))
-            .map(|topic| {
-                let partitions = topic.partitions().iter().map(|p| (p.id(), p.replicas().len()));
-                let error = topic.error().map(|code| {
-                    let code = RDKafkaErrorCode::from(code);
-                    OperationError::new(code, crate::native::error_description(code))
-                });
-                (topic.name().to_owned(), TopicMetadata::from_partitions(partitions, error))
-            })
-            .collect();
-        Self { broker_ids, topics }
-    }
-
-    /// The same from a Metadata answer over Kafka's protocol ([`crate::wire::metadata`]); a
-    /// topic's error reads as Kafka's error name in words ("leader not available"), not
-    /// librdkafka's description, which the wire path does not link.
+    /// One Metadata answer over Kafka's protocol ([`crate::wire::metadata`]); a topic's error
+    /// reads as Kafka's error name in words ("leader not available"), not librdkafka's
+    /// description, which the wire path does not link.
     pub(crate) fn from_wire(answer: &MetadataAnswer) -> Self {
         let mut broker_ids: Vec<i32> = answer.brokers.iter().map(|broker| broker.id).collect();
         broker_ids.sort_unstable();
@@ -69,6 +47,29 @@ impl ClusterMetadata {
                 let partitions = topic.partitions.iter().map(|p| (p.index, p.replicas.len()));
                 let error = crate::wire::answer_error(topic.error_code, None).err();
                 (topic.name.clone(), TopicMetadata::from_partitions(partitions, error))
+            })
+            .collect();
+        Self { broker_ids, topics }
+    }
+}
+
+/// librdkafka's answer, for a ClusterAdmin.
+#[cfg(feature = "librdkafka")]
+impl ClusterMetadata {
+    pub(crate) fn from_rdkafka(metadata: &rdkafka::metadata::Metadata) -> Self {
+        let mut broker_ids: Vec<i32> = metadata.brokers().iter().map(|broker| broker.id()).collect();
+        broker_ids.sort_unstable();
+        let topics = metadata
+            .topics()
+            .iter()
+            .filter(|topic| !is_internal_topic(topic.name()))
+            .map(|topic| {
+                let partitions = topic.partitions().iter().map(|p| (p.id(), p.replicas().len()));
+                let error = topic.error().map(|code| {
+                    let code = crate::ErrorCode::from(code);
+                    OperationError::new(code, crate::native::error_description(code))
+                });
+                (topic.name().to_owned(), TopicMetadata::from_partitions(partitions, error))
             })
             .collect();
         Self { broker_ids, topics }

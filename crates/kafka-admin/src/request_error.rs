@@ -1,8 +1,7 @@
 //! A request that failed as a whole: no per-topic answer came back (no connection, timeout,
 //! transport failure, or librdkafka refused the request before sending it).
 
-use rdkafka::types::RDKafkaErrorCode;
-
+use crate::error_code::ErrorCode;
 use crate::metrics::Operation;
 use crate::operation_error::is_retriable_code;
 
@@ -12,16 +11,16 @@ use crate::operation_error::is_retriable_code;
 #[error("failed to {}: {message} (bootstrap {bootstrap})", operation.purpose())]
 pub struct RequestError {
     pub operation: Operation,
-    /// librdkafka's code for the failure, usually a local one (`OperationTimedOut`,
-    /// `BrokerTransportFailure`); a broker code when the broker rejected the whole request.
-    pub code: RDKafkaErrorCode,
+    /// Usually a client-side code (`OPERATION_TIMED_OUT`, `BROKER_TRANSPORT_FAILURE`); Kafka's
+    /// code when the broker rejected the whole request.
+    pub code: ErrorCode,
     pub message: String,
     /// The bootstrap servers, comma-separated: which cluster the request went to.
     pub bootstrap: String,
 }
 
 impl RequestError {
-    pub(crate) fn new(operation: Operation, code: RDKafkaErrorCode, librdkafka_message: &str, bootstrap: &str) -> Self {
+    pub(crate) fn new(operation: Operation, code: ErrorCode, librdkafka_message: &str, bootstrap: &str) -> Self {
         Self { operation, code, message: tidy_message(librdkafka_message), bootstrap: bootstrap.to_owned() }
     }
 
@@ -55,7 +54,7 @@ mod tests {
     fn message_names_the_operation_and_the_cluster() {
         let error = RequestError::new(
             Operation::CreateTopics,
-            RDKafkaErrorCode::BrokerTransportFailure,
+            ErrorCode::BROKER_TRANSPORT_FAILURE,
             "Local: Broker transport failure",
             "kafka-all-broker.ns.svc.cluster.local:29092",
         );

@@ -96,7 +96,7 @@ impl UserScramCredentials {
         infos: impl IntoIterator<Item = (Option<ScramMechanism>, i32)>,
     ) -> Self {
         let result = match error {
-            Err(error) if error.code == rdkafka::types::RDKafkaErrorCode::ResourceNotFound => Ok(Vec::new()),
+            Err(error) if error.code == crate::ErrorCode::RESOURCE_NOT_FOUND => Ok(Vec::new()),
             Err(error) => Err(error),
             Ok(()) => {
                 let mut known: Vec<ScramCredentialInfo> = infos

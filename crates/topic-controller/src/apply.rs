@@ -4,7 +4,7 @@
 //! Order: create, grow partitions, change configuration (validated first, so a bad key in
 //! one topic is reported without touching it), delete.
 
-use kafka_admin::{OperationError, RDKafkaErrorCode, RequestError, WireAdmin};
+use kafka_admin::{ErrorCode, OperationError, RequestError, WireAdmin};
 
 use crate::kube_writes::Notice;
 use crate::outcome::{Outcome, ProblemKind};
@@ -38,7 +38,7 @@ pub async fn apply(
                 created_here.insert((spec.name.clone(), uid_of(resource)), true);
             }
             Err(error)
-                if error.code == RDKafkaErrorCode::TopicAlreadyExists && plan.creates_of_managed.contains(resource) =>
+                if error.code == ErrorCode::TOPIC_ALREADY_EXISTS && plan.creates_of_managed.contains(resource) =>
             {
                 outcome.recheck = true;
             }
@@ -92,9 +92,7 @@ pub async fn apply(
                     format!("deleted topic {topic} from Kafka"),
                 ));
             }
-            Err(error) if error.code == RDKafkaErrorCode::UnknownTopicOrPartition => {
-                applied.deleted.push(resource.clone())
-            }
+            Err(error) if error.code == ErrorCode::UNKNOWN_TOPIC_OR_PARTITION => applied.deleted.push(resource.clone()),
             Err(error) => plan
                 .outcomes
                 .entry(resource.clone())
@@ -157,11 +155,11 @@ fn config_notice(resource: &ResourceKey, change: &kafka_admin::TopicConfigChange
 /// rejected configuration needs the user.
 fn record_create_failure(outcome: &mut Outcome, topic: &str, error: &OperationError) {
     let (kind, message) = match error.code {
-        RDKafkaErrorCode::InvalidReplicationFactor => (
+        ErrorCode::INVALID_REPLICATION_FACTOR => (
             ProblemKind::WaitingForCluster,
             format!("Kafka cannot place topic {topic}'s replicas yet ({error}); retrying while brokers register"),
         ),
-        RDKafkaErrorCode::TopicAlreadyExists => (
+        ErrorCode::TOPIC_ALREADY_EXISTS => (
             ProblemKind::KafkaError,
             format!("topic {topic} appeared in Kafka while it was being created; checking again"),
         ),
@@ -172,7 +170,7 @@ fn record_create_failure(outcome: &mut Outcome, topic: &str, error: &OperationEr
 
 /// Kafka's answer to growing a topic to the partition count it already has.
 fn already_grown(error: &OperationError, total_partitions: i32) -> bool {
-    error.code == RDKafkaErrorCode::InvalidPartitions
+    error.code == ErrorCode::INVALID_PARTITIONS
         && error.message.contains(&format!("already has {total_partitions} partition"))
 }
 
@@ -191,11 +189,11 @@ mod tests {
 
     #[test]
     fn growing_to_the_count_kafka_already_has_is_recognised() {
-        let answer = OperationError::new(RDKafkaErrorCode::InvalidPartitions, "Topic already has 3 partition(s).");
+        let answer = OperationError::new(ErrorCode::INVALID_PARTITIONS, "Topic already has 3 partition(s).");
         assert!(already_grown(&answer, 3));
         assert!(!already_grown(&answer, 4));
         let other = OperationError::new(
-            RDKafkaErrorCode::InvalidPartitions,
+            ErrorCode::INVALID_PARTITIONS,
             "Topic currently has 6 partitions, which is higher than the requested 3.",
         );
         assert!(!already_grown(&other, 3));

@@ -6,9 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use kafka_admin::{
-    ClusterMetadata, NewTopicSpec, OperationError, PartitionGrowth, RDKafkaErrorCode, TopicConfigChange,
-};
+use kafka_admin::{ClusterMetadata, ErrorCode, NewTopicSpec, OperationError, PartitionGrowth, TopicConfigChange};
 
 use crate::outcome::{Outcome, ProblemKind};
 use crate::request::{MANAGED_BY_ANNOTATION, MANAGED_BY_KOPERATOR, ResourceKey, TopicRequest};
@@ -265,7 +263,7 @@ fn converge(
     match kafka.overrides.get(topic) {
         None => outcome.push(ProblemKind::KafkaError, format!("Kafka did not describe the configuration of {topic}")),
         // Metadata listed the topic but the broker answering DescribeConfigs has not learnt of it yet.
-        Some(Err(error)) if error.code == RDKafkaErrorCode::UnknownTopicOrPartition => outcome.recheck = true,
+        Some(Err(error)) if error.code == ErrorCode::UNKNOWN_TOPIC_OR_PARTITION => outcome.recheck = true,
         Some(Err(error)) => {
             outcome.push(ProblemKind::KafkaError, format!("failed to describe the configuration of {topic}: {error}"))
         }

@@ -304,7 +304,7 @@ fn a_topic_one_broker_has_not_learnt_of_yet_is_looked_at_again_without_a_verdict
     let mut kafka = Kafka::with_brokers(3).topic("orders", 3, 2, &[]);
     kafka.overrides.insert(
         "orders".into(),
-        Err(OperationError::new(RDKafkaErrorCode::UnknownTopicOrPartition, "Broker: Unknown topic or partition")),
+        Err(OperationError::new(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "Broker: Unknown topic or partition")),
     );
     let plan = kafka.plan(&[managed(request("orders", "orders"))]);
     let outcome = plan.outcomes.values().next().expect("one outcome");

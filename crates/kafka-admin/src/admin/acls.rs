@@ -1,17 +1,11 @@
-//! Creating, listing and deleting ACL bindings over librdkafka, and what [`WireAdmin`](super::WireAdmin)'s ACL
-//! requests (`wire_acls`) share with it: the local checks, requests of at most
+//! What both clients' ACL requests share ([`WireAdmin`](super::WireAdmin)'s `wire_acls`,
+//! `ClusterAdmin`'s over librdkafka): the local checks, requests of at most
 //! [`MAX_ACLS_PER_REQUEST`] sent one after the other, and answers per item in input order.
 //! The two differ only in how one request is sent, so that part is a closure.
 
-use std::sync::Arc;
-
-use super::ClusterAdmin;
 use crate::acl_binding::{AclBinding, AclBindingFilter, AclCreation, AclDeletion};
 use crate::batch::missing_answer;
 use crate::checks;
-use crate::client::KafkaClient;
-use crate::metrics::Operation;
-use crate::native::{self, AdminCall, Pending, RequestFailure};
 use crate::operation_error::OperationError;
 use crate::request_error::RequestError;
 
@@ -21,49 +15,6 @@ pub const MAX_ACLS_PER_REQUEST: usize = 500;
 
 /// Kafka's answers for the items of one request, in request order.
 pub(super) type Answers<R> = Vec<Result<R, OperationError>>;
-
-impl ClusterAdmin {
-    /// CreateAcls: answers per binding, in input order. Creating a binding that exists already
-    /// succeeds and changes nothing. A cluster without an authorizer answers `SECURITY_DISABLED`.
-    pub async fn create_acls(&self, bindings: &[AclBinding]) -> Result<Vec<AclCreation>, RequestError> {
-        create_each(bindings, |sent| self.send_acls(Operation::CreateAcls, native::create_acls, sent)).await
-    }
-
-    /// DescribeAcls: every binding `filter` selects (one request; [`AclBindingFilter::any`]
-    /// lists the whole cluster's), sorted. A cluster without an authorizer answers
-    /// `SECURITY_DISABLED`.
-    pub async fn describe_acls(&self, filter: &AclBindingFilter) -> Result<Vec<AclBinding>, RequestError> {
-        let operation = Operation::DescribeAcls;
-        checks::check_acl_filter(filter).map_err(|error| self.not_sent(operation, error))?;
-        let call = self.call(operation, false);
-        let pending = native::describe_acls(&self.client, &call, filter).map_err(|f| self.failed(operation, f))?;
-        self.count(operation, false);
-        let mut bindings = pending.answer().await.map_err(|f| self.failed(operation, f))?;
-        bindings.sort();
-        Ok(bindings)
-    }
-
-    /// DeleteAcls: per filter, in input order, the bindings it deleted (none is not an error).
-    pub async fn delete_acls(&self, filters: &[AclBindingFilter]) -> Result<Vec<AclDeletion>, RequestError> {
-        delete_each(filters, |sent| self.send_acls(Operation::DeleteAcls, native::delete_acls, sent)).await
-    }
-
-    /// One CreateAcls or DeleteAcls request through librdkafka, counted once librdkafka took it.
-    async fn send_acls<T: Sync, R: Send + 'static>(
-        &self,
-        operation: Operation,
-        submit: Submit<T, R>,
-        sent: Vec<&T>,
-    ) -> Result<Answers<R>, RequestError> {
-        let call = self.call(operation, false);
-        let pending = submit(&self.client, &call, &sent).map_err(|f| self.failed(operation, f))?;
-        self.count(operation, false);
-        pending.answer().await.map_err(|f| self.failed(operation, f))
-    }
-}
-
-/// Builds one request's native objects and hands them to librdkafka; Kafka answers per item.
-type Submit<T, R> = fn(&Arc<KafkaClient>, &AdminCall, &[&T]) -> Result<Pending<Answers<R>>, RequestFailure>;
 
 /// CreateAcls over either client, `send` making one request of the bindings given.
 pub(super) async fn create_each<'a, F>(
@@ -78,7 +29,7 @@ where
 }
 
 /// DeleteAcls over either client, `send` making one request of the filters given. Each
-/// filter's deleted bindings are sorted, as [`ClusterAdmin::describe_acls`]'s are.
+/// filter's deleted bindings are sorted, as `describe_acls`' are.
 pub(super) async fn delete_each<'a, F>(
     filters: &'a [AclBindingFilter],
     send: impl FnMut(Vec<&'a AclBindingFilter>) -> F,
@@ -134,20 +85,19 @@ fn by_position<T>(sent: &[usize], results: Vec<Result<T, OperationError>>) -> Ve
 
 #[cfg(test)]
 mod tests {
-    use rdkafka::types::RDKafkaErrorCode;
-
     use super::*;
+    use crate::ErrorCode;
+    use crate::metrics::Operation;
 
     #[test]
     fn answers_pair_by_position_or_not_at_all() {
-        let answers =
-            by_position(&[3, 5], vec![Ok(1), Err(OperationError::new(RDKafkaErrorCode::InvalidRequest, "x"))]);
+        let answers = by_position(&[3, 5], vec![Ok(1), Err(OperationError::new(ErrorCode::INVALID_REQUEST, "x"))]);
         assert_eq!(answers[0], (3, Ok(1)));
         assert_eq!(answers[1].0, 5);
         assert!(answers[1].1.is_err());
 
         let short = by_position(&[3, 5], vec![Ok(1)]);
-        assert!(short.iter().all(|(_, result)| result.as_ref().is_err_and(|e| e.code == RDKafkaErrorCode::Fail)));
+        assert!(short.iter().all(|(_, result)| result.as_ref().is_err_and(|e| e.code == ErrorCode::FAIL)));
     }
 
     /// Items a check refuses are answered without being sent; the rest go in requests of at
@@ -156,7 +106,7 @@ mod tests {
     async fn sends_checked_items_in_requests_of_500_and_answers_in_input_order() {
         let items: Vec<i32> = (0..1_202).collect();
         let odd_refused = |item: &i32| match item % 601 {
-            1 => Err(OperationError::new(RDKafkaErrorCode::InvalidRequest, "refused")),
+            1 => Err(OperationError::new(ErrorCode::INVALID_REQUEST, "refused")),
             _ => Ok(()),
         };
         let mut sizes = Vec::new();
@@ -170,19 +120,19 @@ mod tests {
         assert_eq!(sizes, [500, 500, 200]);
         assert_eq!(answers.len(), 1_202);
         assert_eq!(answers[0], Ok(0));
-        assert_eq!(answers[1].as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidRequest));
-        assert_eq!(answers[602].as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidRequest));
+        assert_eq!(answers[1].as_ref().map_err(|e| e.code), Err(ErrorCode::INVALID_REQUEST));
+        assert_eq!(answers[602].as_ref().map_err(|e| e.code), Err(ErrorCode::INVALID_REQUEST));
         assert_eq!(answers[1_201], Ok(12_010));
     }
 
     #[tokio::test]
     async fn nothing_to_send_sends_nothing_and_a_failed_request_fails_the_call() {
-        let refused = |_: &i32| Err(OperationError::new(RDKafkaErrorCode::InvalidRequest, "refused"));
+        let refused = |_: &i32| Err(OperationError::new(ErrorCode::INVALID_REQUEST, "refused"));
         let answers = answer_each(&[1, 2], refused, |_: Vec<&i32>| async { unreachable!("nothing to send") });
         let answers: Answers<()> = answers.await.unwrap();
         assert!(answers.iter().all(Result::is_err));
 
-        let failed = RequestError::new(Operation::CreateAcls, RDKafkaErrorCode::Fail, "down", "b:9092");
+        let failed = RequestError::new(Operation::CreateAcls, ErrorCode::FAIL, "down", "b:9092");
         let answers = answer_each(
             &[1, 2],
             |_| Ok(()),

@@ -5,9 +5,8 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use rdkafka::types::RDKafkaErrorCode;
-
-use crate::client::{ConnectionSettings, NoBootstrapServers, TlsSettings};
+use crate::connection_settings::{ConnectionSettings, NoBootstrapServers, TlsSettings};
+use crate::error_code::ErrorCode;
 use crate::metrics::{Operation, RequestCounter, RequestLabels};
 use crate::request_error::RequestError;
 use crate::wire::connection::{ExchangeError, Request, exchange};
@@ -101,7 +100,7 @@ impl WireAdmin {
             Some(error) => self.exchange_failed(operation, &error),
             None => {
                 let message = "no bootstrap server";
-                RequestError::new(operation, RDKafkaErrorCode::BrokerTransportFailure, message, &self.bootstrap)
+                RequestError::new(operation, ErrorCode::BROKER_TRANSPORT_FAILURE, message, &self.bootstrap)
             }
         })
     }
@@ -118,7 +117,7 @@ impl WireAdmin {
     ) -> Result<Vec<u8>, RequestError> {
         let address = self.known_address(operation, |_| Some(broker)).await?.ok_or_else(|| {
             let message = format!("broker {broker} is not registered with the cluster");
-            RequestError::new(operation, RDKafkaErrorCode::BrokerNotAvailable, &message, &self.bootstrap)
+            RequestError::new(operation, ErrorCode::BROKER_NOT_AVAILABLE, &message, &self.bootstrap)
         })?;
         let timeout = self.request_timeout;
         let answer = self.exchange_with(&address, operation, validate_only, api, body, timeout).await;
@@ -139,7 +138,7 @@ impl WireAdmin {
     ) -> Result<Vec<u8>, RequestError> {
         let address = self.known_address(operation, |known| known.controller_id).await?.ok_or_else(|| {
             let message = "the cluster names no controller";
-            RequestError::new(operation, RDKafkaErrorCode::NotController, message, &self.bootstrap)
+            RequestError::new(operation, ErrorCode::NOT_CONTROLLER, message, &self.bootstrap)
         })?;
         let timeout = self.request_timeout * 2;
         let answer = self.exchange_with(&address, operation, validate_only, api, body, timeout).await;
@@ -153,8 +152,7 @@ impl WireAdmin {
 
     /// A failed exchange as a [`RequestError`]: retriable when the broker was unreachable.
     fn exchange_failed(&self, operation: Operation, error: &ExchangeError) -> RequestError {
-        let code =
-            if error.is_unreachable() { RDKafkaErrorCode::BrokerTransportFailure } else { RDKafkaErrorCode::Fail };
+        let code = if error.is_unreachable() { ErrorCode::BROKER_TRANSPORT_FAILURE } else { ErrorCode::FAIL };
         RequestError::new(operation, code, &error.to_string(), &self.bootstrap)
     }
 
@@ -211,7 +209,7 @@ impl WireAdmin {
     }
 
     pub(super) fn wire_failed(&self, operation: Operation, error: &dyn std::fmt::Display) -> RequestError {
-        RequestError::new(operation, RDKafkaErrorCode::Fail, &error.to_string(), &self.bootstrap)
+        RequestError::new(operation, ErrorCode::FAIL, &error.to_string(), &self.bootstrap)
     }
 
     /// Kafka's refusal of a request it understood, as a [`RequestError`].

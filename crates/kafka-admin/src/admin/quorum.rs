@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use rdkafka::types::RDKafkaErrorCode;
-
 use super::WireAdmin;
 use super::direct::Api;
+use crate::error_code::ErrorCode;
 use crate::features::FeatureLevels;
 use crate::metrics::Operation;
 use crate::operation_error::OperationError;
@@ -66,11 +65,11 @@ impl WireAdmin {
             let api = Api::flexible(features::API_VERSIONS, version);
             let response = self.exchange(operation, api, &body).await?;
             match features::api_versions_response(&response).map_err(|error| self.wire_failed(operation, &error))? {
-                Err(error) if error.code == RDKafkaErrorCode::UnsupportedVersion => unsupported = Some(error),
+                Err(error) if error.code == ErrorCode::UNSUPPORTED_VERSION => unsupported = Some(error),
                 other => return other.map_err(|error| self.refused(operation, error)),
             }
         }
-        let error = unsupported.unwrap_or_else(|| OperationError::new(RDKafkaErrorCode::Fail, "no answer"));
+        let error = unsupported.unwrap_or_else(|| OperationError::new(ErrorCode::FAIL, "no answer"));
         Err(self.refused(operation, error))
     }
 

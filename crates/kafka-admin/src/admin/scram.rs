@@ -1,9 +1,7 @@
-//! Setting, deleting and describing users' SCRAM credentials.
+//! What both clients' SCRAM credential requests share: the local checks, requests of at most
+//! [`MAX_SCRAM_USERS_PER_REQUEST`] one after the other, and answers per user in input order.
 
-use super::ClusterAdmin;
 use crate::batch::missing_answer;
-use crate::metrics::Operation;
-use crate::native;
 use crate::operation_error::OperationError;
 use crate::request_error::RequestError;
 use crate::scram_credential::{
@@ -13,45 +11,6 @@ use crate::scram_credential::{
 /// Alterations (users) per request: one request per 500 users stays far under Kafka's request
 /// size limit and answers within the request timeout.
 pub const MAX_SCRAM_USERS_PER_REQUEST: usize = 500;
-
-impl ClusterAdmin {
-    /// AlterUserScramCredentials: one answer per alteration, in input order. Kafka refuses two
-    /// alterations of one user in one request (`DUPLICATE_RESOURCE`; KRaft even for two
-    /// mechanisms, ZooKeeper mode for one mechanism twice), so alter one credential per user per
-    /// call; fewer than [`MIN_SCRAM_ITERATIONS`] iterations or more than Kafka takes (16,384), or
-    /// an empty user or password is answered here without sending.
-    pub async fn alter_user_scram_credentials(
-        &self,
-        alterations: &[ScramAlteration],
-    ) -> Result<Vec<ScramAlterationOutcome>, RequestError> {
-        let operation = Operation::AlterUserScramCredentials;
-        let call = &self.call(operation, false);
-        alter_in_requests(alterations, |sent| async move {
-            let pending = native::alter_user_scram_credentials(&self.client, call, &sent)
-                .map_err(|f| self.failed(operation, f))?;
-            self.count(operation, false);
-            pending.answer().await.map_err(|f| self.failed(operation, f))
-        })
-        .await
-    }
-
-    /// DescribeUserScramCredentials: per user, in input order, the mechanisms and iterations
-    /// Kafka keeps (empty for a user without credentials).
-    pub async fn describe_user_scram_credentials(
-        &self,
-        users: &[String],
-    ) -> Result<Vec<UserScramCredentials>, RequestError> {
-        let operation = Operation::DescribeUserScramCredentials;
-        let call = &self.call(operation, false);
-        describe_in_requests(users, |names| async move {
-            let pending = native::describe_user_scram_credentials(&self.client, call, &names)
-                .map_err(|f| self.failed(operation, f))?;
-            self.count(operation, false);
-            pending.answer().await.map_err(|f| self.failed(operation, f))
-        })
-        .await
-    }
-}
 
 /// AlterUserScramCredentials over any transport: answers here what [`check`] refuses, hands
 /// the rest to `send` in requests of at most [`MAX_SCRAM_USERS_PER_REQUEST`] one after the
@@ -113,7 +72,7 @@ where
 }
 
 fn check(alteration: &ScramAlteration) -> Result<(), OperationError> {
-    let invalid = |message: &str| Err(OperationError::new(rdkafka::types::RDKafkaErrorCode::InvalidRequest, message));
+    let invalid = |message: &str| Err(OperationError::new(crate::ErrorCode::INVALID_REQUEST, message));
     if alteration.user().is_empty() {
         return invalid("a SCRAM user name must not be empty");
     }
@@ -133,9 +92,8 @@ fn check(alteration: &ScramAlteration) -> Result<(), OperationError> {
 
 #[cfg(test)]
 mod tests {
-    use rdkafka::types::RDKafkaErrorCode;
-
     use super::*;
+    use crate::ErrorCode;
     use crate::scram_credential::ScramMechanism;
 
     #[test]
@@ -187,11 +145,11 @@ mod tests {
         assert_eq!(sizes, [500, 500, 2]);
         assert_eq!(outcomes.len(), 1_003);
         assert!(outcomes.iter().zip(&alterations).all(|(outcome, alteration)| outcome.user == alteration.user()));
-        let failed: Vec<(&str, RDKafkaErrorCode)> = outcomes
+        let failed: Vec<(&str, ErrorCode)> = outcomes
             .iter()
             .filter_map(|outcome| outcome.result.as_ref().err().map(|error| (outcome.user.as_str(), error.code)))
             .collect();
-        assert_eq!(failed, [("", RDKafkaErrorCode::InvalidRequest), ("user-3", RDKafkaErrorCode::Fail)]);
+        assert_eq!(failed, [("", ErrorCode::INVALID_REQUEST), ("user-3", ErrorCode::FAIL)]);
     }
 
     #[tokio::test]

@@ -1,6 +1,5 @@
-//! ACL bindings over Kafka's protocol ([`crate::wire::acls`]), with exactly
-//! [`ClusterAdmin`](super::ClusterAdmin)'s checks, requests and answers (`acls`), so that a
-//! deployable managing ACLs needs no librdkafka. Any broker takes ACL requests (in KRaft mode it
+//! ACL bindings over Kafka's protocol ([`crate::wire::acls`]), with exactly `ClusterAdmin`'s
+//! checks, requests and answers (`acls`), so that a deployable managing ACLs needs no librdkafka. Any broker takes ACL requests (in KRaft mode it
 //! forwards writes to the controller), so each goes to the first bootstrap server that answers.
 
 use super::WireAdmin;
@@ -17,8 +16,7 @@ use crate::wire::acls::{
 };
 
 impl WireAdmin {
-    /// CreateAcls, as [`ClusterAdmin::create_acls`](super::ClusterAdmin::create_acls): per
-    /// binding, in input order.
+    /// CreateAcls, as `ClusterAdmin::create_acls`: per binding, in input order.
     pub async fn create_acls(&self, bindings: &[AclBinding]) -> Result<Vec<AclCreation>, RequestError> {
         create_each(bindings, |sent| async move {
             let body = create_request(&sent);
@@ -27,8 +25,7 @@ impl WireAdmin {
         .await
     }
 
-    /// DescribeAcls, as [`ClusterAdmin::describe_acls`](super::ClusterAdmin::describe_acls):
-    /// what `filter` selects, sorted. Kafka's refusal of the request (`SECURITY_DISABLED`
+    /// DescribeAcls, as `ClusterAdmin::describe_acls`: what `filter` selects, sorted. Kafka's refusal of the request (`SECURITY_DISABLED`
     /// without an authorizer) is a [`RequestError`] with Kafka's code. In KRaft mode a broker
     /// lists a binding once it has replayed its creation from the metadata log, which may be
     /// a few milliseconds after CreateAcls answered.
@@ -41,8 +38,8 @@ impl WireAdmin {
         Ok(bindings)
     }
 
-    /// DeleteAcls, as [`ClusterAdmin::delete_acls`](super::ClusterAdmin::delete_acls): per
-    /// filter, in input order, the bindings it deleted. Kafka matches every filter of a request
+    /// DeleteAcls, as `ClusterAdmin::delete_acls`: per filter, in input order, the bindings it
+    /// deleted. Kafka matches every filter of a request
     /// against the bindings as they were before it, so two filters may report one binding.
     pub async fn delete_acls(&self, filters: &[AclBindingFilter]) -> Result<Vec<AclDeletion>, RequestError> {
         delete_each(filters, |sent| async move {
@@ -69,11 +66,10 @@ impl WireAdmin {
 mod tests {
     use std::time::Duration;
 
-    use rdkafka::types::RDKafkaErrorCode;
-
     use super::*;
+    use crate::ErrorCode;
     use crate::acl_binding::{ANY_HOST, AclOperation, AclPatternType, AclPermission, AclResourceType};
-    use crate::client::ConnectionSettings;
+    use crate::connection_settings::ConnectionSettings;
     use crate::metrics::{RequestCounter, RequestLabels};
 
     /// Nothing listens here: a request fails at once.
@@ -120,11 +116,11 @@ mod tests {
         assert_eq!(admin.create_acls(&[]).await, Ok(vec![]));
         assert_eq!(admin.delete_acls(&[]).await, Ok(vec![]));
         let created = admin.create_acls(&[with_nul()]).await.unwrap();
-        assert_eq!(created[0].result.as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidRequest));
+        assert_eq!(created[0].result.as_ref().map_err(|e| e.code), Err(ErrorCode::INVALID_REQUEST));
         let deleted = admin.delete_acls(&[with_nul().to_filter()]).await.unwrap();
-        assert_eq!(deleted[0].result.as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidRequest));
+        assert_eq!(deleted[0].result.as_ref().map_err(|e| e.code), Err(ErrorCode::INVALID_REQUEST));
         let described = admin.describe_acls(&with_nul().to_filter()).await.unwrap_err();
-        assert_eq!(described.code, RDKafkaErrorCode::InvalidRequest);
+        assert_eq!(described.code, ErrorCode::INVALID_REQUEST);
         for operation in [Operation::CreateAcls, Operation::DescribeAcls, Operation::DeleteAcls] {
             assert_eq!(sent(&requests, operation), 0, "{operation:?}");
         }

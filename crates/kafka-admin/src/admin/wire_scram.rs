@@ -1,6 +1,6 @@
 //! Users' SCRAM credentials over Kafka's protocol ([`crate::wire::scram`]), with the same
-//! checks, requests and answers as [`ClusterAdmin`](super::ClusterAdmin)'s librdkafka calls,
-//! so that a deployable can manage them without linking librdkafka.
+//! checks, requests and answers as `ClusterAdmin`'s librdkafka calls, so that a deployable can
+//! manage them without linking librdkafka.
 
 use ring::rand::SystemRandom;
 
@@ -77,7 +77,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::client::ConnectionSettings;
+    use crate::connection_settings::ConnectionSettings;
     use crate::metrics::RequestCounter;
     use crate::scram_credential::ScramMechanism;
 

@@ -1,6 +1,6 @@
 //! Topics over Kafka's protocol ([`crate::wire::topics`], [`crate::wire::topic_configs`]): the
-//! calls of [`ClusterAdmin`](super::ClusterAdmin) with the same signatures and answers, so that
-//! a caller drops librdkafka by changing the type. Same batching ([`TopicBatch`]), same checks
+//! calls of `ClusterAdmin` with the same signatures and answers, so that a caller drops
+//! librdkafka by changing the type. Same batching ([`TopicBatch`]), same checks
 //! before sending, one count per request sent.
 
 use std::collections::HashMap;
@@ -135,10 +135,10 @@ impl WireAdmin {
         self.write_topics(&write, false, names).await
     }
 
-    /// The shape every write shares, as [`ClusterAdmin`](super::ClusterAdmin)'s: answer
-    /// malformed items and repeats locally, send the rest in requests of at most
-    /// [`MAX_TOPICS_PER_REQUEST`] one after the other, and answer in input order (a topic
-    /// Kafka did not answer for gets an error, not a silent success).
+    /// The shape every write shares, as `ClusterAdmin`'s: answer malformed items and repeats
+    /// locally, send the rest in requests of at most [`MAX_TOPICS_PER_REQUEST`] one after the
+    /// other, and answer in input order (a topic Kafka did not answer for gets an error, not a
+    /// silent success).
     async fn write_topics<T: Sync>(
         &self,
         write: &TopicWrite<T>,
@@ -168,10 +168,9 @@ mod tests {
     use std::collections::BTreeMap;
     use std::time::Duration;
 
-    use rdkafka::types::RDKafkaErrorCode;
-
     use super::*;
-    use crate::client::ConnectionSettings;
+    use crate::ErrorCode;
+    use crate::connection_settings::ConnectionSettings;
     use crate::metrics::{RequestCounter, RequestLabels};
 
     fn assert_send<T: Send>(_: &T) {}
@@ -213,12 +212,12 @@ mod tests {
         let nameless =
             NewTopicSpec { name: String::new(), partitions: 1, replication_factor: 1, config: BTreeMap::new() };
         let outcomes = admin.create_topics(&[nameless], false).await?;
-        assert_eq!(outcomes[0].result.as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidTopic));
+        assert_eq!(outcomes[0].result.as_ref().map_err(|e| e.code), Err(ErrorCode::INVALID_TOPIC_EXCEPTION));
         let shrink = PartitionGrowth { name: "orders".into(), total_partitions: 0 };
         let outcomes = admin.create_partitions(&[shrink], false).await?;
-        assert_eq!(outcomes[0].result.as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidPartitions));
+        assert_eq!(outcomes[0].result.as_ref().map_err(|e| e.code), Err(ErrorCode::INVALID_PARTITIONS));
         let overrides = admin.topic_overrides(&["a\0b".to_owned()]).await?;
-        assert_eq!(overrides["a\0b"].as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::InvalidTopic));
+        assert_eq!(overrides["a\0b"].as_ref().map_err(|e| e.code), Err(ErrorCode::INVALID_TOPIC_EXCEPTION));
         for &operation in Operation::ALL {
             for validate_only in [false, true] {
                 assert_eq!(requests.get_or_create(&RequestLabels { operation, validate_only }).get(), 0);

@@ -12,7 +12,7 @@ use super::{ErrorText, OwnedList, c_string, owned_string, result_slice};
 use crate::acl_binding::{
     AclBinding, AclBindingFilter, AclOperation, AclPatternFilter, AclPatternType, AclPermission, AclResourceType,
 };
-use crate::client::KafkaClient;
+use crate::librdkafka_client::KafkaClient;
 use crate::operation_error::OperationError;
 
 /// Per binding, in request order.

@@ -2,16 +2,16 @@
 
 use std::sync::Arc;
 
-use rdkafka::admin::{ConfigEntry, ConfigSource};
 use rdkafka::bindings as rd;
 
 use super::request::{AdminCall, Event, Pending, RequestFailure, submit};
 use super::topics::answer;
 use super::{OwnedList, c_string, owned_string, result_slice};
 use crate::changes::{TopicConfigChange, TopicOutcome};
-use crate::client::KafkaClient;
+use crate::librdkafka_client::KafkaClient;
 use crate::operation_error::OperationError;
 use crate::overrides::is_topic_override;
+use crate::wire::broker_configs::ConfigEntry;
 
 /// The override entries of each topic, or Kafka's error for that topic.
 pub(crate) type DescribedTopics = Vec<(String, Result<Vec<ConfigEntry>, OperationError>)>;
@@ -109,10 +109,7 @@ fn read_topic_configs(event: &Event) -> Result<DescribedTopics, RequestFailure> 
     read_describe_configs(event, is_topic_override)
 }
 
-fn read_describe_configs(
-    event: &Event,
-    keep: fn(&ConfigSource, bool) -> bool,
-) -> Result<DescribedTopics, RequestFailure> {
+fn read_describe_configs(event: &Event, keep: fn(i8, bool) -> bool) -> Result<DescribedTopics, RequestFailure> {
     // SAFETY: the event is live; NULL if it is not a DescribeConfigs result.
     let result = unsafe { rd::rd_kafka_event_DescribeConfigs_result(event.as_ptr()) };
     if result.is_null() {
@@ -173,7 +170,7 @@ unsafe fn resource_outcome(resource: *const rd::rd_kafka_ConfigResource_t) -> (S
 /// `resource` must be a live config resource from a DescribeConfigs result event.
 unsafe fn config_entries(
     resource: *const rd::rd_kafka_ConfigResource_t,
-    keep: fn(&ConfigSource, bool) -> bool,
+    keep: fn(i8, bool) -> bool,
 ) -> Vec<ConfigEntry> {
     let mut count = 0;
     // SAFETY: by this function's contract; librdkafka sets `count`.
@@ -185,29 +182,17 @@ unsafe fn config_entries(
         .filter_map(|&entry| {
             // SAFETY: each entry is live; its strings are copied.
             unsafe {
-                let source = config_source(rd::rd_kafka_ConfigEntry_source(entry));
-                let is_sensitive = rd::rd_kafka_ConfigEntry_is_sensitive(entry) != 0;
-                keep(&source, is_sensitive).then(|| ConfigEntry {
+                // librdkafka's sources are numbered as Kafka's protocol numbers them.
+                let source = rd::rd_kafka_ConfigEntry_source(entry) as i8;
+                let sensitive = rd::rd_kafka_ConfigEntry_is_sensitive(entry) != 0;
+                keep(source, sensitive).then(|| ConfigEntry {
                     name: owned_string(rd::rd_kafka_ConfigEntry_name(entry)).unwrap_or_default(),
                     value: owned_string(rd::rd_kafka_ConfigEntry_value(entry)),
+                    read_only: rd::rd_kafka_ConfigEntry_is_read_only(entry) != 0,
                     source,
-                    is_read_only: rd::rd_kafka_ConfigEntry_is_read_only(entry) != 0,
-                    is_default: rd::rd_kafka_ConfigEntry_is_default(entry) != 0,
-                    is_sensitive,
+                    sensitive,
                 })
             }
         })
         .collect()
-}
-
-fn config_source(source: rd::rd_kafka_ConfigSource_t) -> ConfigSource {
-    use rd::rd_kafka_ConfigSource_t as Source;
-    match source {
-        Source::RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG => ConfigSource::DynamicTopic,
-        Source::RD_KAFKA_CONFIG_SOURCE_DYNAMIC_BROKER_CONFIG => ConfigSource::DynamicBroker,
-        Source::RD_KAFKA_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG => ConfigSource::DynamicDefaultBroker,
-        Source::RD_KAFKA_CONFIG_SOURCE_STATIC_BROKER_CONFIG => ConfigSource::StaticBroker,
-        Source::RD_KAFKA_CONFIG_SOURCE_DEFAULT_CONFIG => ConfigSource::Default,
-        _ => ConfigSource::Unknown,
-    }
 }

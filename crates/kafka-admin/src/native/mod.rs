@@ -15,7 +15,8 @@ mod topics;
 use std::ffi::{CStr, CString, c_char};
 
 use rdkafka::bindings as rd;
-use rdkafka::types::RDKafkaErrorCode;
+
+use crate::error_code::ErrorCode;
 
 pub(crate) use acls::{create_acls, delete_acls, describe_acls};
 pub(crate) use configs::{alter_topic_configs, describe_topic_configs};
@@ -24,9 +25,9 @@ pub(crate) use scram::{alter_user_scram_credentials, describe_user_scram_credent
 pub(crate) use topics::{create_partitions, create_topics, delete_topics};
 
 /// librdkafka's description of an error code ("Broker: Leader not available").
-pub(crate) fn error_description(code: RDKafkaErrorCode) -> String {
-    let Ok(code) = rd::rd_kafka_resp_err_t::try_from(code as i32) else {
-        return format!("unknown error code {}", code as i32);
+pub(crate) fn error_description(code: ErrorCode) -> String {
+    let Ok(code) = rd::rd_kafka_resp_err_t::try_from(code.code()) else {
+        return format!("unknown error code {}", code.code());
     };
     // SAFETY: rd_kafka_err2str accepts any code and returns a static NUL-terminated string.
     unsafe { owned_string(rd::rd_kafka_err2str(code)) }.unwrap_or_default()

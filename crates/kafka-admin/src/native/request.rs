@@ -7,22 +7,22 @@ use std::time::{Duration, Instant};
 
 use rdkafka::bindings as rd;
 use rdkafka::producer::Producer;
-use rdkafka::types::RDKafkaErrorCode;
 
 use super::{ErrorText, error_description, owned_string};
-use crate::client::KafkaClient;
+use crate::error_code::ErrorCode;
+use crate::librdkafka_client::KafkaClient;
 
 /// The request got no per-topic answer; the caller adds which operation it was.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub(crate) struct RequestFailure {
-    pub code: RDKafkaErrorCode,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl RequestFailure {
     pub(crate) fn invalid_argument(message: String) -> Self {
-        Self { code: RDKafkaErrorCode::InvalidArgument, message }
+        Self { code: ErrorCode::INVALID_ARGUMENT, message }
     }
 }
 
@@ -52,10 +52,9 @@ pub(crate) fn submit<T>(
     let rk = client.client().native_ptr();
     let options = AdminOptions::new(rk, call)?;
     // SAFETY: `rk` is a live client (`client` holds it); the queue returned is ours to destroy.
-    let queue = NonNull::new(unsafe { rd::rd_kafka_queue_new(rk) }).map(Queue).ok_or_else(|| RequestFailure {
-        code: RDKafkaErrorCode::Fail,
-        message: "failed to create a reply queue".into(),
-    })?;
+    let queue = NonNull::new(unsafe { rd::rd_kafka_queue_new(rk) })
+        .map(Queue)
+        .ok_or_else(|| RequestFailure { code: ErrorCode::FAIL, message: "failed to create a reply queue".into() })?;
     call_api(rk, options.0.as_ptr(), queue.0.as_ptr());
     let wait = call.request_timeout + ANSWER_GRACE;
     Ok(Pending { queue, _client: Arc::clone(client), wait, read })
@@ -88,7 +87,7 @@ impl<T: Send + 'static> Pending<T> {
             answer
         });
         waiting.await.map_err(|error| RequestFailure {
-            code: RDKafkaErrorCode::Fail,
+            code: ErrorCode::FAIL,
             message: format!("the task waiting for kafka's answer failed: {error}"),
         })?
     }
@@ -170,7 +169,7 @@ impl Queue {
             }
             if remaining.is_zero() {
                 return Err(RequestFailure {
-                    code: RDKafkaErrorCode::OperationTimedOut,
+                    code: ErrorCode::OPERATION_TIMED_OUT,
                     message: format!("no answer from librdkafka within {wait:?}"),
                 });
             }
@@ -202,7 +201,7 @@ impl Event {
         if code == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
             return Ok(());
         }
-        let code = RDKafkaErrorCode::from(code);
+        let code = ErrorCode::from(code);
         // SAFETY: the event is live; the string it returns lives as long as the event.
         let message = unsafe { owned_string(rd::rd_kafka_event_error_string(self.as_ptr())) };
         Err(RequestFailure { code, message: message.unwrap_or_else(|| error_description(code)) })
@@ -211,7 +210,7 @@ impl Event {
     pub(crate) fn wrong_type(&self, expected: &str) -> RequestFailure {
         // SAFETY: the event is live; event names are static strings.
         let name = unsafe { owned_string(rd::rd_kafka_event_name(self.as_ptr())) }.unwrap_or_default();
-        RequestFailure { code: RDKafkaErrorCode::Fail, message: format!("expected a {expected} event, got {name}") }
+        RequestFailure { code: ErrorCode::FAIL, message: format!("expected a {expected} event, got {name}") }
     }
 }
 

@@ -6,12 +6,12 @@ use std::ffi::CString;
 use std::sync::Arc;
 
 use rdkafka::bindings as rd;
-use rdkafka::types::RDKafkaErrorCode;
 
 use super::acls::error_answer;
 use super::request::{AdminCall, Event, Pending, RequestFailure, submit};
 use super::{OwnedList, c_string, owned_string, result_slice};
-use crate::client::KafkaClient;
+use crate::error_code::ErrorCode;
+use crate::librdkafka_client::KafkaClient;
 use crate::scram_credential::{
     ScramAlteration, ScramAlterationOutcome, ScramCredentialInfo, ScramMechanism, UserScramCredentials,
 };
@@ -118,7 +118,7 @@ fn read_describe(event: &Event) -> Result<Vec<UserScramCredentials>, RequestFail
                 let user =
                     owned_string(rd::rd_kafka_UserScramCredentialsDescription_user(description)).unwrap_or_default();
                 let result = match error_answer(rd::rd_kafka_UserScramCredentialsDescription_error(description)) {
-                    Err(error) if error.code == RDKafkaErrorCode::ResourceNotFound => Ok(Vec::new()),
+                    Err(error) if error.code == ErrorCode::RESOURCE_NOT_FOUND => Ok(Vec::new()),
                     Err(error) => Err(error),
                     Ok(()) => {
                         let infos = rd::rd_kafka_UserScramCredentialsDescription_scramcredentialinfo_count(description);

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use rdkafka::bindings as rd;
-use rdkafka::types::RDKafkaErrorCode;
 
 use super::request::{AdminCall, Event, Pending, RequestFailure, submit};
 use super::{ErrorText, OwnedList, c_string, error_description, owned_string, result_slice};
 use crate::changes::{NewTopicSpec, PartitionGrowth, TopicOutcome};
-use crate::client::KafkaClient;
+use crate::error_code::ErrorCode;
+use crate::librdkafka_client::KafkaClient;
 use crate::operation_error::OperationError;
 
 pub(crate) fn create_topics(
@@ -157,7 +157,7 @@ pub(super) fn answer(code: rd::rd_kafka_resp_err_t, message: Option<String>) -> 
     if code == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
         return Ok(());
     }
-    let code = RDKafkaErrorCode::from(code);
+    let code = ErrorCode::from(code);
     let message = message.filter(|message| !message.is_empty()).unwrap_or_else(|| error_description(code));
     Err(OperationError::new(code, message))
 }

@@ -192,9 +192,8 @@ fn binding(pattern: &Pattern, entry: Entry) -> Option<AclBinding> {
 
 #[cfg(test)]
 mod tests {
-    use rdkafka::types::RDKafkaErrorCode;
-
     use super::*;
+    use crate::ErrorCode;
     use crate::acl_binding::{ANY_HOST, AclPatternFilter};
 
     /// [`ANY`] as a byte of a request.
@@ -260,7 +259,7 @@ mod tests {
         assert_eq!(answers.len(), 2);
         assert_eq!(answers[0], Ok(()));
         let error = answers[1].clone().unwrap_err();
-        assert_eq!(error.code, RDKafkaErrorCode::InvalidRequest);
+        assert_eq!(error.code, ErrorCode::INVALID_REQUEST);
         assert_eq!(error.message, "Invalid ACL principal name");
     }
 
@@ -312,7 +311,7 @@ mod tests {
     #[test]
     fn describe_reads_kafkas_refusal() {
         let refusal = describe_response(&described(54, Some("No Authorizer is configured."))).unwrap().unwrap_err();
-        assert_eq!(refusal.code, RDKafkaErrorCode::SecurityDisabled);
+        assert_eq!(refusal.code, ErrorCode::SECURITY_DISABLED);
         assert_eq!(refusal.message, "No Authorizer is configured.");
     }
 
@@ -360,8 +359,8 @@ mod tests {
         let group = binding_of(AclResourceType::Group, "payments-", AclPatternType::Prefixed, "10.0.0.1");
         assert_eq!(answers[0], Ok(vec![group]), "the USER binding is left out");
         assert_eq!(answers[1], Ok(vec![]));
-        assert_eq!(answers[2].as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::Unknown));
-        assert_eq!(answers[3].as_ref().map_err(|e| e.code), Err(RDKafkaErrorCode::SecurityDisabled));
+        assert_eq!(answers[2].as_ref().map_err(|e| e.code), Err(ErrorCode::UNKNOWN_SERVER_ERROR));
+        assert_eq!(answers[3].as_ref().map_err(|e| e.code), Err(ErrorCode::SECURITY_DISABLED));
     }
 
     #[test]

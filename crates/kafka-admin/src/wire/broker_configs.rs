@@ -14,6 +14,8 @@ pub const INCREMENTAL_ALTER_CONFIGS_VERSION: i16 = 1;
 
 /// Kafka's `ConfigResource.Type.BROKER`.
 const BROKER_RESOURCE: i8 = 4;
+/// `DescribeConfigsResponse.ConfigSource.DYNAMIC_TOPIC_CONFIG`: set on the topic itself.
+pub const DYNAMIC_TOPIC_CONFIG: i8 = 1;
 /// `DescribeConfigsResponse.ConfigSource.DYNAMIC_BROKER_CONFIG`: set on this broker itself.
 pub const DYNAMIC_BROKER_CONFIG: i8 = 2;
 /// `AlterConfigOp.OpType` SET and DELETE.
@@ -158,9 +160,8 @@ fn per_resource<T>(
 
 #[cfg(test)]
 mod tests {
-    use rdkafka::types::RDKafkaErrorCode;
-
     use super::*;
+    use crate::ErrorCode;
 
     /// A DescribeConfigs v4 answer for broker 1 with two entries, one with a synonym.
     fn described() -> Vec<u8> {
@@ -211,7 +212,7 @@ mod tests {
             ]
         );
         let other = describe_response(&described(), 2).unwrap();
-        assert_eq!(other.map_err(|error| error.code), Err(RDKafkaErrorCode::Fail));
+        assert_eq!(other.map_err(|error| error.code), Err(ErrorCode::FAIL));
     }
 
     #[test]
@@ -246,7 +247,7 @@ mod tests {
         });
         e.no_tagged_fields();
         let error = alter_response(&e.into_bytes(), 1).unwrap().unwrap_err();
-        assert_eq!(error.code, RDKafkaErrorCode::InvalidConfig);
+        assert_eq!(error.code, ErrorCode::INVALID_CONFIG);
         assert_eq!(error.message, "Cannot update these configs dynamically: [broker.id]");
     }
 }

@@ -80,12 +80,11 @@ pub fn describe_response(body: &[u8]) -> Result<Result<UserQuotas, OperationErro
     Ok(Ok(quotas))
 }
 
-/// Kafka's error code 0 is success; the others are librdkafka's codes of the same number.
+/// Kafka's error code 0 is success; the others are [`ErrorCode`]s of the same number.
 #[cfg(test)]
 mod tests {
-    use rdkafka::types::RDKafkaErrorCode;
-
     use super::*;
+    use crate::ErrorCode;
 
     fn change() -> UserQuotaChange {
         UserQuotaChange {
@@ -128,7 +127,7 @@ mod tests {
         assert_eq!(answers[0], UserQuotaOutcome { user: "carol".into(), result: Ok(()) });
         assert_eq!(answers[1].user, "dave");
         let error = answers[1].result.as_ref().expect_err("error 42");
-        assert_eq!(error.code, RDKafkaErrorCode::InvalidRequest);
+        assert_eq!(error.code, ErrorCode::INVALID_REQUEST);
         assert_eq!(error.message, "bad key");
     }
 

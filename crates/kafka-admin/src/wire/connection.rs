@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::{DecodeError, Decoder, Encoder};
-use crate::client::TlsSettings;
+use crate::connection_settings::TlsSettings;
 
 /// A response larger than this is refused (client quota answers are a few kilobytes).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;

@@ -145,7 +145,7 @@ mod tests {
         let mut e = Encoder::default();
         e.i16(35).i32(1).i16(18).i16(0).i16(3);
         let error = api_versions_response(&e.into_bytes()).unwrap().unwrap_err();
-        assert_eq!(error.code, rdkafka::types::RDKafkaErrorCode::UnsupportedVersion);
+        assert_eq!(error.code, crate::ErrorCode::UNSUPPORTED_VERSION);
     }
 
     #[test]

@@ -19,23 +19,19 @@ pub mod scram;
 pub mod topic_configs;
 pub mod topics;
 
-use rdkafka::types::RDKafkaErrorCode;
-
+use crate::error_code::ErrorCode;
 use crate::operation_error::OperationError;
 
-/// An error code and message of an answer: Ok for code 0, else the error under Kafka's name
-/// (codes librdkafka does not know yet keep Kafka's message). Without a message from Kafka, the
-/// name in words: not librdkafka's text, which would link librdkafka into a deployable that
-/// speaks only this protocol (the cluster controller).
+/// An error code and message of an answer: Ok for code 0, else the error under Kafka's name (a
+/// code newer than [`ErrorCode`]'s table keeps its number: `UNKNOWN_ERROR_CODE_<n>`). Without a
+/// message from Kafka, the name in words: not librdkafka's text, which would link librdkafka
+/// into a deployable that speaks only this protocol.
 pub(crate) fn answer_error(code: i16, message: Option<String>) -> Result<(), OperationError> {
     if code == 0 {
         return Ok(());
     }
-    let known = rdkafka::bindings::rd_kafka_resp_err_t::try_from(i32::from(code)).ok();
-    let code = known.map_or(RDKafkaErrorCode::Unknown, RDKafkaErrorCode::from);
-    let message = message
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| crate::kafka_error_name(code).to_lowercase().replace('_', " "));
+    let code = ErrorCode::from_kafka(code);
+    let message = message.filter(|m| !m.is_empty()).unwrap_or_else(|| code.name().to_lowercase().replace('_', " "));
     Err(OperationError::new(code, message))
 }
 

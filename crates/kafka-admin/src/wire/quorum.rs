@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use rdkafka::types::RDKafkaErrorCode;
-
 use super::{DecodeError, Decoder, Encoder, answer_error};
+use crate::error_code::ErrorCode;
 use crate::operation_error::OperationError;
 use crate::quorum::{DirectoryId, QuorumDescription, QuorumReplica, VoterEndpoint};
 
@@ -69,7 +68,7 @@ pub fn describe_response(body: &[u8]) -> Result<Result<QuorumDescription, Operat
         partitions.into_iter().flatten().next()
     else {
         return Ok(Err(OperationError::new(
-            RDKafkaErrorCode::Unknown,
+            ErrorCode::UNKNOWN_SERVER_ERROR,
             "DescribeQuorum answered no partition of __cluster_metadata",
         )));
     };

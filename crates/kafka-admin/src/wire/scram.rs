@@ -190,10 +190,10 @@ pub fn describe_response(body: &[u8]) -> Result<Result<Vec<UserScramCredentials>
 
 #[cfg(test)]
 mod tests {
-    use rdkafka::types::RDKafkaErrorCode;
     use ring::rand::SystemRandom;
 
     use super::*;
+    use crate::ErrorCode;
     use crate::scram_credential::ScramCredentialInfo;
 
     fn rounds(iterations: u32) -> NonZeroU32 {
@@ -306,10 +306,7 @@ mod tests {
         assert_eq!(outcomes[0], ScramAlterationOutcome { user: "alice".into(), result: Ok(()) });
         assert_eq!(outcomes[1].user, "bob");
         let error = outcomes[1].result.as_ref().unwrap_err();
-        assert_eq!(
-            (error.code, error.message.as_str()),
-            (RDKafkaErrorCode::UnacceptableCredential, "Too few iterations")
-        );
+        assert_eq!((error.code, error.message.as_str()), (ErrorCode::UNACCEPTABLE_CREDENTIAL, "Too few iterations"));
     }
 
     #[test]
@@ -354,9 +351,9 @@ mod tests {
     fn describe_reads_a_users_error_and_the_requests_error() {
         // 31 CLUSTER_AUTHORIZATION_FAILED for the request; 92 DUPLICATE_RESOURCE for a user.
         let refused = describe_response(&described(31, &[])).unwrap().unwrap_err();
-        assert_eq!(refused.code, RDKafkaErrorCode::ClusterAuthorizationFailed);
+        assert_eq!(refused.code, ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
         assert_eq!(refused.message, "cluster authorization failed");
         let users = describe_response(&described(0, &[("alice", 92, &[])])).unwrap().unwrap();
-        assert_eq!(users[0].result.as_ref().map_err(|error| error.code), Err(RDKafkaErrorCode::DuplicateResource));
+        assert_eq!(users[0].result.as_ref().map_err(|error| error.code), Err(ErrorCode::DUPLICATE_RESOURCE));
     }
 }

@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 
 use super::DecodeError;
-use super::broker_configs::{self, ConfigEntry, ResourceChange};
+use super::broker_configs::{self, ResourceChange};
 use crate::changes::{TopicConfigChange, TopicOutcome};
 use crate::operation_error::OperationError;
+use crate::overrides::topic_overrides;
 
 pub use super::broker_configs::{
     DESCRIBE_CONFIGS, DESCRIBE_CONFIGS_VERSION, INCREMENTAL_ALTER_CONFIGS, INCREMENTAL_ALTER_CONFIGS_VERSION,
@@ -16,8 +17,6 @@ pub use super::broker_configs::{
 
 /// Kafka's `ConfigResource.Type.TOPIC`.
 const TOPIC_RESOURCE: i8 = 2;
-/// `DescribeConfigsResponse.ConfigSource.DYNAMIC_TOPIC_CONFIG`: set on the topic itself.
-pub const DYNAMIC_TOPIC_CONFIG: i8 = 1;
 
 /// Per topic Kafka answered for: its overrides, or Kafka's error for it.
 pub type DescribedTopics = Vec<(String, Result<BTreeMap<String, String>, OperationError>)>;
@@ -27,23 +26,12 @@ pub fn describe_request(topics: &[&str]) -> Vec<u8> {
     broker_configs::describe_resources(TOPIC_RESOURCE, topics)
 }
 
-/// Kafka's answer to [`describe_request`], per topic only its overrides: most of a topic's ~40
-/// entries are broker defaults nobody here looks at, so they are dropped as each topic is read.
+/// Kafka's answer to [`describe_request`], per topic only its overrides ([`topic_overrides`]):
+/// most of a topic's ~40 entries are broker defaults nobody here looks at, so they are dropped
+/// as each topic is read.
 pub fn describe_response(body: &[u8]) -> Result<DescribedTopics, DecodeError> {
     let described = broker_configs::described_resources(body)?;
-    Ok(described.into_iter().map(|(topic, entries)| (topic, entries.map(overrides))).collect())
-}
-
-/// The topic-level overrides among a topic's entries: those whose source is the topic itself,
-/// what `kafka-configs --describe` lists. Broker-level and default values are not the topic's
-/// own. Sensitive entries are skipped: Kafka never returns their value, so there is nothing to
-/// compare against.
-fn overrides(entries: Vec<ConfigEntry>) -> BTreeMap<String, String> {
-    entries
-        .into_iter()
-        .filter(|entry| entry.source == DYNAMIC_TOPIC_CONFIG && !entry.sensitive)
-        .filter_map(|entry| Some((entry.name, entry.value?)))
-        .collect()
+    Ok(described.into_iter().map(|(topic, entries)| (topic, entries.map(topic_overrides))).collect())
 }
 
 /// IncrementalAlterConfigs v1 of `changes`: sets and deletes exactly the overrides named and
@@ -68,10 +56,10 @@ pub fn alter_response(body: &[u8]) -> Result<Vec<TopicOutcome>, DecodeError> {
 
 #[cfg(test)]
 mod tests {
-    use rdkafka::types::RDKafkaErrorCode;
-
+    use super::super::broker_configs::DYNAMIC_TOPIC_CONFIG;
     use super::super::{Decoder, Encoder};
     use super::*;
+    use crate::ErrorCode;
 
     /// One DescribeConfigs v4 entry: name, value, read-only, source, sensitive.
     type Entry<'a> = (&'a str, Option<&'a str>, bool, i8, bool);
@@ -139,7 +127,7 @@ mod tests {
         let (topic, error) = &answers[1];
         assert_eq!(topic, "gone");
         let error = error.as_ref().unwrap_err();
-        assert_eq!((error.code, error.message.as_str()), (RDKafkaErrorCode::UnknownTopicOrPartition, missing));
+        assert_eq!((error.code, error.message.as_str()), (ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, missing));
     }
 
     #[test]

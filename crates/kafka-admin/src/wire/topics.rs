@@ -120,11 +120,10 @@ fn per_topic(
 mod tests {
     use std::collections::BTreeMap;
 
-    use rdkafka::types::RDKafkaErrorCode;
-
     use super::*;
+    use crate::ErrorCode;
 
-    fn codes(outcomes: &[TopicOutcome]) -> Vec<(&str, Option<RDKafkaErrorCode>)> {
+    fn codes(outcomes: &[TopicOutcome]) -> Vec<(&str, Option<ErrorCode>)> {
         outcomes.iter().map(|o| (o.topic.as_str(), o.result.as_ref().err().map(|e| e.code))).collect()
     }
 
@@ -222,7 +221,7 @@ mod tests {
     #[test]
     fn create_reads_each_topics_answer_past_its_description() {
         let outcomes = create_response(&created()).unwrap();
-        assert_eq!(codes(&outcomes), [("orders", None), ("logs", Some(RDKafkaErrorCode::TopicAlreadyExists))]);
+        assert_eq!(codes(&outcomes), [("orders", None), ("logs", Some(ErrorCode::TOPIC_ALREADY_EXISTS))]);
         let error = outcomes[1].result.as_ref().unwrap_err();
         assert_eq!(error.to_string(), "TOPIC_ALREADY_EXISTS: Topic 'logs' already exists.");
         let bytes = created();
@@ -256,7 +255,7 @@ mod tests {
         });
         e.no_tagged_fields();
         let outcomes = create_partitions_response(&e.into_bytes()).unwrap();
-        assert_eq!(codes(&outcomes), [("orders", None), ("logs", Some(RDKafkaErrorCode::InvalidPartitions))]);
+        assert_eq!(codes(&outcomes), [("orders", None), ("logs", Some(ErrorCode::INVALID_PARTITIONS))]);
         assert_eq!(
             outcomes[1].result.as_ref().unwrap_err().message,
             "Topic currently has 3 partitions, which is higher than the requested 2."
@@ -284,7 +283,7 @@ mod tests {
         });
         e.no_tagged_fields();
         let outcomes = delete_response(&e.into_bytes()).unwrap();
-        assert_eq!(codes(&outcomes), [("orders", None), ("missing", Some(RDKafkaErrorCode::UnknownTopicOrPartition))]);
+        assert_eq!(codes(&outcomes), [("orders", None), ("missing", Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION))]);
         assert_eq!(outcomes[1].result.as_ref().unwrap_err().message, "unknown topic or partition");
     }
 }

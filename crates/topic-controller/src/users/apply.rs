@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use kafka_admin::{RDKafkaErrorCode, ScramAlteration, ScramMechanism, WireAdmin};
+use kafka_admin::{ErrorCode, ScramAlteration, ScramMechanism, WireAdmin};
 
 use super::credentials::{SCRAM_ITERATIONS, ScramUpsert};
 use super::pass::{PassError, Shared, kafka_failure};
@@ -137,7 +137,7 @@ async fn apply_credentials(
                         }
                         (Ok(()), _) => {}
                         // Deleting a credential that is gone already is done.
-                        (Err(error), _) if error.code == RDKafkaErrorCode::ResourceNotFound => {}
+                        (Err(error), _) if error.code == ErrorCode::RESOURCE_NOT_FOUND => {}
                         (Err(error), _) => failures.push(PassError::Kafka {
                             cluster: cluster.clone(),
                             message: format!("SCRAM credential of {}: {error}", alteration.user()),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use k8s_openapi::jiff::Timestamp;
 
 use kafka_admin::{
-    AclBindingFilter, ConnectionSettings, RDKafkaErrorCode, RequestCounter, RequestError, ScramMechanism, WireAdmin,
+    AclBindingFilter, ConnectionSettings, ErrorCode, RequestCounter, RequestError, ScramMechanism, WireAdmin,
 };
 use operator_runtime::error_class::{Classify, ErrorClass, kube_error_class};
 use operator_runtime::finalizers::FinalizerError;
@@ -192,7 +192,7 @@ async fn reach(
 async fn read_acls(admin: &WireAdmin, cluster: &ClusterKey, failures: &mut Vec<PassError>) -> AclView {
     match admin.describe_acls(&AclBindingFilter::any()).await {
         Ok(bindings) => AclView::Read(bindings_by_principal(bindings)),
-        Err(error) if error.code == RDKafkaErrorCode::SecurityDisabled => AclView::NoAuthorizer,
+        Err(error) if error.code == ErrorCode::SECURITY_DISABLED => AclView::NoAuthorizer,
         Err(error) => {
             let message = operator_runtime::error_chain(&error);
             failures.push(kafka_failure(cluster, &error));

@@ -1,5 +1,5 @@
-//! Our ACL calls (crates/kafka-admin: CreateAcls, DescribeAcls, DeleteAcls over librdkafka's C
-//! API) against real Kafka: KRaft clusters (the combined sample, Kafka 3.9.1) whose readOnlyConfig
+//! Our ACL calls (crates/kafka-admin's `WireAdmin`: CreateAcls, DescribeAcls, DeleteAcls over
+//! Kafka's protocol, as the topic controller makes them) against real Kafka: KRaft clusters (the combined sample, Kafka 3.9.1) whose readOnlyConfig
 //! sets the StandardAuthorizer.
 //!
 //! In plaintext, every step is checked with Kafka's own `kafka-acls --list`. There every client,

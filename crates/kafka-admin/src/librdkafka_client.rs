@@ -1,4 +1,5 @@
-//! A ClusterAdmin's librdkafka client, and the thread that serves its logs and errors.
+//! A ClusterAdmin's librdkafka client, and the thread that serves its logs and errors (the
+//! `librdkafka` feature).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,58 +11,11 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, DeliveryResult, ProducerContext};
-use rdkafka::types::RDKafkaErrorCode;
 
-/// How to reach one Kafka cluster.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConnectionSettings {
-    pub bootstrap_servers: Vec<String>,
-    /// Kafka's `client.id`: shows in broker logs, quotas and request metrics.
-    pub client_id: String,
-    /// How long Kafka may take to answer one request before it fails as a whole. Creates,
-    /// deletes and partition growth also give the controller this long to apply the change
-    /// before it answers, so one of their requests may take up to twice this.
-    pub request_timeout: Duration,
-    /// TLS to the listener, when it uses TLS; `None` for plaintext.
-    pub tls: Option<TlsSettings>,
-}
+use crate::connection_settings::{ConnectionSettings, NoBootstrapServers};
+use crate::error_code::ErrorCode;
 
-/// TLS to a cluster, from PEM text as certificate Secrets hold it (`ca.crt`, `tls.crt`,
-/// `tls.key`). Brokers' certificates are verified against `ca_pem` and the name the client
-/// connects to.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TlsSettings {
-    /// The CA (or CAs, concatenated) that signed the brokers' certificates.
-    pub ca_pem: String,
-    /// The client's certificate, for listeners that ask for one (`sslClientAuth`).
-    pub client: Option<ClientCertificate>,
-}
-
-/// A client certificate (chain) and its private key.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ClientCertificate {
-    pub certificate_pem: String,
-    pub private_key_pem: String,
-}
-
-impl std::fmt::Debug for TlsSettings {
-    /// Never the private key: settings end up in logs.
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("TlsSettings")
-            .field("ca_pem", &format_args!("{} bytes", self.ca_pem.len()))
-            .field("client_certificate", &self.client.is_some())
-            .finish()
-    }
-}
-
-/// A client for no cluster: [`ConnectionSettings::bootstrap_servers`] is empty. A type of its
-/// own, so that [`WireAdmin`](crate::WireAdmin)'s callers hold no librdkafka error, whose
-/// message (librdkafka's text) would link librdkafka into them.
-#[derive(Debug, thiserror::Error)]
-#[error("failed to create a kafka client: no bootstrap servers given")]
-pub struct NoBootstrapServers;
-
+/// Why [`ClusterAdmin::connect`](crate::ClusterAdmin::connect) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error(transparent)]
@@ -155,20 +109,19 @@ pub(crate) struct ClientEvents {
 const ERROR_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// When each cluster's client-wide errors were last logged as warnings, by bootstrap servers and
-/// error code. Process-wide, because a caller may make a client per pass (the cluster
-/// controller does): a client's own memory would warn again on every pass.
+/// error code. Process-wide, because a caller may make a client per pass: a client's own memory
+/// would warn again on every pass.
 #[derive(Default)]
 struct WarningLimiter {
-    warned: Mutex<HashMap<(String, Option<i32>), Instant>>,
+    warned: Mutex<HashMap<(String, Option<ErrorCode>), Instant>>,
 }
 
 static CLIENT_WARNINGS: LazyLock<WarningLimiter> = LazyLock::new(WarningLimiter::default);
 
 impl WarningLimiter {
-    fn first_in_interval(&self, bootstrap: &str, code: Option<RDKafkaErrorCode>, now: Instant) -> bool {
+    fn first_in_interval(&self, bootstrap: &str, code: Option<ErrorCode>, now: Instant) -> bool {
         let mut warned = self.warned.lock().unwrap_or_else(PoisonError::into_inner);
-        // RDKafkaErrorCode is not Hash; its numeric value is.
-        let key = (bootstrap.to_owned(), code.map(|code| code as i32));
+        let key = (bootstrap.to_owned(), code);
         match warned.get(&key) {
             Some(&last) if now.duration_since(last) < ERROR_WARNING_INTERVAL => false,
             _ => {
@@ -204,7 +157,8 @@ impl ClientContext for ClientEvents {
     /// retrying; requests made meanwhile fail with their own error.
     fn error(&self, error: KafkaError, reason: &str) {
         let bootstrap = self.bootstrap.as_str();
-        if CLIENT_WARNINGS.first_in_interval(bootstrap, error.rdkafka_error_code(), Instant::now()) {
+        if CLIENT_WARNINGS.first_in_interval(bootstrap, error.rdkafka_error_code().map(ErrorCode::from), Instant::now())
+        {
             tracing::warn!(target: "librdkafka", bootstrap, %error, "{reason} (repeats within a minute are logged at debug)");
         } else {
             tracing::debug!(target: "librdkafka", bootstrap, %error, "{reason}");
@@ -222,6 +176,7 @@ impl ProducerContext for ClientEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection_settings::{ClientCertificate, TlsSettings};
 
     fn settings(tls: TlsSettings) -> ConnectionSettings {
         ConnectionSettings {
@@ -268,14 +223,6 @@ mod tests {
         assert!(refused.is_err(), "a key that is not the certificate's must be refused");
     }
 
-    #[test]
-    fn debug_output_leaves_the_key_out() {
-        let (ca_pem, client) = material();
-        let shown = format!("{:?}", settings(TlsSettings { ca_pem, client: Some(client) }));
-        assert!(!shown.contains("PRIVATE KEY") && !shown.contains("CERTIFICATE"), "{shown}");
-        assert!(shown.contains("client_certificate: true"), "{shown}");
-    }
-
     /// rdkafka's `ssl` feature: a librdkafka built without OpenSSL refuses the setting when the
     /// client is created ("OpenSSL not available at build time"), so no component could reach a
     /// TLS listener.
@@ -293,12 +240,12 @@ mod tests {
     fn repeated_client_errors_warn_once_per_interval() {
         let limiter = WarningLimiter::default();
         let start = Instant::now();
-        let down = Some(RDKafkaErrorCode::AllBrokersDown);
+        let down = Some(ErrorCode::ALL_BROKERS_DOWN);
         assert!(limiter.first_in_interval("kafka:9092", down, start));
         assert!(!limiter.first_in_interval("kafka:9092", down, start));
         assert!(!limiter.first_in_interval("kafka:9092", down, start + Duration::from_secs(59)));
         assert!(limiter.first_in_interval("other:9092", down, start), "another cluster warns on its own");
-        assert!(limiter.first_in_interval("kafka:9092", Some(RDKafkaErrorCode::Authentication), start));
+        assert!(limiter.first_in_interval("kafka:9092", Some(ErrorCode::SASL_AUTHENTICATION_FAILED), start));
         assert!(limiter.first_in_interval("kafka:9092", down, start + ERROR_WARNING_INTERVAL));
     }
 }

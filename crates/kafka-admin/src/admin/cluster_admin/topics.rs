@@ -1,4 +1,4 @@
-//! Creating, growing and deleting topics: write requests answered per topic.
+//! Creating, growing and deleting topics over librdkafka: write requests answered per topic.
 
 use std::sync::Arc;
 
@@ -6,7 +6,7 @@ use super::ClusterAdmin;
 use crate::batch::{MAX_TOPICS_PER_REQUEST, TopicBatch};
 use crate::changes::{NewTopicSpec, PartitionGrowth, TopicOutcome};
 use crate::checks;
-use crate::client::KafkaClient;
+use crate::librdkafka_client::KafkaClient;
 use crate::metrics::Operation;
 use crate::native::{self, AdminCall, Pending, RequestFailure};
 use crate::operation_error::OperationError;
