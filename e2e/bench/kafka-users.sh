@@ -107,14 +107,17 @@ ready_count() {
         -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c '^True$' || true
 }
 # The benchmark's own client certificate, signed here with openssl by the cluster's CA: a super
-# user by the spec, for DescribeAcls through acl-probe (our kafka-admin).
+# user by the spec, for DescribeAcls through acl-probe (our kafka-admin). An X.509 v3 one, with
+# extensions: rustls refuses to present a v1 certificate (UnsupportedCertVersion), which is what
+# `openssl x509 -req` makes without them.
 admin_files() {
     kubectl get secret kafka-ca -n "$namespace" -o jsonpath='{.data.ca\.crt}' | base64 -d >"$work/ca.crt"
     kubectl get secret kafka-ca -n "$namespace" -o jsonpath='{.data.tls\.key}' | base64 -d >"$work/ca.key"
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=bench-admin \
         -keyout "$work/admin.key" -out "$work/admin.csr" 2>/dev/null
     openssl x509 -req -in "$work/admin.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
-        -days 1 -out "$work/admin.crt" 2>/dev/null
+        -days 1 -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n') \
+        -out "$work/admin.crt" 2>/dev/null
 }
 acls_in_kafka() {
     e2e/testbed exec -- "$CARGO_TARGET_DIR/debug/acl-probe" --tls "$work/ca.crt" "$work/admin.crt" "$work/admin.key" \
